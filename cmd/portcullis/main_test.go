@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary builds the real portcullis command once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "portcullis")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func run(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func TestCheck(t *testing.T) {
+	bin := binary(t)
+	if out, errOut, code := run(t, bin, "check", "-c", "../../examples/local.yaml"); code != 0 || !strings.Contains(out, "OK") {
+		t.Errorf("check example: code %d\n%s%s", code, out, errOut)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte(`listen: 127.0.0.1:0
+authorizers:
+  users: {type: jwt, issuer: "https://i", audience: [a], jwks_urii: x}
+routes:
+  - route: GET /orders/{id
+    integration: {type: mock}
+  - route: GET /b
+    authorizer: nobody
+    integration: {type: http_proxy, uri: "not a url"}
+`), 0o644)
+	_, errOut, code := run(t, bin, "check", "-c", bad)
+	if code == 0 {
+		t.Fatal("check accepted a broken file")
+	}
+	for _, want := range []string{bad + `:3:58: authorizers.users: unknown key "jwks_urii" (did you mean "jwks_uri"?)`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	// Once the keys are right, every remaining problem is listed with its place.
+	os.WriteFile(bad, bytes.Replace(mustRead(t, bad), []byte("jwks_urii"), []byte("jwks_uri"), 1), 0o644)
+	_, errOut, code = run(t, bin, "check", "-c", bad)
+	for _, want := range []string{bad + ":5:12: routes[0].route:", bad + ":8:17: routes[1].authorizer: unknown authorizer", bad + ":9:42: routes[1].integration.uri:", "jwks_uri: must be an absolute", "4 problem(s)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if _, _, code := run(t, bin, "check", "-c", filepath.Join(t.TempDir(), "missing.yaml")); code == 0 {
+		t.Error("check of a missing file succeeded")
+	}
+	if _, _, code := run(t, bin, "frobnicate"); code != 2 {
+		t.Errorf("unknown command exit %d, want 2", code)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// served is a running `portcullis serve` and its JSON log lines.
+type served struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	base string
+	logs chan map[string]any
+}
+
+func startServe(t *testing.T, bin, cfg string) *served {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "-c", cfg)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	p := &served{t: t, cmd: cmd, logs: make(chan map[string]any, 100)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				p.logs <- m
+			}
+		}
+		close(p.logs)
+	}()
+	p.base = "http://" + p.waitLog("serving")["listen"].(string)
+	return p
+}
+
+func (p *served) waitLog(msg string) map[string]any {
+	p.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case m, ok := <-p.logs:
+			if !ok {
+				p.t.Fatalf("process ended before logging %q", msg)
+			}
+			if m["msg"] == msg {
+				return m
+			}
+		case <-timeout:
+			p.t.Fatalf("no %q log line", msg)
+		}
+	}
+}
+
+func get(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestExampleFlow runs the README's example as a user would: serve the
+// shipped config, mint a token with the shipped key, call the API, reload
+// with SIGHUP and stop with SIGTERM.
+func TestExampleFlow(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "keys"), 0o755)
+	for _, f := range []string{"keys/dev-private.pem", "keys/dev-public.pem"} {
+		os.WriteFile(filepath.Join(dir, f), mustRead(t, "../../examples/"+f), 0o600)
+	}
+	example := string(mustRead(t, "../../examples/local.yaml"))
+	example = strings.Replace(example, "listen: 127.0.0.1:8080", "listen: 127.0.0.1:0", 1)
+	example = strings.Replace(example, "admin_listen: 127.0.0.1:9901", "admin_listen: 127.0.0.1:0", 1)
+	cfg := filepath.Join(dir, "local.yaml")
+	os.WriteFile(cfg, []byte(example), 0o644)
+
+	p := startServe(t, bin, cfg)
+	base := p.base
+
+	tok, errOut, code := run(t, bin, "token", "mint", "--key", filepath.Join(dir, "keys/dev-private.pem"),
+		"--iss", "https://dev.portcullis.local", "--aud", "local-api", "--sub", "alice", "--scope", "orders:read")
+	if code != 0 {
+		t.Fatalf("mint: %s", errOut)
+	}
+	tok = strings.TrimSpace(tok)
+	call := func(path, token string) (int, string) { return get(t, base+path, token) }
+	if code, body := call("/orders/42", tok); code != 200 || !strings.Contains(body, "demo") {
+		t.Errorf("with token: %d %s", code, body)
+	}
+	if code, body := call("/orders/42", ""); code != 401 || body != `{"message":"Unauthorized"}` {
+		t.Errorf("without token: %d %s", code, body)
+	}
+	if code, body := call("/admin/users", tok); code != 403 || body != `{"message":"Forbidden"}` {
+		t.Errorf("without scope: %d %s", code, body)
+	}
+	if code, _ := call("/status", ""); code != 200 {
+		t.Errorf("status: %d", code)
+	}
+
+	// SIGHUP reloads; a broken file keeps the old config serving.
+	os.WriteFile(cfg, []byte(strings.Replace(example, "you passed the JWT authorizer", "reloaded", 1)), 0o644)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog("configuration reloaded")
+	if _, body := call("/orders/42", tok); !strings.Contains(body, "reloaded") {
+		t.Errorf("after SIGHUP: %s", body)
+	}
+	os.WriteFile(cfg, []byte("routes: [\n"), 0o644)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog("reload refused; the running configuration keeps serving")
+	if code, _ := call("/orders/42", tok); code != 200 {
+		t.Errorf("after broken reload: %d", code)
+	}
+
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitLog("stopped")
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
+	}
+}
+
+// TestKeygenAndJWKSFile mints with a generated key and verifies through a
+// jwks_file config, kid and all.
+func TestKeygenAndJWKSFile(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	for _, kind := range []string{"rsa", "ec", "ed25519"} {
+		out := filepath.Join(dir, kind)
+		if _, errOut, code := run(t, bin, "token", "keygen", "--out", out, "--type", kind, "--kid", kind+"-1"); code != 0 {
+			t.Fatalf("keygen %s: %s", kind, errOut)
+		}
+		if _, _, code := run(t, bin, "token", "keygen", "--out", out); code == 0 {
+			t.Errorf("keygen overwrote %s", out)
+		}
+		if info, _ := os.Stat(filepath.Join(out, "private.pem")); info == nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("private key mode: %v", info)
+		}
+		cfg := filepath.Join(out, "p.yaml")
+		os.WriteFile(cfg, []byte("listen: 127.0.0.1:0\nauthorizers:\n  a: {type: jwt, issuer: 'https://i', audience: [x], jwks_file: jwks.json}\nroutes:\n  - route: GET /a\n    authorizer: a\n    integration: {type: mock}\n"), 0o644)
+		if out, errOut, code := run(t, bin, "check", "-c", cfg); code != 0 {
+			t.Errorf("check %s: %s%s", kind, out, errOut)
+		}
+		tok, errOut, code := run(t, bin, "token", "mint", "--key", filepath.Join(out, "private.pem"), "--kid", kind+"-1", "--iss", "https://i", "--aud", "x", "--sub", "s", "--ttl", "5m")
+		if code != 0 || strings.Count(tok, ".") != 2 {
+			t.Fatalf("mint %s: %q %s", kind, tok, errOut)
+		}
+		p := startServe(t, bin, cfg)
+		if code, body := get(t, p.base+"/a", strings.TrimSpace(tok)); code != 200 {
+			t.Errorf("%s token through jwks_file: %d %s", kind, code, body)
+		}
+		other, _, _ := run(t, bin, "token", "mint", "--key", filepath.Join(out, "private.pem"), "--kid", "other", "--iss", "https://i", "--aud", "x")
+		if code, _ := get(t, p.base+"/a", strings.TrimSpace(other)); code != 401 {
+			t.Errorf("%s token with an unknown kid: %d, want 401", kind, code)
+		}
+	}
+	if _, errOut, code := run(t, bin, "token", "mint", "--key", filepath.Join(dir, "ec", "private.pem"), "--alg", "RS256", "--iss", "i"); code == 0 || !strings.Contains(errOut, "does not fit") {
+		t.Errorf("mint with a mismatched --alg: code %d %s", code, errOut)
+	}
+}

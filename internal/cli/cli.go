@@ -1,0 +1,246 @@
+// Package cli is the portcullis command line: serve, check and token tools.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/gateway"
+	"github.com/portcullis/portcullis/internal/server"
+	"github.com/portcullis/portcullis/internal/token"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // a runtime failure or an invalid configuration
+	exitUsage  = 2
+)
+
+const usage = `portcullis: an API gateway that verifies every caller, with AWS API Gateway's authorizer behaviour
+
+Usage:
+  portcullis serve -c FILE         serve the API in FILE (SIGHUP reloads, SIGTERM stops)
+  portcullis check -c FILE         validate FILE without serving
+  portcullis token mint --key PEM --iss ISSUER --aud AUDIENCE --sub SUBJECT [--scope S] [--ttl 1h] [--kid KID]
+                                   print a signed JWT (the key type decides the algorithm)
+  portcullis token keygen --out DIR [--type rsa|ec|ed25519] [--kid KID]
+                                   write private.pem, public.pem and jwks.json
+  portcullis version
+`
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=...".
+var Version = "dev"
+
+// Main runs the command in args (without the program name) and returns the
+// process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "check":
+		return check(args[1:], stdout, stderr)
+	case "token":
+		if len(args) > 1 {
+			switch args[1] {
+			case "mint":
+				return mint(args[2:], stdout, stderr)
+			case "keygen":
+				return keygen(args[2:], stdout, stderr)
+			}
+		}
+		fmt.Fprint(stderr, "portcullis token: expected mint or keygen\n\n", usage)
+		return exitUsage
+	case "version", "--version":
+		fmt.Fprintln(stdout, "portcullis", Version)
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "portcullis: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("portcullis "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses flags and refuses stray arguments, so a typo is never ignored.
+func parse(fs *flag.FlagSet, args []string) bool {
+	if err := fs.Parse(args); err != nil {
+		return false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return false
+	}
+	return true
+}
+
+func serve(args []string, stderr io.Writer) int {
+	fs := newFlags("serve", stderr)
+	file := fs.String("c", "portcullis.yaml", "configuration `file`")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if !parse(fs, args) {
+		return exitUsage
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(stderr, "portcullis serve: bad --log-level %q\n", *level)
+		return exitUsage
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{})
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	err := server.Run(ctx, server.Options{ConfigPath: *file, Logger: log, Reload: reload})
+	if err != nil {
+		var es *config.Errors
+		if errors.As(err, &es) {
+			fmt.Fprintln(stderr, err)
+			fmt.Fprintf(stderr, "portcullis serve: %d problem(s) in %s; not serving\n", len(*es), *file)
+			return exitFailed
+		}
+		log.Error("portcullis stopped", "error", err.Error())
+		return exitFailed
+	}
+	return exitOK
+}
+
+func check(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("check", stderr)
+	file := fs.String("c", "portcullis.yaml", "configuration `file`")
+	if !parse(fs, args) {
+		return exitUsage
+	}
+	f, err := config.Load(*file)
+	if err == nil {
+		// Build reads key files and checks every value; it starts nothing.
+		_, err = gateway.Build(f, gateway.Deps{})
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		var es *config.Errors
+		if errors.As(err, &es) {
+			fmt.Fprintf(stderr, "%s: %d problem(s)\n", *file, len(*es))
+		}
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "%s: OK (%d routes, %d authorizers)\n", *file, len(f.Config.Routes), len(f.Config.Authorizers))
+	return exitOK
+}
+
+// list is a repeatable string flag.
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(v string) error { *l = append(*l, v); return nil }
+
+func mint(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("token mint", stderr)
+	keyFile := fs.String("key", "", "PEM private key `file` (RSA, EC or Ed25519)")
+	iss := fs.String("iss", "", "issuer (iss)")
+	sub := fs.String("sub", "", "subject (sub)")
+	var aud, scopes, claims list
+	fs.Var(&aud, "aud", "audience (aud); repeat for several")
+	fs.Var(&scopes, "scope", "scope; repeat or space-separate for several")
+	fs.Var(&claims, "claim", "extra claim `name=value` (value parsed as JSON when it is JSON); repeatable")
+	ttl := fs.Duration("ttl", time.Hour, "lifetime (exp = now + ttl)")
+	kid := fs.String("kid", "", "key id for the token header")
+	alg := fs.String("alg", "", "algorithm (default: from the key: RS256, ES256/384/512, EdDSA)")
+	if !parse(fs, args) {
+		return exitUsage
+	}
+	if *keyFile == "" {
+		fmt.Fprintln(stderr, "portcullis token mint: --key is required")
+		return exitUsage
+	}
+	data, err := os.ReadFile(*keyFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis token mint: %v\n", err)
+		return exitFailed
+	}
+	key, _, err := token.LoadSigningKey(data)
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis token mint: %s: %v\n", *keyFile, err)
+		return exitFailed
+	}
+	extra := map[string]any{}
+	for _, c := range claims {
+		name, value, ok := strings.Cut(c, "=")
+		if !ok || name == "" {
+			fmt.Fprintf(stderr, "portcullis token mint: --claim %q: expected name=value\n", c)
+			return exitUsage
+		}
+		var v any
+		if json.Unmarshal([]byte(value), &v) != nil {
+			v = value
+		}
+		extra[name] = v
+	}
+	tok, err := token.Mint(key, *alg, *kid, token.Claims{
+		Issuer: *iss, Subject: *sub, Audience: aud, Scope: strings.Join(scopes, " "), TTL: *ttl, Extra: extra,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis token mint: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintln(stdout, tok)
+	return exitOK
+}
+
+func keygen(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("token keygen", stderr)
+	out := fs.String("out", "", "`dir`ectory for private.pem, public.pem and jwks.json")
+	kind := fs.String("type", "rsa", "key type: rsa, ec or ed25519")
+	kid := fs.String("kid", "key-1", "key id written into jwks.json")
+	if !parse(fs, args) {
+		return exitUsage
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "portcullis token keygen: --out is required")
+		return exitUsage
+	}
+	key, err := token.GenerateKey(*kind)
+	if err == nil {
+		err = token.WriteKeyPair(*out, *kid, key)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis token keygen: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "wrote %s/private.pem, public.pem and jwks.json (kid %q)\n", *out, *kid)
+	return exitOK
+}

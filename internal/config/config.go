@@ -1,0 +1,317 @@
+// Package config reads a Portcullis YAML file into plain structs and remembers
+// where every value came from, so that later setup steps can report a problem
+// with its file, line and column.
+//
+// Loading checks syntax, unknown keys, types and `${VAR}` expansion only. What a
+// value means (a route key, a URL, a mapping) is judged by the setup code that
+// uses it, through File.Errorf, which attaches the position.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxFileSize bounds the configuration file; a gateway config is small, and a
+// huge one is a mistake or an attack on the loader.
+const MaxFileSize = 4 << 20
+
+// Config is the whole file. The YAML names are the public contract: add keys,
+// never rename them.
+type Config struct {
+	Listen      string                `yaml:"listen"`
+	AdminListen string                `yaml:"admin_listen"`
+	API         API                   `yaml:"api"`
+	Server      Server                `yaml:"server"`
+	Authorizers map[string]Authorizer `yaml:"authorizers"`
+	Routes      []Route               `yaml:"routes"`
+}
+
+// API names the API the way AWS does; the values appear in ARNs, in
+// $context variables and in logs.
+type API struct {
+	ID        string `yaml:"id"`
+	Stage     string `yaml:"stage"`
+	Region    string `yaml:"region"`
+	AccountID string `yaml:"account_id"`
+}
+
+// Server holds listener limits. Zero values mean the documented defaults.
+type Server struct {
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes    int      `yaml:"max_header_bytes"`
+	MaxBodyBytes      int64    `yaml:"max_body_bytes"`
+	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`
+}
+
+// Authorizer is one entry of `authorizers:`. Which fields apply depends on Type.
+type Authorizer struct {
+	Type           string  `yaml:"type"`
+	IdentitySource Strings `yaml:"identity_source"`
+
+	// type: jwt
+	Issuer          string   `yaml:"issuer"`
+	Audience        Strings  `yaml:"audience"`
+	JWKSURI         string   `yaml:"jwks_uri"`
+	JWKSFile        string   `yaml:"jwks_file"`
+	Algorithms      Strings  `yaml:"algorithms"`
+	ClockSkew       Duration `yaml:"clock_skew"`
+	HMACSecret      string   `yaml:"hmac_secret"`
+	RefreshInterval Duration `yaml:"refresh_interval"`
+	CacheSize       int      `yaml:"cache_size"`
+}
+
+// Route is one entry of `routes:`.
+type Route struct {
+	Route               string      `yaml:"route"`
+	Authorizer          string      `yaml:"authorizer"`
+	AuthorizationScopes Strings     `yaml:"authorization_scopes"`
+	Integration         Integration `yaml:"integration"`
+}
+
+// Integration says where an allowed request goes. Which fields apply depends on Type.
+type Integration struct {
+	Type string `yaml:"type"`
+
+	// type: http_proxy
+	URI               string            `yaml:"uri"`
+	Timeout           Duration          `yaml:"timeout"`
+	RequestParameters map[string]string `yaml:"request_parameters"`
+
+	// type: mock
+	Status  int               `yaml:"status"`
+	Body    string            `yaml:"body"`
+	Headers map[string]string `yaml:"headers"`
+}
+
+// Duration is a time.Duration written with a unit ("1500ms", "29s"). A bare
+// number is refused: yaml would read 30 as 30 nanoseconds.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("a duration must be a string such as \"30s\"")
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration; write it with a unit, such as \"30s\" or \"1500ms\"", n.Value)
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %q is negative", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Std returns the value as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// Strings accepts either one string or a list of strings, because AWS writes
+// some of these fields both ways (identity_source, audience).
+type Strings []string
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *Strings) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*s = Strings{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		out := make(Strings, 0, len(n.Content))
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				return fmt.Errorf("line %d: expected a string", c.Line)
+			}
+			out = append(out, c.Value)
+		}
+		*s = out
+		return nil
+	}
+	return fmt.Errorf("expected a string or a list of strings")
+}
+
+// File is a loaded configuration together with where each value was written.
+type File struct {
+	Path   string
+	Config Config
+	pos    map[string]Position
+}
+
+// Position is a place in the file; Line and Column count from 1.
+type Position struct {
+	Line, Column int
+}
+
+// Load reads, expands and decodes the file at path. Every problem found is
+// returned, each with its position, as an *Errors.
+func Load(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: reading %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("config: %s is larger than %d bytes", path, MaxFileSize)
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse decodes data as the file named path; lookup resolves `${VAR}`.
+func Parse(path string, data []byte, lookup func(string) (string, bool)) (*File, error) {
+	file := &File{Path: path, pos: map[string]Position{}}
+	var errs Errors
+
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Errors{{File: path, Msg: "the file is empty"}}
+		}
+		return nil, &Errors{syntaxError(path, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, &Errors{{File: path, Line: extra.Line, Msg: "only one YAML document is allowed"}}
+	}
+	doc := &root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		doc = doc.Content[0]
+	}
+	if doc.Kind != yaml.MappingNode {
+		return nil, &Errors{{File: path, Line: doc.Line, Column: doc.Column, Msg: "the top level must be a mapping of keys"}}
+	}
+
+	expandEnv(doc, lookup, func(n *yaml.Node, msg string) {
+		errs = append(errs, Error{File: path, Line: n.Line, Column: n.Column, Msg: msg})
+	})
+	walk(doc, configType, "", file.pos, func(n *yaml.Node, p, msg string) {
+		errs = append(errs, Error{File: path, Line: n.Line, Column: n.Column, Path: p, Msg: msg})
+	})
+	if len(errs) > 0 {
+		return nil, &errs
+	}
+	if err := doc.Decode(&file.Config); err != nil {
+		return nil, decodeErrors(path, err)
+	}
+	return file, nil
+}
+
+// Pos returns where the value at path (such as "routes[1].integration.uri")
+// was written, or the nearest enclosing value that was.
+func (f *File) Pos(path string) Position {
+	for {
+		if p, ok := f.pos[path]; ok {
+			return p
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i <= 0 {
+			return f.pos[""]
+		}
+		path = path[:i]
+	}
+}
+
+// Errorf returns an *Error located at the value at path.
+func (f *File) Errorf(path, format string, args ...any) *Error {
+	p := f.Pos(path)
+	return &Error{File: f.Path, Line: p.Line, Column: p.Column, Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Error is one problem in the file.
+type Error struct {
+	File         string
+	Line, Column int
+	Path         string // the key path, such as routes[0].route; may be empty
+	Msg          string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
+	}
+	b.WriteString(": ")
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every problem found, in file order; its message has one line each.
+type Errors []Error
+
+func (es *Errors) Error() string {
+	lines := make([]string, len(*es))
+	for i := range *es {
+		lines[i] = (*es)[i].Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Add appends err, flattening *Errors and keeping *Error positions.
+func (es *Errors) Add(err error) {
+	if err == nil {
+		return
+	}
+	var many *Errors
+	if errors.As(err, &many) {
+		*es = append(*es, *many...)
+		return
+	}
+	var one *Error
+	if errors.As(err, &one) {
+		*es = append(*es, *one)
+		return
+	}
+	*es = append(*es, Error{Msg: err.Error()})
+}
+
+// Err returns es as an error, or nil when empty.
+func (es Errors) Err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return &es
+}
+
+func syntaxError(path string, err error) Error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	var line int
+	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+	}
+	return Error{File: path, Line: line, Msg: "YAML syntax: " + msg}
+}
+
+func decodeErrors(path string, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return &Errors{syntaxError(path, err)}
+	}
+	var es Errors
+	for _, m := range te.Errors {
+		es = append(es, syntaxError(path, errors.New(m)))
+		es[len(es)-1].Msg = strings.TrimPrefix(es[len(es)-1].Msg, "YAML syntax: ")
+	}
+	return &es
+}

@@ -1,0 +1,413 @@
+// Package gateway is the request path: it selects the route, runs the route's
+// authorizer, and hands allowed requests to the integration, answering every
+// failure the way AWS API Gateway does.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/identity"
+	"github.com/portcullis/portcullis/internal/jwtauth"
+	"github.com/portcullis/portcullis/internal/mapping"
+	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/route"
+)
+
+// Gateway serves one configuration. It is immutable once built; a reload
+// builds a new one.
+type Gateway struct {
+	log         *slog.Logger
+	metrics     *Metrics
+	api         config.API
+	maxBody     int64
+	table       *route.Table
+	routes      []*Route
+	unmatched   *Route // stands in for "no route" in metrics
+	authorizers map[string]*jwtAuthorizer
+	pool        sync.Pool
+}
+
+var _ http.Handler = (*Gateway)(nil)
+
+// Route is one configured route, ready to serve.
+type Route struct {
+	key         route.Key
+	label       string // the route key, the only route label in metrics and logs
+	auth        *jwtAuthorizer
+	scopes      []string
+	integration integration
+	m           routeMetrics
+}
+
+// integration sends an allowed request to where the route says.
+type integration interface {
+	serve(w http.ResponseWriter, r *http.Request, ex *exchange)
+}
+
+// jwtAuthorizer is a route's JWT authorizer with its identity source.
+type jwtAuthorizer struct {
+	name     string
+	source   identity.Source
+	verifier *jwtauth.Authorizer
+}
+
+// Answers the gateway itself sends, byte for byte as AWS.
+const (
+	bodyNotFound     = `{"message":"Not Found"}`
+	bodyUnauthorized = `{"message":"Unauthorized"}`
+	bodyForbidden    = `{"message":"Forbidden"}`
+	bodyBadRequest   = `{"message":"Bad Request"}`
+	bodyTooLarge     = `{"message":"Request Entity Too Large"}`
+)
+
+// RequestIDResponseHeader is the response header AWS HTTP API uses for the
+// request id.
+const RequestIDResponseHeader = "Apigw-Requestid"
+
+// exchange is one request's state. Pooled: nothing may keep it after
+// ServeHTTP returns.
+type exchange struct {
+	g          *Gateway
+	r          *http.Request
+	w          statusWriter
+	start      time.Time
+	id         string
+	clientIP   string
+	route      *Route
+	params     route.Params
+	ident      *jwtauth.Identity
+	reason     string // why the request was denied or failed; "" when it was not
+	query      url.Values
+	backendErr error
+}
+
+type exchangeKey struct{}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ex, _ := g.pool.Get().(*exchange)
+	if ex == nil {
+		ex = &exchange{g: g}
+	}
+	ex.r = r
+	ex.w = statusWriter{ResponseWriter: w}
+	ex.start = time.Now()
+	ex.id = newRequestID()
+	ex.clientIP = clientIP(r.RemoteAddr)
+	w.Header().Set(RequestIDResponseHeader, ex.id)
+
+	g.serve(ex)
+
+	ex.finish()
+	*ex = exchange{g: g}
+	g.pool.Put(ex)
+}
+
+func (g *Gateway) serve(ex *exchange) {
+	r := ex.r
+	if !cleanPath(r) {
+		ex.route = g.unmatched
+		ex.answer(http.StatusBadRequest, bodyBadRequest, "bad_path")
+		return
+	}
+	i := g.table.Match(r.Method, r.URL.Path, &ex.params)
+	if i < 0 {
+		ex.route = g.unmatched
+		ex.answer(http.StatusNotFound, bodyNotFound, "no_route")
+		return
+	}
+	rt := g.routes[i]
+	ex.route = rt
+	if r.ContentLength > g.maxBody {
+		ex.answer(http.StatusRequestEntityTooLarge, bodyTooLarge, "body_too_large")
+		return
+	}
+	if rt.auth != nil && !ex.authorize(rt) {
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(&ex.w, r.Body, g.maxBody)
+	}
+	rt.integration.serve(&ex.w, r, ex)
+}
+
+// authorize runs the route's JWT authorizer and answers a denial itself.
+// Every path that is not a verified identity with a required scope denies.
+func (ex *exchange) authorize(rt *Route) bool {
+	a := rt.auth
+	v, ok := a.source.Value(ex.r)
+	if !ok {
+		ex.w.Header().Set("WWW-Authenticate", "Bearer")
+		ex.answer(http.StatusUnauthorized, bodyUnauthorized, "missing_identity")
+		ex.decision(a.name, false)
+		return false
+	}
+	id, err := a.verifier.Verify(ex.r.Context(), identity.BearerToken(v))
+	if err != nil || id == nil {
+		reason, desc := "error", "the token could not be verified"
+		var d *jwtauth.Denial
+		if errors.As(err, &d) {
+			reason, desc = d.Reason, d.Description
+		}
+		ex.w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+quoteSafe(desc)+`"`)
+		ex.answer(http.StatusUnauthorized, bodyUnauthorized, reason)
+		ex.decision(a.name, false)
+		return false
+	}
+	ex.ident = id
+	if !id.HasAnyScope(rt.scopes) {
+		ex.w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", error_description="the token has none of the scopes this route requires"`)
+		ex.answer(http.StatusForbidden, bodyForbidden, "insufficient_scope")
+		ex.decision(a.name, false)
+		return false
+	}
+	ex.decision(a.name, true)
+	return true
+}
+
+func (ex *exchange) decision(authorizer string, allow bool) {
+	if m := ex.g.metrics; m != nil {
+		outcome, reason := "deny", ex.reason
+		if allow {
+			outcome, reason = "allow", "ok"
+		}
+		m.decisions.WithLabelValues(authorizer, outcome, reason).Inc()
+	}
+}
+
+// answer writes one of the gateway's own JSON answers.
+func (ex *exchange) answer(status int, body, reason string) {
+	ex.reason = reason
+	h := ex.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	ex.w.WriteHeader(status)
+	if ex.r.Method != http.MethodHead {
+		_, _ = ex.w.Write([]byte(body))
+	}
+}
+
+// finish logs the request and counts it.
+func (ex *exchange) finish() {
+	elapsed := time.Since(ex.start)
+	status := ex.w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	rt := ex.route
+	if rt == nil {
+		rt = ex.g.unmatched
+	}
+	rt.m.count(status, elapsed)
+
+	attrs := make([]slog.Attr, 0, 12)
+	attrs = append(attrs,
+		slog.String("request_id", ex.id),
+		slog.String("method", ex.r.Method),
+		slog.String("path", ex.r.URL.Path),
+		slog.String("route", rt.label),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
+		slog.String("client_ip", ex.clientIP),
+		slog.Int64("bytes", ex.w.bytes),
+	)
+	if rt.auth != nil {
+		attrs = append(attrs, slog.String("authorizer", rt.auth.name))
+	}
+	if ex.ident != nil && ex.ident.Subject != "" {
+		attrs = append(attrs, slog.String("principal", ex.ident.Subject))
+	}
+	if ex.reason != "" {
+		attrs = append(attrs, slog.String("reason", ex.reason))
+	}
+	if ex.backendErr != nil {
+		attrs = append(attrs, slog.String("backend_error", ex.backendErr.Error()))
+	}
+	ex.g.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
+}
+
+// cleanPath refuses paths whose meaning could differ between the gateway and
+// a backend: dot segments, encoded slashes or backslashes, backslashes and
+// control characters. The route is chosen on the decoded path, so anything
+// that decodes into a separator must be refused rather than matched.
+func cleanPath(r *http.Request) bool {
+	p := r.URL.Path
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	if raw := r.URL.RawPath; raw != "" {
+		for i := 0; i+2 < len(raw); i++ {
+			if raw[i] == '%' && (raw[i+1] == '2' && (raw[i+2] == 'f' || raw[i+2] == 'F') ||
+				raw[i+1] == '5' && (raw[i+2] == 'c' || raw[i+2] == 'C')) {
+				return false
+			}
+		}
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+func clientIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
+}
+
+// newRequestID returns 16 URL-safe characters, the length of AWS's ids.
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // never fails on Go 1.24+
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// quoteSafe keeps a description inside a quoted-string: descriptions are our
+// own text, but never let a quote or control byte through.
+func quoteSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach Flush and deadlines.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// proxyIntegration adapts proxy.Proxy to integration.
+type proxyIntegration struct{ p *proxy.Proxy }
+
+func (pi *proxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
+	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
+	pi.p.Serve(w, r, &proxy.Call{Params: &ex.params, Source: ex, RequestID: ex.id, ClientIP: ex.clientIP})
+	if ex.backendErr != nil && ex.reason == "" {
+		ex.reason = "backend_error"
+	}
+}
+
+// mock answers with a fixed response.
+type mock struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+func (m *mock) serve(w http.ResponseWriter, r *http.Request, _ *exchange) {
+	h := w.Header()
+	for k, v := range m.header {
+		h[k] = v
+	}
+	h.Set("Content-Length", strconv.Itoa(len(m.body)))
+	w.WriteHeader(m.status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(m.body)
+	}
+}
+
+var _ mapping.Source = (*exchange)(nil)
+
+// RequestHeader implements mapping.Source: repeated values comma-joined, as AWS.
+func (ex *exchange) RequestHeader(name string) string {
+	return strings.Join(ex.r.Header.Values(name), ",")
+}
+
+// RequestQuery implements mapping.Source.
+func (ex *exchange) RequestQuery(name string) string {
+	if ex.query == nil {
+		ex.query = ex.r.URL.Query()
+	}
+	return strings.Join(ex.query[name], ",")
+}
+
+// RequestPath implements mapping.Source.
+func (ex *exchange) RequestPath() string { return ex.r.URL.Path }
+
+// PathParam implements mapping.Source.
+func (ex *exchange) PathParam(name string) string {
+	v, _ := ex.params.Get(name)
+	return v
+}
+
+// Context implements mapping.Source: the $context variables AWS HTTP API
+// defines that make sense here (see contextNames).
+func (ex *exchange) Context(name string) string {
+	g := ex.g
+	switch name {
+	case "requestId":
+		return ex.id
+	case "accountId":
+		return g.api.AccountID
+	case "apiId":
+		return g.api.ID
+	case "stage":
+		return g.api.Stage
+	case "domainName":
+		return ex.r.Host
+	case "httpMethod":
+		return ex.r.Method
+	case "path":
+		return ex.r.URL.Path
+	case "protocol":
+		return ex.r.Proto
+	case "routeKey":
+		return ex.route.label
+	case "requestTime":
+		return ex.start.UTC().Format("02/Jan/2006:15:04:05 -0700")
+	case "requestTimeEpoch":
+		return strconv.FormatInt(ex.start.UnixMilli(), 10)
+	case "identity.sourceIp":
+		return ex.clientIP
+	case "identity.userAgent":
+		return ex.r.UserAgent()
+	}
+	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && ex.ident != nil {
+		return ex.ident.Claims[claim]
+	}
+	return ""
+}

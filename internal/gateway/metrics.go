@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis/portcullis/internal/jwtauth"
+)
+
+// Metrics are the gateway's Prometheus collectors. They outlive reloads: one
+// set per process, registered once. Labels are bounded: the route label is a
+// configured route key (or "none"), never a raw path.
+type Metrics struct {
+	requests  *prometheus.CounterVec   // route, status
+	duration  *prometheus.HistogramVec // route
+	decisions *prometheus.CounterVec   // authorizer, outcome, reason
+	JWT       *jwtauth.Metrics
+}
+
+// NewMetrics registers the gateway's collectors (and the JWT authorizers')
+// with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_requests_total",
+			Help: "Requests answered, by route key and HTTP status.",
+		}, []string{"route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "portcullis_request_duration_seconds",
+			Help:    "Time from receiving a request to the end of its response, by route key.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_authorizer_decisions_total",
+			Help: "Authorizer decisions, by authorizer, outcome (allow, deny) and reason.",
+		}, []string{"authorizer", "outcome", "reason"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.decisions)
+	m.JWT = jwtauth.NewMetrics(reg)
+	return m
+}
+
+// routeMetrics holds one route's collectors, looked up once at build time so
+// the request path does not hash label values.
+type routeMetrics struct {
+	requests *prometheus.CounterVec // curried with the route
+	duration prometheus.Observer
+}
+
+func (rt *Route) observe(m *Metrics) {
+	if m == nil {
+		return
+	}
+	rt.m.requests = m.requests.MustCurryWith(prometheus.Labels{"route": rt.label})
+	rt.m.duration = m.duration.WithLabelValues(rt.label)
+}
+
+// statusLabels avoids formatting the status on every request.
+var statusLabels = func() (s [600]string) {
+	for i := range s {
+		s[i] = strconv.Itoa(i)
+	}
+	return s
+}()
+
+func (m *routeMetrics) count(status int, elapsed time.Duration) {
+	if m.requests == nil {
+		return
+	}
+	label := "other"
+	if status >= 0 && status < len(statusLabels) {
+		label = statusLabels[status]
+	}
+	m.requests.WithLabelValues(label).Inc()
+	m.duration.Observe(elapsed.Seconds())
+}

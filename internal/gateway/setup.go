@@ -1,0 +1,367 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/textproto"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/identity"
+	"github.com/portcullis/portcullis/internal/jwtauth"
+	"github.com/portcullis/portcullis/internal/mapping"
+	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/route"
+)
+
+// Defaults for the `api:` block, used in $context variables and logs.
+const (
+	DefaultAPIID     = "local"
+	DefaultStage     = "$default"
+	DefaultRegion    = "us-east-1"
+	DefaultAccountID = "000000000000"
+
+	// DefaultMaxBodyBytes is AWS HTTP API's payload limit.
+	DefaultMaxBodyBytes = 10 << 20
+	// MaxIntegrationTimeout bounds `timeout:`; AWS stops at 30 s, we allow
+	// more for long backends but not unbounded.
+	MaxIntegrationTimeout = 5 * time.Minute
+)
+
+// Deps are the parts a Gateway shares with the process and with the
+// gateway it replaces on reload.
+type Deps struct {
+	Logger    *slog.Logger
+	Metrics   *Metrics          // nil: not measured
+	Transport http.RoundTripper // nil: proxy.NewTransport()
+	// Previous is the gateway being replaced by a reload: authorizers with
+	// the same key source start with its keys instead of fetching again.
+	Previous *Gateway
+}
+
+// Build checks the configuration's meaning and assembles a Gateway. Every
+// problem found is returned as *config.Errors with its place in the file.
+// Build starts nothing: call Start.
+func Build(f *config.File, d Deps) (*Gateway, error) {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Transport == nil {
+		d.Transport = proxy.NewTransport()
+	}
+	c := &f.Config
+	g := &Gateway{
+		log:         d.Logger,
+		metrics:     d.Metrics,
+		api:         c.API,
+		maxBody:     c.Server.MaxBodyBytes,
+		authorizers: map[string]*jwtAuthorizer{},
+	}
+	if g.api.ID == "" {
+		g.api.ID = DefaultAPIID
+	}
+	if g.api.Stage == "" {
+		g.api.Stage = DefaultStage
+	}
+	if g.api.Region == "" {
+		g.api.Region = DefaultRegion
+	}
+	if g.api.AccountID == "" {
+		g.api.AccountID = DefaultAccountID
+	}
+	if g.maxBody <= 0 {
+		g.maxBody = DefaultMaxBodyBytes
+	}
+
+	var errs config.Errors
+	if c.Listen == "" {
+		errs = append(errs, *f.Errorf("listen", "listen is required (for example 127.0.0.1:8080)"))
+	}
+	names := make([]string, 0, len(c.Authorizers))
+	for name := range c.Authorizers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		a, err := buildAuthorizer(f, name, c.Authorizers[name], d)
+		if err != nil {
+			errs.Add(err)
+			continue
+		}
+		g.authorizers[name] = a
+	}
+
+	if len(c.Routes) == 0 {
+		errs = append(errs, *f.Errorf("routes", "at least one route is required"))
+	}
+	keys := make([]route.Key, 0, len(c.Routes))
+	for i := range c.Routes {
+		rt, err := g.buildRoute(f, i, names, d)
+		if err != nil {
+			errs.Add(err)
+			continue
+		}
+		g.routes = append(g.routes, rt)
+		keys = append(keys, rt.key)
+	}
+	if len(errs) == 0 {
+		table, err := route.NewTable(keys)
+		if err != nil {
+			errs = append(errs, *f.Errorf("routes", "%v", err))
+		}
+		g.table = table
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	for _, rt := range g.routes {
+		rt.observe(d.Metrics)
+	}
+	g.unmatched = &Route{label: "none"}
+	g.unmatched.observe(d.Metrics)
+	return g, nil
+}
+
+func buildAuthorizer(f *config.File, name string, a config.Authorizer, d Deps) (*jwtAuthorizer, error) {
+	at := "authorizers." + name
+	if !validName(name) {
+		return nil, f.Errorf(at, "authorizer name %q may hold only letters, digits, '_' and '-'", name)
+	}
+	switch a.Type {
+	case "jwt":
+	case "":
+		return nil, f.Errorf(at, "type is required (jwt)")
+	default:
+		return nil, f.Errorf(at+".type", "unknown authorizer type %q (supported: jwt)", a.Type)
+	}
+	var errs config.Errors
+	src := "$request.header.Authorization"
+	switch len(a.IdentitySource) {
+	case 0:
+	case 1:
+		src = a.IdentitySource[0]
+	default:
+		errs = append(errs, *f.Errorf(at+".identity_source", "a jwt authorizer takes exactly one identity source"))
+	}
+	source, err := identity.Parse(src)
+	if err != nil {
+		errs = append(errs, *f.Errorf(at+".identity_source", "%v", err))
+	}
+	jwksFile := a.JWKSFile
+	if jwksFile != "" && !filepath.IsAbs(jwksFile) {
+		jwksFile = filepath.Join(filepath.Dir(f.Path), jwksFile) // relative to the config file
+	}
+	s := jwtauth.Settings{
+		Name:            name,
+		Issuer:          a.Issuer,
+		Audience:        a.Audience,
+		JWKSURI:         a.JWKSURI,
+		JWKSFile:        jwksFile,
+		Algorithms:      a.Algorithms,
+		ClockSkew:       a.ClockSkew.Std(),
+		RefreshInterval: a.RefreshInterval.Std(),
+		CacheSize:       a.CacheSize,
+	}
+	if a.HMACSecret != "" {
+		s.HMACSecret = []byte(a.HMACSecret)
+	}
+	if err := s.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			errs = append(errs, *f.Errorf(at, "%s", line))
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	o := jwtauth.Options{Logger: d.Logger.With("authorizer", name)}
+	if d.Metrics != nil {
+		o.Metrics = d.Metrics.JWT
+	}
+	if d.Previous != nil {
+		if prev := d.Previous.authorizers[name]; prev != nil {
+			o.Previous = prev.verifier
+		}
+	}
+	v, err := jwtauth.New(s, o)
+	if err != nil {
+		return nil, f.Errorf(at, "%v", err)
+	}
+	return &jwtAuthorizer{name: name, source: source, verifier: v}, nil
+}
+
+func (g *Gateway) buildRoute(f *config.File, i int, authorizers []string, d Deps) (*Route, error) {
+	c := f.Config.Routes[i]
+	at := "routes[" + strconv.Itoa(i) + "]"
+	key, err := route.ParseKey(c.Route)
+	if err != nil {
+		return nil, f.Errorf(at+".route", "%v", err)
+	}
+	rt := &Route{key: key, label: key.String()}
+	var errs config.Errors
+	if c.Authorizer != "" {
+		rt.auth = g.authorizers[c.Authorizer]
+		if !slices.Contains(authorizers, c.Authorizer) {
+			errs = append(errs, *f.Errorf(at+".authorizer", "unknown authorizer %q (defined: %s)", c.Authorizer, list(authorizers)))
+		}
+	}
+	if len(c.AuthorizationScopes) > 0 {
+		if c.Authorizer == "" {
+			errs = append(errs, *f.Errorf(at+".authorization_scopes", "authorization_scopes need an authorizer on the route"))
+		}
+		rt.scopes = c.AuthorizationScopes
+	}
+	in, err := g.buildIntegration(f, at+".integration", key, c, d)
+	if err != nil {
+		errs.Add(err)
+	}
+	rt.integration = in
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c config.Route, d Deps) (integration, error) {
+	in := c.Integration
+	var errs config.Errors
+	notFor := func(field string, set bool) {
+		if set {
+			errs = append(errs, *f.Errorf(at+"."+field, "%s does not apply to a %s integration", field, in.Type))
+		}
+	}
+	switch in.Type {
+	case "http_proxy":
+		notFor("status", in.Status != 0)
+		notFor("body", in.Body != "")
+		notFor("headers", in.Headers != nil)
+		if in.URI == "" {
+			errs = append(errs, *f.Errorf(at, "uri is required for an http_proxy integration"))
+		}
+		tmpl, err := route.ParseTemplate(in.URI)
+		if err != nil && in.URI != "" {
+			errs = append(errs, *f.Errorf(at+".uri", "%v", err))
+		}
+		if err == nil {
+			if err := tmpl.CheckKey(key); err != nil {
+				errs = append(errs, *f.Errorf(at+".uri", "%v", err))
+			}
+		}
+		if t := in.Timeout.Std(); t > MaxIntegrationTimeout {
+			errs = append(errs, *f.Errorf(at+".timeout", "timeout %v is over the limit of %v", t, MaxIntegrationTimeout))
+		}
+		m, err := mapping.Parse(in.RequestParameters)
+		if err != nil {
+			errs = append(errs, *f.Errorf(at+".request_parameters", "%v", err))
+		}
+		for _, name := range m.ContextNames() {
+			if err := checkContextName(name, c.Authorizer != ""); err != nil {
+				errs = append(errs, *f.Errorf(at+".request_parameters", "%v", err))
+			}
+		}
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
+		return &proxyIntegration{p: proxy.New(proxy.Options{
+			URI:       tmpl,
+			Mapping:   m,
+			Timeout:   in.Timeout.Std(),
+			Transport: d.Transport,
+			OnError: func(r *http.Request, err error) {
+				if ex, ok := r.Context().Value(exchangeKey{}).(*exchange); ok {
+					ex.backendErr = err
+				}
+			},
+		})}, nil
+	case "mock":
+		notFor("uri", in.URI != "")
+		notFor("timeout", in.Timeout != 0)
+		notFor("request_parameters", in.RequestParameters != nil)
+		m := &mock{status: in.Status, body: []byte(in.Body), header: http.Header{}}
+		if m.status == 0 {
+			m.status = http.StatusOK
+		}
+		if m.status < 100 || m.status > 599 {
+			errs = append(errs, *f.Errorf(at+".status", "status %d is not an HTTP status code", in.Status))
+		}
+		for k, v := range in.Headers {
+			if !validHeaderName(k) || strings.ContainsAny(v, "\r\n\x00") {
+				errs = append(errs, *f.Errorf(at+".headers", "header %q: invalid name or value", k))
+				continue
+			}
+			m.header.Set(k, v)
+		}
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
+		return m, nil
+	case "":
+		return nil, f.Errorf(at, "integration type is required (http_proxy or mock)")
+	}
+	return nil, f.Errorf(at+".type", "unknown integration type %q (supported: http_proxy, mock)", in.Type)
+}
+
+// contextNames are the $context variables a mapping may read; see
+// exchange.Context.
+var contextNames = []string{
+	"accountId", "apiId", "domainName", "httpMethod", "path", "protocol",
+	"requestId", "requestTime", "requestTimeEpoch", "routeKey", "stage",
+	"identity.sourceIp", "identity.userAgent",
+}
+
+func checkContextName(name string, hasAuthorizer bool) error {
+	if slices.Contains(contextNames, name) {
+		return nil
+	}
+	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && claim != "" {
+		if !hasAuthorizer {
+			return fmt.Errorf("$context.%s needs a jwt authorizer on the route", name)
+		}
+		return nil
+	}
+	return fmt.Errorf("$context.%s is not a context variable Portcullis provides (known: %s, authorizer.claims.NAME)", name, strings.Join(contextNames, ", "))
+}
+
+func list(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+func validName(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) < 0
+}
+
+func validHeaderName(s string) bool {
+	return s != "" && textproto.CanonicalMIMEHeaderKey(s) != "" && strings.IndexFunc(s, func(r rune) bool {
+		return r <= ' ' || r >= 0x7f || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r)
+	}) < 0
+}
+
+// Start begins background work (key refresh) until ctx is done.
+func (g *Gateway) Start(ctx context.Context) {
+	for _, a := range g.authorizers {
+		a.verifier.Start(ctx)
+	}
+}
+
+// NotReady names the authorizers that do not hold keys yet; empty means ready.
+func (g *Gateway) NotReady() []string {
+	var out []string
+	for name, a := range g.authorizers {
+		if !a.verifier.Ready() {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

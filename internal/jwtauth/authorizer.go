@@ -1,0 +1,484 @@
+// Package jwtauth implements one JWT authorizer with the semantics of AWS API
+// Gateway's HTTP API JWT authorizer: it holds one issuer's keys and decides
+// whether a bearer token is valid. See README.md for every check in order.
+package jwtauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// maxTokenBytes is the largest token accepted, checked before any parsing so
+// that an attacker cannot make us decode megabytes of base64 and JSON.
+const maxTokenBytes = 16384
+
+// minHMACSecretBytes follows RFC 7518 §3.2: an HS256 key must be at least as
+// long as the hash output; a shorter one is open to offline brute force.
+const minHMACSecretBytes = 32
+
+// Defaults for the tunables of Settings.
+const (
+	DefaultFetchTimeout        = 1500 * time.Millisecond
+	DefaultMaxBodyBytes        = 150000
+	DefaultRefreshInterval     = time.Hour
+	DefaultMinRefreshInterval  = 30 * time.Second
+	DefaultMaxRefreshInterval  = 24 * time.Hour
+	DefaultMissRefetchInterval = 30 * time.Second
+	DefaultCacheSize           = 100000
+	maxAudiences               = 50
+)
+
+// Settings configures one authorizer. The zero value is not valid: Issuer and
+// Audience are required. Settings is a plain value; New copies what it needs,
+// so the caller may reuse or modify it afterwards.
+type Settings struct {
+	Name       string        // authorizer name, for metrics and logs
+	Issuer     string        // required, compared exactly with the iss claim
+	Audience   []string      // required, 1..50 entries
+	JWKSURI    string        // optional; default is OIDC discovery from Issuer
+	JWKSFile   string        // optional: static JWKS JSON, or PEM public keys / certificates; never any network. Exclusive with JWKSURI.
+	Algorithms []string      // optional allow-list; default RS256..512, PS256..512, ES256..512, EdDSA, plus HS256..512 only when HMACSecret is set
+	HMACSecret []byte        // enables HS*; without it any HS* token is rejected and HS* in Algorithms is a config error
+	ClockSkew  time.Duration // default 0
+
+	// Tunables; zero means the default in brackets.
+	FetchTimeout        time.Duration // [1500ms] per discovery or JWKS request, as AWS
+	MaxBodyBytes        int64         // [150000] per response, as AWS; over → the fetch fails (never truncate)
+	RefreshInterval     time.Duration // [1h] when the JWKS response has no Cache-Control max-age
+	MinRefreshInterval  time.Duration // [30s] lower bound for max-age
+	MaxRefreshInterval  time.Duration // [24h] upper bound for max-age
+	MissRefetchInterval time.Duration // [30s] at most one refetch on unknown kid per this interval
+	CacheSize           int           // [100000] verified-token cache entries; -1 disables the cache
+}
+
+// withDefaults fills the zero tunables. Validate and New both work on the
+// result so that a bound such as Min > Max is judged on effective values.
+func (s Settings) withDefaults() Settings {
+	if s.FetchTimeout == 0 {
+		s.FetchTimeout = DefaultFetchTimeout
+	}
+	if s.MaxBodyBytes == 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.RefreshInterval == 0 {
+		s.RefreshInterval = DefaultRefreshInterval
+	}
+	if s.MinRefreshInterval == 0 {
+		s.MinRefreshInterval = DefaultMinRefreshInterval
+	}
+	if s.MaxRefreshInterval == 0 {
+		s.MaxRefreshInterval = DefaultMaxRefreshInterval
+	}
+	if s.MissRefetchInterval == 0 {
+		s.MissRefetchInterval = DefaultMissRefetchInterval
+	}
+	if s.CacheSize == 0 {
+		s.CacheSize = DefaultCacheSize
+	}
+	return s
+}
+
+// effectiveAlgorithms resolves the allow-list. Unknown names are reported by
+// Validate; here they are simply not allowed.
+func (s Settings) effectiveAlgorithms() (allowed [numAlgs]bool) {
+	if len(s.Algorithms) == 0 {
+		for a := algID(0); a < numAsymAlgs; a++ {
+			allowed[a] = true
+		}
+		if len(s.HMACSecret) > 0 {
+			allowed[algHS256], allowed[algHS384], allowed[algHS512] = true, true, true
+		}
+		return allowed
+	}
+	for _, name := range s.Algorithms {
+		if a, ok := algByName(name); ok {
+			allowed[a] = true
+		}
+	}
+	return allowed
+}
+
+// Validate reports every problem with s, each as one sentence, joined.
+func (s Settings) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	d := s.withDefaults()
+
+	if s.Issuer == "" {
+		add("issuer is required")
+	}
+	if len(s.Audience) == 0 {
+		add("at least one audience is required")
+	}
+	if len(s.Audience) > maxAudiences {
+		add("at most %d audiences are allowed, got %d", maxAudiences, len(s.Audience))
+	}
+	for i, aud := range s.Audience {
+		if aud == "" {
+			add("audience %d is empty", i+1)
+		}
+	}
+	if s.JWKSURI != "" && s.JWKSFile != "" {
+		add("jwks_uri and jwks_file are mutually exclusive")
+	}
+	if s.JWKSURI != "" {
+		if err := checkHTTPURL(s.JWKSURI); err != nil {
+			add("jwks_uri: %w", err)
+		}
+	}
+
+	hasAsym := false
+	for _, name := range s.Algorithms {
+		a, ok := algByName(name)
+		switch {
+		case !ok:
+			add("algorithm %q is not supported (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, HS256, HS384, HS512)", name)
+		case a.isHMAC():
+			if len(s.HMACSecret) == 0 {
+				add("algorithm %s requires an HMAC secret", name)
+			}
+		default:
+			hasAsym = true
+		}
+	}
+	if len(s.Algorithms) == 0 {
+		hasAsym = true
+	}
+	if len(s.HMACSecret) > 0 && len(s.HMACSecret) < minHMACSecretBytes {
+		add("the HMAC secret must be at least %d bytes long", minHMACSecretBytes)
+	}
+	// Discovery derives a URL from the issuer, so only then must it be one.
+	if hasAsym && s.JWKSURI == "" && s.JWKSFile == "" && s.Issuer != "" {
+		if err := checkHTTPURL(s.Issuer); err != nil {
+			add("issuer must be an http(s) URL for OIDC discovery when neither jwks_uri nor jwks_file is set: %w", err)
+		}
+	}
+
+	if s.ClockSkew < 0 {
+		add("clock skew must not be negative")
+	}
+	if s.FetchTimeout < 0 {
+		add("fetch timeout must not be negative")
+	}
+	if s.MaxBodyBytes < 0 {
+		add("max body bytes must not be negative")
+	}
+	if s.RefreshInterval < 0 || s.MinRefreshInterval < 0 || s.MaxRefreshInterval < 0 || s.MissRefetchInterval < 0 {
+		add("refresh intervals must not be negative")
+	}
+	if d.MinRefreshInterval > d.MaxRefreshInterval {
+		add("the minimum refresh interval (%s) exceeds the maximum (%s)", d.MinRefreshInterval, d.MaxRefreshInterval)
+	}
+	if s.CacheSize < -1 {
+		add("cache size must be -1 (disabled), 0 (default) or positive")
+	}
+	return errors.Join(errs...)
+}
+
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a valid URL")
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("must be an absolute http or https URL")
+	}
+	return nil
+}
+
+// Options carries the dependencies of an Authorizer; every field is optional.
+type Options struct {
+	// HTTPClient fetches discovery documents and JWKS. Nil means a private
+	// client built on a clone of http.DefaultTransport, so it honours the
+	// standard HTTP(S)_PROXY/NO_PROXY environment like any Go program.
+	HTTPClient *http.Client
+	Logger     *slog.Logger     // nil: discard
+	Metrics    *Metrics         // nil: none
+	Now        func() time.Time // nil: time.Now; used for claim times and the token cache, not for fetch scheduling
+	// Previous is the authorizer this one replaces on a configuration reload.
+	// When Issuer, JWKSURI and JWKSFile are identical, the new authorizer
+	// starts with its keys and fetch schedule, so a reload never causes a miss.
+	Previous *Authorizer
+}
+
+// Authorizer verifies bearer tokens of one issuer. It is safe for concurrent
+// use. Create it with New, then call Start to keep its keys fresh.
+type Authorizer struct {
+	name      string
+	issuer    string
+	audiences []string
+	skew      time.Duration
+	now       func() time.Time
+	log       *slog.Logger
+	metrics   *authorizerMetrics
+
+	allowed  [numAlgs]bool
+	hmacKey  any // []byte boxed once, so the HS path returns it without allocating
+	needKeys bool
+	parser   *jwt.Parser
+	keys     *keySource // nil when only HS* is allowed
+	cache    *tokenCache
+	started  sync.Once
+
+	// signatureChecks counts cold-path signature verifications; tests use it
+	// to prove that cache hits skip the cryptography.
+	signatureChecks atomic.Int64
+}
+
+// New validates s and builds an authorizer. A JWKSFile is read and parsed
+// here; network key sources are fetched by Start or by the first Verify.
+func New(s Settings, o Options) (*Authorizer, error) {
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("jwt authorizer %q: %w", s.Name, err)
+	}
+	s = s.withDefaults()
+
+	a := &Authorizer{
+		name:      s.Name,
+		issuer:    s.Issuer,
+		audiences: append([]string(nil), s.Audience...),
+		skew:      s.ClockSkew,
+		now:       o.Now,
+		log:       o.Logger,
+		metrics:   o.Metrics.forAuthorizer(s.Name),
+		allowed:   s.effectiveAlgorithms(),
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	a.log = a.log.With("authorizer", s.Name)
+	if len(s.HMACSecret) > 0 {
+		a.hmacKey = append([]byte(nil), s.HMACSecret...)
+	}
+
+	var methods []string
+	for id := algID(0); id < numAlgs; id++ {
+		if a.allowed[id] {
+			methods = append(methods, id.String())
+			if !id.isHMAC() {
+				a.needKeys = true
+			}
+		}
+	}
+	a.parser = jwt.NewParser(
+		jwt.WithValidMethods(methods),
+		jwt.WithoutClaimsValidation(), // we check claims ourselves, with AWS semantics
+		jwt.WithJSONNumber(),          // keep numbers exact for stringification and range checks
+		jwt.WithStrictDecoding(),      // one token string per signature; keeps cache keys canonical
+	)
+
+	if a.needKeys {
+		ks, err := newKeySource(s, o, a.log, a.metrics)
+		if err != nil {
+			return nil, fmt.Errorf("jwt authorizer %q: %w", s.Name, err)
+		}
+		a.keys = ks
+	}
+	if s.CacheSize > 0 {
+		a.cache = newTokenCache(s.CacheSize, o.Now)
+	}
+	return a, nil
+}
+
+// Start keeps the keys fresh in the background until ctx is done. It returns
+// immediately; calling it again, or for a JWKSFile or HMAC-only authorizer,
+// does nothing.
+func (a *Authorizer) Start(ctx context.Context) {
+	if a.keys == nil || a.keys.static {
+		return
+	}
+	a.started.Do(func() { go a.keys.run(ctx) })
+}
+
+// Ready reports whether the authorizer can accept any token: it holds at
+// least one usable key, or it only accepts HS* tokens.
+func (a *Authorizer) Ready() bool {
+	if !a.needKeys {
+		return true
+	}
+	return a.keys.current().count() > 0
+}
+
+// Name returns Settings.Name.
+func (a *Authorizer) Name() string { return a.name }
+
+// Verify checks a bare token (the gateway has already removed any "Bearer "
+// prefix). It returns the caller's identity, or a *Denial; never (nil, nil).
+func (a *Authorizer) Verify(ctx context.Context, token string) (*Identity, error) {
+	if len(token) > maxTokenBytes {
+		return nil, deny(ReasonTokenTooLarge, nil)
+	}
+	headerLen, ok := splitCompact(token)
+	if !ok {
+		return nil, deny(ReasonMalformed, errors.New("not three base64url parts"))
+	}
+	now := a.now()
+
+	var cacheKey [32]byte
+	if a.cache != nil {
+		cacheKey = hashToken(token)
+		if id, hit := a.cache.lookup(cacheKey, now, a.keys); hit {
+			a.metrics.cacheHit()
+			return id, nil
+		}
+		a.metrics.cacheMiss()
+	}
+
+	hdr, d := a.checkHeader(token[:headerLen])
+	if d != nil {
+		return nil, d
+	}
+	key, d := a.selectKey(ctx, hdr)
+	if d != nil {
+		return nil, d
+	}
+
+	a.signatureChecks.Add(1)
+	want := hdr.alg.method()
+	parsed, err := a.parser.ParseWithClaims(token, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
+		// The method registry is process-global and writable; insist on the
+		// library's own implementation of the algorithm we approved.
+		if t.Method != want {
+			return nil, errors.New("signing method differs from the checked header")
+		}
+		return key, nil
+	})
+	if err != nil {
+		return nil, mapParseError(err)
+	}
+	claims, _ := parsed.Claims.(jwt.MapClaims)
+
+	id, expNano, d := a.checkClaims(claims, now, hdr.kid)
+	if d != nil {
+		return nil, d
+	}
+	if a.cache != nil {
+		a.cache.store(cacheKey, &cacheEntry{id: id, kid: hdr.kid, alg: hdr.alg, expNano: expNano}, now)
+	}
+	return id, nil
+}
+
+// mapParseError turns a golang-jwt error into a Denial. Only the library's
+// sentinel errors are kept: its messages can quote decoded token bytes.
+func mapParseError(err error) *Denial {
+	switch {
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return deny(ReasonBadSignature, jwt.ErrTokenSignatureInvalid)
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return deny(ReasonMalformed, jwt.ErrTokenMalformed)
+	default:
+		return deny(ReasonMalformed, jwt.ErrTokenUnverifiable)
+	}
+}
+
+// splitCompact checks the JWS compact form: exactly three dot-separated
+// parts of base64url characters, the first two non-empty. Go's base64 decoder
+// skips CR and LF, so without this check "a\nb" would verify like "ab" and
+// one signature would have many cache keys.
+func splitCompact(token string) (headerLen int, ok bool) {
+	dots, first, second := 0, -1, -1
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		case c == '.':
+			dots++
+			if dots == 1 {
+				first = i
+			} else if dots == 2 {
+				second = i
+			} else {
+				return 0, false
+			}
+		default:
+			return 0, false
+		}
+	}
+	if dots != 2 || first == 0 || second == first+1 {
+		return 0, false
+	}
+	return first, true
+}
+
+// tokenHeader is what the checks need from the JOSE header.
+type tokenHeader struct {
+	alg algID
+	kid string
+}
+
+// checkHeader performs step 3 on our own decoding of the header, before
+// golang-jwt sees the token, so the payload of a token with an unacceptable
+// header is never decoded and each failure gets a precise reason.
+func (a *Authorizer) checkHeader(seg string) (tokenHeader, *Denial) {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	if err != nil {
+		return tokenHeader{}, deny(ReasonMalformed, errors.New("header is not base64url"))
+	}
+	// A map, not a struct: struct decoding matches names case-insensitively,
+	// and golang-jwt reads the header as a map, so both must see the same alg.
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return tokenHeader{}, deny(ReasonMalformed, errors.New("header is not a JSON object"))
+	}
+	var algName string
+	if err := json.Unmarshal(fields["alg"], &algName); err != nil {
+		return tokenHeader{}, deny(ReasonMalformed, errors.New("header alg is missing or not a string"))
+	}
+	alg, known := algByName(algName)
+	if !known || !a.allowed[alg] {
+		return tokenHeader{}, deny(ReasonAlgNotAllowed, nil)
+	}
+	// Keys come from configuration only; a token must not choose its own.
+	for _, name := range [...]string{"jku", "x5u", "jwk", "x5c"} {
+		if _, present := fields[name]; present {
+			return tokenHeader{}, deny(ReasonForbiddenHeader, fmt.Errorf("header parameter %s is not accepted", name))
+		}
+	}
+	// RFC 7515 §4.1.11: extensions we do not implement must be rejected.
+	if _, present := fields["crit"]; present {
+		return tokenHeader{}, deny(ReasonForbiddenHeader, errors.New("header parameter crit is not accepted"))
+	}
+	h := tokenHeader{alg: alg}
+	if rawKid, present := fields["kid"]; present {
+		if err := json.Unmarshal(rawKid, &h.kid); err != nil {
+			return tokenHeader{}, deny(ReasonMalformed, errors.New("header kid is not a string"))
+		}
+	}
+	return h, nil
+}
+
+// selectKey performs step 4.
+func (a *Authorizer) selectKey(ctx context.Context, h tokenHeader) (any, *Denial) {
+	if h.alg.isHMAC() {
+		// Only the configured secret, never a public key's bytes: this is
+		// what defeats HS/RS key confusion.
+		return a.hmacKey, nil
+	}
+	if k := a.keys.current().lookup(h.kid, h.alg); k != nil {
+		return k, nil
+	}
+	a.keys.refetchOnMiss(ctx)
+	ks := a.keys.current()
+	if k := ks.lookup(h.kid, h.alg); k != nil {
+		return k, nil
+	}
+	if ks.count() == 0 {
+		return nil, deny(ReasonKeysUnavailable, a.keys.lastError())
+	}
+	return nil, deny(ReasonUnknownKid, nil)
+}

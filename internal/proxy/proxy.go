@@ -1,0 +1,173 @@
+// Package proxy is the `http_proxy` integration: it forwards an allowed request
+// to an HTTP backend, with path parameters substituted into the integration
+// URI, parameter mapping applied and the gateway's own headers set, and
+// translates backend failures into AWS's answers.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/mapping"
+	"github.com/portcullis/portcullis/internal/route"
+)
+
+// RequestIDHeader carries $context.requestId to the backend.
+const RequestIDHeader = "X-Request-Id"
+
+// DefaultTimeout is AWS HTTP API's integration timeout.
+const DefaultTimeout = 29 * time.Second
+
+// Call is what the gateway knows about one request when it hands it over.
+type Call struct {
+	Params    *route.Params
+	Source    mapping.Source // reads the client's original request and $context
+	RequestID string
+	ClientIP  string
+}
+
+// Proxy forwards requests for one route. It is safe for concurrent use.
+type Proxy struct {
+	uri     *route.Template
+	mapping *mapping.Mapping
+	strip   []string // headers the gateway sets or maps, removed from the client's request first
+	timeout time.Duration
+	rp      *httputil.ReverseProxy
+	onError func(*http.Request, error) // observes backend failures; may be nil
+}
+
+// Options configures one Proxy.
+type Options struct {
+	URI       *route.Template
+	Mapping   *mapping.Mapping // nil: none
+	Timeout   time.Duration    // 0: DefaultTimeout
+	Transport http.RoundTripper
+	// OnError sees each backend failure (for logs); it must not write a response.
+	OnError func(*http.Request, error)
+}
+
+// New returns a Proxy for one route's integration.
+func New(o Options) *Proxy {
+	p := &Proxy{
+		uri:     o.URI,
+		mapping: o.Mapping,
+		timeout: o.Timeout,
+		onError: o.OnError,
+	}
+	if p.timeout <= 0 {
+		p.timeout = DefaultTimeout
+	}
+	p.strip = append([]string{"Forwarded", RequestIDHeader}, o.Mapping.Headers()...)
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:      p.rewrite,
+		Transport:    o.Transport,
+		ErrorHandler: p.fail,
+		// Flush as soon as data arrives so responses stream; ReverseProxy
+		// would otherwise buffer unknown-length bodies until 32 KiB.
+		FlushInterval: -1,
+		ErrorLog:      nil,
+	}
+	return p
+}
+
+type callKey struct{}
+
+// Serve forwards r. The response, or AWS's error answer, is written to w.
+func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, c *Call) {
+	ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
+	defer cancel()
+	ctx = context.WithValue(ctx, callKey{}, c)
+	p.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// rewrite builds the outbound request. ReverseProxy has already removed
+// hop-by-hop headers (including any the client named in Connection) and
+// X-Forwarded-*, so what is set here cannot be stripped by the client.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	c := pr.In.Context().Value(callKey{}).(*Call)
+	out := pr.Out
+	u := p.uri.ExpandURL(c.Params)
+	if q := pr.In.URL.RawQuery; q != "" {
+		if u.RawQuery != "" {
+			u.RawQuery += "&" + q
+		} else {
+			u.RawQuery = q
+		}
+	}
+	out.URL = u
+	out.Host = "" // the backend sees its own host name, as with AWS
+
+	for _, h := range p.strip {
+		out.Header.Del(h)
+	}
+	out.Header.Set("X-Forwarded-For", c.ClientIP)
+	out.Header.Set("X-Forwarded-Host", pr.In.Host)
+	if pr.In.TLS != nil {
+		out.Header.Set("X-Forwarded-Proto", "https")
+	} else {
+		out.Header.Set("X-Forwarded-Proto", "http")
+	}
+	out.Header.Set(RequestIDHeader, c.RequestID)
+	p.mapping.Apply(out, c.Source)
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = nil // don't let Go add its own
+	}
+}
+
+// Error answers, as AWS HTTP API sends them.
+const (
+	badGateway      = `{"message":"Bad Gateway"}`
+	timedOut        = `{"message":"Endpoint request timed out"}`
+	entityTooLarge  = `{"message":"Request Entity Too Large"}`
+	clientCancelled = 499 // nginx's convention; the client never sees it
+)
+
+// fail answers a request whose backend exchange failed: 504 when the
+// integration timeout fired, 413 when the client's body was over the limit,
+// 502 otherwise.
+func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if p.onError != nil {
+		p.onError(r, err)
+	}
+	status, body := http.StatusBadGateway, badGateway
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		status, body = http.StatusRequestEntityTooLarge, entityTooLarge
+	case errors.Is(r.Context().Err(), context.DeadlineExceeded), isTimeout(err):
+		status, body = http.StatusGatewayTimeout, timedOut
+	case errors.Is(r.Context().Err(), context.Canceled):
+		w.WriteHeader(clientCancelled)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// NewTransport returns the transport shared by every proxy of a gateway:
+// pooled keep-alive connections, bounded dial and TLS handshake times, and no
+// proxy from the environment (a gateway talks to its backends directly).
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 1 << 20,
+	}
+}

@@ -1,0 +1,216 @@
+// Package server runs a gateway as a process: listeners, limits, reloads and
+// a graceful stop. Signals are the caller's business (cmd wires SIGHUP to
+// Reload and SIGTERM to cancelling the context), so the whole life cycle can
+// be driven from tests.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/portcullis/portcullis/internal/admin"
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/gateway"
+	"github.com/portcullis/portcullis/internal/proxy"
+)
+
+// Listener defaults, used when `server:` leaves them out.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultShutdownTimeout   = 30 * time.Second
+)
+
+// Options configures Run.
+type Options struct {
+	ConfigPath string
+	Logger     *slog.Logger
+	// Reload asks for the file to be read again; a broken file is logged and
+	// the running configuration keeps serving.
+	Reload <-chan struct{}
+	// Started, if set, is called once both listeners accept connections.
+	Started func(listen, admin net.Addr)
+}
+
+// Server is a running gateway process.
+type Server struct {
+	o         Options
+	log       *slog.Logger
+	file      *config.File
+	metrics   *gateway.Metrics
+	transport *http.Transport
+	current   atomic.Pointer[gateway.Gateway]
+	stopGen   context.CancelFunc
+}
+
+// Run loads the configuration, serves it until ctx is done, then stops
+// accepting, lets in-flight requests finish (bounded by shutdown_timeout) and
+// returns nil. Configuration errors are returned before anything listens.
+func Run(ctx context.Context, o Options) error {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{o: o, log: o.Logger, transport: proxy.NewTransport()}
+	f, err := config.Load(o.ConfigPath)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = gateway.NewMetrics(reg)
+	g, err := gateway.Build(f, s.deps(nil))
+	if err != nil {
+		return err
+	}
+	s.file = f
+	s.install(g)
+	defer func() { s.stopGen() }()
+
+	cfg := f.Config.Server
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(s.serveHTTP),
+		ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout.Std(), DefaultReadHeaderTimeout),
+		IdleTimeout:       orDefault(cfg.IdleTimeout.Std(), DefaultIdleTimeout),
+		MaxHeaderBytes:    orDefault(cfg.MaxHeaderBytes, DefaultMaxHeaderBytes),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", f.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	servers := []*http.Server{srv}
+	listeners := []net.Listener{ln}
+	var adminAddr net.Addr
+	if f.Config.AdminListen != "" {
+		aln, err := net.Listen("tcp", f.Config.AdminListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("admin listen: %w", err)
+		}
+		adminAddr = aln.Addr()
+		servers = append(servers, &http.Server{
+			Handler:           admin.Handler(reg, func() []string { return s.current.Load().NotReady() }),
+			ReadHeaderTimeout: DefaultReadHeaderTimeout,
+			IdleTimeout:       DefaultIdleTimeout,
+			ErrorLog:          srv.ErrorLog,
+		})
+		listeners = append(listeners, aln)
+	}
+
+	failed := make(chan error, len(servers))
+	var wg sync.WaitGroup
+	for i := range servers {
+		wg.Go(func() {
+			if err := servers[i].Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				failed <- err
+			}
+		})
+	}
+	attrs := []any{"listen", ln.Addr().String(), "routes", len(f.Config.Routes), "config", o.ConfigPath}
+	if adminAddr != nil {
+		attrs = append(attrs, "admin", adminAddr.String())
+	}
+	s.log.Info("serving", attrs...)
+	if o.Started != nil {
+		o.Started(ln.Addr(), adminAddr)
+	}
+
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-o.Reload:
+			s.reload()
+		case err := <-failed:
+			runErr = fmt.Errorf("serve: %w", err)
+			break loop
+		}
+	}
+
+	timeout := orDefault(cfg.ShutdownTimeout.Std(), DefaultShutdownTimeout)
+	s.log.Info("shutting down", "timeout", timeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for _, hs := range servers {
+		if err := hs.Shutdown(sctx); err != nil {
+			s.log.Warn("in-flight requests did not finish in time; closing their connections", "error", err)
+			hs.Close()
+		}
+	}
+	wg.Wait()
+	s.transport.CloseIdleConnections()
+	s.log.Info("stopped")
+	return runErr
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.current.Load().ServeHTTP(w, r)
+}
+
+func (s *Server) deps(prev *gateway.Gateway) gateway.Deps {
+	return gateway.Deps{Logger: s.log, Metrics: s.metrics, Transport: s.transport, Previous: prev}
+}
+
+// install makes g the serving gateway and stops the previous one's
+// background work. Requests already inside the old gateway finish on it.
+func (s *Server) install(g *gateway.Gateway) {
+	ctx, cancel := context.WithCancel(context.Background())
+	g.Start(ctx)
+	s.current.Store(g)
+	if s.stopGen != nil {
+		s.stopGen()
+	}
+	s.stopGen = cancel
+}
+
+func (s *Server) reload() {
+	f, err := config.Load(s.o.ConfigPath)
+	if err == nil {
+		var g *gateway.Gateway
+		g, err = gateway.Build(f, s.deps(s.current.Load()))
+		if err == nil {
+			s.warnRestartOnly(f)
+			s.install(g)
+			s.log.Info("configuration reloaded", "config", s.o.ConfigPath, "routes", len(f.Config.Routes))
+			return
+		}
+	}
+	var es *config.Errors
+	if errors.As(err, &es) {
+		for _, e := range *es {
+			s.log.Error("reload refused; the running configuration keeps serving", "problem", e.Error())
+		}
+		return
+	}
+	s.log.Error("reload refused; the running configuration keeps serving", "problem", err.Error())
+}
+
+// warnRestartOnly reports changes that a reload cannot apply.
+func (s *Server) warnRestartOnly(f *config.File) {
+	old := s.file.Config
+	if f.Config.Listen != old.Listen || f.Config.AdminListen != old.AdminListen || f.Config.Server != old.Server {
+		s.log.Warn("listen, admin_listen and server settings change only on restart; the new routes and authorizers are in effect")
+	}
+	s.file = f
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
