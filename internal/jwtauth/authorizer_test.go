@@ -416,12 +416,17 @@ func TestSlowEndpoint(t *testing.T) {
 			if !discovery {
 				s.JWKSURI = ti.JWKSURI()
 			}
-			s.FetchTimeout = 200 * time.Millisecond
+			// With discovery the fetch itself takes a slow discovery (300ms)
+			// plus a timed-out JWKS request (400ms); the request must still
+			// wait at most one fetch timeout.
+			s.FetchTimeout = 400 * time.Millisecond
+			ti.set(func(ti *testIssuer) { ti.discoveryDelay = 300 * time.Millisecond })
+			defer ti.set(func(ti *testIssuer) { ti.discoveryDelay = 0 })
 			a := newTestAuthorizer(t, s, Options{})
 			start := time.Now()
 			wantDenied(t, a, mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "rsa", ti.claims(), nil), ReasonKeysUnavailable)
 			if el := time.Since(start); el > 600*time.Millisecond {
-				t.Fatalf("Verify took %v with a 200ms fetch timeout", el)
+				t.Fatalf("Verify took %v with a 400ms fetch timeout", el)
 			}
 		})
 	}

@@ -67,7 +67,8 @@ type testIssuer struct {
 	jwks            []jwkset.JWKMarshal
 	cacheControl    string
 	status          int
-	delay           time.Duration
+	delay           time.Duration // before each JWKS answer
+	discoveryDelay  time.Duration // before each discovery answer
 	body            []byte // served verbatim as the JWKS when non-nil
 	discoveryIssuer string // "" means the real issuer URL
 
@@ -90,8 +91,15 @@ func newTestIssuer(t testing.TB) *testIssuer {
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		ti.discoveryHits.Add(1)
 		ti.mu.Lock()
-		iss := ti.discoveryIssuer
+		iss, delay := ti.discoveryIssuer, ti.discoveryDelay
 		ti.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if iss == "" {
 			iss = ti.srv.URL
 		}

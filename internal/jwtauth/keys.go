@@ -596,8 +596,9 @@ func (k *keySource) doFetch(c *fetchCall) {
 }
 
 // refetchOnMiss is called for an unknown kid or an empty key set. At most one
-// fetch starts per missInterval; a request waits for it only as long as its
-// own context allows.
+// fetch starts per missInterval. A request waits for it no longer than one
+// fetch timeout (discovery plus JWKS may take two) nor than its own context
+// allows; the fetch itself goes on and serves the requests that follow.
 func (k *keySource) refetchOnMiss(ctx context.Context) {
 	if k.static {
 		return
@@ -606,8 +607,11 @@ func (k *keySource) refetchOnMiss(ctx context.Context) {
 	if c == nil {
 		return
 	}
+	wait := time.NewTimer(k.fetchTimeout)
+	defer wait.Stop()
 	select {
 	case <-c.done:
+	case <-wait.C:
 	case <-ctx.Done():
 	}
 }
