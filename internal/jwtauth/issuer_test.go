@@ -69,8 +69,8 @@ type testIssuer struct {
 	status          int
 	delay           time.Duration // before each JWKS answer
 	discoveryDelay  time.Duration // before each discovery answer
-	body            []byte // served verbatim as the JWKS when non-nil
-	discoveryIssuer string // "" means the real issuer URL
+	body            []byte        // served verbatim as the JWKS when non-nil
+	discoveryIssuer string        // "" means the real issuer URL
 
 	jwksHits      atomic.Int64
 	discoveryHits atomic.Int64
