@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -32,6 +33,44 @@ type Config struct {
 	Server      Server                `yaml:"server"`
 	Authorizers map[string]Authorizer `yaml:"authorizers"`
 	Routes      []Route               `yaml:"routes"`
+	// Issuers are development issuers served by the same process, each on
+	// its own listener (see `portcullis issuer`).
+	Issuers map[string]Issuer `yaml:"issuers"`
+}
+
+// Issuer is one development OIDC issuer: an `issuers:` entry, or the whole of
+// a file given to `portcullis issuer -c`.
+type Issuer struct {
+	Listen      string   `yaml:"listen"`
+	Issuer      string   `yaml:"issuer"` // default http://LISTEN
+	KeysDir     string   `yaml:"keys_dir"`
+	Algorithm   string   `yaml:"algorithm"`
+	TokenTTL    Duration `yaml:"token_ttl"`
+	Audience    Strings  `yaml:"audience"`
+	Users       []User   `yaml:"users"`
+	Clients     []Client `yaml:"clients"`
+	UsersFile   string   `yaml:"users_file"`
+	ClientsFile string   `yaml:"clients_file"`
+}
+
+// User is a development issuer's user (password grant).
+type User struct {
+	Username     string         `yaml:"username"`
+	PasswordHash string         `yaml:"password_hash"`
+	Password     string         `yaml:"password"` // refused with advice: store a bcrypt hash instead
+	Subject      string         `yaml:"sub"`
+	Scopes       Strings        `yaml:"scopes"`
+	Claims       map[string]any `yaml:"claims"`
+}
+
+// Client is a development issuer's OAuth 2 client.
+type Client struct {
+	ClientID   string         `yaml:"client_id"`
+	SecretHash string         `yaml:"client_secret_hash"`
+	Public     bool           `yaml:"public"`
+	Scopes     Strings        `yaml:"scopes"`
+	GrantTypes Strings        `yaml:"grant_types"`
+	Claims     map[string]any `yaml:"claims"`
 }
 
 // API names the API the way AWS does; the values appear in ARNs, in
@@ -154,6 +193,14 @@ type Position struct {
 // Load reads, expands and decodes the file at path. Every problem found is
 // returned, each with its position, as an *Errors.
 func Load(path string) (*File, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -166,12 +213,46 @@ func Load(path string) (*File, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("config: %s is larger than %d bytes", path, MaxFileSize)
 	}
-	return Parse(path, data, os.LookupEnv)
+	return data, nil
 }
 
 // Parse decodes data as the file named path; lookup resolves `${VAR}`.
 func Parse(path string, data []byte, lookup func(string) (string, bool)) (*File, error) {
-	file := &File{Path: path, pos: map[string]Position{}}
+	file := &File{Path: path}
+	pos, err := decode(path, data, lookup, &file.Config)
+	if err != nil {
+		return nil, err
+	}
+	file.pos = pos
+	return file, nil
+}
+
+// IssuerFile is a standalone development issuer's configuration.
+type IssuerFile struct {
+	File
+	Issuer Issuer
+}
+
+// LoadIssuer reads a file for `portcullis issuer`: the fields of one
+// `issuers:` entry at the top level.
+func LoadIssuer(path string) (*IssuerFile, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f := &IssuerFile{File: File{Path: path}}
+	pos, err := decode(path, data, os.LookupEnv, &f.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	f.pos = pos
+	return f, nil
+}
+
+// decode parses data into out (a pointer to a struct) and returns where
+// each value was written.
+func decode(path string, data []byte, lookup func(string) (string, bool), out any) (map[string]Position, error) {
+	pos := map[string]Position{}
 	var errs Errors
 
 	var root yaml.Node
@@ -197,16 +278,16 @@ func Parse(path string, data []byte, lookup func(string) (string, bool)) (*File,
 	expandEnv(doc, lookup, func(n *yaml.Node, msg string) {
 		errs = append(errs, Error{File: path, Line: n.Line, Column: n.Column, Msg: msg})
 	})
-	walk(doc, configType, "", file.pos, func(n *yaml.Node, p, msg string) {
+	walk(doc, reflect.TypeOf(out).Elem(), "", pos, func(n *yaml.Node, p, msg string) {
 		errs = append(errs, Error{File: path, Line: n.Line, Column: n.Column, Path: p, Msg: msg})
 	})
 	if len(errs) > 0 {
 		return nil, &errs
 	}
-	if err := doc.Decode(&file.Config); err != nil {
+	if err := doc.Decode(out); err != nil {
 		return nil, decodeErrors(path, err)
 	}
-	return file, nil
+	return pos, nil
 }
 
 // Pos returns where the value at path (such as "routes[1].integration.uri")

@@ -9,10 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var (
-	configType      = reflect.TypeFor[Config]()
-	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
-)
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 
 // walk records the position of every value under its key path and reports
 // keys that the target type does not have. It does the work of yaml's
@@ -55,6 +52,9 @@ func walk(n *yaml.Node, t reflect.Type, path string, pos map[string]Position, re
 			walk(v, f.Type, join(path, k.Value), pos, report)
 		}
 	case reflect.Map:
+		if t.Elem().Kind() == reflect.Interface {
+			return // free-form values, such as a user's extra claims
+		}
 		if n.Kind != yaml.MappingNode {
 			if !isNull(n) {
 				report(n, path, "expected a mapping of keys")

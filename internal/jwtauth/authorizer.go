@@ -5,6 +5,9 @@ package jwtauth
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -320,17 +323,65 @@ func (a *Authorizer) Name() string { return a.name }
 // Verify checks a bare token (the gateway has already removed any "Bearer "
 // prefix). It returns the caller's identity, or a *Denial; never (nil, nil).
 func (a *Authorizer) Verify(ctx context.Context, token string) (*Identity, error) {
+	id, d := a.verify(ctx, token, nil)
+	if d != nil {
+		return nil, d
+	}
+	return id, nil
+}
+
+// Step is one stage of a verification as Explain reports it.
+type Step struct {
+	Check  string // "token", "header", "key", "signature", "claims"
+	OK     bool
+	Detail string
+}
+
+// Explain verifies token exactly as Verify does, except that it bypasses the
+// verified-token cache, and reports each check it made. It is for people
+// (`portcullis token verify`), not for the request path.
+func (a *Authorizer) Explain(ctx context.Context, token string) (*Identity, []Step, error) {
+	tr := &tracer{}
+	id, d := a.verify(ctx, token, tr)
+	if d != nil {
+		return nil, tr.steps, d
+	}
+	return id, tr.steps, nil
+}
+
+// tracer collects Steps; a nil *tracer records nothing and costs nothing.
+type tracer struct{ steps []Step }
+
+func (t *tracer) add(check string, d *Denial, format string, args ...any) {
+	if t == nil {
+		return
+	}
+	s := Step{Check: check, OK: d == nil, Detail: fmt.Sprintf(format, args...)}
+	if d != nil {
+		s.Detail = d.Reason + ": " + d.Description
+	}
+	t.steps = append(t.steps, s)
+}
+
+func (a *Authorizer) verify(ctx context.Context, token string, tr *tracer) (*Identity, *Denial) {
 	if len(token) > maxTokenBytes {
-		return nil, deny(ReasonTokenTooLarge, nil)
+		d := deny(ReasonTokenTooLarge, nil)
+		tr.add("token", d, "")
+		return nil, d
 	}
 	headerLen, ok := splitCompact(token)
 	if !ok {
-		return nil, deny(ReasonMalformed, errors.New("not three base64url parts"))
+		d := deny(ReasonMalformed, errors.New("not three base64url parts"))
+		tr.add("token", d, "")
+		return nil, d
+	}
+	if tr != nil { // boxing the arguments would allocate on the hot path
+		tr.add("token", nil, "%d bytes, three base64url parts", len(token))
 	}
 	now := a.now()
 
 	var cacheKey [32]byte
-	if a.cache != nil {
+	if a.cache != nil && tr == nil {
 		cacheKey = hashToken(token)
 		if id, hit := a.cache.lookup(cacheKey, now, a.keys); hit {
 			a.metrics.cacheHit()
@@ -341,11 +392,19 @@ func (a *Authorizer) Verify(ctx context.Context, token string) (*Identity, error
 
 	hdr, d := a.checkHeader(token[:headerLen])
 	if d != nil {
+		tr.add("header", d, "")
 		return nil, d
+	}
+	if tr != nil {
+		tr.add("header", nil, "alg %s allowed, kid %q, no jku/x5u/jwk/x5c/crit", hdr.alg, hdr.kid)
 	}
 	key, d := a.selectKey(ctx, hdr)
 	if d != nil {
+		tr.add("key", d, "")
 		return nil, d
+	}
+	if tr != nil {
+		tr.add("key", nil, "%s", describeKey(hdr, key))
 	}
 
 	a.signatureChecks.Add(1)
@@ -359,18 +418,57 @@ func (a *Authorizer) Verify(ctx context.Context, token string) (*Identity, error
 		return key, nil
 	})
 	if err != nil {
-		return nil, mapParseError(err)
+		d := mapParseError(err)
+		tr.add("signature", d, "")
+		return nil, d
+	}
+	if tr != nil {
+		tr.add("signature", nil, "valid %s signature", hdr.alg)
 	}
 	claims, _ := parsed.Claims.(jwt.MapClaims)
 
 	id, expNano, d := a.checkClaims(claims, now, hdr.kid)
 	if d != nil {
+		tr.add("claims", d, "")
 		return nil, d
 	}
-	if a.cache != nil {
+	if tr != nil {
+		tr.add("claims", nil, "iss %q, aud accepted, expires %s (in %s)%s",
+			a.issuer, id.Expires.UTC().Format(time.RFC3339), id.Expires.Sub(now).Round(time.Second), skewNote(a.skew))
+	}
+	if a.cache != nil && tr == nil {
 		a.cache.store(cacheKey, &cacheEntry{id: id, kid: hdr.kid, alg: hdr.alg, expNano: expNano}, now)
 	}
 	return id, nil
+}
+
+func skewNote(skew time.Duration) string {
+	if skew == 0 {
+		return ""
+	}
+	return ", clock skew " + skew.String()
+}
+
+// describeKey names a key without printing any of its material.
+func describeKey(h tokenHeader, key any) string {
+	what := "the configured HMAC secret"
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		what = fmt.Sprintf("RSA %d-bit public key", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		what = "EC " + k.Curve.Params().Name + " public key"
+	case ed25519.PublicKey:
+		what = "Ed25519 public key"
+	case jwt.VerificationKeySet:
+		what = fmt.Sprintf("%d candidate keys", len(k.Keys))
+	}
+	if h.alg.isHMAC() {
+		return what
+	}
+	if h.kid == "" {
+		return what + " (token has no kid; a key without kid from the key file)"
+	}
+	return fmt.Sprintf("%s with kid %q", what, h.kid)
 }
 
 // mapParseError turns a golang-jwt error into a Denial. Only the library's
