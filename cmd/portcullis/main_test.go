@@ -257,3 +257,61 @@ func TestKeygenAndJWKSFile(t *testing.T) {
 		t.Errorf("mint with a mismatched --alg: code %d %s", code, errOut)
 	}
 }
+
+func TestTokenInspectAndVerify(t *testing.T) {
+	bin := binary(t)
+	mint := func(extra ...string) string {
+		t.Helper()
+		args := append([]string{"token", "mint", "--key", "../../examples/keys/dev-private.pem",
+			"--iss", "https://dev.portcullis.local", "--aud", "local-api", "--sub", "alice"}, extra...)
+		out, errOut, code := run(t, bin, args...)
+		if code != 0 {
+			t.Fatalf("mint: %s", errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	tok := mint("--scope", "orders:read", "--claim", "tenant=acme")
+
+	out, _, code := run(t, bin, "token", "inspect", tok)
+	for _, want := range []string{"NOT VERIFIED", `"sub": "alice"`, `"tenant": "acme"`, "exp", "(in "} { // "in 59m59s" or "in 1h0m0s"
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 0 {
+		t.Errorf("inspect exit %d", code)
+	}
+	if _, _, code := run(t, bin, "token", "inspect", "not-a-token"); code == 0 {
+		t.Error("inspect accepted junk")
+	}
+
+	cfg := "../../examples/local.yaml"
+	cases := []struct {
+		name, route, token string
+		code               int
+		want               []string
+	}{
+		{"allowed", "GET /orders/7", tok, 0, []string{"GET /orders/{id}", "RSA 2048-bit public key", "valid RS256 signature", `principal "alice"`, "ALLOW", "mock integration answers 200"}},
+		{"scope", "GET /admin/x", tok, 1, []string{"ANY /admin/{proxy+}", "needs one of [admin]", `DENY: 403 {"message":"Forbidden"}`}},
+		{"expired", "GET /orders/7", mint("--scope", "orders:read", "--ttl", "-1m"), 1, []string{"claims     ✗ expired", `DENY: 401 {"message":"Unauthorized"}`}},
+		{"wrong audience", "GET /orders/7", strings.TrimSpace(func() string { o, _, _ := run(t, bin, "token", "mint", "--key", "../../examples/keys/dev-private.pem", "--iss", "https://dev.portcullis.local", "--aud", "other", "--sub", "x"); return o }()), 1, []string{"bad_audience"}},
+		{"no route", "GET /nowhere", tok, 1, []string{"matches no route"}},
+		{"public", "GET /status", tok, 0, []string{"public route", "ALLOW"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, errOut, code := run(t, bin, "token", "verify", "-c", cfg, "--route", c.route, c.token)
+			if code != c.code {
+				t.Errorf("exit %d, want %d\n%s%s", code, c.code, out, errOut)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out, strings.Split(c.token, ".")[2]) {
+				t.Error("verify printed the token's signature")
+			}
+		})
+	}
+}

@@ -35,6 +35,10 @@ Usage:
   portcullis check -c FILE         validate FILE without serving
   portcullis token mint --key PEM --iss ISSUER --aud AUDIENCE --sub SUBJECT [--scope S] [--ttl 1h] [--kid KID]
                                    print a signed JWT (the key type decides the algorithm)
+  portcullis token inspect TOKEN    print a token's header and claims, times as dates (verifies nothing)
+  portcullis token verify -c FILE --route 'GET /orders/1' TOKEN
+                                   run the route's authorizer on TOKEN and explain the decision
+                                   step by step; exit 0 allow, 1 deny
   portcullis token keygen --out DIR [--type rsa|ec|ed25519] [--kid KID]
                                    write private.pem, public.pem and jwks.json
   portcullis version
@@ -45,7 +49,7 @@ var Version = "dev"
 
 // Main runs the command in args (without the program name) and returns the
 // process exit code.
-func Main(args []string, stdout, stderr io.Writer) int {
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
@@ -62,9 +66,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 				return mint(args[2:], stdout, stderr)
 			case "keygen":
 				return keygen(args[2:], stdout, stderr)
+			case "inspect":
+				return inspect(args[2:], stdin, stdout, stderr)
+			case "verify":
+				return verifyToken(args[2:], stdin, stdout, stderr)
 			}
 		}
-		fmt.Fprint(stderr, "portcullis token: expected mint or keygen\n\n", usage)
+		fmt.Fprint(stderr, "portcullis token: expected mint, inspect, verify or keygen\n\n", usage)
 		return exitUsage
 	case "version", "--version":
 		fmt.Fprintln(stdout, "portcullis", Version)

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
@@ -62,15 +63,6 @@ type jwtAuthorizer struct {
 	source   identity.Source
 	verifier *jwtauth.Authorizer
 }
-
-// Answers the gateway itself sends, byte for byte as AWS.
-const (
-	bodyNotFound     = `{"message":"Not Found"}`
-	bodyUnauthorized = `{"message":"Unauthorized"}`
-	bodyForbidden    = `{"message":"Forbidden"}`
-	bodyBadRequest   = `{"message":"Bad Request"}`
-	bodyTooLarge     = `{"message":"Request Entity Too Large"}`
-)
 
 // RequestIDResponseHeader is the response header AWS HTTP API uses for the
 // request id.
@@ -119,19 +111,19 @@ func (g *Gateway) serve(ex *exchange) {
 	r := ex.r
 	if !cleanPath(r) {
 		ex.route = g.unmatched
-		ex.answer(http.StatusBadRequest, bodyBadRequest, "bad_path")
+		ex.answer(http.StatusBadRequest, answer.BadRequest, "bad_path")
 		return
 	}
 	i := g.table.Match(r.Method, r.URL.Path, &ex.params)
 	if i < 0 {
 		ex.route = g.unmatched
-		ex.answer(http.StatusNotFound, bodyNotFound, "no_route")
+		ex.answer(http.StatusNotFound, answer.NotFound, "no_route")
 		return
 	}
 	rt := g.routes[i]
 	ex.route = rt
 	if r.ContentLength > g.maxBody {
-		ex.answer(http.StatusRequestEntityTooLarge, bodyTooLarge, "body_too_large")
+		ex.answer(http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return
 	}
 	if rt.auth != nil && !ex.authorize(rt) {
@@ -149,27 +141,27 @@ func (ex *exchange) authorize(rt *Route) bool {
 	a := rt.auth
 	v, ok := a.source.Value(ex.r)
 	if !ok {
-		ex.w.Header().Set("WWW-Authenticate", "Bearer")
-		ex.answer(http.StatusUnauthorized, bodyUnauthorized, "missing_identity")
+		ex.w.Header().Set("WWW-Authenticate", answer.Challenge)
+		ex.answer(http.StatusUnauthorized, answer.Unauthorized, "missing_identity")
 		ex.decision(a.name, false)
 		return false
 	}
 	id, err := a.verifier.Verify(ex.r.Context(), identity.BearerToken(v))
 	if err != nil || id == nil {
-		reason, desc := "error", "the token could not be verified"
+		reason := "error"
 		var d *jwtauth.Denial
 		if errors.As(err, &d) {
-			reason, desc = d.Reason, d.Description
+			reason = d.Reason
 		}
-		ex.w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+quoteSafe(desc)+`"`)
-		ex.answer(http.StatusUnauthorized, bodyUnauthorized, reason)
+		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(err))
+		ex.answer(http.StatusUnauthorized, answer.Unauthorized, reason)
 		ex.decision(a.name, false)
 		return false
 	}
 	ex.ident = id
 	if !id.HasAnyScope(rt.scopes) {
-		ex.w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", error_description="the token has none of the scopes this route requires"`)
-		ex.answer(http.StatusForbidden, bodyForbidden, "insufficient_scope")
+		ex.w.Header().Set("WWW-Authenticate", answer.InsufficientScope)
+		ex.answer(http.StatusForbidden, answer.Forbidden, "insufficient_scope")
 		ex.decision(a.name, false)
 		return false
 	}
@@ -190,13 +182,7 @@ func (ex *exchange) decision(authorizer string, allow bool) {
 // answer writes one of the gateway's own JSON answers.
 func (ex *exchange) answer(status int, body, reason string) {
 	ex.reason = reason
-	h := ex.w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	ex.w.WriteHeader(status)
-	if ex.r.Method != http.MethodHead {
-		_, _ = ex.w.Write([]byte(body))
-	}
+	answer.JSON(&ex.w, ex.r, status, body)
 }
 
 // finish logs the request and counts it.
@@ -281,17 +267,6 @@ func newRequestID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:]) // never fails on Go 1.24+
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// quoteSafe keeps a description inside a quoted-string: descriptions are our
-// own text, but never let a quote or control byte through.
-func quoteSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // statusWriter records the status and size of a response.

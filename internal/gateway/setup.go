@@ -365,3 +365,40 @@ func (g *Gateway) NotReady() []string {
 	sort.Strings(out)
 	return out
 }
+
+// RouteInfo describes a route for tools such as `portcullis token verify`.
+type RouteInfo struct {
+	Key         string // the matched route key
+	Authorizer  string // "" for a public route
+	Source      identity.Source
+	Scopes      []string
+	Integration string // http_proxy or mock
+}
+
+// RouteFor reports the route a request with method and path takes.
+func (g *Gateway) RouteFor(method, path string) (RouteInfo, bool) {
+	var p route.Params
+	i := g.table.Match(method, path, &p)
+	if i < 0 {
+		return RouteInfo{}, false
+	}
+	rt := g.routes[i]
+	info := RouteInfo{Key: rt.label, Scopes: rt.scopes, Integration: "mock"}
+	if _, ok := rt.integration.(*proxyIntegration); ok {
+		info.Integration = "http_proxy"
+	}
+	if rt.auth != nil {
+		info.Authorizer, info.Source = rt.auth.name, rt.auth.source
+	}
+	return info, true
+}
+
+// ExplainToken verifies token with the named authorizer, step by step (see
+// jwtauth.Authorizer.Explain).
+func (g *Gateway) ExplainToken(ctx context.Context, authorizer, token string) (*jwtauth.Identity, []jwtauth.Step, error) {
+	a, ok := g.authorizers[authorizer]
+	if !ok {
+		return nil, nil, fmt.Errorf("no authorizer %q", authorizer)
+	}
+	return a.verifier.Explain(ctx, token)
+}

@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/route"
 )
@@ -118,13 +119,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
-// Error answers, as AWS HTTP API sends them.
-const (
-	badGateway      = `{"message":"Bad Gateway"}`
-	timedOut        = `{"message":"Endpoint request timed out"}`
-	entityTooLarge  = `{"message":"Request Entity Too Large"}`
-	clientCancelled = 499 // nginx's convention; the client never sees it
-)
+// clientCancelled is nginx's convention for a client that went away; the
+// client never sees it, the access log does.
+const clientCancelled = 499
 
 // fail answers a request whose backend exchange failed: 504 when the
 // integration timeout fired, 413 when the client's body was over the limit,
@@ -133,20 +130,18 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if p.onError != nil {
 		p.onError(r, err)
 	}
-	status, body := http.StatusBadGateway, badGateway
+	status, body := http.StatusBadGateway, answer.BadGateway
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		status, body = http.StatusRequestEntityTooLarge, entityTooLarge
+		status, body = http.StatusRequestEntityTooLarge, answer.TooLarge
 	case errors.Is(r.Context().Err(), context.DeadlineExceeded), isTimeout(err):
-		status, body = http.StatusGatewayTimeout, timedOut
+		status, body = http.StatusGatewayTimeout, answer.TimedOut
 	case errors.Is(r.Context().Err(), context.Canceled):
 		w.WriteHeader(clientCancelled)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
+	answer.JSON(w, r, status, body)
 }
 
 func isTimeout(err error) bool {

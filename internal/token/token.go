@@ -100,9 +100,9 @@ func compatible(pub crypto.PublicKey, alg string) bool {
 type Claims struct {
 	Issuer   string
 	Subject  string
-	Audience []string // one entry is written as a string, several as an array
-	Scope    string   // space-separated
-	TTL      time.Duration
+	Audience []string       // one entry is written as a string, several as an array
+	Scope    string         // space-separated
+	TTL      time.Duration  // 0 means 1h; negative mints an expired token
 	Extra    map[string]any // more claims; they may override the above
 	Now      time.Time      // zero: time.Now()
 }
@@ -127,8 +127,8 @@ func Mint(key crypto.Signer, alg, kid string, c Claims) (string, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	if c.TTL <= 0 {
-		c.TTL = time.Hour
+	if c.TTL == 0 {
+		c.TTL = time.Hour // a negative TTL is kept: expired tokens are useful in tests
 	}
 	mc := jwt.MapClaims{
 		"iat": now.Unix(),

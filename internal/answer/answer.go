@@ -1,0 +1,66 @@
+// Package answer writes the answers Portcullis gives by itself, byte for byte
+// as AWS API Gateway does, so the gateway and backends that verify tokens
+// again (package verify) answer alike.
+package answer
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/portcullis/portcullis/internal/jwtauth"
+)
+
+// Bodies, as AWS sends them.
+const (
+	NotFound      = `{"message":"Not Found"}`
+	Unauthorized  = `{"message":"Unauthorized"}`
+	Forbidden     = `{"message":"Forbidden"}`
+	BadRequest    = `{"message":"Bad Request"}`
+	TooLarge      = `{"message":"Request Entity Too Large"}`
+	BadGateway    = `{"message":"Bad Gateway"}`
+	TimedOut      = `{"message":"Endpoint request timed out"}`
+	InternalError = `{"message":"Internal server error"}`
+)
+
+// JSON writes status and body with the headers AWS sends along; a HEAD
+// request gets no body.
+func JSON(w http.ResponseWriter, r *http.Request, status int, body string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+// Challenge is the WWW-Authenticate value for a request without a token
+// (RFC 6750 §3.1: no error code when no credentials were sent).
+const Challenge = "Bearer"
+
+// InsufficientScope is the WWW-Authenticate value for a token that lacks the
+// route's scopes.
+const InsufficientScope = `Bearer error="insufficient_scope", error_description="the token has none of the scopes this route requires"`
+
+// InvalidToken is the WWW-Authenticate value for a token that failed
+// verification. The description is jwtauth's, never the token.
+func InvalidToken(err error) string {
+	desc := "the token could not be verified"
+	var d *jwtauth.Denial
+	if errors.As(err, &d) {
+		desc = d.Description
+	}
+	return `Bearer error="invalid_token", error_description="` + quoteSafe(desc) + `"`
+}
+
+// quoteSafe keeps a description inside a quoted-string.
+func quoteSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
