@@ -36,6 +36,33 @@ type Config struct {
 	// Issuers are development issuers served by the same process, each on
 	// its own listener (see `portcullis issuer`).
 	Issuers map[string]Issuer `yaml:"issuers"`
+	// Functions are Lambda functions, used by lambda authorizers and
+	// lambda_proxy integrations.
+	Functions map[string]Function `yaml:"functions"`
+}
+
+// Function is one Lambda function and how to run it.
+type Function struct {
+	Runtime string `yaml:"runtime"` // process, invoke or http
+
+	// runtime: process — Portcullis serves the Lambda Runtime API and runs the binary.
+	Command     Strings           `yaml:"command"`
+	Dir         string            `yaml:"dir"`
+	Env         map[string]string `yaml:"env"`
+	Concurrency int               `yaml:"concurrency"`
+	QueueSize   int               `yaml:"queue_size"`
+	MemoryMB    int               `yaml:"memory_mb"`
+
+	// runtime: invoke — the Lambda Invoke API (AWS, LocalStack, the emulator).
+	Endpoint     string `yaml:"endpoint"`
+	FunctionName string `yaml:"function_name"`
+	Region       string `yaml:"region"`
+	Qualifier    string `yaml:"qualifier"`
+
+	// runtime: http — POST the event, read the response.
+	URL string `yaml:"url"`
+
+	Timeout Duration `yaml:"timeout"`
 }
 
 // Issuer is one development OIDC issuer: an `issuers:` entry, or the whole of
@@ -106,6 +133,15 @@ type Authorizer struct {
 	HMACSecret      string   `yaml:"hmac_secret"`
 	RefreshInterval Duration `yaml:"refresh_interval"`
 	CacheSize       int      `yaml:"cache_size"`
+
+	// type: lambda
+	Function                     string    `yaml:"function"`
+	PayloadFormatVersion         string    `yaml:"payload_format_version"`
+	EventType                    string    `yaml:"event_type"`
+	IdentityValidationExpression string    `yaml:"identity_validation_expression"`
+	ResultTTL                    *Duration `yaml:"result_ttl"` // unset: 300s; 0 disables
+	EnableSimpleResponses        bool      `yaml:"enable_simple_responses"`
+	Timeout                      Duration  `yaml:"timeout"`
 }
 
 // Route is one entry of `routes:`.

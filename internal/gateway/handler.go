@@ -36,7 +36,7 @@ type Gateway struct {
 	table       *route.Table
 	routes      []*Route
 	unmatched   *Route // stands in for "no route" in metrics
-	authorizers map[string]*jwtAuthorizer
+	authorizers map[string]authorizer
 	pool        sync.Pool
 }
 
@@ -46,7 +46,7 @@ var _ http.Handler = (*Gateway)(nil)
 type Route struct {
 	key         route.Key
 	label       string // the route key, the only route label in metrics and logs
-	auth        *jwtAuthorizer
+	auth        authorizer
 	scopes      []string
 	integration integration
 	m           routeMetrics
@@ -57,12 +57,28 @@ type integration interface {
 	serve(w http.ResponseWriter, r *http.Request, ex *exchange)
 }
 
-// jwtAuthorizer is a route's JWT authorizer with its identity source.
+// authorizer decides whether a request may reach its route's integration.
+// It writes a denial itself and returns false; anything that goes wrong
+// inside it is a denial, never a pass.
+type authorizer interface {
+	authorize(ex *exchange, rt *Route) bool
+	name() string
+	ready() bool
+	start(ctx context.Context)
+}
+
+// jwtAuthorizer is a `type: jwt` authorizer with its identity source.
 type jwtAuthorizer struct {
-	name     string
+	label    string
 	source   identity.Source
 	verifier *jwtauth.Authorizer
 }
+
+var _ authorizer = (*jwtAuthorizer)(nil)
+
+func (a *jwtAuthorizer) name() string              { return a.label }
+func (a *jwtAuthorizer) ready() bool               { return a.verifier.Ready() }
+func (a *jwtAuthorizer) start(ctx context.Context) { a.verifier.Start(ctx) }
 
 // RequestIDResponseHeader is the response header AWS HTTP API uses for the
 // request id.
@@ -126,7 +142,7 @@ func (g *Gateway) serve(ex *exchange) {
 		ex.answer(http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return
 	}
-	if rt.auth != nil && !ex.authorize(rt) {
+	if rt.auth != nil && !rt.auth.authorize(ex, rt) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
@@ -135,15 +151,14 @@ func (g *Gateway) serve(ex *exchange) {
 	rt.integration.serve(&ex.w, r, ex)
 }
 
-// authorize runs the route's JWT authorizer and answers a denial itself.
-// Every path that is not a verified identity with a required scope denies.
-func (ex *exchange) authorize(rt *Route) bool {
-	a := rt.auth
+// authorize verifies the bearer token and the route's scopes. Every path
+// that is not a verified identity with a required scope denies.
+func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 	v, ok := a.source.Value(ex.r)
 	if !ok {
 		ex.w.Header().Set("WWW-Authenticate", answer.Challenge)
 		ex.answer(http.StatusUnauthorized, answer.Unauthorized, "missing_identity")
-		ex.decision(a.name, false)
+		ex.decision(a.label, false)
 		return false
 	}
 	id, err := a.verifier.Verify(ex.r.Context(), identity.BearerToken(v))
@@ -155,17 +170,17 @@ func (ex *exchange) authorize(rt *Route) bool {
 		}
 		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(err))
 		ex.answer(http.StatusUnauthorized, answer.Unauthorized, reason)
-		ex.decision(a.name, false)
+		ex.decision(a.label, false)
 		return false
 	}
 	ex.ident = id
 	if !id.HasAnyScope(rt.scopes) {
 		ex.w.Header().Set("WWW-Authenticate", answer.InsufficientScope)
 		ex.answer(http.StatusForbidden, answer.Forbidden, "insufficient_scope")
-		ex.decision(a.name, false)
+		ex.decision(a.label, false)
 		return false
 	}
-	ex.decision(a.name, true)
+	ex.decision(a.label, true)
 	return true
 }
 
@@ -210,7 +225,7 @@ func (ex *exchange) finish() {
 		slog.Int64("bytes", ex.w.bytes),
 	)
 	if rt.auth != nil {
-		attrs = append(attrs, slog.String("authorizer", rt.auth.name))
+		attrs = append(attrs, slog.String("authorizer", rt.auth.name()))
 	}
 	if ex.ident != nil && ex.ident.Subject != "" {
 		attrs = append(attrs, slog.String("principal", ex.ident.Subject))

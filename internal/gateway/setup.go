@@ -62,7 +62,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		metrics:     d.Metrics,
 		api:         c.API,
 		maxBody:     c.Server.MaxBodyBytes,
-		authorizers: map[string]*jwtAuthorizer{},
+		authorizers: map[string]authorizer{},
 	}
 	if g.api.ID == "" {
 		g.api.ID = DefaultAPIID
@@ -129,7 +129,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	return g, nil
 }
 
-func buildAuthorizer(f *config.File, name string, a config.Authorizer, d Deps) (*jwtAuthorizer, error) {
+func buildAuthorizer(f *config.File, name string, a config.Authorizer, d Deps) (authorizer, error) {
 	at := "authorizers." + name
 	if !validName(name) {
 		return nil, f.Errorf(at, "authorizer name %q may hold only letters, digits, '_' and '-'", name)
@@ -185,7 +185,7 @@ func buildAuthorizer(f *config.File, name string, a config.Authorizer, d Deps) (
 		o.Metrics = d.Metrics.JWT
 	}
 	if d.Previous != nil {
-		if prev := d.Previous.authorizers[name]; prev != nil {
+		if prev, ok := d.Previous.authorizers[name].(*jwtAuthorizer); ok {
 			o.Previous = prev.verifier
 		}
 	}
@@ -193,7 +193,7 @@ func buildAuthorizer(f *config.File, name string, a config.Authorizer, d Deps) (
 	if err != nil {
 		return nil, f.Errorf(at, "%v", err)
 	}
-	return &jwtAuthorizer{name: name, source: source, verifier: v}, nil
+	return &jwtAuthorizer{label: name, source: source, verifier: v}, nil
 }
 
 func (g *Gateway) buildRoute(f *config.File, i int, authorizers []string, d Deps) (*Route, error) {
@@ -350,7 +350,7 @@ func validHeaderName(s string) bool {
 // Start begins background work (key refresh) until ctx is done.
 func (g *Gateway) Start(ctx context.Context) {
 	for _, a := range g.authorizers {
-		a.verifier.Start(ctx)
+		a.start(ctx)
 	}
 }
 
@@ -358,7 +358,7 @@ func (g *Gateway) Start(ctx context.Context) {
 func (g *Gateway) NotReady() []string {
 	var out []string
 	for name, a := range g.authorizers {
-		if !a.verifier.Ready() {
+		if !a.ready() {
 			out = append(out, name)
 		}
 	}
@@ -388,7 +388,10 @@ func (g *Gateway) RouteFor(method, path string) (RouteInfo, bool) {
 		info.Integration = "http_proxy"
 	}
 	if rt.auth != nil {
-		info.Authorizer, info.Source = rt.auth.name, rt.auth.source
+		info.Authorizer = rt.auth.name()
+		if j, ok := rt.auth.(*jwtAuthorizer); ok {
+			info.Source = j.source
+		}
 	}
 	return info, true
 }
@@ -396,9 +399,9 @@ func (g *Gateway) RouteFor(method, path string) (RouteInfo, bool) {
 // ExplainToken verifies token with the named authorizer, step by step (see
 // jwtauth.Authorizer.Explain).
 func (g *Gateway) ExplainToken(ctx context.Context, authorizer, token string) (*jwtauth.Identity, []jwtauth.Step, error) {
-	a, ok := g.authorizers[authorizer]
+	a, ok := g.authorizers[authorizer].(*jwtAuthorizer)
 	if !ok {
-		return nil, nil, fmt.Errorf("no authorizer %q", authorizer)
+		return nil, nil, fmt.Errorf("no jwt authorizer %q", authorizer)
 	}
 	return a.verifier.Explain(ctx, token)
 }
