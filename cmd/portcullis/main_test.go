@@ -294,7 +294,10 @@ func TestTokenInspectAndVerify(t *testing.T) {
 		{"allowed", "GET /orders/7", tok, 0, []string{"GET /orders/{id}", "RSA 2048-bit public key", "valid RS256 signature", `principal "alice"`, "ALLOW", "mock integration answers 200"}},
 		{"scope", "GET /admin/x", tok, 1, []string{"ANY /admin/{proxy+}", "needs one of [admin]", `DENY: 403 {"message":"Forbidden"}`}},
 		{"expired", "GET /orders/7", mint("--scope", "orders:read", "--ttl", "-1m"), 1, []string{"claims     ✗ expired", `DENY: 401 {"message":"Unauthorized"}`}},
-		{"wrong audience", "GET /orders/7", strings.TrimSpace(func() string { o, _, _ := run(t, bin, "token", "mint", "--key", "../../examples/keys/dev-private.pem", "--iss", "https://dev.portcullis.local", "--aud", "other", "--sub", "x"); return o }()), 1, []string{"bad_audience"}},
+		{"wrong audience", "GET /orders/7", strings.TrimSpace(func() string {
+			o, _, _ := run(t, bin, "token", "mint", "--key", "../../examples/keys/dev-private.pem", "--iss", "https://dev.portcullis.local", "--aud", "other", "--sub", "x")
+			return o
+		}()), 1, []string{"bad_audience"}},
 		{"no route", "GET /nowhere", tok, 1, []string{"matches no route"}},
 		{"public", "GET /status", tok, 0, []string{"public route", "ALLOW"}},
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
-	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/internal/token"
 )
@@ -31,8 +30,13 @@ const (
 const usage = `portcullis: an API gateway that verifies every caller, with AWS API Gateway's authorizer behaviour
 
 Usage:
-  portcullis serve -c FILE         serve the API in FILE (SIGHUP reloads, SIGTERM stops)
+  portcullis serve -c FILE         serve the API in FILE (SIGHUP reloads, SIGTERM stops,
+                                   SIGUSR1 rotates the keys of issuers it hosts)
   portcullis check -c FILE         validate FILE without serving
+  portcullis issuer -c FILE        serve a development OIDC issuer (not for production);
+                                   SIGUSR1 rotates its signing key
+  portcullis issuer rotate -c FILE add a new signing key (the old one stays published until its tokens expire)
+  portcullis issuer hash-password  read a password on stdin, print its bcrypt hash for a users list
   portcullis token mint --key PEM --iss ISSUER --aud AUDIENCE --sub SUBJECT [--scope S] [--ttl 1h] [--kid KID]
                                    print a signed JWT (the key type decides the algorithm)
   portcullis token inspect TOKEN    print a token's header and claims, times as dates (verifies nothing)
@@ -59,6 +63,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
+	case "issuer":
+		return issuerCmd(args[1:], stdin, stdout, stderr)
 	case "token":
 		if len(args) > 1 {
 			switch args[1] {
@@ -119,21 +125,25 @@ func serve(args []string, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	reload := make(chan struct{})
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	reload, rotate := make(chan struct{}), make(chan struct{})
 	go func() {
-		for range hup {
+		for sig := range sigs {
+			ch := reload
+			if sig == syscall.SIGUSR1 {
+				ch = rotate
+			}
 			select {
-			case reload <- struct{}{}:
+			case ch <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
 
-	err := server.Run(ctx, server.Options{ConfigPath: *file, Logger: log, Reload: reload})
+	err := server.Run(ctx, server.Options{ConfigPath: *file, Logger: log, Reload: reload, Rotate: rotate})
 	if err != nil {
 		var es *config.Errors
 		if errors.As(err, &es) {
@@ -155,8 +165,8 @@ func check(args []string, stdout, stderr io.Writer) int {
 	}
 	f, err := config.Load(*file)
 	if err == nil {
-		// Build reads key files and checks every value; it starts nothing.
-		_, err = gateway.Build(f, gateway.Deps{})
+		// Reads key files and checks every value; starts and writes nothing.
+		err = server.Check(f)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)

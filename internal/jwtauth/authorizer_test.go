@@ -702,3 +702,32 @@ func TestDiscoveryRefusesHTTPSDowngrade(t *testing.T) {
 		t.Fatalf("downgrade not refused: %v (hits %d)", d, plain.jwksHits.Load())
 	}
 }
+
+// TestMissAfterBackgroundRefresh: the background refresh does not use up
+// the unknown-kid allowance (an issuer may rotate right after it), but
+// misses themselves stay limited to one refetch per interval.
+func TestMissAfterBackgroundRefresh(t *testing.T) {
+	ti := newTestIssuer(t)
+	a := newTestAuthorizer(t, ti.settings(), Options{}) // default 30 s limit
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.Start(ctx)
+	deadline := time.Now().Add(5 * time.Second)
+	for !a.Ready() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := ti.jwksHits.Load(); got != 1 {
+		t.Fatalf("background fetches = %d, want 1", got)
+	}
+	unknown := func(i int) string {
+		return mint(t, jwt.SigningMethodRS256, ti.keys.rsa, fmt.Sprintf("new-%d", i), ti.claims(), nil)
+	}
+	wantDenied(t, a, unknown(1), ReasonUnknownKid)
+	if got := ti.jwksHits.Load(); got != 2 {
+		t.Errorf("after the first miss: %d fetches, want 2 (the miss refetches at once)", got)
+	}
+	wantDenied(t, a, unknown(2), ReasonUnknownKid)
+	if got := ti.jwksHits.Load(); got != 2 {
+		t.Errorf("after the second miss: %d fetches, want still 2 (one per 30 s)", got)
+	}
+}

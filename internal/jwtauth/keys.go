@@ -482,7 +482,7 @@ type fetchState struct {
 	snap atomic.Pointer[keySet]
 
 	mu          sync.Mutex
-	lastAttempt time.Time // start of the last fetch of any kind
+	lastMiss    time.Time // start of the last fetch caused by an unknown kid
 	nextRefresh time.Time // when the background loop fetches next
 	failures    int       // consecutive failures, for backoff
 	lastErr     error
@@ -554,12 +554,16 @@ func (k *keySource) shared(force bool) *fetchCall {
 	if st.inflight != nil {
 		return st.inflight
 	}
-	if !force && time.Since(st.lastAttempt) < k.missInterval {
+	// Only misses count toward the limit: a background refresh that ran
+	// just before an issuer rotated must not hold its new kid back.
+	if !force && time.Since(st.lastMiss) < k.missInterval {
 		return nil
 	}
 	c := &fetchCall{done: make(chan struct{})}
 	st.inflight = c
-	st.lastAttempt = time.Now()
+	if !force {
+		st.lastMiss = time.Now()
+	}
 	go k.doFetch(c)
 	return c
 }

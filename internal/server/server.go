@@ -39,7 +39,9 @@ type Options struct {
 	// Reload asks for the file to be read again; a broken file is logged and
 	// the running configuration keeps serving.
 	Reload <-chan struct{}
-	// Started, if set, is called once both listeners accept connections.
+	// Rotate asks every hosted development issuer for a new signing key.
+	Rotate <-chan struct{}
+	// Started, if set, is called once every listener accepts connections.
 	Started func(listen, admin net.Addr)
 }
 
@@ -74,10 +76,27 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	s.file = f
+	cfg := f.Config.Server
+
+	// Issuers listen before the gateway's authorizers start, so that
+	// discovery against an issuer hosted here succeeds at once.
+	life, endLife := context.WithCancel(context.Background())
+	defer endLife()
+	newServer := func() *http.Server {
+		return &http.Server{
+			ReadHeaderTimeout: DefaultReadHeaderTimeout,
+			IdleTimeout:       DefaultIdleTimeout,
+			MaxHeaderBytes:    DefaultMaxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}
+	}
+	issuers, err := startIssuers(life, f, s.log, newServer)
+	if err != nil {
+		return err
+	}
 	s.install(g)
 	defer func() { s.stopGen() }()
 
-	cfg := f.Config.Server
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout.Std(), DefaultReadHeaderTimeout),
@@ -87,15 +106,24 @@ func Run(ctx context.Context, o Options) error {
 	}
 	ln, err := net.Listen("tcp", f.Config.Listen)
 	if err != nil {
+		for _, h := range issuers {
+			h.ln.Close()
+		}
 		return fmt.Errorf("listen: %w", err)
 	}
 	servers := []*http.Server{srv}
 	listeners := []net.Listener{ln}
+	for _, h := range issuers {
+		servers = append(servers, h.srv)
+		listeners = append(listeners, h.ln)
+	}
 	var adminAddr net.Addr
 	if f.Config.AdminListen != "" {
 		aln, err := net.Listen("tcp", f.Config.AdminListen)
 		if err != nil {
-			ln.Close()
+			for _, l := range listeners {
+				l.Close()
+			}
 			return fmt.Errorf("admin listen: %w", err)
 		}
 		adminAddr = aln.Addr()
@@ -134,6 +162,14 @@ loop:
 			break loop
 		case <-o.Reload:
 			s.reload()
+		case <-o.Rotate:
+			for _, h := range issuers {
+				if kid, err := h.iss.Rotate(); err != nil {
+					s.log.Error("key rotation failed", "issuer", h.name, "error", err.Error())
+				} else {
+					s.log.Info("issuer key rotated", "issuer", h.name, "kid", kid)
+				}
+			}
 		case err := <-failed:
 			runErr = fmt.Errorf("serve: %w", err)
 			break loop

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +40,7 @@ func (l *lockedBuffer) String() string {
 type running struct {
 	base, admin string
 	reload      chan struct{}
+	rotate      chan struct{}
 	stop        context.CancelFunc
 	done        chan error
 	logs        *lockedBuffer
@@ -52,7 +54,7 @@ func start(t *testing.T, yaml string) *running {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := &running{reload: make(chan struct{}), done: make(chan error, 1), logs: &lockedBuffer{}, cfg: cfg}
+	r := &running{reload: make(chan struct{}), rotate: make(chan struct{}), done: make(chan error, 1), logs: &lockedBuffer{}, cfg: cfg}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	started := make(chan struct{})
@@ -61,6 +63,7 @@ func start(t *testing.T, yaml string) *running {
 			ConfigPath: cfg,
 			Logger:     slog.New(slog.NewJSONHandler(r.logs, nil)),
 			Reload:     r.reload,
+			Rotate:     r.rotate,
 			Started: func(l, a net.Addr) {
 				r.base = "http://" + l.String()
 				if a != nil {
@@ -237,3 +240,5 @@ func TestConfigErrorsBeforeListening(t *testing.T) {
 		t.Fatalf("Run = %v", err)
 	}
 }
+
+func jsonB64(seg string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(seg) }

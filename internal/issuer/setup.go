@@ -1,0 +1,64 @@
+package issuer
+
+import (
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/portcullis/portcullis/internal/config"
+)
+
+// FromConfig turns one configured issuer (an `issuers:` entry at key path
+// at, or a whole issuer file with at "") into Settings and its listen
+// address. Relative paths are relative to the configuration file. Problems
+// come back as *config.Errors located in f.
+func FromConfig(f *config.File, at string, c config.Issuer) (Settings, string, error) {
+	var errs config.Errors
+	field := func(name string) string {
+		if at == "" {
+			return name
+		}
+		return at + "." + name
+	}
+	if c.Listen == "" {
+		errs = append(errs, *f.Errorf(field("listen"), "listen is required (for example 127.0.0.1:8099)"))
+	} else if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, *f.Errorf(field("listen"), "listen %q is not host:port", c.Listen))
+	}
+	s := Settings{
+		Issuer:      c.Issuer,
+		KeysDir:     relative(f, c.KeysDir),
+		Algorithm:   c.Algorithm,
+		TokenTTL:    c.TokenTTL.Std(),
+		Audience:    c.Audience,
+		UsersFile:   relative(f, c.UsersFile),
+		ClientsFile: relative(f, c.ClientsFile),
+	}
+	if s.Issuer == "" && c.Listen != "" {
+		s.Issuer = "http://" + c.Listen
+	}
+	for i, u := range c.Users {
+		if u.Password != "" {
+			errs = append(errs, *f.Errorf(field("users")+"["+strconv.Itoa(i)+"].password",
+				"plain passwords are not stored; put `portcullis issuer hash-password` output in password_hash"))
+		}
+		s.Users = append(s.Users, User{Username: u.Username, PasswordHash: u.PasswordHash, Subject: u.Subject, Scopes: u.Scopes, Claims: u.Claims})
+	}
+	for _, c := range c.Clients {
+		s.Clients = append(s.Clients, Client{ClientID: c.ClientID, SecretHash: c.SecretHash, Public: c.Public, Scopes: c.Scopes, GrantTypes: c.GrantTypes, Claims: c.Claims})
+	}
+	if err := s.Validate(); err != nil {
+		for _, e := range strings.Split(err.Error(), "\n") { // errors.Join's separator
+			errs = append(errs, *f.Errorf(at, "%s", e))
+		}
+	}
+	return s, c.Listen, errs.Err()
+}
+
+func relative(f *config.File, path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(filepath.Dir(f.Path), path)
+}
