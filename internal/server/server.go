@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -237,8 +238,9 @@ func (s *Server) reload() {
 // warnRestartOnly reports changes that a reload cannot apply.
 func (s *Server) warnRestartOnly(f *config.File) {
 	old := s.file.Config
-	if f.Config.Listen != old.Listen || f.Config.AdminListen != old.AdminListen || f.Config.Server != old.Server {
-		s.log.Warn("listen, admin_listen and server settings change only on restart; the new routes and authorizers are in effect")
+	if f.Config.Listen != old.Listen || f.Config.AdminListen != old.AdminListen || f.Config.Server != old.Server ||
+		!reflect.DeepEqual(f.Config.Issuers, old.Issuers) {
+		s.log.Warn("listen, admin_listen, server and issuers change only on restart; the new routes and authorizers are in effect")
 	}
 	s.file = f
 }
