@@ -1,0 +1,396 @@
+package lambdaauth
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portcullis/portcullis/internal/identity"
+)
+
+// sourceKind says where an identity source reads from. Request parts
+// (header, query string, cookie) are delegated to internal/identity so that
+// every authorizer in the gateway reads them the same way.
+type sourceKind uint8
+
+const (
+	srcRequest sourceKind = iota + 1
+	srcStage
+	srcContext
+)
+
+type source struct {
+	kind sourceKind
+	req  identity.Source                        // srcRequest
+	name string                                 // srcStage, srcContext
+	read func(a *Authorizer, r *Request) string // srcContext
+	expr string
+}
+
+func (s source) isHeader() bool { return s.kind == srcRequest && s.req.Kind == identity.Header }
+
+// contextVariable returns the reader of a $context variable an identity
+// source may use. The list is closed so that a typo fails at configuration
+// time rather than turning every request into a 401.
+func contextVariable(name string) (func(a *Authorizer, r *Request) string, bool) {
+	switch name {
+	case "accountId":
+		return func(a *Authorizer, _ *Request) string { return a.accountID }, true
+	case "apiId":
+		return func(a *Authorizer, _ *Request) string { return a.apiID }, true
+	case "stage":
+		return func(a *Authorizer, _ *Request) string { return a.stage }, true
+	case "requestId":
+		return func(_ *Authorizer, r *Request) string { return r.RequestID }, true
+	case "httpMethod", "http.method":
+		return func(_ *Authorizer, r *Request) string { return r.HTTP.Method }, true
+	case "path", "http.path":
+		return func(_ *Authorizer, r *Request) string { return r.HTTP.URL.Path }, true
+	case "resourcePath":
+		return func(_ *Authorizer, r *Request) string { return resourceOf(r) }, true
+	case "routeKey":
+		return func(_ *Authorizer, r *Request) string { return routeKeyOf(r) }, true
+	case "protocol", "http.protocol":
+		return func(_ *Authorizer, r *Request) string { return r.HTTP.Proto }, true
+	case "domainName":
+		return func(_ *Authorizer, r *Request) string { return domainName(r.HTTP) }, true
+	case "domainPrefix":
+		return func(_ *Authorizer, r *Request) string { return domainPrefix(domainName(r.HTTP)) }, true
+	case "identity.sourceIp", "http.sourceIp":
+		return func(_ *Authorizer, r *Request) string { return sourceIP(r) }, true
+	case "identity.userAgent", "http.userAgent":
+		return func(_ *Authorizer, r *Request) string { return r.HTTP.UserAgent() }, true
+	}
+	return nil, false
+}
+
+func parseSource(expr string) (source, error) {
+	for _, p := range []string{"$stageVariables.", "stageVariables."} {
+		if name, ok := strings.CutPrefix(expr, p); ok {
+			if name == "" {
+				return source{}, fmt.Errorf("identity source %q: missing stage variable name", expr)
+			}
+			return source{kind: srcStage, name: name, expr: expr}, nil
+		}
+	}
+	for _, p := range []string{"$context.", "context."} {
+		if name, ok := strings.CutPrefix(expr, p); ok {
+			read, known := contextVariable(name)
+			if !known {
+				return source{}, fmt.Errorf("identity source %q: unknown context variable %q", expr, name)
+			}
+			return source{kind: srcContext, name: name, read: read, expr: expr}, nil
+		}
+	}
+	s, err := identity.Parse(expr)
+	if err != nil {
+		return source{}, fmt.Errorf("identity source: %w", err)
+	}
+	return source{kind: srcRequest, req: s, expr: expr}, nil
+}
+
+// identityValues returns every configured source's value, or false when any
+// is missing or empty (AWS: 401 without invoking).
+func (a *Authorizer) identityValues(r *Request) ([]string, bool) {
+	if len(a.sources) == 0 {
+		return nil, true
+	}
+	values := make([]string, len(a.sources))
+	for i, s := range a.sources {
+		var v string
+		switch s.kind {
+		case srcRequest:
+			v, _ = s.req.Value(r.HTTP)
+		case srcStage:
+			v = a.stageVars[s.name]
+		case srcContext:
+			v = s.read(a, r)
+		}
+		if v == "" {
+			return nil, false
+		}
+		values[i] = v
+	}
+	return values, true
+}
+
+// methodARN is the ARN AWS sends as methodArn (REST, 1.0) and routeArn (2.0):
+// the real method and the real, decoded path without its leading slash.
+func (a *Authorizer) methodARN(r *http.Request) string {
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	return a.arnPrefix + r.Method + "/" + p
+}
+
+func (a *Authorizer) requestTime(r *Request) time.Time {
+	if r.Time.IsZero() {
+		return a.now()
+	}
+	return r.Time
+}
+
+// awsTimeLayout is requestContext.time / requestTime: "24/Nov/2026:23:15:31 +0000".
+const awsTimeLayout = "02/Jan/2006:15:04:05 -0700"
+
+func routeKeyOf(r *Request) string {
+	if r.RouteKey == "" {
+		return "$default"
+	}
+	return r.RouteKey
+}
+
+func resourceOf(r *Request) string {
+	if r.Resource != "" {
+		return r.Resource
+	}
+	rk := routeKeyOf(r)
+	if _, path, ok := strings.Cut(rk, " "); ok {
+		return path
+	}
+	return rk
+}
+
+func sourceIP(r *Request) string {
+	if r.SourceIP != "" {
+		return r.SourceIP
+	}
+	if host, _, err := net.SplitHostPort(r.HTTP.RemoteAddr); err == nil {
+		return host
+	}
+	return r.HTTP.RemoteAddr
+}
+
+// domainName is the host the client addressed, without a port, as AWS's
+// domainName never carries one.
+func domainName(r *http.Request) string {
+	h := r.Host
+	if h == "" {
+		h = r.URL.Host
+	}
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return h
+}
+
+func domainPrefix(domain string) string {
+	if net.ParseIP(domain) != nil {
+		return domain
+	}
+	prefix, _, _ := strings.Cut(domain, ".")
+	return prefix
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// requestEventV1 is HTTP API's payload 1.0 REQUEST event. The aws-lambda-go
+// type lacks the multi-value maps and part of requestContext that REST's
+// REQUEST event has, so they are added here; the outer fields shadow the
+// embedded ones of the same JSON name.
+type requestEventV1 struct {
+	events.APIGatewayV2CustomAuthorizerV1Request
+	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
+	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
+	RequestContext                  requestContextV1    `json:"requestContext"`
+}
+
+type requestContextV1 struct {
+	events.APIGatewayV2CustomAuthorizerV1RequestTypeRequestContext
+	Identity         events.APIGatewayRequestIdentity `json:"identity"`
+	Protocol         string                           `json:"protocol"`
+	DomainName       string                           `json:"domainName"`
+	DomainPrefix     string                           `json:"domainPrefix"`
+	RequestTime      string                           `json:"requestTime"`
+	RequestTimeEpoch int64                            `json:"requestTimeEpoch"`
+}
+
+// requestEventV2 is HTTP API's payload 2.0 REQUEST event; requestContext is
+// wrapped only so that "authentication" (mTLS, never used here) is omitted
+// as AWS omits it, instead of an object of empty strings.
+type requestEventV2 struct {
+	events.APIGatewayV2CustomAuthorizerV2Request
+	RequestContext requestContextV2 `json:"requestContext"`
+}
+
+type requestContextV2 struct {
+	events.APIGatewayV2HTTPRequestContext
+	Authentication *events.APIGatewayV2HTTPRequestContextAuthentication `json:"authentication,omitempty"`
+}
+
+// buildEvent returns the JSON event for r.
+func (a *Authorizer) buildEvent(r *Request, values []string, arn string) ([]byte, error) {
+	switch {
+	case a.token:
+		return json.Marshal(events.APIGatewayCustomAuthorizerRequest{
+			Type:               eventToken,
+			AuthorizationToken: values[0],
+			MethodArn:          arn,
+		})
+	case a.v2:
+		return json.Marshal(a.eventV2(r, values, arn))
+	default:
+		return json.Marshal(a.eventV1(r, values, arn))
+	}
+}
+
+func (a *Authorizer) eventV1(r *Request, values []string, arn string) *requestEventV1 {
+	hr := r.HTTP
+	t := a.requestTime(r).UTC()
+	domain := domainName(hr)
+	resource := resourceOf(r)
+	joined := strings.Join(values, ",")
+
+	// Single-value maps carry the last value, as AWS's 1.0 events do; the
+	// multi-value maps carry all of them in order.
+	headers := make(map[string]string, len(hr.Header)+1)
+	mvHeaders := make(map[string][]string, len(hr.Header)+1)
+	for k, vs := range hr.Header {
+		if len(vs) == 0 {
+			continue
+		}
+		headers[k] = vs[len(vs)-1]
+		mvHeaders[k] = append([]string(nil), vs...)
+	}
+	if hr.Host != "" {
+		headers["Host"] = hr.Host
+		mvHeaders["Host"] = []string{hr.Host}
+	}
+	query := hr.URL.Query()
+	qs := make(map[string]string, len(query))
+	mvQS := make(map[string][]string, len(query))
+	for k, vs := range query {
+		if len(vs) == 0 {
+			continue
+		}
+		qs[k] = vs[len(vs)-1]
+		mvQS[k] = vs
+	}
+
+	e := &requestEventV1{
+		APIGatewayV2CustomAuthorizerV1Request: events.APIGatewayV2CustomAuthorizerV1Request{
+			Version:               "1.0",
+			Type:                  eventRequest,
+			MethodArn:             arn,
+			IdentitySource:        joined,
+			AuthorizationToken:    joined,
+			Resource:              resource,
+			Path:                  hr.URL.Path,
+			HTTPMethod:            hr.Method,
+			Headers:               headers,
+			QueryStringParameters: qs,
+			PathParameters:        copyMap(r.PathParams),
+			StageVariables:        copyMap(a.stageVars),
+		},
+		MultiValueHeaders:               mvHeaders,
+		MultiValueQueryStringParameters: mvQS,
+		RequestContext: requestContextV1{
+			APIGatewayV2CustomAuthorizerV1RequestTypeRequestContext: events.APIGatewayV2CustomAuthorizerV1RequestTypeRequestContext{
+				Path:         hr.URL.Path,
+				AccountID:    a.accountID,
+				Stage:        a.stage,
+				RequestID:    r.RequestID,
+				ResourcePath: resource,
+				HTTPMethod:   hr.Method,
+				APIID:        a.apiID,
+			},
+			Identity: events.APIGatewayRequestIdentity{
+				SourceIP:  sourceIP(r),
+				UserAgent: hr.UserAgent(),
+			},
+			Protocol:         hr.Proto,
+			DomainName:       domain,
+			DomainPrefix:     domainPrefix(domain),
+			RequestTime:      t.Format(awsTimeLayout),
+			RequestTimeEpoch: t.UnixMilli(),
+		},
+	}
+	return e
+}
+
+func (a *Authorizer) eventV2(r *Request, values []string, arn string) *requestEventV2 {
+	hr := r.HTTP
+	t := a.requestTime(r).UTC()
+	domain := domainName(hr)
+
+	// Lower-case names, repeats joined with commas; Cookie headers become
+	// the cookies array instead, as in AWS's 2.0 events.
+	headers := make(map[string]string, len(hr.Header)+1)
+	var cookies []string
+	for k, vs := range hr.Header {
+		if len(vs) == 0 {
+			continue
+		}
+		lk := strings.ToLower(k)
+		if lk == "cookie" {
+			for _, v := range vs {
+				for c := range strings.SplitSeq(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						cookies = append(cookies, c)
+					}
+				}
+			}
+			continue
+		}
+		if prev, ok := headers[lk]; ok {
+			headers[lk] = prev + "," + strings.Join(vs, ",")
+		} else {
+			headers[lk] = strings.Join(vs, ",")
+		}
+	}
+	if hr.Host != "" {
+		headers["host"] = hr.Host
+	}
+	query := hr.URL.Query()
+	qs := make(map[string]string, len(query))
+	for k, vs := range query {
+		qs[k] = strings.Join(vs, ",")
+	}
+	identitySource := append(make([]string, 0, len(values)), values...)
+
+	return &requestEventV2{
+		APIGatewayV2CustomAuthorizerV2Request: events.APIGatewayV2CustomAuthorizerV2Request{
+			Version:               "2.0",
+			Type:                  eventRequest,
+			RouteArn:              arn,
+			IdentitySource:        identitySource,
+			RouteKey:              routeKeyOf(r),
+			RawPath:               hr.URL.EscapedPath(),
+			RawQueryString:        hr.URL.RawQuery,
+			Cookies:               cookies,
+			Headers:               headers,
+			QueryStringParameters: qs,
+			PathParameters:        copyMap(r.PathParams),
+			StageVariables:        copyMap(a.stageVars),
+		},
+		RequestContext: requestContextV2{
+			APIGatewayV2HTTPRequestContext: events.APIGatewayV2HTTPRequestContext{
+				RouteKey:     routeKeyOf(r),
+				AccountID:    a.accountID,
+				Stage:        a.stage,
+				RequestID:    r.RequestID,
+				APIID:        a.apiID,
+				DomainName:   domain,
+				DomainPrefix: domainPrefix(domain),
+				Time:         t.Format(awsTimeLayout),
+				TimeEpoch:    t.UnixMilli(),
+				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+					Method:    hr.Method,
+					Path:      hr.URL.Path,
+					Protocol:  hr.Proto,
+					SourceIP:  sourceIP(r),
+					UserAgent: hr.UserAgent(),
+				},
+			},
+		},
+	}
+}
