@@ -33,7 +33,7 @@ type seen struct {
 // backend is a real HTTP server that echoes what it received as JSON.
 func backend(t *testing.T) (*httptest.Server, chan seen) {
 	t.Helper()
-	got := make(chan seen, 16)
+	got := make(chan seen, 64) // room for every request a test sends before it reads
 	mux := http.NewServeMux()
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -430,7 +430,7 @@ func TestBuildErrors(t *testing.T) {
 		{"unknown context", "listen: :0\nroutes:\n  - route: GET /a\n    integration:\n      type: http_proxy\n      uri: http://x/\n      request_parameters: {'overwrite:header.x-sub': $context.nosuch}\n",
 			[]string{"$context.nosuch is not a context variable"}},
 		{"scopes without authorizer", "listen: :0\nroutes:\n  - route: GET /a\n    authorization_scopes: [a]\n    integration: {type: mock}\n",
-			[]string{"routes[0].authorization_scopes: authorization_scopes need an authorizer"}},
+			[]string{"routes[0].authorization_scopes: authorization_scopes need a jwt authorizer"}},
 		{"duplicate route", "listen: :0\nroutes:\n  - route: GET /a/{x}\n    integration: {type: mock}\n  - route: GET /a/{y}\n    integration: {type: mock}\n",
 			[]string{"c.yaml:", "routes:"}},
 		{"mock fields on proxy", "listen: :0\nroutes:\n  - route: GET /a\n    integration: {type: http_proxy, uri: 'http://x/', status: 200}\n",

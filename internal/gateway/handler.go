@@ -21,6 +21,7 @@ import (
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
+	"github.com/portcullis/portcullis/internal/lambdaauth"
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/route"
@@ -37,6 +38,7 @@ type Gateway struct {
 	routes      []*Route
 	unmatched   *Route // stands in for "no route" in metrics
 	authorizers map[string]authorizer
+	functions   map[string]*fn
 	pool        sync.Pool
 }
 
@@ -95,8 +97,9 @@ type exchange struct {
 	clientIP   string
 	route      *Route
 	params     route.Params
-	ident      *jwtauth.Identity
-	reason     string // why the request was denied or failed; "" when it was not
+	ident      *jwtauth.Identity    // set by a jwt authorizer
+	lambda     *lambdaauth.Decision // set by a lambda authorizer
+	reason     string               // why the request was denied or failed; "" when it was not
 	query      url.Values
 	backendErr error
 }
@@ -229,6 +232,8 @@ func (ex *exchange) finish() {
 	}
 	if ex.ident != nil && ex.ident.Subject != "" {
 		attrs = append(attrs, slog.String("principal", ex.ident.Subject))
+	} else if ex.lambda != nil && ex.lambda.PrincipalID != "" {
+		attrs = append(attrs, slog.String("principal", ex.lambda.PrincipalID))
 	}
 	if ex.reason != "" {
 		attrs = append(attrs, slog.String("reason", ex.reason))
@@ -398,6 +403,9 @@ func (ex *exchange) Context(name string) string {
 	}
 	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && ex.ident != nil {
 		return ex.ident.Claims[claim]
+	}
+	if key, ok := strings.CutPrefix(name, "authorizer."); ok && ex.lambda != nil {
+		return lambdaContext(ex.lambda, key)
 	}
 	return ""
 }

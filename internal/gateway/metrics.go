@@ -6,7 +6,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/portcullis/portcullis/internal/function"
 	"github.com/portcullis/portcullis/internal/jwtauth"
+	"github.com/portcullis/portcullis/internal/lambdaauth"
 )
 
 // Metrics are the gateway's Prometheus collectors. They outlive reloads: one
@@ -17,6 +19,8 @@ type Metrics struct {
 	duration  *prometheus.HistogramVec // route
 	decisions *prometheus.CounterVec   // authorizer, outcome, reason
 	JWT       *jwtauth.Metrics
+	Lambda    *lambdaauth.Metrics
+	Functions *function.Metrics
 }
 
 // NewMetrics registers the gateway's collectors (and the JWT authorizers')
@@ -39,6 +43,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.requests, m.duration, m.decisions)
 	m.JWT = jwtauth.NewMetrics(reg)
+	m.Lambda = lambdaauth.NewMetrics(reg)
+	m.Functions = function.NewMetrics(reg)
 	return m
 }
 

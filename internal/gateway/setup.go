@@ -63,6 +63,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		api:         c.API,
 		maxBody:     c.Server.MaxBodyBytes,
 		authorizers: map[string]authorizer{},
+		functions:   map[string]*fn{},
 	}
 	if g.api.ID == "" {
 		g.api.ID = DefaultAPIID
@@ -81,6 +82,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	}
 
 	var errs config.Errors
+	errs.Add(g.buildFunctions(f, d))
 	if c.Listen == "" {
 		errs = append(errs, *f.Errorf("listen", "listen is required (for example 127.0.0.1:8080)"))
 	}
@@ -90,7 +92,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		a, err := buildAuthorizer(f, name, c.Authorizers[name], d)
+		a, err := g.buildAuthorizer(f, name, c.Authorizers[name], d)
 		if err != nil {
 			errs.Add(err)
 			continue
@@ -129,17 +131,28 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	return g, nil
 }
 
-func buildAuthorizer(f *config.File, name string, a config.Authorizer, d Deps) (authorizer, error) {
+func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authorizer, d Deps) (authorizer, error) {
 	at := "authorizers." + name
 	if !validName(name) {
 		return nil, f.Errorf(at, "authorizer name %q may hold only letters, digits, '_' and '-'", name)
 	}
 	switch a.Type {
 	case "jwt":
+	case "lambda":
+		return g.buildLambdaAuthorizer(f, at, name, a, d)
 	case "":
-		return nil, f.Errorf(at, "type is required (jwt)")
+		return nil, f.Errorf(at, "type is required (jwt or lambda)")
 	default:
-		return nil, f.Errorf(at+".type", "unknown authorizer type %q (supported: jwt)", a.Type)
+		return nil, f.Errorf(at+".type", "unknown authorizer type %q (supported: jwt, lambda)", a.Type)
+	}
+	for field, set := range map[string]bool{
+		"function": a.Function != "", "payload_format_version": a.PayloadFormatVersion != "", "event_type": a.EventType != "",
+		"identity_validation_expression": a.IdentityValidationExpression != "", "result_ttl": a.ResultTTL != nil,
+		"enable_simple_responses": a.EnableSimpleResponses, "timeout": a.Timeout != 0,
+	} {
+		if set {
+			return nil, f.Errorf(at+"."+field, "%s applies to lambda authorizers, not jwt", field)
+		}
 	}
 	var errs config.Errors
 	src := "$request.header.Authorization"
@@ -211,13 +224,17 @@ func (g *Gateway) buildRoute(f *config.File, i int, authorizers []string, d Deps
 			errs = append(errs, *f.Errorf(at+".authorizer", "unknown authorizer %q (defined: %s)", c.Authorizer, list(authorizers)))
 		}
 	}
+	authType := ""
+	if a, ok := f.Config.Authorizers[c.Authorizer]; ok {
+		authType = a.Type
+	}
 	if len(c.AuthorizationScopes) > 0 {
-		if c.Authorizer == "" {
-			errs = append(errs, *f.Errorf(at+".authorization_scopes", "authorization_scopes need an authorizer on the route"))
+		if authType != "jwt" {
+			errs = append(errs, *f.Errorf(at+".authorization_scopes", "authorization_scopes need a jwt authorizer on the route (as on AWS)"))
 		}
 		rt.scopes = c.AuthorizationScopes
 	}
-	in, err := g.buildIntegration(f, at+".integration", key, c, d)
+	in, err := g.buildIntegration(f, at+".integration", key, c, authType, d)
 	if err != nil {
 		errs.Add(err)
 	}
@@ -228,7 +245,7 @@ func (g *Gateway) buildRoute(f *config.File, i int, authorizers []string, d Deps
 	return rt, nil
 }
 
-func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c config.Route, d Deps) (integration, error) {
+func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c config.Route, authType string, d Deps) (integration, error) {
 	in := c.Integration
 	var errs config.Errors
 	notFor := func(field string, set bool) {
@@ -261,7 +278,7 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 			errs = append(errs, *f.Errorf(at+".request_parameters", "%v", err))
 		}
 		for _, name := range m.ContextNames() {
-			if err := checkContextName(name, c.Authorizer != ""); err != nil {
+			if err := checkContextName(name, authType); err != nil {
 				errs = append(errs, *f.Errorf(at+".request_parameters", "%v", err))
 			}
 		}
@@ -315,17 +332,23 @@ var contextNames = []string{
 	"identity.sourceIp", "identity.userAgent",
 }
 
-func checkContextName(name string, hasAuthorizer bool) error {
+func checkContextName(name, authType string) error {
 	if slices.Contains(contextNames, name) {
 		return nil
 	}
 	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && claim != "" {
-		if !hasAuthorizer {
+		if authType != "jwt" {
 			return fmt.Errorf("$context.%s needs a jwt authorizer on the route", name)
 		}
 		return nil
 	}
-	return fmt.Errorf("$context.%s is not a context variable Portcullis provides (known: %s, authorizer.claims.NAME)", name, strings.Join(contextNames, ", "))
+	if key, ok := strings.CutPrefix(name, "authorizer."); ok && key != "" && !strings.Contains(key, ".") {
+		if authType != "lambda" {
+			return fmt.Errorf("$context.%s needs a lambda authorizer on the route (a jwt authorizer's values are $context.authorizer.claims.NAME)", name)
+		}
+		return nil
+	}
+	return fmt.Errorf("$context.%s is not a context variable Portcullis provides (known: %s, authorizer.claims.NAME, authorizer.principalId, authorizer.KEY)", name, strings.Join(contextNames, ", "))
 }
 
 func list(names []string) string {
@@ -347,11 +370,14 @@ func validHeaderName(s string) bool {
 	}) < 0
 }
 
-// Start begins background work (key refresh) until ctx is done.
+// Start begins background work until ctx is done: key refresh, and the
+// processes of functions new to this gateway, which outlive ctx (Close stops
+// them) so that a reload keeps unchanged functions warm.
 func (g *Gateway) Start(ctx context.Context) {
 	for _, a := range g.authorizers {
 		a.start(ctx)
 	}
+	g.startFunctions(context.WithoutCancel(ctx))
 }
 
 // NotReady names the authorizers that do not hold keys yet; empty means ready.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,9 @@ type Server struct {
 	transport *http.Transport
 	current   atomic.Pointer[gateway.Gateway]
 	stopGen   context.CancelFunc
+
+	mu       sync.Mutex
+	retiring []*retiree
 }
 
 // Run loads the configuration, serves it until ctx is done, then stops
@@ -188,6 +192,8 @@ loop:
 		}
 	}
 	wg.Wait()
+	s.retireAll()
+	s.current.Load().Close(nil)
 	s.transport.CloseIdleConnections()
 	s.log.Info("stopped")
 	return runErr
@@ -202,16 +208,61 @@ func (s *Server) deps(prev *gateway.Gateway) gateway.Deps {
 }
 
 // install makes g the serving gateway and stops the previous one's
-// background work. Requests already inside the old gateway finish on it.
+// background work. Requests already inside the old gateway finish on it; the
+// old gateway's functions that g does not reuse are stopped once they have
+// had time to.
 func (s *Server) install(g *gateway.Gateway) {
 	ctx, cancel := context.WithCancel(context.Background())
 	g.Start(ctx)
-	s.current.Store(g)
+	old := s.current.Swap(g)
 	if s.stopGen != nil {
 		s.stopGen()
 	}
 	s.stopGen = cancel
+	if old != nil {
+		r := &retiree{old: old, next: g}
+		s.mu.Lock()
+		s.retiring = append(s.retiring, r)
+		s.mu.Unlock()
+		r.timer = time.AfterFunc(retireAfter, func() { s.retire(r) })
+	}
 }
+
+// retiree is a replaced gateway whose functions are stopped later.
+type retiree struct {
+	old, next *gateway.Gateway
+	timer     *time.Timer
+}
+
+// retire stops r's functions unless that was done already: the timer and
+// shutdown race for it, and whichever takes r off the list does it.
+func (s *Server) retire(r *retiree) {
+	s.mu.Lock()
+	i := slices.Index(s.retiring, r)
+	if i >= 0 {
+		s.retiring = slices.Delete(s.retiring, i, i+1)
+	}
+	s.mu.Unlock()
+	if i >= 0 {
+		r.old.Close(r.next)
+	}
+}
+
+// retireAll stops every replaced gateway's functions now (on shutdown:
+// function processes run in their own process groups and would outlive us).
+func (s *Server) retireAll() {
+	s.mu.Lock()
+	pending := slices.Clone(s.retiring)
+	s.mu.Unlock()
+	for _, r := range pending {
+		r.timer.Stop()
+		s.retire(r)
+	}
+}
+
+// retireAfter is how long a replaced gateway's functions keep running for
+// the requests still inside it.
+const retireAfter = 30 * time.Second
 
 func (s *Server) reload() {
 	f, err := config.Load(s.o.ConfigPath)

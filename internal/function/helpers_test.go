@@ -1,0 +1,189 @@
+package function
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// secretEnv is set in the test process; no function may see it.
+const secretEnv = "PORTCULLIS_TEST_GATEWAY_SECRET"
+
+var testFunctions = []string{"echo", "fail", "panic", "sleep", "junk", "huge", "crashstart", "crashmid", "slowstart", "raw"}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	os.Setenv(secretEnv, "do-not-leak")
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// bin returns the path of a testdata function, building all of them once
+// per test run (one go build is much faster than ten).
+func bin(t testing.TB, name string) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "portcullis-function-")
+		if buildErr != nil {
+			return
+		}
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			goTool = "/usr/local/go/bin/go"
+		}
+		args := []string{"build", "-o", binDir + string(filepath.Separator)}
+		for _, f := range testFunctions {
+			args = append(args, "./testdata/"+f)
+		}
+		out, err := exec.Command(goTool, args...).CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("building testdata functions: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, name)
+}
+
+// logBuffer collects JSON log records from any number of goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) records() []map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(b.buf.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// find returns the first record whose attributes include all of want.
+func (b *logBuffer) find(want map[string]string) map[string]any {
+	for _, r := range b.records() {
+		ok := true
+		for k, v := range want {
+			if fmt.Sprint(r[k]) != v {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return r
+		}
+	}
+	return nil
+}
+
+func newLogger() (*slog.Logger, *logBuffer) {
+	b := &logBuffer{}
+	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+// startProcess builds, starts and (at cleanup) closes a Process running the
+// named testdata function.
+func startProcess(t testing.TB, fn string, s ProcessSettings) *Process {
+	t.Helper()
+	if s.Name == "" {
+		s.Name = "fn-" + fn
+	}
+	s.Command = append([]string{bin(t, fn)}, s.Command...)
+	p, err := NewProcess(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func invoke(t testing.TB, f Function, event string) ([]byte, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return f.Invoke(ctx, []byte(event))
+}
+
+// invokeJSON invokes f and decodes the result into a map, failing on error.
+func invokeJSON(t testing.TB, f Function, event string) map[string]any {
+	t.Helper()
+	b, err := invoke(t, f, event)
+	if err != nil {
+		t.Fatalf("invoke: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("response %q: %v", b, err)
+	}
+	return m
+}
+
+// invokePID invokes f and returns the pid the function reports.
+func invokePID(t testing.TB, f Function, event string) int {
+	t.Helper()
+	m := invokeJSON(t, f, event)
+	pid, ok := m["pid"].(float64)
+	if !ok || pid <= 0 {
+		t.Fatalf("no pid in %v", m)
+	}
+	return int(pid)
+}
+
+// counterValue reads one labelled counter of a Metrics.
+func counterValue(t testing.TB, vec *prometheus.CounterVec, labels ...string) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := vec.WithLabelValues(labels...).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+// eventually polls cond until it holds or d passes.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,597 @@
+package function
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestProcessEchoExactBytes(t *testing.T) {
+	t.Parallel()
+	p := startProcess(t, "echo", ProcessSettings{})
+	for _, event := range []string{
+		`{"a": 1}`,
+		`{ "spaced" :  [1, 2 ,3] , "unicode": "żółw \u00e9" }`,
+		`"a string"`,
+		`[]`,
+		`null`,
+		"{\n\t\"multi\":\n\"line\"\n}",
+	} {
+		t.Run(event, func(t *testing.T) {
+			got, err := invoke(t, p, event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != event {
+				t.Fatalf("got %q, want %q", got, event)
+			}
+		})
+	}
+}
+
+func TestProcessEnvironmentAndContext(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startProcess(t, "echo", ProcessSettings{
+		Name:      "env-check",
+		Dir:       dir,
+		Env:       map[string]string{"CUSTOM_SETTING": "on", "TZ": "Europe/Paris"},
+		MemoryMB:  256,
+		Region:    "eu-west-3",
+		AccountID: "123456789012",
+		Timeout:   2 * time.Second,
+	})
+	before := time.Now()
+	m := invokeJSON(t, p, `{"report":true}`)
+	env := map[string]string{}
+	for _, kv := range m["env"].([]any) {
+		k, v, _ := strings.Cut(kv.(string), "=")
+		env[k] = v
+	}
+	want := map[string]string{
+		"AWS_LAMBDA_FUNCTION_NAME":        "env-check",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_REGION":                      "eu-west-3",
+		"AWS_DEFAULT_REGION":              "eu-west-3",
+		"_HANDLER":                        "echo",
+		"LAMBDA_TASK_ROOT":                dir,
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/env-check",
+		"CUSTOM_SETTING":                  "on",
+		"TZ":                              "Europe/Paris", // Env overrides the default :UTC
+		"PATH":                            os.Getenv("PATH"),
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+	if _, ok := env[secretEnv]; ok {
+		t.Errorf("the gateway's %s leaked into the function", secretEnv)
+	}
+	if !strings.HasPrefix(env["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:") {
+		t.Errorf("AWS_LAMBDA_RUNTIME_API = %q", env["AWS_LAMBDA_RUNTIME_API"])
+	}
+	allowed := map[string]bool{"HOME": true, "_X_AMZN_TRACE_ID": true, // set by aws-lambda-go itself
+		"AWS_LAMBDA_RUNTIME_API": true, "AWS_LAMBDA_LOG_STREAM_NAME": true}
+	for k := range env {
+		if _, ok := want[k]; !ok && !allowed[k] {
+			t.Errorf("unexpected variable %s in the function's environment", k)
+		}
+	}
+	if cwd, _ := filepath.EvalSymlinks(m["cwd"].(string)); cwd != mustEval(t, dir) {
+		t.Errorf("cwd = %s, want %s", m["cwd"], dir)
+	}
+	if got := m["arn"]; got != "arn:aws:lambda:eu-west-3:123456789012:function:env-check" {
+		t.Errorf("arn = %v", got)
+	}
+	if id, _ := m["request_id"].(string); len(id) != 36 || id[14] != '4' {
+		t.Errorf("request id %q is not a UUIDv4", id)
+	}
+	deadline := time.UnixMilli(int64(m["deadline_ms"].(float64)))
+	if deadline.Before(before.Add(time.Second)) || deadline.After(time.Now().Add(2*time.Second)) {
+		t.Errorf("deadline %v not about Timeout (2s) after %v", deadline, before)
+	}
+}
+
+func mustEval(t *testing.T, p string) string {
+	t.Helper()
+	r, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestProcessFailures(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		fn    string
+		event string
+		check func(t *testing.T, err error)
+	}{
+		{"fail", `{"message":"Unauthorized"}`, func(t *testing.T, err error) {
+			var fe *Error
+			if !errors.As(err, &fe) || fe.Message != "Unauthorized" || fe.Type != "errorString" {
+				t.Fatalf("got %#v (%v), want *Error{Unauthorized, errorString}", err, err)
+			}
+		}},
+		{"panic", `{}`, func(t *testing.T, err error) {
+			var fe *Error
+			if !errors.As(err, &fe) || fe.Message != "boom" {
+				t.Fatalf("got %v, want *Error with message boom", err)
+			}
+		}},
+		{"junk", `{}`, func(t *testing.T, err error) {
+			if !errors.Is(err, ErrInvalidResponse) {
+				t.Fatalf("got %v, want ErrInvalidResponse", err)
+			}
+		}},
+		{"huge", `{}`, func(t *testing.T, err error) {
+			if !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("got %v, want ErrTooLarge", err)
+			}
+		}},
+	} {
+		t.Run(tc.fn, func(t *testing.T) {
+			t.Parallel()
+			p := startProcess(t, tc.fn, ProcessSettings{Metrics: NewMetrics(nil)})
+			// Twice: panic and huge make the process exit, so the second
+			// call shows the replacement works the same way.
+			for i := range 2 {
+				b, err := invoke(t, p, tc.event)
+				if b != nil {
+					t.Fatalf("call %d: payload %q alongside an error", i, b)
+				}
+				tc.check(t, err)
+			}
+		})
+	}
+}
+
+func TestProcessTimeoutReplacesProcess(t *testing.T) {
+	t.Parallel()
+	m := NewMetrics(nil)
+	p := startProcess(t, "sleep", ProcessSettings{Name: "sleepy", Timeout: 300 * time.Millisecond, Metrics: m})
+	pid1 := invokePID(t, p, `{"ms":0}`)
+
+	start := time.Now()
+	_, err := invoke(t, p, `{"ms":5000}`)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("got %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond || d > 1500*time.Millisecond {
+		t.Fatalf("timed out after %v, want about 300ms", d)
+	}
+	if !eventually(2*time.Second, func() bool { return syscall.Kill(pid1, 0) == syscall.ESRCH }) {
+		t.Fatalf("overrunning process %d still alive", pid1)
+	}
+	pid2 := invokePID(t, p, `{"ms":0}`)
+	if pid2 == pid1 {
+		t.Fatal("the timed-out process was reused")
+	}
+	if n := counterValue(t, m.restarts, "sleepy"); n != 1 {
+		t.Errorf("restarts = %v, want 1", n)
+	}
+	if n := counterValue(t, m.invocations, "sleepy", "timeout"); n != 1 {
+		t.Errorf("timeouts = %v, want 1", n)
+	}
+}
+
+func TestProcessCrashMidInvocation(t *testing.T) {
+	t.Parallel()
+	p := startProcess(t, "crashmid", ProcessSettings{Timeout: 2 * time.Second})
+	pid1 := invokePID(t, p, `{}`)
+	start := time.Now()
+	_, err := invoke(t, p, `{"crash":true}`)
+	var fe *Error
+	if err == nil || errors.As(err, &fe) || errors.Is(err, ErrTimeout) {
+		t.Fatalf("got %v, want a technical error that is neither *Error nor ErrTimeout", err)
+	}
+	if !strings.Contains(err.Error(), "exit status 2") {
+		t.Errorf("error %q does not tell the process exited", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("crash reported after %v; should not wait for the timeout", d)
+	}
+	pid2 := invokePID(t, p, `{}`)
+	if pid2 == pid1 {
+		t.Fatal("no new process after the crash")
+	}
+}
+
+func TestProcessCrashAtStartBacksOff(t *testing.T) {
+	t.Parallel()
+	m := NewMetrics(nil)
+	logger, logs := newLogger()
+	p := startProcess(t, "crashstart", ProcessSettings{Name: "crasher", Timeout: time.Second, Metrics: m, Logger: logger})
+	start := time.Now()
+	_, err := invoke(t, p, `{}`)
+	elapsed := time.Since(start)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("got %v, want ErrUnavailable", err)
+	}
+	if elapsed < 900*time.Millisecond || elapsed > 2*time.Second {
+		t.Errorf("failed after %v, want about the 1s timeout", elapsed)
+	}
+	// Exits at ~0, 0.1, 0.3, 0.7 s: backoff 100 ms doubling allows 3
+	// restarts in the first second; a restart loop without backoff would
+	// make hundreds.
+	if n := counterValue(t, m.restarts, "crasher"); n < 2 || n > 5 {
+		t.Errorf("restarts after %v = %v, want 2..5", elapsed, n)
+	}
+	if logs.find(map[string]string{"function": "crasher", "stream": "stderr", "line": "crashstart: cannot start"}) == nil {
+		t.Error("the function's stderr was not logged")
+	}
+}
+
+func TestProcessInitError(t *testing.T) {
+	t.Parallel()
+	logger, logs := newLogger()
+	p := startProcess(t, "raw", ProcessSettings{Name: "initfail", Timeout: 500 * time.Millisecond, Logger: logger,
+		Env: map[string]string{"RAW_MODE": "initerr"}})
+	if _, err := invoke(t, p, `{}`); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("got %v, want ErrUnavailable", err)
+	}
+	if logs.find(map[string]string{"msg": "function init error", "error_type": "InitError", "error_message": "bad config"}) == nil {
+		t.Error("init error not logged")
+	}
+}
+
+func TestProcessInitTimeout(t *testing.T) {
+	t.Parallel()
+	m := NewMetrics(nil)
+	logger, logs := newLogger()
+	p, err := NewProcess(ProcessSettings{Name: "hanger", Command: []string{bin(t, "raw")}, Timeout: 500 * time.Millisecond,
+		Env: map[string]string{"RAW_MODE": "hang"}, Metrics: m, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.initTimeout = 200 * time.Millisecond
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pid := p.currentPIDs()[0]
+	if _, err := invoke(t, p, `{}`); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("got %v, want ErrUnavailable", err)
+	}
+	if !eventually(2*time.Second, func() bool { return counterValue(t, m.restarts, "hanger") >= 1 }) {
+		t.Fatal("a process stuck in init was never replaced")
+	}
+	if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
+		t.Errorf("stuck process %d still alive", pid)
+	}
+	if logs.find(map[string]string{"msg": "function process did not become ready; killing it"}) == nil {
+		t.Error("init timeout not logged")
+	}
+}
+
+func TestProcessSlowStart(t *testing.T) {
+	t.Parallel()
+	p := startProcess(t, "slowstart", ProcessSettings{Timeout: 3 * time.Second})
+	start := time.Now()
+	invokePID(t, p, `{}`)
+	if d := time.Since(start); d < 800*time.Millisecond {
+		t.Errorf("answered after %v, before the function finished initialising", d)
+	}
+}
+
+func TestProcessStaleRequestIDRejected(t *testing.T) {
+	t.Parallel()
+	p := startProcess(t, "raw", ProcessSettings{})
+	m := invokeJSON(t, p, `{}`)
+	if m["stale_status"] != float64(400) {
+		t.Fatalf("answering an unknown request id got %v, want 400", m["stale_status"])
+	}
+}
+
+func TestProcessConcurrencyLimit(t *testing.T) {
+	t.Parallel()
+	p := startProcess(t, "echo", ProcessSettings{Concurrency: 2})
+	type span struct{ pid, start, end int64 }
+	var (
+		mu    sync.Mutex
+		spans []span
+		wg    sync.WaitGroup
+	)
+	for range 6 {
+		wg.Go(func() {
+			m := invokeJSON(t, p, `{"report":true,"ms":150}`)
+			mu.Lock()
+			spans = append(spans, span{int64(m["pid"].(float64)), int64(m["start"].(float64)), int64(m["end"].(float64))})
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if len(spans) != 6 {
+		t.Fatalf("%d of 6 invocations succeeded", len(spans))
+	}
+	pids := map[int64]bool{}
+	maxOverlap := 0
+	for _, s := range spans {
+		pids[s.pid] = true
+		overlap := 0
+		for _, o := range spans {
+			if o.start <= s.start && s.start < o.end {
+				overlap++
+			}
+		}
+		maxOverlap = max(maxOverlap, overlap)
+	}
+	if len(pids) != 2 {
+		t.Errorf("%d distinct processes, want 2", len(pids))
+	}
+	if maxOverlap > 2 {
+		t.Errorf("%d invocations ran at once, want at most 2", maxOverlap)
+	}
+	if maxOverlap < 2 {
+		t.Errorf("invocations never overlapped; Concurrency 2 not used")
+	}
+}
+
+func TestProcessQueueFull(t *testing.T) {
+	t.Parallel()
+	p := startProcess(t, "sleep", ProcessSettings{QueueSize: 1, Timeout: 2 * time.Second})
+	invokePID(t, p, `{"ms":0}`) // warm
+	errs := make(chan error, 2)
+	go func() { _, err := invoke(t, p, `{"ms":500}`); errs <- err }()
+	if !eventually(2*time.Second, func() bool { return p.inflight.Load() == 1 }) {
+		t.Fatal("first invocation never started")
+	}
+	go func() { _, err := invoke(t, p, `{"ms":0}`); errs <- err }()
+	if !eventually(2*time.Second, func() bool { return p.disp.queued() == 1 }) {
+		t.Fatal("second invocation never queued")
+	}
+	start := time.Now()
+	_, err := invoke(t, p, `{"ms":0}`)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("third invocation: got %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("overflow refused after %v, want at once", d)
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("running/queued invocation failed: %v", err)
+		}
+	}
+}
+
+func TestProcessContextCancelWhileQueued(t *testing.T) {
+	t.Parallel()
+	p := startProcess(t, "sleep", ProcessSettings{Timeout: 2 * time.Second})
+	invokePID(t, p, `{"ms":0}`)
+	done := make(chan error, 1)
+	go func() { _, err := invoke(t, p, `{"ms":400}`); done <- err }()
+	if !eventually(2*time.Second, func() bool { return p.inflight.Load() == 1 }) {
+		t.Fatal("first invocation never started")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := p.Invoke(ctx, []byte(`{"ms":0}`))
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrTimeout) {
+		t.Fatalf("got %v, want context.DeadlineExceeded and ErrTimeout", err)
+	}
+	if q := p.disp.queued(); q != 0 {
+		t.Errorf("abandoned invocation still queued (%d)", q)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProcessLogsOutput(t *testing.T) {
+	t.Parallel()
+	logger, logs := newLogger()
+	p := startProcess(t, "echo", ProcessSettings{Name: "chatty", Logger: logger})
+	secretEvent := `{"log":"hello from the function","token":"eyJhbGciOiJzZWNyZXQ"}`
+	if _, err := invoke(t, p, secretEvent); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []map[string]string{
+		{"function": "chatty", "stream": "stdout", "line": "hello from the function"},
+		{"function": "chatty", "stream": "stderr", "line": "stderr: hello from the function"},
+	} {
+		if !eventually(2*time.Second, func() bool { return logs.find(want) != nil }) {
+			t.Errorf("no log record %v", want)
+		}
+	}
+	p.Close()
+	for _, r := range logs.records() {
+		if strings.Contains(fmt.Sprint(r), "eyJhbGciOiJzZWNyZXQ") {
+			t.Errorf("event payload logged: %v", r)
+		}
+	}
+}
+
+func TestLineLogger(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", maxLogLine+100)
+	for _, tc := range []struct {
+		name   string
+		writes []string
+		want   []string
+	}{
+		{"lines", []string{"one\ntwo\n"}, []string{"one", "two"}},
+		{"split writes", []string{"par", "tial\nrest"}, []string{"partial", "rest"}},
+		{"crlf", []string{"dos\r\n"}, []string{"dos"}},
+		{"empty line", []string{"\n"}, []string{""}},
+		{"long line truncated", []string{long + "\nnext\n"}, []string{long[:maxLogLine], "next"}},
+		{"long line across writes", []string{long[:5000], long[5000:], "\nnext"}, []string{long[:maxLogLine], "next"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logger, logs := newLogger()
+			l := &lineLogger{logger: logger, stream: "stdout"}
+			for _, w := range tc.writes {
+				if n, err := l.Write([]byte(w)); n != len(w) || err != nil {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+			}
+			l.flush()
+			var got []string
+			for _, r := range logs.records() {
+				got = append(got, r["line"].(string))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("lines %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewProcessValidation(t *testing.T) {
+	t.Parallel()
+	echo := bin(t, "echo")
+	for _, tc := range []struct {
+		name string
+		s    ProcessSettings
+	}{
+		{"no name", ProcessSettings{Command: []string{echo}}},
+		{"bad name", ProcessSettings{Name: "a/b", Command: []string{echo}}},
+		{"no command", ProcessSettings{Name: "x"}},
+		{"missing binary", ProcessSettings{Name: "x", Command: []string{"./does-not-exist"}}},
+		{"not in PATH", ProcessSettings{Name: "x", Command: []string{"portcullis-no-such-command"}}},
+		{"dir missing", ProcessSettings{Name: "x", Command: []string{echo}, Dir: "/nonexistent/dir"}},
+		{"negative timeout", ProcessSettings{Name: "x", Command: []string{echo}, Timeout: -1}},
+		{"runtime api override", ProcessSettings{Name: "x", Command: []string{echo}, Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": "evil:1"}}},
+		{"bad env name", ProcessSettings{Name: "x", Command: []string{echo}, Env: map[string]string{"A=B": "c"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewProcess(tc.s); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	// Command[0] with a slash is relative to Dir.
+	p, err := NewProcess(ProcessSettings{Name: "rel", Dir: filepath.Dir(echo), Command: []string{"./echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.path != echo {
+		t.Errorf("path %s, want %s", p.path, echo)
+	}
+	// Invoking before Start is refused, not queued forever.
+	if _, err := p.Invoke(context.Background(), []byte(`{}`)); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("before Start: got %v, want ErrUnavailable", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestProcessCloseLeavesNothing is not parallel: it compares the goroutine
+// count with the one before it started.
+func TestProcessCloseLeavesNothing(t *testing.T) {
+	bin(t, "echo")
+	baseline := runtime.NumGoroutine()
+
+	p, err := NewProcess(ProcessSettings{Name: "closer", Command: []string{bin(t, "echo")}, Concurrency: 3, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		pids = map[int]bool{}
+	)
+	for range 6 {
+		wg.Go(func() {
+			pid := invokePID(t, p, `{"report":true,"ms":100}`)
+			mu.Lock()
+			pids[pid] = true
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	// One invocation in flight while closing fails with ErrUnavailable.
+	inflight := make(chan error, 1)
+	go func() { _, err := invoke(t, p, `{"report":true,"ms":3000}`); inflight <- err }()
+	if !eventually(2*time.Second, func() bool { return p.inflight.Load() == 1 }) {
+		t.Fatal("invocation never started")
+	}
+	start := time.Now()
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > termGrace-500*time.Millisecond {
+		t.Errorf("Close took %v for processes that exit on SIGTERM", d)
+	}
+	if err := <-inflight; !errors.Is(err, ErrUnavailable) {
+		t.Errorf("in-flight invocation: got %v, want ErrUnavailable", err)
+	}
+	if _, err := invoke(t, p, `{}`); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("after Close: got %v, want ErrUnavailable", err)
+	}
+	if len(pids) != 3 {
+		t.Errorf("saw %d processes, want 3", len(pids))
+	}
+	for pid := range pids {
+		if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
+			t.Errorf("process %d still exists after Close (kill: %v)", pid, err)
+		}
+	}
+	gstart := time.Now()
+	defer func() { t.Logf("goroutines settled after %v", time.Since(gstart)) }()
+	if !eventually(3*time.Second, func() bool { return runtime.NumGoroutine() <= baseline }) {
+		buf := make([]byte, 1<<16)
+		t.Errorf("goroutines: %d after Close, %d before\n%s", runtime.NumGoroutine(), baseline, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestProcessCloseKillsStubbornProcess(t *testing.T) {
+	t.Parallel()
+	p := startProcess(t, "raw", ProcessSettings{Env: map[string]string{"RAW_IGNORE_TERM": "1"}})
+	if _, err := invoke(t, p, `{}`); err != nil {
+		t.Fatal(err)
+	}
+	pid := p.currentPIDs()[0]
+	start := time.Now()
+	p.Close()
+	if d := time.Since(start); d < termGrace || d > termGrace+time.Second {
+		t.Errorf("Close took %v, want SIGKILL after %v", d, termGrace)
+	}
+	if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
+		t.Errorf("process %d survived Close", pid)
+	}
+}
+
+func BenchmarkProcessInvoke(b *testing.B) {
+	p := startProcess(b, "echo", ProcessSettings{})
+	event := []byte(`{"type":"REQUEST","methodArn":"arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/","headers":{"authorization":"Bearer x"}}`)
+	ctx := context.Background()
+	if _, err := p.Invoke(ctx, event); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Invoke(ctx, event); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// currentPIDs lists the pids of the processes now running.
+func (p *Process) currentPIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var pids []int
+	for _, inst := range p.instances {
+		if inst != nil {
+			pids = append(pids, inst.pid)
+		}
+	}
+	return pids
+}

@@ -1,0 +1,331 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/answer"
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/function"
+	"github.com/portcullis/portcullis/internal/lambdaauth"
+)
+
+// DefaultResultTTL is how long a Lambda authorizer's answer is cached when
+// result_ttl is not set, as on AWS.
+const DefaultResultTTL = 300 * time.Second
+
+// fn is one configured function and what this gateway does with it.
+type fn struct {
+	name    string
+	conf    config.Function
+	f       function.Function
+	process *function.Process // nil unless runtime: process
+	started bool              // reused from the previous gateway: already running
+	dir     string            // the config file's folder, which relative paths follow
+}
+
+// buildFunctions creates every configured function. A function whose
+// configuration is unchanged since the previous gateway is reused as it is,
+// so a reload does not restart its processes.
+func (g *Gateway) buildFunctions(f *config.File, d Deps) error {
+	var errs config.Errors
+	names := make([]string, 0, len(f.Config.Functions))
+	for name := range f.Config.Functions {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c := f.Config.Functions[name]
+		at := "functions." + name
+		if !validName(name) {
+			errs = append(errs, *f.Errorf(at, "function name %q may hold only letters, digits, '_' and '-'", name))
+			continue
+		}
+		if d.Previous != nil {
+			if prev := d.Previous.functions[name]; prev != nil && reflect.DeepEqual(prev.conf, c) && prev.dir == filepath.Dir(f.Path) {
+				g.functions[name] = &fn{name: name, conf: c, f: prev.f, process: prev.process, started: true, dir: prev.dir}
+				continue
+			}
+		}
+		built, err := g.buildFunction(f, at, name, c, d)
+		if err != nil {
+			errs.Add(err)
+			continue
+		}
+		g.functions[name] = built
+	}
+	return errs.Err()
+}
+
+func (g *Gateway) buildFunction(f *config.File, at, name string, c config.Function, d Deps) (*fn, error) {
+	var errs config.Errors
+	notFor := func(field string, set bool) {
+		if set {
+			errs = append(errs, *f.Errorf(at+"."+field, "%s does not apply to runtime %s", field, c.Runtime))
+		}
+	}
+	out := &fn{name: name, conf: c, dir: filepath.Dir(f.Path)}
+	var m *function.Metrics
+	if d.Metrics != nil {
+		m = d.Metrics.Functions
+	}
+	switch c.Runtime {
+	case "process":
+		notFor("url", c.URL != "")
+		notFor("endpoint", c.Endpoint != "")
+		notFor("function_name", c.FunctionName != "")
+		notFor("qualifier", c.Qualifier != "")
+		if len(c.Command) == 0 {
+			errs = append(errs, *f.Errorf(at, "command is required for runtime process"))
+			return nil, errs.Err()
+		}
+		dir := c.Dir
+		if dir == "" {
+			dir = filepath.Dir(f.Path)
+		} else if !filepath.IsAbs(dir) {
+			dir = filepath.Join(filepath.Dir(f.Path), dir)
+		}
+		cmd := append([]string(nil), c.Command...)
+		if strings.Contains(cmd[0], "/") && !filepath.IsAbs(cmd[0]) {
+			cmd[0] = filepath.Join(dir, cmd[0])
+		}
+		if err := executable(cmd[0]); err != nil {
+			errs = append(errs, *f.Errorf(at+".command", "%v", err))
+		}
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
+		p, err := function.NewProcess(function.ProcessSettings{
+			Name: name, Command: cmd, Dir: dir, Env: c.Env, Timeout: c.Timeout.Std(),
+			Concurrency: c.Concurrency, QueueSize: c.QueueSize, MemoryMB: c.MemoryMB,
+			Region: g.api.Region, AccountID: g.api.AccountID,
+			Logger: g.log.With("function", name), Metrics: m,
+		})
+		if err != nil {
+			return nil, f.Errorf(at, "%v", err)
+		}
+		out.f, out.process = p, p
+	case "invoke":
+		notFor("command", len(c.Command) > 0)
+		notFor("url", c.URL != "")
+		notFor("env", c.Env != nil)
+		notFor("concurrency", c.Concurrency != 0)
+		if c.FunctionName == "" {
+			errs = append(errs, *f.Errorf(at, "function_name is required for runtime invoke"))
+		}
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
+		region := c.Region
+		if region == "" {
+			region = g.api.Region
+		}
+		inv, err := function.NewInvoke(context.Background(), function.InvokeSettings{
+			Name: name, FunctionName: c.FunctionName, Region: region, Endpoint: c.Endpoint,
+			Qualifier: c.Qualifier, Timeout: c.Timeout.Std(),
+		})
+		if err != nil {
+			return nil, f.Errorf(at, "%v", err)
+		}
+		out.f = inv
+	case "http":
+		notFor("command", len(c.Command) > 0)
+		notFor("endpoint", c.Endpoint != "")
+		notFor("function_name", c.FunctionName != "")
+		notFor("env", c.Env != nil)
+		notFor("concurrency", c.Concurrency != 0)
+		if c.URL == "" {
+			errs = append(errs, *f.Errorf(at, "url is required for runtime http"))
+		}
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
+		h, err := function.NewHTTP(function.HTTPSettings{Name: name, URL: c.URL, Timeout: c.Timeout.Std()})
+		if err != nil {
+			return nil, f.Errorf(at+".url", "%v", err)
+		}
+		out.f = h
+	case "":
+		return nil, f.Errorf(at, "runtime is required (process, invoke or http)")
+	default:
+		return nil, f.Errorf(at+".runtime", "unknown runtime %q (supported: process, invoke, http)", c.Runtime)
+	}
+	return out, nil
+}
+
+// executable reports a command that cannot be run, so that a typo is a
+// configuration error rather than a function that never starts.
+func executable(path string) error {
+	if !strings.Contains(path, "/") {
+		if _, err := exec.LookPath(path); err != nil {
+			return fmt.Errorf("command %q is not in PATH", path)
+		}
+		return nil
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("command %s: %w (build it first?)", path, errors.Unwrap(err))
+	}
+	if info.IsDir() || info.Mode()&0o111 == 0 {
+		return fmt.Errorf("command %s is not an executable file", path)
+	}
+	return nil
+}
+
+// startFunctions starts the processes of functions new to this gateway.
+func (g *Gateway) startFunctions(ctx context.Context) {
+	for _, f := range g.functions {
+		if f.process == nil || f.started {
+			continue
+		}
+		f.started = true
+		if err := f.process.Start(ctx); err != nil {
+			g.log.Error("function did not start; invocations fail until it does", "function", f.name, "error", err.Error())
+		}
+	}
+}
+
+// Close stops the functions of g that next does not reuse (next may be nil:
+// stop them all). Call it once requests can no longer reach g.
+func (g *Gateway) Close(next *Gateway) {
+	for name, f := range g.functions {
+		if f.process == nil {
+			continue
+		}
+		if next != nil {
+			if n := next.functions[name]; n != nil && n.process == f.process {
+				continue
+			}
+		}
+		if err := f.process.Close(); err != nil {
+			g.log.Warn("stopping function", "function", name, "error", err.Error())
+		}
+	}
+}
+
+// lambdaAuthorizer is a `type: lambda` authorizer.
+type lambdaAuthorizer struct {
+	label string
+	a     *lambdaauth.Authorizer
+}
+
+var _ authorizer = (*lambdaAuthorizer)(nil)
+
+func (l *lambdaAuthorizer) name() string          { return l.label }
+func (l *lambdaAuthorizer) ready() bool           { return true }
+func (l *lambdaAuthorizer) start(context.Context) {}
+
+func (l *lambdaAuthorizer) authorize(ex *exchange, rt *Route) bool {
+	params := make(map[string]string, ex.params.Len())
+	for i := range ex.params.Len() {
+		params[ex.params.Name(i)] = ex.params.Value(i)
+	}
+	resource := rt.key.Path
+	if rt.key.IsDefault() {
+		resource = "$default"
+	}
+	d := l.a.Authorize(ex.r.Context(), &lambdaauth.Request{
+		HTTP: ex.r, RouteKey: rt.label, Resource: resource, PathParams: params,
+		RequestID: ex.id, SourceIP: ex.clientIP, Time: ex.start,
+	})
+	if !d.Allow {
+		for k, vs := range d.Header {
+			ex.w.Header()[k] = vs
+		}
+		ex.reason = d.Reason
+		answer.JSON(&ex.w, ex.r, d.Status, d.Body)
+		ex.decision(l.label, false)
+		return false
+	}
+	ex.lambda = &d
+	ex.decision(l.label, true)
+	return true
+}
+
+// buildLambdaAuthorizer checks a `type: lambda` authorizer.
+func (g *Gateway) buildLambdaAuthorizer(f *config.File, at, name string, a config.Authorizer, d Deps) (authorizer, error) {
+	var errs config.Errors
+	for field, set := range map[string]bool{
+		"issuer": a.Issuer != "", "audience": len(a.Audience) > 0, "jwks_uri": a.JWKSURI != "",
+		"jwks_file": a.JWKSFile != "", "algorithms": len(a.Algorithms) > 0, "hmac_secret": a.HMACSecret != "",
+		"clock_skew": a.ClockSkew != 0, "refresh_interval": a.RefreshInterval != 0,
+	} {
+		if set {
+			errs = append(errs, *f.Errorf(at+"."+field, "%s applies to jwt authorizers, not lambda", field))
+		}
+	}
+	fn := g.functions[a.Function]
+	switch {
+	case a.Function == "":
+		errs = append(errs, *f.Errorf(at, "function is required for a lambda authorizer"))
+	case fn == nil:
+		if _, defined := f.Config.Functions[a.Function]; !defined {
+			errs = append(errs, *f.Errorf(at+".function", "unknown function %q (defined: %s)", a.Function, list(sortedKeys(f.Config.Functions))))
+		}
+	}
+	ttl := DefaultResultTTL
+	if a.ResultTTL != nil {
+		ttl = a.ResultTTL.Std()
+	}
+	s := lambdaauth.Settings{
+		Name:                         name,
+		PayloadFormatVersion:         a.PayloadFormatVersion,
+		EventType:                    a.EventType,
+		IdentitySources:              a.IdentitySource,
+		IdentityValidationExpression: a.IdentityValidationExpression,
+		ResultTTL:                    ttl,
+		EnableSimpleResponses:        a.EnableSimpleResponses,
+		Timeout:                      a.Timeout.Std(),
+		CacheSize:                    a.CacheSize,
+		Region:                       g.api.Region,
+		AccountID:                    g.api.AccountID,
+		APIID:                        g.api.ID,
+		Stage:                        g.api.Stage,
+	}
+	if err := s.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			errs = append(errs, *f.Errorf(at, "%s", line))
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	if fn == nil { // its own errors are reported under functions:
+		return nil, f.Errorf(at+".function", "function %q could not be set up", a.Function)
+	}
+	o := lambdaauth.Options{Logger: g.log.With("authorizer", name)}
+	if d.Metrics != nil {
+		o.Metrics = d.Metrics.Lambda
+	}
+	la, err := lambdaauth.New(s, fn.f, o)
+	if err != nil {
+		return nil, f.Errorf(at, "%v", err)
+	}
+	return &lambdaAuthorizer{label: name, a: la}, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// lambdaContext answers $context.authorizer.* for a Lambda authorizer's
+// decision, stringified as AWS does.
+func lambdaContext(d *lambdaauth.Decision, name string) string {
+	if name == "principalId" {
+		return d.PrincipalID
+	}
+	return d.ContextStrings[name]
+}
