@@ -318,3 +318,62 @@ func TestTokenInspectAndVerify(t *testing.T) {
 		})
 	}
 }
+
+// TestLambdaExample runs examples/lambda.yaml as the README says: build the
+// unchanged aws-lambda-go authorizer, serve, call.
+func TestLambdaExample(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "bin", "authorizer"), "../../examples/authorizer").CombinedOutput(); err != nil {
+		t.Fatalf("go build authorizer: %v\n%s", err, out)
+	}
+	example := string(mustRead(t, "../../examples/lambda.yaml"))
+	example = strings.Replace(example, "listen: 127.0.0.1:8080", "listen: 127.0.0.1:0", 1)
+	example = strings.Replace(example, "admin_listen: 127.0.0.1:9901", "admin_listen: 127.0.0.1:0", 1)
+	cfg := filepath.Join(dir, "lambda.yaml")
+	os.WriteFile(cfg, []byte(example), 0o644)
+	p := startServe(t, bin, cfg)
+
+	cases := []struct {
+		token  string
+		status int
+		body   string
+	}{
+		{"allow-alice", 200, `{"pet":"rex","note":"the Lambda authorizer allowed you"}`},
+		{"deny-bob", 403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`},
+		{"nobody", 401, `{"message":"Unauthorized"}`},
+		{"fail", 500, `{"message":null}`},
+		{"", 401, `{"message":"Unauthorized"}`},
+	}
+	for _, c := range cases {
+		if code, body := get(t, p.base+"/pets/1", c.token); code != c.status || body != c.body {
+			t.Errorf("token %q: %d %s, want %d %s", c.token, code, body, c.status, c.body)
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitLog("stopped")
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+	// The authorizer processes stopped with the gateway.
+	if pids := running(t, filepath.Join(dir, "bin", "authorizer")); len(pids) > 0 {
+		t.Errorf("authorizer processes left running: %v", pids)
+	}
+}
+
+// running lists the processes whose command line starts with path.
+func running(t *testing.T, path string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []string
+	for _, e := range entries {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.HasPrefix(string(cmdline), path) {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}

@@ -87,11 +87,16 @@ func (g *Gateway) buildFunction(f *config.File, at, name string, c config.Functi
 			errs = append(errs, *f.Errorf(at, "command is required for runtime process"))
 			return nil, errs.Err()
 		}
+		// Absolute paths: the process runs with Dir as its working
+		// directory, whatever ours is.
 		dir := c.Dir
 		if dir == "" {
 			dir = filepath.Dir(f.Path)
 		} else if !filepath.IsAbs(dir) {
 			dir = filepath.Join(filepath.Dir(f.Path), dir)
+		}
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
 		}
 		cmd := append([]string(nil), c.Command...)
 		if strings.Contains(cmd[0], "/") && !filepath.IsAbs(cmd[0]) {
@@ -107,7 +112,7 @@ func (g *Gateway) buildFunction(f *config.File, at, name string, c config.Functi
 			Name: name, Command: cmd, Dir: dir, Env: c.Env, Timeout: c.Timeout.Std(),
 			Concurrency: c.Concurrency, QueueSize: c.QueueSize, MemoryMB: c.MemoryMB,
 			Region: g.api.Region, AccountID: g.api.AccountID,
-			Logger: g.log.With("function", name), Metrics: m,
+			Logger: g.log, Metrics: m, // the runtime labels its lines with the function
 		})
 		if err != nil {
 			return nil, f.Errorf(at, "%v", err)
@@ -301,7 +306,7 @@ func (g *Gateway) buildLambdaAuthorizer(f *config.File, at, name string, a confi
 	if fn == nil { // its own errors are reported under functions:
 		return nil, f.Errorf(at+".function", "function %q could not be set up", a.Function)
 	}
-	o := lambdaauth.Options{Logger: g.log.With("authorizer", name)}
+	o := lambdaauth.Options{Logger: g.log} // it labels its lines with the authorizer
 	if d.Metrics != nil {
 		o.Metrics = d.Metrics.Lambda
 	}

@@ -193,7 +193,7 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	o := jwtauth.Options{Logger: d.Logger.With("authorizer", name)}
+	o := jwtauth.Options{Logger: d.Logger} // it labels its lines with the authorizer
 	if d.Metrics != nil {
 		o.Metrics = d.Metrics.JWT
 	}
