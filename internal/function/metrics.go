@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis/portcullis/internal/metrics"
 )
 
 // Metrics holds the Prometheus collectors shared by all functions; the
@@ -45,25 +47,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"function"}),
 	}
 	if reg != nil {
-		m.invocations = register(reg, m.invocations)
-		m.duration = register(reg, m.duration)
-		m.restarts = register(reg, m.restarts)
+		m.invocations = metrics.Register(reg, m.invocations)
+		m.duration = metrics.Register(reg, m.duration)
+		m.restarts = metrics.Register(reg, m.restarts)
 	}
 	return m
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		// A conflicting collector of another shape is a programming error;
-		// keep the unregistered collector so invocations still work.
-	}
-	return c
 }
 
 // observe records one finished invocation.

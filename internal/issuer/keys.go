@@ -2,9 +2,7 @@ package issuer
 
 import (
 	"crypto"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -302,7 +300,7 @@ func createKey(dir, alg string, now time.Time) (keyStateKey, error) {
 	if err != nil {
 		return keyStateKey{}, fmt.Errorf("generating a %s key: %w", alg, err)
 	}
-	kid, err := thumbprint(signer.Public())
+	kid, err := token.Thumbprint(signer.Public())
 	if err != nil {
 		return keyStateKey{}, err
 	}
@@ -347,7 +345,7 @@ func loadKeySet(dir string, st keyState, log *slog.Logger) (*keySet, error) {
 		if alg != sk.Alg {
 			return nil, fmt.Errorf("key %s: the file holds a %s key but the state says %s", sk.KID, alg, sk.Alg)
 		}
-		tp, err := thumbprint(signer.Public())
+		tp, err := token.Thumbprint(signer.Public())
 		if err != nil {
 			return nil, fmt.Errorf("key %s: %w", sk.KID, err)
 		}
@@ -480,40 +478,6 @@ func validKID(kid string) bool {
 		}
 	}
 	return true
-}
-
-// thumbprint is the RFC 7638 JWK thumbprint (base64url SHA-256 of the
-// required members in lexicographic order, no whitespace). It is used as the
-// kid: it is derived from the key, so it is stable across restarts and lets
-// loading check that a file holds the key its name claims.
-func thumbprint(pub crypto.PublicKey) (string, error) {
-	jwk, err := token.PublicJWK(pub, "")
-	if err != nil {
-		return "", err
-	}
-	var members []string
-	switch jwk["kty"] {
-	case "RSA":
-		members = []string{"e", "kty", "n"}
-	case "EC":
-		members = []string{"crv", "kty", "x", "y"}
-	case "OKP":
-		members = []string{"crv", "kty", "x"}
-	default:
-		return "", fmt.Errorf("no thumbprint for key type %v", jwk["kty"])
-	}
-	req := make(map[string]any, len(members))
-	for _, m := range members {
-		req[m] = jwk[m]
-	}
-	// encoding/json sorts map keys and the values are base64url or plain
-	// ASCII names, so this is exactly the RFC 7638 serialisation.
-	data, err := json.Marshal(req)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(data)
-	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
 }
 
 // algorithms lists the distinct algorithms of keys, for discovery.

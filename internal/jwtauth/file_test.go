@@ -17,6 +17,7 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/portcullis/portcullis/internal/token"
 )
 
 func writeFile(t *testing.T, data []byte) string {
@@ -74,7 +75,7 @@ func TestPEMFile(t *testing.T) {
 	a := newTestAuthorizer(t, fileSettings(writeFile(t, file)), Options{})
 
 	tp := func(pub any) string {
-		s, err := thumbprint(pub)
+		s, err := token.Thumbprint(pub)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +114,7 @@ func TestThumbprintRFC7638(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := thumbprint(jwk.Key().(*rsa.PublicKey))
+	got, err := token.Thumbprint(jwk.Key().(*rsa.PublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,16 +15,13 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/url"
 	"os"
@@ -36,6 +33,8 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/portcullis/portcullis/internal/token"
 )
 
 // minRSABits: smaller RSA keys are factorable with public effort; Go itself
@@ -392,7 +391,7 @@ func parsePEM(data []byte) ([]sourceKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("PEM block %d (%s): %w", blocks, b.Type, err)
 		}
-		tp, err := thumbprint(pub)
+		tp, err := token.Thumbprint(pub)
 		if err != nil {
 			return nil, fmt.Errorf("PEM block %d: %w", blocks, err)
 		}
@@ -402,30 +401,6 @@ func parsePEM(data []byte) ([]sourceKey, error) {
 		return nil, errors.New("no PEM blocks found")
 	}
 	return out, nil
-}
-
-// thumbprint computes the RFC 7638 JWK thumbprint (base64url SHA-256 of the
-// required members in lexicographic order), the conventional kid for a key
-// that was distributed without one.
-func thumbprint(key crypto.PublicKey) (string, error) {
-	b64 := base64.RawURLEncoding.EncodeToString
-	var doc string
-	switch k := key.(type) {
-	case *rsa.PublicKey:
-		doc = `{"e":"` + b64(big.NewInt(int64(k.E)).Bytes()) + `","kty":"RSA","n":"` + b64(k.N.Bytes()) + `"}`
-	case *ecdsa.PublicKey:
-		size := (k.Curve.Params().BitSize + 7) / 8
-		x, y := make([]byte, size), make([]byte, size)
-		k.X.FillBytes(x)
-		k.Y.FillBytes(y)
-		doc = `{"crv":"` + k.Curve.Params().Name + `","kty":"EC","x":"` + b64(x) + `","y":"` + b64(y) + `"}`
-	case ed25519.PublicKey:
-		doc = `{"crv":"Ed25519","kty":"OKP","x":"` + b64(k) + `"}`
-	default:
-		return "", fmt.Errorf("no thumbprint for key type %T", key)
-	}
-	sum := sha256.Sum256([]byte(doc))
-	return b64(sum[:]), nil
 }
 
 // loadKeyFile reads a static JWKS or PEM file.

@@ -1,9 +1,9 @@
 package jwtauth
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis/portcullis/internal/metrics"
 )
 
 // Metrics holds the authorizer collectors. Create one per process with
@@ -34,24 +34,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"authorizer", "result"}),
 	}
 	if reg != nil {
-		m.keyFetches = register(reg, m.keyFetches)
-		m.keys = register(reg, m.keys)
-		m.tokenCache = register(reg, m.tokenCache)
+		m.keyFetches = metrics.Register(reg, m.keyFetches)
+		m.keys = metrics.Register(reg, m.keys)
+		m.tokenCache = metrics.Register(reg, m.tokenCache)
 	}
 	return m
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err) // a conflicting definition is a programming error
-	}
-	return c
 }
 
 // authorizerMetrics are one authorizer's series, resolved once so the hot

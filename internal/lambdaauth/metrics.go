@@ -1,9 +1,9 @@
 package lambdaauth
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis/portcullis/internal/metrics"
 )
 
 // Metrics holds the Lambda authorizer collectors. Create one per process
@@ -29,23 +29,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"authorizer", "result"}),
 	}
 	if reg != nil {
-		m.cache = register(reg, m.cache)
-		m.invocations = register(reg, m.invocations)
+		m.cache = metrics.Register(reg, m.cache)
+		m.invocations = metrics.Register(reg, m.invocations)
 	}
 	return m
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err) // a conflicting definition is a programming error
-	}
-	return c
 }
 
 // authorizerMetrics are one authorizer's series. A nil value records

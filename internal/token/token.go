@@ -9,6 +9,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -252,4 +253,27 @@ func PublicJWK(pub crypto.PublicKey, kid string) (map[string]any, error) {
 		m["kty"], m["crv"], m["x"] = "OKP", "Ed25519", b64(k)
 	}
 	return m, nil
+}
+
+// Thumbprint is the key's RFC 7638 JWK thumbprint (base64url SHA-256 of the
+// required members in lexicographic order), used as a stable kid.
+func Thumbprint(pub crypto.PublicKey) (string, error) {
+	b64 := base64.RawURLEncoding.EncodeToString
+	var doc string
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		doc = `{"e":"` + b64(big.NewInt(int64(k.E)).Bytes()) + `","kty":"RSA","n":"` + b64(k.N.Bytes()) + `"}`
+	case *ecdsa.PublicKey:
+		size := (k.Curve.Params().BitSize + 7) / 8
+		x, y := make([]byte, size), make([]byte, size)
+		k.X.FillBytes(x)
+		k.Y.FillBytes(y)
+		doc = `{"crv":"` + k.Curve.Params().Name + `","kty":"EC","x":"` + b64(x) + `","y":"` + b64(y) + `"}`
+	case ed25519.PublicKey:
+		doc = `{"crv":"Ed25519","kty":"OKP","x":"` + b64(k) + `"}`
+	default:
+		return "", fmt.Errorf("no thumbprint for key type %T", pub)
+	}
+	sum := sha256.Sum256([]byte(doc))
+	return b64(sum[:]), nil
 }
