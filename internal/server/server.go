@@ -224,7 +224,7 @@ func (s *Server) install(g *gateway.Gateway) {
 		s.mu.Lock()
 		s.retiring = append(s.retiring, r)
 		s.mu.Unlock()
-		r.timer = time.AfterFunc(retireAfter, func() { s.retire(r) })
+		r.timer = time.AfterFunc(s.grace(), func() { s.retire(r) })
 	}
 }
 
@@ -260,9 +260,11 @@ func (s *Server) retireAll() {
 	}
 }
 
-// retireAfter is how long a replaced gateway's functions keep running for
-// the requests still inside it.
-const retireAfter = 30 * time.Second
+// grace is how long a replaced gateway's functions keep running for the
+// requests still inside it: as long as a shutdown would give them.
+func (s *Server) grace() time.Duration {
+	return orDefault(s.file.Config.Server.ShutdownTimeout.Std(), DefaultShutdownTimeout)
+}
 
 func (s *Server) reload() {
 	f, err := config.Load(s.o.ConfigPath)
