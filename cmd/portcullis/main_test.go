@@ -377,3 +377,51 @@ func running(t *testing.T, path string) []string {
 	}
 	return pids
 }
+
+// TestLambdaBackendExample runs examples/lambda-backend.yaml as the README
+// says: a Lambda function behind the JWT authorizer.
+func TestLambdaBackendExample(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "bin", "lambda-backend"), "../../examples/lambda-backend").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	os.MkdirAll(filepath.Join(dir, "keys"), 0o755)
+	os.WriteFile(filepath.Join(dir, "keys", "dev-public.pem"), mustRead(t, "../../examples/keys/dev-public.pem"), 0o644)
+	example := string(mustRead(t, "../../examples/lambda-backend.yaml"))
+	example = strings.Replace(example, "listen: 127.0.0.1:8080", "listen: 127.0.0.1:0", 1)
+	example = strings.Replace(example, "admin_listen: 127.0.0.1:9901", "admin_listen: 127.0.0.1:0", 1)
+	cfg := filepath.Join(dir, "lambda-backend.yaml")
+	os.WriteFile(cfg, []byte(example), 0o644)
+	p := startServe(t, bin, cfg)
+
+	tok, _, _ := run(t, bin, "token", "mint", "--key", "../../examples/keys/dev-private.pem", "--iss", "https://dev.portcullis.local",
+		"--aud", "local-api", "--sub", "alice", "--scope", "orders:read", "--claim", "tenant=acme")
+	tok = strings.TrimSpace(tok)
+	if code, body := get(t, p.base+"/orders/42", tok); code != 200 || body != `{"order":"42","owner":"alice","route":"ANY /orders/{proxy+}","scopes":["orders:read"],"tenant":"acme"}` {
+		t.Errorf("GET: %d %s", code, body)
+	}
+	post := func(body io.Reader) (*http.Response, string) {
+		req, _ := http.NewRequest("POST", p.base+"/orders/new", body)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := post(strings.NewReader(`{"item":"book"}`))
+	if resp.StatusCode != 201 || body != `{"created_by":"alice","item":"book"}` || !strings.HasPrefix(resp.Header.Get("Set-Cookie"), "last-order=") {
+		t.Errorf("POST: %d %s %v", resp.StatusCode, body, resp.Header)
+	}
+	resp, body = post(strings.NewReader(`{"item":"` + strings.Repeat("x", 7<<20) + `"}`))
+	if resp.StatusCode != 413 || body != `{"message":"Request Entity Too Large"}` {
+		t.Errorf("7 MiB body: %d %s", resp.StatusCode, body)
+	}
+	if code, _ := get(t, p.base+"/orders/42", ""); code != 401 {
+		t.Errorf("no token: %d", code)
+	}
+}

@@ -156,10 +156,14 @@ type Route struct {
 type Integration struct {
 	Type string `yaml:"type"`
 
-	// type: http_proxy
+	// type: http_proxy (timeout also for lambda_proxy)
 	URI               string            `yaml:"uri"`
 	Timeout           Duration          `yaml:"timeout"`
 	RequestParameters map[string]string `yaml:"request_parameters"`
+
+	// type: lambda_proxy
+	Function             string `yaml:"function"`
+	PayloadFormatVersion string `yaml:"payload_format_version"`
 
 	// type: mock
 	Status  int               `yaml:"status"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/function"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
+	"github.com/portcullis/portcullis/internal/lambdaproxy"
+	"github.com/portcullis/portcullis/internal/route"
 )
 
 // DefaultResultTTL is how long a Lambda authorizer's answer is cached when
@@ -229,10 +232,7 @@ func (l *lambdaAuthorizer) ready() bool           { return true }
 func (l *lambdaAuthorizer) start(context.Context) {}
 
 func (l *lambdaAuthorizer) authorize(ex *exchange, rt *Route) bool {
-	params := make(map[string]string, ex.params.Len())
-	for i := range ex.params.Len() {
-		params[ex.params.Name(i)] = ex.params.Value(i)
-	}
+	params := ex.pathParams()
 	resource := rt.key.Path
 	if rt.key.IsDefault() {
 		resource = "$default"
@@ -333,4 +333,95 @@ func lambdaContext(d *lambdaauth.Decision, name string) string {
 		return d.PrincipalID
 	}
 	return d.ContextStrings[name]
+}
+
+// lambdaProxyIntegration is the `lambda_proxy` integration: the route's
+// backend is a function.
+type lambdaProxyIntegration struct {
+	p *lambdaproxy.Integration
+}
+
+// buildLambdaProxy checks a lambda_proxy integration; errs holds problems
+// found already.
+func (g *Gateway) buildLambdaProxy(f *config.File, at string, key route.Key, in config.Integration, errs config.Errors) (integration, error) {
+	version := in.PayloadFormatVersion
+	if version == "" {
+		version = "2.0" // HTTP API's default
+	}
+	fn := g.functions[in.Function]
+	switch {
+	case in.Function == "":
+		errs = append(errs, *f.Errorf(at, "function is required for a lambda_proxy integration"))
+	case fn == nil:
+		if _, defined := f.Config.Functions[in.Function]; defined {
+			errs = append(errs, *f.Errorf(at+".function", "function %q could not be set up", in.Function))
+		} else {
+			errs = append(errs, *f.Errorf(at+".function", "unknown function %q (defined: %s)", in.Function, list(sortedKeys(f.Config.Functions))))
+		}
+	}
+	if t := in.Timeout.Std(); t > MaxIntegrationTimeout {
+		errs = append(errs, *f.Errorf(at+".timeout", "timeout %v is over the limit of %v", t, MaxIntegrationTimeout))
+	}
+	s := lambdaproxy.Settings{
+		PayloadFormatVersion: version,
+		Timeout:              in.Timeout.Std(),
+		Region:               g.api.Region,
+		AccountID:            g.api.AccountID,
+		APIID:                g.api.ID,
+		Stage:                g.api.Stage,
+	}
+	if err := s.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			errs = append(errs, *f.Errorf(at, "%s", line))
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	p, err := lambdaproxy.New(s, fn.f, lambdaproxy.Options{Logger: g.log})
+	if err != nil {
+		return nil, f.Errorf(at, "%v", err)
+	}
+	return &lambdaProxyIntegration{p: p}, nil
+}
+
+func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
+	rt := ex.route
+	req := &lambdaproxy.Request{
+		HTTP:       r,
+		RouteKey:   rt.label,
+		Resource:   rt.key.Path,
+		PathParams: ex.pathParams(),
+		RequestID:  ex.id,
+		SourceIP:   ex.clientIP,
+		Time:       ex.start,
+	}
+	if rt.key.IsDefault() {
+		req.Resource = "$default"
+	}
+	switch {
+	case ex.ident != nil:
+		req.Authorizer.JWT = true
+		req.Authorizer.JWTClaims = ex.ident.Claims
+		if len(rt.scopes) > 0 { // AWS sends scopes only on routes that require them
+			req.Authorizer.JWTScopes = ex.ident.Scopes
+		}
+	case ex.lambda != nil:
+		req.Authorizer.Lambda = true
+		req.Authorizer.PrincipalID = ex.lambda.PrincipalID
+		req.Authorizer.LambdaContext = ex.lambda.Context
+		req.Authorizer.ContextStrings = ex.lambda.ContextStrings
+	}
+	if reason := l.p.Serve(w, req); reason != "" {
+		ex.reason = reason
+	}
+}
+
+// pathParams copies the route's path parameters into a map, for events.
+func (ex *exchange) pathParams() map[string]string {
+	params := make(map[string]string, ex.params.Len())
+	for i := range ex.params.Len() {
+		params[ex.params.Name(i)] = ex.params.Value(i)
+	}
+	return params
 }

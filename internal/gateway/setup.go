@@ -255,6 +255,8 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 	}
 	switch in.Type {
 	case "http_proxy":
+		notFor("function", in.Function != "")
+		notFor("payload_format_version", in.PayloadFormatVersion != "")
 		notFor("status", in.Status != 0)
 		notFor("body", in.Body != "")
 		notFor("headers", in.Headers != nil)
@@ -296,7 +298,16 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 				}
 			},
 		})}, nil
+	case "lambda_proxy":
+		notFor("uri", in.URI != "")
+		notFor("request_parameters", in.RequestParameters != nil)
+		notFor("status", in.Status != 0)
+		notFor("body", in.Body != "")
+		notFor("headers", in.Headers != nil)
+		return g.buildLambdaProxy(f, at, key, in, errs)
 	case "mock":
+		notFor("function", in.Function != "")
+		notFor("payload_format_version", in.PayloadFormatVersion != "")
 		notFor("uri", in.URI != "")
 		notFor("timeout", in.Timeout != 0)
 		notFor("request_parameters", in.RequestParameters != nil)
@@ -319,9 +330,9 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 		}
 		return m, nil
 	case "":
-		return nil, f.Errorf(at, "integration type is required (http_proxy or mock)")
+		return nil, f.Errorf(at, "integration type is required (http_proxy, lambda_proxy or mock)")
 	}
-	return nil, f.Errorf(at+".type", "unknown integration type %q (supported: http_proxy, mock)", in.Type)
+	return nil, f.Errorf(at+".type", "unknown integration type %q (supported: http_proxy, lambda_proxy, mock)", in.Type)
 }
 
 // contextNames are the $context variables a mapping may read; see
@@ -410,8 +421,11 @@ func (g *Gateway) RouteFor(method, path string) (RouteInfo, bool) {
 	}
 	rt := g.routes[i]
 	info := RouteInfo{Key: rt.label, Scopes: rt.scopes, Integration: "mock"}
-	if _, ok := rt.integration.(*proxyIntegration); ok {
+	switch rt.integration.(type) {
+	case *proxyIntegration:
 		info.Integration = "http_proxy"
+	case *lambdaProxyIntegration:
+		info.Integration = "lambda_proxy"
 	}
 	if rt.auth != nil {
 		info.Authorizer = rt.auth.name()
