@@ -17,6 +17,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/apigwevent"
 )
 
 // Invoker runs the authorizer function with one event and returns its raw
@@ -96,15 +98,6 @@ type Settings struct {
 
 	StageVariables map[string]string
 }
-
-// Defaults for the ARN parts, used when Settings leaves them empty.
-// 000000000000 is the account id LocalStack and the AWS SAM CLI use.
-const (
-	defaultRegion    = "us-east-1"
-	defaultAccountID = "000000000000"
-	defaultAPIID     = "portcullis"
-	defaultStage     = "$default"
-)
 
 const (
 	eventToken   = "TOKEN"
@@ -203,16 +196,8 @@ func (s Settings) compile() ([]source, *regexp.Regexp, error) {
 	if s.CacheSize < 0 {
 		bad("cache size %d: must not be negative", s.CacheSize)
 	}
-	// Authorizers commonly split the ARN on ':' and '/', so those characters
-	// inside a part would hand them a different API than the one configured.
-	for _, p := range []struct{ name, v, forbidden string }{
-		{"region", s.Region, ":/"}, {"account id", s.AccountID, ":/"},
-		{"API id", s.APIID, ":/"}, {"stage", s.Stage, ":/"},
-	} {
-		if strings.ContainsAny(p.v, p.forbidden) || strings.ContainsAny(p.v, " \t\r\n") {
-			bad("%s %q: must not contain ':', '/' or whitespace", p.name, p.v)
-		}
-	}
+	// Authorizers commonly split the ARN on ':' and '/'.
+	errs = append(errs, s.parts().Errors()...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
 	}
@@ -229,19 +214,13 @@ func (s Settings) withDefaults() Settings {
 	if s.CacheSize == 0 {
 		s.CacheSize = DefaultCacheSize
 	}
-	if s.Region == "" {
-		s.Region = defaultRegion
-	}
-	if s.AccountID == "" {
-		s.AccountID = defaultAccountID
-	}
-	if s.APIID == "" {
-		s.APIID = defaultAPIID
-	}
-	if s.Stage == "" {
-		s.Stage = defaultStage
-	}
+	p := s.parts().WithDefaults()
+	s.Region, s.AccountID, s.APIID, s.Stage = p.Region, p.AccountID, p.APIID, p.Stage
 	return s
+}
+
+func (s Settings) parts() apigwevent.Parts {
+	return apigwevent.Parts{Region: s.Region, AccountID: s.AccountID, APIID: s.APIID, Stage: s.Stage}
 }
 
 // Options carries an Authorizer's dependencies; every field is optional.
@@ -263,9 +242,7 @@ type Authorizer struct {
 	validate  *regexp.Regexp
 	timeout   time.Duration
 	arnPrefix string // "arn:aws:execute-api:{region}:{account}:{api}/{stage}/"
-	accountID string
-	apiID     string
-	stage     string
+	parts     apigwevent.Parts
 	stageVars map[string]string
 	now       func() time.Time
 	log       *slog.Logger
@@ -293,9 +270,7 @@ func New(s Settings, fn Invoker, o Options) (*Authorizer, error) {
 		validate:  re,
 		timeout:   s.Timeout,
 		arnPrefix: "arn:aws:execute-api:" + s.Region + ":" + s.AccountID + ":" + s.APIID + "/" + s.Stage + "/",
-		accountID: s.AccountID,
-		apiID:     s.APIID,
-		stage:     s.Stage,
+		parts:     s.parts(),
 		stageVars: make(map[string]string, len(s.StageVariables)),
 		now:       o.Now,
 		log:       o.Logger,

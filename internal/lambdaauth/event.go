@@ -3,13 +3,13 @@ package lambdaauth
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/identity"
 )
 
@@ -40,11 +40,11 @@ func (s source) isHeader() bool { return s.kind == srcRequest && s.req.Kind == i
 func contextVariable(name string) (func(a *Authorizer, r *Request) string, bool) {
 	switch name {
 	case "accountId":
-		return func(a *Authorizer, _ *Request) string { return a.accountID }, true
+		return func(a *Authorizer, _ *Request) string { return a.parts.AccountID }, true
 	case "apiId":
-		return func(a *Authorizer, _ *Request) string { return a.apiID }, true
+		return func(a *Authorizer, _ *Request) string { return a.parts.APIID }, true
 	case "stage":
-		return func(a *Authorizer, _ *Request) string { return a.stage }, true
+		return func(a *Authorizer, _ *Request) string { return a.parts.Stage }, true
 	case "requestId":
 		return func(_ *Authorizer, r *Request) string { return r.RequestID }, true
 	case "httpMethod", "http.method":
@@ -52,17 +52,17 @@ func contextVariable(name string) (func(a *Authorizer, r *Request) string, bool)
 	case "path", "http.path":
 		return func(_ *Authorizer, r *Request) string { return r.HTTP.URL.Path }, true
 	case "resourcePath":
-		return func(_ *Authorizer, r *Request) string { return resourceOf(r) }, true
+		return func(_ *Authorizer, r *Request) string { return apigwevent.Resource(r.Resource, r.RouteKey) }, true
 	case "routeKey":
-		return func(_ *Authorizer, r *Request) string { return routeKeyOf(r) }, true
+		return func(_ *Authorizer, r *Request) string { return apigwevent.RouteKey(r.RouteKey) }, true
 	case "protocol", "http.protocol":
 		return func(_ *Authorizer, r *Request) string { return r.HTTP.Proto }, true
 	case "domainName":
-		return func(_ *Authorizer, r *Request) string { return domainName(r.HTTP) }, true
+		return func(_ *Authorizer, r *Request) string { return apigwevent.DomainName(r.HTTP) }, true
 	case "domainPrefix":
-		return func(_ *Authorizer, r *Request) string { return domainPrefix(domainName(r.HTTP)) }, true
+		return func(_ *Authorizer, r *Request) string { return apigwevent.DomainPrefix(apigwevent.DomainName(r.HTTP)) }, true
 	case "identity.sourceIp", "http.sourceIp":
-		return func(_ *Authorizer, r *Request) string { return sourceIP(r) }, true
+		return func(_ *Authorizer, r *Request) string { return apigwevent.SourceIP(r.SourceIP, r.HTTP) }, true
 	case "identity.userAgent", "http.userAgent":
 		return func(_ *Authorizer, r *Request) string { return r.HTTP.UserAgent() }, true
 	}
@@ -133,58 +133,6 @@ func (a *Authorizer) requestTime(r *Request) time.Time {
 	return r.Time
 }
 
-// awsTimeLayout is requestContext.time / requestTime: "24/Nov/2026:23:15:31 +0000".
-const awsTimeLayout = "02/Jan/2006:15:04:05 -0700"
-
-func routeKeyOf(r *Request) string {
-	if r.RouteKey == "" {
-		return "$default"
-	}
-	return r.RouteKey
-}
-
-func resourceOf(r *Request) string {
-	if r.Resource != "" {
-		return r.Resource
-	}
-	rk := routeKeyOf(r)
-	if _, path, ok := strings.Cut(rk, " "); ok {
-		return path
-	}
-	return rk
-}
-
-func sourceIP(r *Request) string {
-	if r.SourceIP != "" {
-		return r.SourceIP
-	}
-	if host, _, err := net.SplitHostPort(r.HTTP.RemoteAddr); err == nil {
-		return host
-	}
-	return r.HTTP.RemoteAddr
-}
-
-// domainName is the host the client addressed, without a port, as AWS's
-// domainName never carries one.
-func domainName(r *http.Request) string {
-	h := r.Host
-	if h == "" {
-		h = r.URL.Host
-	}
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		return host
-	}
-	return h
-}
-
-func domainPrefix(domain string) string {
-	if net.ParseIP(domain) != nil {
-		return domain
-	}
-	prefix, _, _ := strings.Cut(domain, ".")
-	return prefix
-}
-
 func copyMap(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, v := range m {
@@ -215,16 +163,11 @@ type requestContextV1 struct {
 }
 
 // requestEventV2 is HTTP API's payload 2.0 REQUEST event; requestContext is
-// wrapped only so that "authentication" (mTLS, never used here) is omitted
-// as AWS omits it, instead of an object of empty strings.
+// apigwevent's, which omits "authentication" (mTLS, never used here) as AWS
+// omits it, instead of an object of empty strings.
 type requestEventV2 struct {
 	events.APIGatewayV2CustomAuthorizerV2Request
-	RequestContext requestContextV2 `json:"requestContext"`
-}
-
-type requestContextV2 struct {
-	events.APIGatewayV2HTTPRequestContext
-	Authentication *events.APIGatewayV2HTTPRequestContextAuthentication `json:"authentication,omitempty"`
+	RequestContext apigwevent.ContextV2 `json:"requestContext"`
 }
 
 // buildEvent returns the JSON event for r.
@@ -245,35 +188,16 @@ func (a *Authorizer) buildEvent(r *Request, values []string, arn string) ([]byte
 
 func (a *Authorizer) eventV1(r *Request, values []string, arn string) *requestEventV1 {
 	hr := r.HTTP
-	t := a.requestTime(r).UTC()
-	domain := domainName(hr)
-	resource := resourceOf(r)
+	t := a.requestTime(r)
+	domain := apigwevent.DomainName(hr)
+	resource := apigwevent.Resource(r.Resource, r.RouteKey)
 	joined := strings.Join(values, ",")
 
-	// Single-value maps carry the last value, as AWS's 1.0 events do; the
-	// multi-value maps carry all of them in order.
-	headers := make(map[string]string, len(hr.Header)+1)
-	mvHeaders := make(map[string][]string, len(hr.Header)+1)
-	for k, vs := range hr.Header {
-		if len(vs) == 0 {
-			continue
-		}
-		headers[k] = vs[len(vs)-1]
-		mvHeaders[k] = append([]string(nil), vs...)
-	}
-	if hr.Host != "" {
-		headers["Host"] = hr.Host
-		mvHeaders["Host"] = []string{hr.Host}
-	}
-	query := hr.URL.Query()
-	qs := make(map[string]string, len(query))
-	mvQS := make(map[string][]string, len(query))
-	for k, vs := range query {
-		if len(vs) == 0 {
-			continue
-		}
-		qs[k] = vs[len(vs)-1]
-		mvQS[k] = vs
+	headers, mvHeaders := apigwevent.HeadersV1(hr)
+	qs, mvQS := apigwevent.QueryV1(hr.URL.RawQuery)
+	if qs == nil {
+		// Empty maps are {} in authorizer events, never null (ours).
+		qs, mvQS = map[string]string{}, map[string][]string{}
 	}
 
 	e := &requestEventV1{
@@ -296,21 +220,21 @@ func (a *Authorizer) eventV1(r *Request, values []string, arn string) *requestEv
 		RequestContext: requestContextV1{
 			APIGatewayV2CustomAuthorizerV1RequestTypeRequestContext: events.APIGatewayV2CustomAuthorizerV1RequestTypeRequestContext{
 				Path:         hr.URL.Path,
-				AccountID:    a.accountID,
-				Stage:        a.stage,
+				AccountID:    a.parts.AccountID,
+				Stage:        a.parts.Stage,
 				RequestID:    r.RequestID,
 				ResourcePath: resource,
 				HTTPMethod:   hr.Method,
-				APIID:        a.apiID,
+				APIID:        a.parts.APIID,
 			},
 			Identity: events.APIGatewayRequestIdentity{
-				SourceIP:  sourceIP(r),
+				SourceIP:  apigwevent.SourceIP(r.SourceIP, hr),
 				UserAgent: hr.UserAgent(),
 			},
 			Protocol:         hr.Proto,
 			DomainName:       domain,
-			DomainPrefix:     domainPrefix(domain),
-			RequestTime:      t.Format(awsTimeLayout),
+			DomainPrefix:     apigwevent.DomainPrefix(domain),
+			RequestTime:      apigwevent.FormatTime(t),
 			RequestTimeEpoch: t.UnixMilli(),
 		},
 	}
@@ -319,41 +243,11 @@ func (a *Authorizer) eventV1(r *Request, values []string, arn string) *requestEv
 
 func (a *Authorizer) eventV2(r *Request, values []string, arn string) *requestEventV2 {
 	hr := r.HTTP
-	t := a.requestTime(r).UTC()
-	domain := domainName(hr)
-
-	// Lower-case names, repeats joined with commas; Cookie headers become
-	// the cookies array instead, as in AWS's 2.0 events.
-	headers := make(map[string]string, len(hr.Header)+1)
-	var cookies []string
-	for k, vs := range hr.Header {
-		if len(vs) == 0 {
-			continue
-		}
-		lk := strings.ToLower(k)
-		if lk == "cookie" {
-			for _, v := range vs {
-				for c := range strings.SplitSeq(v, ";") {
-					if c = strings.TrimSpace(c); c != "" {
-						cookies = append(cookies, c)
-					}
-				}
-			}
-			continue
-		}
-		if prev, ok := headers[lk]; ok {
-			headers[lk] = prev + "," + strings.Join(vs, ",")
-		} else {
-			headers[lk] = strings.Join(vs, ",")
-		}
-	}
-	if hr.Host != "" {
-		headers["host"] = hr.Host
-	}
-	query := hr.URL.Query()
-	qs := make(map[string]string, len(query))
-	for k, vs := range query {
-		qs[k] = strings.Join(vs, ",")
+	routeKey := apigwevent.RouteKey(r.RouteKey)
+	headers, cookies := apigwevent.HeadersV2(hr)
+	qs := apigwevent.QueryV2(hr.URL.RawQuery)
+	if qs == nil {
+		qs = map[string]string{} // {}, never null (ours)
 	}
 	identitySource := append(make([]string, 0, len(values)), values...)
 
@@ -363,7 +257,7 @@ func (a *Authorizer) eventV2(r *Request, values []string, arn string) *requestEv
 			Type:                  eventRequest,
 			RouteArn:              arn,
 			IdentitySource:        identitySource,
-			RouteKey:              routeKeyOf(r),
+			RouteKey:              routeKey,
 			RawPath:               hr.URL.EscapedPath(),
 			RawQueryString:        hr.URL.RawQuery,
 			Cookies:               cookies,
@@ -372,25 +266,7 @@ func (a *Authorizer) eventV2(r *Request, values []string, arn string) *requestEv
 			PathParameters:        copyMap(r.PathParams),
 			StageVariables:        copyMap(a.stageVars),
 		},
-		RequestContext: requestContextV2{
-			APIGatewayV2HTTPRequestContext: events.APIGatewayV2HTTPRequestContext{
-				RouteKey:     routeKeyOf(r),
-				AccountID:    a.accountID,
-				Stage:        a.stage,
-				RequestID:    r.RequestID,
-				APIID:        a.apiID,
-				DomainName:   domain,
-				DomainPrefix: domainPrefix(domain),
-				Time:         t.Format(awsTimeLayout),
-				TimeEpoch:    t.UnixMilli(),
-				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
-					Method:    hr.Method,
-					Path:      hr.URL.Path,
-					Protocol:  hr.Proto,
-					SourceIP:  sourceIP(r),
-					UserAgent: hr.UserAgent(),
-				},
-			},
-		},
+		RequestContext: apigwevent.NewContextV2(hr, a.parts, routeKey, r.RequestID,
+			apigwevent.SourceIP(r.SourceIP, hr), a.requestTime(r)),
 	}
 }

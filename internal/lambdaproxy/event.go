@@ -5,18 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime"
-	"net"
-	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
-)
 
-// awsTimeLayout is requestContext.requestTime (1.0) and requestContext.time
-// (2.0): "24/Nov/2026:23:15:31 +0000". Same as lambdaauth's.
-const awsTimeLayout = "02/Jan/2006:15:04:05 -0700"
+	"github.com/portcullis/portcullis/internal/apigwevent"
+)
 
 // BuildEvent returns the JSON event the function receives for r with the
 // request body body (already read and bounded by the caller). Settings are
@@ -99,42 +95,11 @@ type jwtAuthorizerV1 struct {
 
 func eventV1(s *Settings, r *Request, body []byte) *proxyEventV1 {
 	hr := r.HTTP
-	t := requestTime(r).UTC()
-	domain := domainName(hr)
-	resource := resourceOf(r)
-
-	// Single-value maps carry the last value, as AWS's 1.0 events do; the
-	// multi-value maps carry all of them in order. Names keep Go's canonical
-	// form (as lambdaauth's 1.0 events).
-	headers := make(map[string]string, len(hr.Header)+1)
-	mvHeaders := make(map[string][]string, len(hr.Header)+1)
-	for k, vs := range hr.Header {
-		if len(vs) == 0 {
-			continue
-		}
-		headers[k] = vs[len(vs)-1]
-		mvHeaders[k] = vs
-	}
-	if hr.Host != "" {
-		headers["Host"] = hr.Host
-		mvHeaders["Host"] = []string{hr.Host}
-	}
-	var qs map[string]string
-	var mvQS map[string][]string
-	if hr.URL.RawQuery != "" {
-		query := hr.URL.Query()
-		if len(query) > 0 {
-			qs = make(map[string]string, len(query))
-			mvQS = make(map[string][]string, len(query))
-			for k, vs := range query {
-				if len(vs) == 0 {
-					continue
-				}
-				qs[k] = vs[len(vs)-1]
-				mvQS[k] = vs
-			}
-		}
-	}
+	t := requestTime(r)
+	domain := apigwevent.DomainName(hr)
+	resource := apigwevent.Resource(r.Resource, r.RouteKey)
+	headers, mvHeaders := apigwevent.HeadersV1(hr)
+	qs, mvQS := apigwevent.QueryV1(hr.URL.RawQuery) // null without a query
 
 	e := &proxyEventV1{
 		Version: "1.0",
@@ -154,20 +119,20 @@ func eventV1(s *Settings, r *Request, body []byte) *proxyEventV1 {
 				AccountID:         s.AccountID,
 				Stage:             s.Stage,
 				DomainName:        domain,
-				DomainPrefix:      domainPrefix(domain),
+				DomainPrefix:      apigwevent.DomainPrefix(domain),
 				RequestID:         r.RequestID,
 				ExtendedRequestID: r.RequestID,
 				Protocol:          hr.Proto,
 				ResourcePath:      resource,
 				Path:              hr.URL.Path,
 				HTTPMethod:        hr.Method,
-				RequestTime:       t.Format(awsTimeLayout),
+				RequestTime:       apigwevent.FormatTime(t),
 				RequestTimeEpoch:  t.UnixMilli(),
 				APIID:             s.APIID,
 			},
 			Authorizer: authorizerV1(&r.Authorizer),
 			Identity: identityV1{
-				SourceIP:  sourceIP(r),
+				SourceIP:  apigwevent.SourceIP(r.SourceIP, hr),
 				UserAgent: hr.UserAgent(),
 			},
 		},
@@ -219,14 +184,12 @@ type proxyEventV2 struct {
 	RequestContext requestContextV2 `json:"requestContext"`
 }
 
-// requestContextV2 shadows authorizer, because the Go type drops a nil
-// jwt.scopes (AWS sends null on unscoped routes) and an empty lambda context,
-// and authentication (mTLS, never used here), which the Go type would send
-// as an object of empty strings; AWS omits it (as lambdaauth does).
+// requestContextV2 is apigwevent's (which omits authentication, as AWS
+// does) with authorizer shadowed, because the Go type drops a nil
+// jwt.scopes (AWS sends null on unscoped routes) and an empty lambda context.
 type requestContextV2 struct {
-	events.APIGatewayV2HTTPRequestContext
-	Authorizer     *authorizerV2                                        `json:"authorizer,omitempty"`
-	Authentication *events.APIGatewayV2HTTPRequestContextAuthentication `json:"authentication,omitempty"`
+	apigwevent.ContextV2
+	Authorizer *authorizerV2 `json:"authorizer,omitempty"`
 }
 
 type authorizerV2 struct {
@@ -238,53 +201,8 @@ type authorizerV2 struct {
 
 func eventV2(s *Settings, r *Request, body []byte) *proxyEventV2 {
 	hr := r.HTTP
-	t := requestTime(r).UTC()
-	domain := domainName(hr)
-	routeKey := routeKeyOf(r)
-
-	// Lower-case names, repeats joined with commas; Cookie headers become
-	// the cookies array instead (split on ";"), as in AWS's 2.0 events and
-	// lambdaauth's.
-	headers := make(map[string]string, len(hr.Header)+1)
-	var cookies []string
-	for k, vs := range hr.Header {
-		if len(vs) == 0 {
-			continue
-		}
-		lk := lowerASCII(k)
-		if lk == "cookie" {
-			for _, v := range vs {
-				for c := range strings.SplitSeq(v, ";") {
-					if c = strings.TrimSpace(c); c != "" {
-						cookies = append(cookies, c)
-					}
-				}
-			}
-			continue
-		}
-		v := vs[0]
-		if len(vs) > 1 {
-			v = strings.Join(vs, ",")
-		}
-		if prev, ok := headers[lk]; ok {
-			headers[lk] = prev + "," + v
-		} else {
-			headers[lk] = v
-		}
-	}
-	if hr.Host != "" {
-		headers["host"] = hr.Host
-	}
-	var qs map[string]string
-	if hr.URL.RawQuery != "" {
-		query := hr.URL.Query()
-		if len(query) > 0 {
-			qs = make(map[string]string, len(query))
-			for k, vs := range query {
-				qs[k] = strings.Join(vs, ",")
-			}
-		}
-	}
+	routeKey := apigwevent.RouteKey(r.RouteKey)
+	headers, cookies := apigwevent.HeadersV2(hr)
 
 	e := &proxyEventV2{
 		APIGatewayV2HTTPRequest: events.APIGatewayV2HTTPRequest{
@@ -294,29 +212,13 @@ func eventV2(s *Settings, r *Request, body []byte) *proxyEventV2 {
 			RawQueryString:        hr.URL.RawQuery,
 			Cookies:               cookies,
 			Headers:               headers,
-			QueryStringParameters: qs,
+			QueryStringParameters: apigwevent.QueryV2(hr.URL.RawQuery), // absent without a query
 			PathParameters:        nilIfEmpty(r.PathParams),
 			StageVariables:        nilIfEmpty(s.StageVariables),
 		},
 		RequestContext: requestContextV2{
-			APIGatewayV2HTTPRequestContext: events.APIGatewayV2HTTPRequestContext{
-				RouteKey:     routeKey,
-				AccountID:    s.AccountID,
-				Stage:        s.Stage,
-				RequestID:    r.RequestID,
-				APIID:        s.APIID,
-				DomainName:   domain,
-				DomainPrefix: domainPrefix(domain),
-				Time:         t.Format(awsTimeLayout),
-				TimeEpoch:    t.UnixMilli(),
-				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
-					Method:    hr.Method,
-					Path:      hr.URL.Path,
-					Protocol:  hr.Proto,
-					SourceIP:  sourceIP(r),
-					UserAgent: hr.UserAgent(),
-				},
-			},
+			ContextV2: apigwevent.NewContextV2(hr, s.parts(), routeKey, r.RequestID,
+				apigwevent.SourceIP(r.SourceIP, hr), requestTime(r)),
 			Authorizer: authorizerV2Of(&r.Authorizer),
 		},
 	}
@@ -385,55 +287,6 @@ func requestTime(r *Request) time.Time {
 	return r.Time
 }
 
-func routeKeyOf(r *Request) string {
-	if r.RouteKey == "" {
-		return "$default"
-	}
-	return r.RouteKey
-}
-
-func resourceOf(r *Request) string {
-	if r.Resource != "" {
-		return r.Resource
-	}
-	rk := routeKeyOf(r)
-	if _, path, ok := strings.Cut(rk, " "); ok {
-		return path
-	}
-	return rk
-}
-
-func sourceIP(r *Request) string {
-	if r.SourceIP != "" {
-		return r.SourceIP
-	}
-	if host, _, err := net.SplitHostPort(r.HTTP.RemoteAddr); err == nil {
-		return host
-	}
-	return r.HTTP.RemoteAddr
-}
-
-// domainName is the host the client addressed, without a port, as AWS's
-// domainName never carries one.
-func domainName(r *http.Request) string {
-	h := r.Host
-	if h == "" {
-		h = r.URL.Host
-	}
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		return host
-	}
-	return h
-}
-
-func domainPrefix(domain string) string {
-	if net.ParseIP(domain) != nil {
-		return domain
-	}
-	prefix, _, _ := strings.Cut(domain, ".")
-	return prefix
-}
-
 // nilIfEmpty turns an empty map into nil (JSON null in 1.0, absent in 2.0).
 // Maps are marshalled at once and never modified, so they are not copied.
 func nilIfEmpty(m map[string]string) map[string]string {
@@ -448,15 +301,4 @@ func nonNilClaims(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
-}
-
-// lowerASCII lower-cases a header name without allocating when it is
-// already lower case (HTTP/2 requests).
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; 'A' <= c && c <= 'Z' {
-			return strings.ToLower(s)
-		}
-	}
-	return s
 }

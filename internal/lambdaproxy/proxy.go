@@ -16,10 +16,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/answer"
+	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/function"
 )
 
@@ -29,11 +29,6 @@ const (
 	DefaultTimeout = 29 * time.Second
 	// DefaultMaxBodyBytes is Lambda's synchronous payload limit (6 MiB).
 	DefaultMaxBodyBytes int64 = 6 << 20
-
-	defaultRegion    = "us-east-1"
-	defaultAccountID = "000000000000"
-	defaultAPIID     = "portcullis"
-	defaultStage     = "$default"
 )
 
 // Bodies of the answers this package gives by itself. The others are in
@@ -63,7 +58,7 @@ type Settings struct {
 	Timeout              time.Duration // default 29s; the caller's context may end it sooner
 	MaxBodyBytes         int64         // request and response body limit, default 6 MiB
 	// requestContext parts; defaults us-east-1, 000000000000, portcullis,
-	// $default (as lambdaauth's). Region is not part of the event today but
+	// $default (apigwevent's, as lambdaauth's). Region is not part of the event today but
 	// is validated like the others so configuration is shared.
 	Region, AccountID, APIID, Stage string
 	StageVariables                  map[string]string
@@ -86,13 +81,7 @@ func (s Settings) Validate() error {
 	if s.MaxBodyBytes < 0 {
 		bad("max body bytes %d: must not be negative", s.MaxBodyBytes)
 	}
-	for _, p := range []struct{ name, v string }{
-		{"region", s.Region}, {"account id", s.AccountID}, {"API id", s.APIID}, {"stage", s.Stage},
-	} {
-		if strings.ContainsAny(p.v, ":/ \t\r\n") {
-			bad("%s %q: must not contain ':', '/' or whitespace", p.name, p.v)
-		}
-	}
+	errs = append(errs, s.parts().Errors()...)
 	return errors.Join(errs...)
 }
 
@@ -103,19 +92,13 @@ func (s Settings) withDefaults() Settings {
 	if s.MaxBodyBytes == 0 {
 		s.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	if s.Region == "" {
-		s.Region = defaultRegion
-	}
-	if s.AccountID == "" {
-		s.AccountID = defaultAccountID
-	}
-	if s.APIID == "" {
-		s.APIID = defaultAPIID
-	}
-	if s.Stage == "" {
-		s.Stage = defaultStage
-	}
+	p := s.parts().WithDefaults()
+	s.Region, s.AccountID, s.APIID, s.Stage = p.Region, p.AccountID, p.APIID, p.Stage
 	return s
+}
+
+func (s Settings) parts() apigwevent.Parts {
+	return apigwevent.Parts{Region: s.Region, AccountID: s.AccountID, APIID: s.APIID, Stage: s.Stage}
 }
 
 // Authorizer is what the route's authorizer established, for
