@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -426,6 +427,14 @@ func (a *Authorizer) verify(ctx context.Context, token string, tr *tracer) (*Ide
 		tr.add("signature", nil, "valid %s signature", hdr.alg)
 	}
 	claims, _ := parsed.Claims.(jwt.MapClaims)
+	// golang-jwt decoded the payload with Go's rules (last duplicate wins,
+	// anything after the first value ignored); refuse what other parsers
+	// could read differently. The signature is valid, so this is the
+	// issuer's doing, but the backend must see the claims we checked.
+	if d := checkPayloadJSON(token[headerLen+1 : strings.LastIndexByte(token, '.')]); d != nil {
+		tr.add("claims", d, "")
+		return nil, d
+	}
 
 	id, expNano, d := a.checkClaims(claims, now, hdr.kid)
 	if d != nil {
@@ -533,8 +542,13 @@ func (a *Authorizer) checkHeader(seg string) (tokenHeader, *Denial) {
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
 		return tokenHeader{}, deny(ReasonMalformed, errors.New("header is not a JSON object"))
 	}
-	var algName string
-	if err := json.Unmarshal(fields["alg"], &algName); err != nil {
+	// Before anything is read from it: {"alg":"none","alg":"RS256"} must
+	// not mean RS256 to us and none to someone else.
+	if err := checkJSONMembers(raw); err != nil {
+		return tokenHeader{}, denyJSON("header", err)
+	}
+	algName, ok := jsonString(fields["alg"])
+	if !ok {
 		return tokenHeader{}, deny(ReasonMalformed, errors.New("header alg is missing or not a string"))
 	}
 	alg, known := algByName(algName)
@@ -553,11 +567,22 @@ func (a *Authorizer) checkHeader(seg string) (tokenHeader, *Denial) {
 	}
 	h := tokenHeader{alg: alg}
 	if rawKid, present := fields["kid"]; present {
-		if err := json.Unmarshal(rawKid, &h.kid); err != nil {
+		if h.kid, ok = jsonString(rawKid); !ok {
 			return tokenHeader{}, deny(ReasonMalformed, errors.New("header kid is not a string"))
 		}
 	}
 	return h, nil
+}
+
+// jsonString decodes raw if it is a JSON string. json.Unmarshal alone would
+// accept null (leaving "" behind), so "kid": null would pass for "no kid"
+// and match the kid-less keys of a PEM file.
+func jsonString(raw json.RawMessage) (string, bool) {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // selectKey performs step 4.
@@ -579,4 +604,30 @@ func (a *Authorizer) selectKey(ctx context.Context, h tokenHeader) (any, *Denial
 		return nil, deny(ReasonKeysUnavailable, a.keys.lastError())
 	}
 	return nil, deny(ReasonUnknownKid, nil)
+}
+
+// checkPayloadJSON runs checkJSONMembers over the payload segment, which
+// golang-jwt has already decoded successfully (strict base64url).
+func checkPayloadJSON(seg string) *Denial {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	if err != nil {
+		return deny(ReasonMalformed, errors.New("payload is not base64url"))
+	}
+	if err := checkJSONMembers(raw); err != nil {
+		return denyJSON("claims", err)
+	}
+	return nil
+}
+
+// denyJSON is the malformed denial for a header or payload that
+// checkJSONMembers refused; the description says why, in a fixed sentence.
+func denyJSON(part string, err error) *Denial {
+	d := deny(ReasonMalformed, fmt.Errorf("%s: %w", part, err))
+	switch {
+	case errors.Is(err, errRepeatedMember):
+		d.Description = "The token is malformed: a JSON member name is repeated in its " + part + "."
+	case errors.Is(err, errTooDeep):
+		d.Description = "The token is malformed: its " + part + " JSON is nested too deeply."
+	}
+	return d
 }

@@ -105,8 +105,25 @@ func TestAlgNone(t *testing.T) {
 	s.HMACSecret = bytes.Repeat([]byte("s"), 32)
 	a := newTestAuthorizer(t, s, Options{})
 	payload, _ := json.Marshal(ti.claims())
-	for _, alg := range []string{"none", "None", "NONE", "nOnE"} {
-		for _, sig := range [][]byte{nil, []byte("sig")} {
+	// Every casing of "none" (16), and near misses.
+	var algs []string
+	for mask := 0; mask < 16; mask++ {
+		b := []byte("none")
+		for i := range b {
+			if mask&(1<<i) != 0 {
+				b[i] -= 'a' - 'A'
+			}
+		}
+		algs = append(algs, string(b))
+	}
+	algs = append(algs, "none ", " none", `none\u0000`, `\u006eone`, "", "null")
+	// A real HS256 MAC under the configured secret must not help either.
+	mac, err := jwt.SigningMethodHS256.Sign("x.y", s.HMACSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, alg := range algs {
+		for _, sig := range [][]byte{nil, []byte("sig"), mac} {
 			t.Run(fmt.Sprintf("%s/%d", alg, len(sig)), func(t *testing.T) {
 				tok := rawToken(`{"alg":"`+alg+`","typ":"JWT"}`, string(payload), sig)
 				wantDenied(t, a, tok, ReasonAlgNotAllowed)
@@ -118,6 +135,10 @@ func TestAlgNone(t *testing.T) {
 	// Case-insensitive duplicates must not smuggle an alg past the check.
 	wantDenied(t, a, rawToken(`{"ALG":"RS256","alg":"none"}`, string(payload), nil), ReasonAlgNotAllowed)
 	wantDenied(t, a, rawToken(`{"kid":"rsa"}`, string(payload), nil), ReasonMalformed)
+	// alg present but not a string: malformed, not "not allowed".
+	for _, alg := range []string{`null`, `["none"]`, `{"none":1}`, `0`, `false`} {
+		wantDenied(t, a, rawToken(`{"alg":`+alg+`}`, string(payload), nil), ReasonMalformed)
+	}
 }
 
 func TestKeyConfusion(t *testing.T) {

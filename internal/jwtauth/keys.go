@@ -707,6 +707,11 @@ func (k *keySource) get(ctx context.Context, uri string) ([]byte, http.Header, e
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
+	// The client follows redirects, https → http included: keys fetched
+	// over https must not end up coming over plain http.
+	if strings.HasPrefix(uri, "https:") && resp.Request != nil && resp.Request.URL.Scheme != "https" {
+		return nil, nil, errors.New("redirected from https to a non-https URL")
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, fmt.Errorf("unexpected HTTP status %d", resp.StatusCode)
 	}
