@@ -9,11 +9,15 @@
 package verify
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/answer"
@@ -48,7 +52,9 @@ type Claims struct {
 	// Values holds every claim stringified as AWS does for
 	// $context.authorizer.claims (arrays "[a b]", objects as JSON).
 	Values map[string]string
-	// Raw holds the decoded claims (numbers as json.Number).
+	// Raw holds the decoded claims, numbers as json.Number, null claims
+	// included. Decoded from the verified token on each call: the gateway's
+	// verified-token cache keeps only Values, to stay small.
 	Raw map[string]any
 }
 
@@ -147,7 +153,27 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Claims{Subject: id.Subject, Scopes: id.Scopes, Expires: id.Expires, Values: id.Claims, Raw: id.Raw}, nil
+	raw, err := payload(token)
+	if err != nil { // cannot happen for a token that verified
+		return nil, fmt.Errorf("verify: decoding claims: %w", err)
+	}
+	return &Claims{Subject: id.Subject, Scopes: id.Scopes, Expires: id.Expires, Values: id.Claims, Raw: raw}, nil
+}
+
+// payload decodes the claims of a token that has been verified.
+func payload(token string) (map[string]any, error) {
+	parts := strings.SplitN(token, ".", 3)
+	if len(parts) != 3 {
+		return nil, errors.New("not a JWS")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	return m, dec.Decode(&m)
 }
 
 // VerifyRequest reads the token from r's identity source and verifies it.

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -130,6 +131,14 @@ func TestFromGatewayConfig(t *testing.T) {
 	}
 	if c.Subject != "alice" || c.Values["roles"] != "[a b]" {
 		t.Errorf("claims = %+v", c)
+	}
+	// Raw keeps types: exact big numbers and null claims.
+	c, err = v.Verify(ctx, iss.Mint(t, "k1", map[string]any{"big": json.Number("12345678901234567890"), "gone": nil, "n": nil}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := c.Raw["big"].(json.Number); !ok || n != "12345678901234567890" {
+		t.Errorf("Raw big = %#v", c.Raw["big"])
 	}
 	if _, err := v.Verify(ctx, iss.Mint(t, "k1", map[string]any{"iss": "https://elsewhere"})); err == nil {
 		t.Error("a token from another issuer verified")

@@ -108,13 +108,13 @@ func checkToken(t *testing.T, f *fixture, tok string, aud []string, sub, clientI
 	if got := strings.Join(id.Scopes, " "); got != scope {
 		t.Errorf("scope = %q, want %q", got, scope)
 	}
-	if _, ok := id.Raw["scope"]; scope == "" && ok {
+	if _, ok := id.Claims["scope"]; scope == "" && ok {
 		t.Error("an empty scope claim is present")
 	}
 	if id.Claims["iss"] != f.settings.Issuer || id.Claims["jti"] == "" {
 		t.Errorf("iss/jti = %q/%q", id.Claims["iss"], id.Claims["jti"])
 	}
-	if _, ok := id.Raw["nbf"]; ok {
+	if _, ok := id.Claims["nbf"]; ok {
 		t.Error("nbf is set")
 	}
 	ttl := f.settings.TokenTTL

@@ -90,7 +90,6 @@ func describe(reason string) string {
 type Identity struct {
 	Subject string
 	Claims  map[string]string // every non-null claim stringified as AWS does
-	Raw     map[string]any    // decoded claims (json.Number for numbers), for building Lambda events
 	Scopes  []string          // from "scope" (space-separated string) or "scp" (string or array)
 	Expires time.Time
 	KeyID   string
@@ -160,7 +159,6 @@ func (a *Authorizer) checkClaims(c jwt.MapClaims, now time.Time, kid string) (*I
 
 	id := &Identity{
 		Claims:  make(map[string]string, len(c)),
-		Raw:     map[string]any(c),
 		KeyID:   kid,
 		Expires: secondsToTime(exp),
 	}

@@ -1,0 +1,47 @@
+package jwtauth
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// TestCacheEntrySize reports the live heap each cached token costs, which
+// bounds the gateway's memory: the cache holds at most CacheSize entries.
+func TestCacheEntrySize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures memory")
+	}
+	const n = 20000
+	ti := newTestIssuer(t)
+	a := newTestAuthorizer(t, ti.settings(), Options{})
+	tokens := make([]string, n)
+	for i := range tokens {
+		c := ti.claims()
+		c["jti"] = i
+		c["scope"] = "orders:read orders:write"
+		c["tenant"] = "acme"
+		tokens[i] = mint(t, jwt.SigningMethodEdDSA, ti.keys.ed, "ed", c, nil)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, tok := range tokens {
+		if _, err := a.Verify(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(tokens) // else their memory is freed and subtracted
+	if n := a.cache.c.EstimatedSize(); n != len(tokens) {
+		t.Fatalf("cache holds %d entries, want %d", n, len(tokens))
+	}
+	per := float64(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("live heap per cached token: %.0f bytes (%d tokens of %d bytes)", per, n, len(tokens[0]))
+	if per > 1100 {
+		t.Errorf("a cached token costs %.0f bytes of live heap; the bound is 1100 bytes (100k entries ≈ 105 MiB of live heap)", per)
+	}
+}
