@@ -338,8 +338,11 @@ func lambdaContext(d *lambdaauth.Decision, name string) string {
 // lambdaProxyIntegration is the `lambda_proxy` integration: the route's
 // backend is a function.
 type lambdaProxyIntegration struct {
-	p *lambdaproxy.Integration
+	p       *lambdaproxy.Integration
+	timeout time.Duration
 }
+
+func (l *lambdaProxyIntegration) bodyTimeout() time.Duration { return l.timeout }
 
 // buildLambdaProxy checks a lambda_proxy integration; errs holds problems
 // found already.
@@ -382,7 +385,11 @@ func (g *Gateway) buildLambdaProxy(f *config.File, at string, key route.Key, in 
 	if err != nil {
 		return nil, f.Errorf(at, "%v", err)
 	}
-	return &lambdaProxyIntegration{p: p}, nil
+	timeout := in.Timeout.Std()
+	if timeout <= 0 {
+		timeout = lambdaproxy.DefaultTimeout
+	}
+	return &lambdaProxyIntegration{p: p, timeout: timeout}, nil
 }
 
 func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
@@ -57,6 +59,9 @@ type Route struct {
 // integration sends an allowed request to where the route says.
 type integration interface {
 	serve(w http.ResponseWriter, r *http.Request, ex *exchange)
+	// bodyTimeout bounds the time the integration may spend reading the
+	// client's body; 0 means it never reads the body.
+	bodyTimeout() time.Duration
 }
 
 // authorizer decides whether a request may reach its route's integration.
@@ -118,6 +123,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.id = newRequestID()
 	ex.clientIP = clientIP(r.RemoteAddr)
 	w.Header().Set(RequestIDResponseHeader, ex.id)
+	if hasBody(r) {
+		// Until an integration takes the body, any answer closes the
+		// connection: net/http would otherwise read what is left of the
+		// body, with no time limit, to keep the connection alive.
+		w.Header().Set("Connection", "close")
+	}
 
 	g.serve(ex)
 
@@ -148,10 +159,54 @@ func (g *Gateway) serve(ex *exchange) {
 	if rt.auth != nil && !rt.auth.authorize(ex, rt) {
 		return
 	}
-	if r.Body != nil && r.Body != http.NoBody {
+	if hasBody(r) {
+		if d := rt.integration.bodyTimeout(); d > 0 {
+			ex.limitBodyTime(d)
+			// A chunked request keeps Connection: close. net/http reads a
+			// request with both Content-Length and Transfer-Encoding by the
+			// latter and drops the former, so such requests cannot be told
+			// apart; RFC 9112 6.1 asks to close the connection after them,
+			// so that bytes after the chunked body are never read as
+			// another request (CL.TE smuggling through a front proxy).
+			if len(r.TransferEncoding) == 0 {
+				ex.w.Header().Del("Connection")
+			}
+		}
 		r.Body = http.MaxBytesReader(&ex.w, r.Body, g.maxBody)
 	}
 	rt.integration.serve(&ex.w, r, ex)
+}
+
+func hasBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
+
+// limitBodyTime gives the client d to send the rest of its body. Without
+// it a client sending one byte a second holds the request (and the
+// integration's goroutines) for as long as it likes: the server has no
+// ReadTimeout, which would also cut long-running requests. The deadline is
+// lifted once the body is read, so it never cancels a request whose body
+// arrived in time (net/http's background read would see it fire).
+func (ex *exchange) limitBodyTime(d time.Duration) {
+	rc := http.NewResponseController(ex.w.ResponseWriter)
+	if rc.SetReadDeadline(time.Now().Add(d)) != nil {
+		return // not a net/http connection (tests, benchmarks)
+	}
+	ex.r.Body = &deadlineBody{ReadCloser: ex.r.Body, rc: rc}
+}
+
+// deadlineBody lifts the connection's read deadline once the body is read.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // authorize verifies the bearer token and the route's scopes. Every path
@@ -245,9 +300,10 @@ func (ex *exchange) finish() {
 }
 
 // cleanPath refuses paths whose meaning could differ between the gateway and
-// a backend: dot segments, encoded slashes or backslashes, backslashes and
-// control characters. The route is chosen on the decoded path, so anything
-// that decodes into a separator must be refused rather than matched.
+// a backend: dot segments (also with ;parameters), encoded slashes or
+// backslashes, backslashes, control characters and invalid UTF-8. The route
+// is chosen on the decoded path, so anything that decodes into a separator
+// must be refused rather than matched.
 func cleanPath(r *http.Request) bool {
 	p := r.URL.Path
 	if p == "" || p[0] != '/' {
@@ -266,7 +322,17 @@ func cleanPath(r *http.Request) bool {
 			return false
 		}
 	}
+	// Overlong and other invalid UTF-8 (%c0%ae is '.' to old decoders) is
+	// refused like the separators it can stand for.
+	if !utf8.ValidString(p) {
+		return false
+	}
 	for seg := range strings.SplitSeq(p[1:], "/") {
+		// "..;x" is ".." with a path parameter to servlet containers
+		// (Tomcat strips ";..." before resolving dot segments).
+		if i := strings.IndexByte(seg, ';'); i >= 0 {
+			seg = seg[:i]
+		}
 		if seg == "." || seg == ".." {
 			return false
 		}
@@ -318,11 +384,20 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // proxyIntegration adapts proxy.Proxy to integration.
 type proxyIntegration struct{ p *proxy.Proxy }
 
+func (pi *proxyIntegration) bodyTimeout() time.Duration { return pi.p.Timeout() }
+
 func (pi *proxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	pi.p.Serve(w, r, &proxy.Call{Params: &ex.params, Source: ex, RequestID: ex.id, ClientIP: ex.clientIP})
 	if ex.backendErr != nil && ex.reason == "" {
-		ex.reason = "backend_error"
+		switch ex.w.status {
+		case http.StatusBadRequest:
+			ex.reason = "body_read_error" // the client's body, not the backend
+		case http.StatusRequestEntityTooLarge:
+			ex.reason = "body_too_large"
+		default:
+			ex.reason = "backend_error"
+		}
 	}
 }
 
@@ -332,6 +407,8 @@ type mock struct {
 	body   []byte
 	header http.Header
 }
+
+func (m *mock) bodyTimeout() time.Duration { return 0 }
 
 func (m *mock) serve(w http.ResponseWriter, r *http.Request, _ *exchange) {
 	h := w.Header()

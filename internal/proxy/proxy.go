@@ -7,9 +7,13 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/answer"
@@ -35,7 +39,8 @@ type Call struct {
 type Proxy struct {
 	uri     *route.Template
 	mapping *mapping.Mapping
-	strip   []string // headers the gateway sets or maps, removed from the client's request first
+	strip   []string        // headers the gateway sets or maps, removed from the client's request first
+	owned   map[string]bool // the same, canonical, with the X-Forwarded-* it sets
 	timeout time.Duration
 	rp      *httputil.ReverseProxy
 	onError func(*http.Request, error) // observes backend failures; may be nil
@@ -63,6 +68,10 @@ func New(o Options) *Proxy {
 		p.timeout = DefaultTimeout
 	}
 	p.strip = append([]string{"Forwarded", RequestIDHeader}, o.Mapping.Headers()...)
+	p.owned = map[string]bool{"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true}
+	for _, h := range p.strip {
+		p.owned[http.CanonicalHeaderKey(h)] = true
+	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:      p.rewrite,
 		Transport:    o.Transport,
@@ -75,6 +84,9 @@ func New(o Options) *Proxy {
 	return p
 }
 
+// Timeout is the integration timeout: the longest one exchange may take.
+func (p *Proxy) Timeout() time.Duration { return p.timeout }
+
 type callKey struct{}
 
 // Serve forwards r. The response, or AWS's error answer, is written to w.
@@ -82,7 +94,43 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, c *Call) {
 	ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, callKey{}, c)
-	p.rp.ServeHTTP(w, r.WithContext(ctx))
+	var cb *clientBody
+	if r.Body != nil && r.Body != http.NoBody {
+		cb = &clientBody{ReadCloser: r.Body}
+		ctx = context.WithValue(ctx, bodyKey{}, cb)
+	}
+	r = r.WithContext(ctx)
+	if cb != nil {
+		r.Body = cb
+	}
+	p.rp.ServeHTTP(w, r)
+}
+
+type bodyKey struct{}
+
+// clientBody remembers why reading the client's body failed, so that a
+// client's fault (a malformed chunked body, a body that stops arriving) is
+// not answered as the backend's.
+type clientBody struct {
+	io.ReadCloser
+	mu  sync.Mutex
+	err error
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.mu.Lock()
+		b.err = err
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+func (b *clientBody) failed() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 // rewrite builds the outbound request. ReverseProxy has already removed
@@ -105,6 +153,14 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	for _, h := range p.strip {
 		out.Header.Del(h)
 	}
+	// X_User_Id is X-User-Id to CGI-style backends (PHP, WSGI, Rack and
+	// others map both to HTTP_X_USER_ID), so a client could shadow a header
+	// the gateway sets by spelling it with underscores.
+	for name := range out.Header {
+		if strings.IndexByte(name, '_') >= 0 && p.owned[http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))] {
+			delete(out.Header, name)
+		}
+	}
 	out.Header.Set("X-Forwarded-For", c.ClientIP)
 	out.Header.Set("X-Forwarded-Host", pr.In.Host)
 	if pr.In.TLS != nil {
@@ -125,16 +181,25 @@ const clientCancelled = 499
 
 // fail answers a request whose backend exchange failed: 504 when the
 // integration timeout fired, 413 when the client's body was over the limit,
-// 502 otherwise.
+// 400 when the client's body could not be read, 502 otherwise.
 func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var bodyErr error
+	if cb, ok := r.Context().Value(bodyKey{}).(*clientBody); ok {
+		bodyErr = cb.failed()
+	}
 	if p.onError != nil {
+		if bodyErr != nil {
+			err = fmt.Errorf("reading the client's body: %w", bodyErr)
+		}
 		p.onError(r, err)
 	}
 	status, body := http.StatusBadGateway, answer.BadGateway
 	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig):
+	case errors.As(err, &tooBig) || errors.As(bodyErr, &tooBig):
 		status, body = http.StatusRequestEntityTooLarge, answer.TooLarge
+	case bodyErr != nil:
+		status, body = http.StatusBadRequest, answer.BadRequest
 	case errors.Is(r.Context().Err(), context.DeadlineExceeded), isTimeout(err):
 		status, body = http.StatusGatewayTimeout, answer.TimedOut
 	case errors.Is(r.Context().Err(), context.Canceled):

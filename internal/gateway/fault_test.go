@@ -1,0 +1,468 @@
+package gateway
+
+// Faults behind the gateway: backends that reset, stall or trickle, and
+// Lambda functions (process runtime) that crash, hang, flood or babble. Every
+// request must fail closed with the documented answer, the gateway must keep
+// answering other routes, and nothing may leak.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/proxy"
+)
+
+// faultyBackend misbehaves by path and tracks its connections.
+type faultyBackend struct {
+	URL    string
+	active atomic.Int64 // connections with a request in progress
+	open   atomic.Int64 // connections open
+}
+
+func newFaultyBackend(t *testing.T) *faultyBackend {
+	t.Helper()
+	b := &faultyBackend{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("/reset", func(w http.ResponseWriter, r *http.Request) {
+		// Headers and half the body, then a TCP reset.
+		c, bw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		bw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\n" + strings.Repeat("h", 500))
+		bw.Flush()
+		time.Sleep(50 * time.Millisecond)
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	})
+	mux.HandleFunc("/reset-early", func(w http.ResponseWriter, r *http.Request) {
+		c, _, _ := http.NewResponseController(w).Hijack()
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	})
+	mux.HandleFunc("/slow-headers", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	})
+	mux.HandleFunc("/slow-body", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		for range 50 {
+			if _, err := io.WriteString(w, "chunk\n"); err != nil {
+				return
+			}
+			http.NewResponseController(w).Flush()
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+		}
+	})
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			b.open.Add(1)
+		case http.StateActive:
+			b.active.Add(1)
+		case http.StateIdle:
+			b.active.Add(-1)
+		case http.StateClosed, http.StateHijacked:
+			b.open.Add(-1)
+		}
+	}
+	srv.Config.ConnState = wrapActive(srv.Config.ConnState)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	b.URL = srv.URL
+	return b
+}
+
+// wrapActive keeps the active count right for connections that close or
+// are hijacked while active.
+func wrapActive(f func(net.Conn, http.ConnState)) func(net.Conn, http.ConnState) {
+	var mu sync.Mutex
+	state := map[net.Conn]http.ConnState{}
+	return func(c net.Conn, s http.ConnState) {
+		mu.Lock()
+		prev := state[c]
+		if s == http.StateClosed || s == http.StateHijacked {
+			delete(state, c)
+		} else {
+			state[c] = s
+		}
+		mu.Unlock()
+		if (s == http.StateClosed || s == http.StateHijacked) && prev == http.StateActive {
+			f(c, http.StateIdle) // leaves active
+		}
+		f(c, s)
+	}
+}
+
+// gatewayServer builds cfg and serves it on a real loopback server with its
+// own transport, so that its connections can be counted and closed.
+func gatewayServer(t *testing.T, cfg string) (*httptest.Server, *http.Transport, *Gateway) {
+	t.Helper()
+	f, err := config.Parse(filepath.Join(t.TempDir(), "fault.yaml"), []byte(cfg), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := proxy.NewTransport()
+	logs := &lockedWriter{}
+	g, err := Build(f, Deps{Transport: tr, Logger: slogJSON(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g.Start(ctx)
+	srv := httptest.NewServer(g)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		g.Close(nil)
+		tr.CloseIdleConnections()
+	})
+	return srv, tr, g
+}
+
+type outcome struct {
+	status int
+	body   string
+	err    error // reading the response failed (truncated stream)
+	took   time.Duration
+}
+
+func call(c *http.Client, method, url string, header http.Header) outcome {
+	start := time.Now()
+	req, _ := http.NewRequest(method, url, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return outcome{err: err, took: time.Since(start)}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return outcome{status: resp.StatusCode, body: string(b), err: err, took: time.Since(start)}
+}
+
+// stillServing fails unless a public mock route answers within limit.
+func stillServing(t *testing.T, c *http.Client, base string, limit time.Duration) {
+	t.Helper()
+	o := call(c, "GET", base+"/status", nil)
+	if o.err != nil || o.status != 200 || o.body != "ok" {
+		t.Fatalf("public route: %+v", o)
+	}
+	if o.took > limit {
+		t.Errorf("public route took %v", o.took)
+	}
+}
+
+// TestFaultBackend: a backend that resets mid-body, resets before answering,
+// stalls before its headers, or trickles its body past the integration
+// timeout. The client sees a truncated response or AWS's answer; afterwards
+// no goroutine and no backend connection is left behind.
+func TestFaultBackend(t *testing.T) {
+	be := newFaultyBackend(t)
+	srv, tr, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+routes:
+  - route: GET /status
+    integration: {type: mock, body: ok}
+  - route: GET /be/{what}
+    integration: {type: http_proxy, uri: "%s/{what}", timeout: 500ms}
+`, be.URL))
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
+	defer client.Transport.(*http.Transport).CloseIdleConnections()
+	call(client, "GET", srv.URL+"/be/ok", nil) // warm up pools before the baseline
+	client.Transport.(*http.Transport).CloseIdleConnections()
+	tr.CloseIdleConnections()
+	time.Sleep(100 * time.Millisecond)
+	base := runtime.NumGoroutine()
+
+	for range 3 {
+		// Reset mid-body: headers passed on, then the stream ends short.
+		o := call(client, "GET", srv.URL+"/be/reset", nil)
+		if o.status == 200 {
+			if o.err == nil || len(o.body) >= 1000 {
+				t.Errorf("reset mid-body: complete-looking response %d bytes, err %v", len(o.body), o.err)
+			}
+		} else if o.status != 502 && o.err == nil {
+			t.Errorf("reset mid-body: %+v", o)
+		}
+		// Reset before any answer: 502.
+		if o := call(client, "GET", srv.URL+"/be/reset-early", nil); o.status != 502 || o.body != `{"message":"Bad Gateway"}` {
+			t.Errorf("reset before answering: %+v", o)
+		}
+		// No headers within the timeout: 504 at the timeout.
+		o = call(client, "GET", srv.URL+"/be/slow-headers", nil)
+		if o.status != 504 || o.body != `{"message":"Endpoint request timed out"}` || o.took > 1500*time.Millisecond {
+			t.Errorf("slow headers: %+v", o)
+		}
+		// Body still arriving at the timeout: the stream is cut there.
+		o = call(client, "GET", srv.URL+"/be/slow-body", nil)
+		if o.status != 200 || o.err == nil || strings.Count(o.body, "chunk") >= 50 || o.took > 1500*time.Millisecond {
+			t.Errorf("slow body: status %d, %d chunks, err %v, after %v", o.status, strings.Count(o.body, "chunk"), o.err, o.took)
+		}
+		stillServing(t, client, srv.URL, 100*time.Millisecond)
+	}
+
+	// Nothing left behind: the backend has no request in progress, the
+	// gateway's idle backend connections close, and the goroutines are back
+	// near the baseline once idle connections are gone.
+	client.Transport.(*http.Transport).CloseIdleConnections()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		tr.CloseIdleConnections()
+		g := runtime.NumGoroutine()
+		if be.active.Load() == 0 && be.open.Load() == 0 && g <= base+3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("leak: backend active %d open %d, goroutines %d (baseline %d)\n%s",
+				be.active.Load(), be.open.Load(), g, base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var (
+	faultyOnce sync.Once
+	faultyBin  string
+	faultyErr  error
+)
+
+// faulty builds testdata/lambda/faulty once per run.
+func faulty(t *testing.T) string {
+	t.Helper()
+	faultyOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "portcullis-faulty-")
+		if err != nil {
+			faultyErr = err
+			return
+		}
+		faultyBin = filepath.Join(dir, "faulty")
+		if out, err := exec.Command("go", "build", "-o", faultyBin, "./testdata/lambda/faulty").CombinedOutput(); err != nil {
+			faultyErr = fmt.Errorf("go build faulty: %v\n%s", err, out)
+		}
+	})
+	if faultyErr != nil {
+		t.Fatal(faultyErr)
+	}
+	return faultyBin
+}
+
+const functionFaultConfig = `listen: 127.0.0.1:0
+functions:
+  fine: {runtime: process, command: [%[1]s], timeout: 1s, concurrency: 2}
+  crashstart: {runtime: process, command: [%[1]s], env: {FAULTY_MODE: crashstart}, timeout: 500ms}
+  slowstart: {runtime: process, command: [%[1]s], env: {FAULTY_MODE: slowstart, FAULTY_DELAY: 1500ms}, timeout: 500ms}
+authorizers:
+  fine: {type: lambda, function: fine, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
+  crashstart: {type: lambda, function: crashstart, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
+  slowstart: {type: lambda, function: slowstart, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
+routes:
+  - route: GET /status
+    integration: {type: mock, body: ok}
+  - {route: GET /auth/fine, authorizer: fine, integration: {type: mock, body: allowed}}
+  - {route: GET /auth/crashstart, authorizer: crashstart, integration: {type: mock, body: allowed}}
+  - {route: GET /auth/slowstart, authorizer: slowstart, integration: {type: mock, body: allowed}}
+  - {route: "ANY /fn/{fault}", integration: {type: lambda_proxy, function: fine, timeout: 1s}}
+  - {route: "ANY /crashstart/{fault}", integration: {type: lambda_proxy, function: crashstart}}
+  - {route: "ANY /slowstart/{fault}", integration: {type: lambda_proxy, function: slowstart}}
+`
+
+const (
+	authorizerError = `{"message":null}`
+	proxyError      = `{"message":"Internal server error"}`
+	functionError   = `{"message":"Internal Server Error"}`
+	timedOut        = `{"message":"Endpoint request timed out"}`
+)
+
+// TestFaultFunctions: authorizer and lambda_proxy functions that crash at
+// start, crash mid-invocation, hang, answer 7 MiB, answer junk, fail, or
+// start slowly: each request fails closed with the documented answer, and
+// a public route keeps answering meanwhile.
+func TestFaultFunctions(t *testing.T) {
+	bin := faulty(t)
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(functionFaultConfig, bin))
+	client := &http.Client{Timeout: 10 * time.Second}
+	bearer := func(s string) http.Header { return http.Header{"Authorization": {"Bearer " + s}} }
+
+	// Slow start first, while it is still starting: no process is ready
+	// within the 500ms timeout, so the request fails closed.
+	if o := call(client, "GET", srv.URL+"/auth/slowstart", bearer("ok")); o.status != 500 || o.body != authorizerError {
+		t.Errorf("authorizer still starting: %+v", o)
+	}
+	if o := call(client, "GET", srv.URL+"/slowstart/ok", nil); o.status != 502 || o.body != proxyError {
+		t.Errorf("lambda_proxy still starting: %+v", o)
+	}
+
+	cases := []struct {
+		name, path string
+		header     http.Header
+		status     int
+		body       string
+		limit      time.Duration
+	}{
+		{"authorizer ok", "/auth/fine", bearer("ok"), 200, "allowed", time.Second},
+		{"authorizer crash mid-invocation", "/auth/fine", bearer("crash"), 500, authorizerError, 2 * time.Second},
+		{"authorizer hang", "/auth/fine", bearer("hang"), 500, authorizerError, 2 * time.Second},
+		{"authorizer huge answer", "/auth/fine", bearer("huge"), 500, authorizerError, 2 * time.Second},
+		{"authorizer junk answer", "/auth/fine", bearer("junk"), 500, authorizerError, 2 * time.Second},
+		{"authorizer error", "/auth/fine", bearer("error"), 500, authorizerError, 2 * time.Second},
+		{"authorizer crash at start", "/auth/crashstart", bearer("ok"), 500, authorizerError, 2 * time.Second},
+		{"proxy ok", "/fn/ok", nil, 200, "ok", time.Second},
+		{"proxy crash mid-invocation", "/fn/crash", nil, 502, proxyError, 2 * time.Second},
+		{"proxy hang", "/fn/hang", nil, 504, timedOut, 2 * time.Second},
+		{"proxy huge answer", "/fn/huge", nil, 502, proxyError, 2 * time.Second},
+		{"proxy junk answer", "/fn/junk", nil, 502, proxyError, 2 * time.Second},
+		{"proxy function error", "/fn/error", nil, 500, functionError, 2 * time.Second},
+		{"proxy crash at start", "/crashstart/ok", nil, 502, proxyError, 2 * time.Second},
+		{"authorizer after the faults", "/auth/fine", bearer("ok"), 200, "allowed", 2 * time.Second},
+		{"proxy after the faults", "/fn/ok", nil, 200, "ok", 2 * time.Second},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := call(client, "GET", srv.URL+c.path, c.header)
+			if o.err != nil || o.status != c.status || o.body != c.body {
+				t.Errorf("got %d %q (err %v), want %d %q", o.status, o.body, o.err, c.status, c.body)
+			}
+			if o.took > c.limit {
+				t.Errorf("took %v, over %v", o.took, c.limit)
+			}
+			stillServing(t, client, srv.URL, 100*time.Millisecond)
+		})
+	}
+
+	// Slow start, once started: served.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		o := call(client, "GET", srv.URL+"/slowstart/ok", nil)
+		if o.status == 200 && o.body == "ok" {
+			break
+		}
+		if o.status != 502 || time.Now().After(deadline) {
+			t.Fatalf("slow start never served: %+v", o)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if o := call(client, "GET", srv.URL+"/auth/slowstart", bearer("ok")); o.status != 200 {
+		t.Errorf("authorizer after its slow start: %+v", o)
+	}
+}
+
+// TestFaultFunctionOverload: with concurrency 1 and queue_size 2, a burst of
+// 50 requests to a hanging function gets quick errors for the overflow
+// (no more than 3 wait for the timeout), while a public route keeps
+// answering in under 100 ms.
+func TestFaultFunctionOverload(t *testing.T) {
+	bin := faulty(t)
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+functions:
+  busy: {runtime: process, command: [%[1]s], timeout: 2s, concurrency: 1, queue_size: 2}
+authorizers:
+  busy: {type: lambda, function: busy, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
+routes:
+  - route: GET /status
+    integration: {type: mock, body: ok}
+  - {route: "ANY /fn/{fault}", integration: {type: lambda_proxy, function: busy, timeout: 2s}}
+  - {route: GET /auth, authorizer: busy, integration: {type: mock, body: allowed}}
+`, bin))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 10 * time.Second}
+	defer client.Transport.(*http.Transport).CloseIdleConnections()
+	// Wait until the process is up.
+	deadline := time.Now().Add(5 * time.Second)
+	for call(client, "GET", srv.URL+"/fn/ok", nil).status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("function never ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	for _, target := range []struct {
+		name, path string
+		header     http.Header
+		overflow   int
+	}{
+		{"lambda_proxy", "/fn/hang", nil, 502},
+		{"authorizer", "/auth", http.Header{"Authorization": {"Bearer hang"}}, 500},
+	} {
+		t.Run(target.name, func(t *testing.T) {
+			var wg sync.WaitGroup
+			results := make(chan outcome, 50)
+			stop := make(chan struct{})
+			var slowest atomic.Int64
+			var publicCalls atomic.Int64
+			wg.Go(func() { // the public route, all through the burst
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					o := call(client, "GET", srv.URL+"/status", nil)
+					publicCalls.Add(1)
+					if o.status != 200 {
+						t.Errorf("public route during the burst: %+v", o)
+					}
+					if d := int64(o.took); d > slowest.Load() {
+						slowest.Store(d)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			})
+			var burst sync.WaitGroup
+			for range 50 {
+				burst.Go(func() { results <- call(client, "GET", srv.URL+target.path, target.header) })
+			}
+			burst.Wait()
+			close(stop)
+			wg.Wait()
+			close(results)
+			quick, waited := 0, 0
+			for o := range results {
+				switch {
+				case o.err != nil:
+					t.Errorf("request failed: %v", o.err)
+				case o.took < 500*time.Millisecond:
+					quick++
+					if o.status != target.overflow {
+						t.Errorf("overflow answer %d %q, want %d", o.status, o.body, target.overflow)
+					}
+				default:
+					waited++
+					if o.status < 500 {
+						t.Errorf("a hanging function's request got %d", o.status)
+					}
+				}
+			}
+			t.Logf("%d quick errors, %d waited for the timeout; public route: %d calls, slowest %v",
+				quick, waited, publicCalls.Load(), time.Duration(slowest.Load()))
+			if waited > 3 {
+				t.Errorf("%d requests waited for the function; concurrency 1 + queue 2 allows 3", waited)
+			}
+			if d := time.Duration(slowest.Load()); d > 100*time.Millisecond {
+				t.Errorf("public route took %v during the burst", d)
+			}
+		})
+	}
+}

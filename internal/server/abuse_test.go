@@ -1,0 +1,621 @@
+package server
+
+// Client abuse against a whole gateway process (Run on 127.0.0.1:0): slow
+// and oversized requests, connection floods, malformed requests and request
+// smuggling. Each test uses short limits from `server:` so that it runs in a
+// few seconds; docs/reliability.md says what each one shows.
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// countingBackend is a real HTTP backend that counts the requests it gets,
+// records their paths and body sizes, and tracks its open connections.
+type countingBackend struct {
+	URL      string
+	requests atomic.Int64 // complete requests
+	broken   atomic.Int64 // requests whose body was cut short
+	maxBody  atomic.Int64
+	mu       sync.Mutex
+	paths    []string
+	conns    map[net.Conn]http.ConnState
+}
+
+func newCountingBackend(t *testing.T) *countingBackend {
+	t.Helper()
+	b := &countingBackend{conns: map[net.Conn]http.ConnState{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n, err := io.Copy(io.Discard, r.Body)
+			for {
+				old := b.maxBody.Load()
+				if n <= old || b.maxBody.CompareAndSwap(old, n) {
+					break
+				}
+			}
+			if err != nil {
+				// A body cut short: the request never completed, and
+				// the backend answers nothing a client could take for one.
+				b.broken.Add(1)
+				return
+			}
+			b.requests.Add(1)
+			b.mu.Lock()
+			b.paths = append(b.paths, r.URL.Path)
+			b.mu.Unlock()
+			fmt.Fprintf(w, "backend %s %d", r.URL.Path, n)
+		}),
+		ConnState: func(c net.Conn, s http.ConnState) {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if s == http.StateClosed || s == http.StateHijacked {
+				delete(b.conns, c)
+			} else {
+				b.conns[c] = s
+			}
+		},
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	b.URL = "http://" + ln.Addr().String()
+	return b
+}
+
+// active counts the backend's connections with a request in progress.
+func (b *countingBackend) active() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, s := range b.conns {
+		if s == http.StateActive {
+			n++
+		}
+	}
+	return n
+}
+
+// rawResponses writes req on a new connection and reads every response the
+// server sends before it closes the connection or stays silent for wait.
+func rawResponses(t *testing.T, addr, req string, wait time.Duration) []*http.Response {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	var out []*http.Response
+	for range 10 {
+		c.SetReadDeadline(time.Now().Add(wait))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			break
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body = io.NopCloser(strings.NewReader(string(body)))
+		out = append(out, resp)
+	}
+	return out
+}
+
+func bodyOf(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body = io.NopCloser(strings.NewReader(string(b)))
+	return string(b)
+}
+
+// healthy fails the test unless the gateway answers a normal request quickly.
+func healthy(t *testing.T, r *running) {
+	t.Helper()
+	c := &http.Client{Timeout: 2 * time.Second}
+	start := time.Now()
+	resp, err := c.Get(r.base + "/status")
+	if err != nil {
+		t.Fatalf("gateway no longer answers: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "ok" {
+		t.Fatalf("GET /status = %d %q", resp.StatusCode, b)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("GET /status took %v", d)
+	}
+}
+
+func addr(r *running) string { return strings.TrimPrefix(r.base, "http://") }
+
+const abuseConfig = `listen: 127.0.0.1:0
+server:
+  read_header_timeout: %[2]s
+  idle_timeout: %[3]s
+  max_header_bytes: 4096
+  max_body_bytes: 1024
+  shutdown_timeout: 2s
+routes:
+  - route: GET /status
+    integration: {type: mock, body: ok}
+  - route: ANY /echo/{proxy+}
+    integration: {type: http_proxy, uri: "%[1]s/echo/{proxy}", timeout: 1s}
+  - route: POST /echo
+    integration: {type: http_proxy, uri: "%[1]s/echo", timeout: 1s}
+`
+
+func startAbuse(t *testing.T, be *countingBackend, readHeader, idle string) *running {
+	t.Helper()
+	r := start(t, fmt.Sprintf(abuseConfig, be.URL, readHeader, idle))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(r.logs.String())
+		}
+	})
+	return r
+}
+
+// TestAbuseSlowlorisHeaders: a client that trickles its request head slower
+// than read_header_timeout is cut off at the timeout; it never reaches the
+// backend and the gateway keeps answering others meanwhile.
+func TestAbuseSlowlorisHeaders(t *testing.T) {
+	be := newCountingBackend(t)
+	r := startAbuse(t, be, "500ms", "5s")
+	const clients = 20
+	var wg sync.WaitGroup
+	closedAfter := make(chan time.Duration, clients)
+	for range clients {
+		wg.Go(func() {
+			c, err := net.Dial("tcp", addr(r))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			start := time.Now()
+			head := "GET /echo/x HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("a", 40)
+			// One byte per 50 ms: 2 s for the head, four times the timeout.
+			for i := 0; i < len(head); i++ {
+				if _, err := c.Write([]byte{head[i]}); err != nil {
+					closedAfter <- time.Since(start)
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			// Everything was written: the server must have closed by now.
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			_, err = c.Read(make([]byte, 1))
+			if err == nil || isTimeoutErr(err) {
+				t.Errorf("connection still open after the whole slow head (read: %v)", err)
+				return
+			}
+			closedAfter <- time.Since(start)
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	healthy(t, r) // while 20 slow clients hold connections
+	wg.Wait()
+	close(closedAfter)
+	for d := range closedAfter {
+		if d > 2500*time.Millisecond {
+			t.Errorf("slow client held its connection for %v (read_header_timeout 500ms)", d)
+		}
+	}
+	if n := be.requests.Load(); n != 0 {
+		t.Errorf("backend got %d requests from slow clients", n)
+	}
+	healthy(t, r)
+}
+
+func isTimeoutErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// TestAbuseOversizedHeaders: a request head over max_header_bytes (plus the
+// 4 KiB Go allows on top) gets 431 and is never forwarded.
+func TestAbuseOversizedHeaders(t *testing.T) {
+	be := newCountingBackend(t)
+	r := startAbuse(t, be, "2s", "5s")
+	for _, req := range []string{
+		"GET /echo/x HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 16<<10) + "\r\n\r\n",
+		"GET /echo/x HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-Many: a\r\n", 2000) + "\r\n",
+		"GET /echo/" + strings.Repeat("a", 16<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n",
+	} {
+		resps := rawResponses(t, addr(r), req, time.Second)
+		if len(resps) != 1 || resps[0].StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("oversized head: %d responses %v", len(resps), statuses(resps))
+		}
+	}
+	if n := be.requests.Load(); n != 0 {
+		t.Errorf("backend got %d oversized requests", n)
+	}
+	healthy(t, r)
+}
+
+func statuses(resps []*http.Response) []int {
+	var out []int
+	for _, r := range resps {
+		out = append(out, r.StatusCode)
+	}
+	return out
+}
+
+// TestAbuseOversizedBodies: bodies over max_body_bytes (1024) get 413,
+// declared (Content-Length) or not (chunked), and the backend never
+// receives more than the limit.
+func TestAbuseOversizedBodies(t *testing.T) {
+	be := newCountingBackend(t)
+	r := startAbuse(t, be, "2s", "5s")
+	big := strings.Repeat("z", 4096)
+
+	// Declared: refused before the backend is contacted.
+	resps := rawResponses(t, addr(r), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n"+big, time.Second)
+	if len(resps) != 1 || resps[0].StatusCode != 413 || bodyOf(resps[0]) != `{"message":"Request Entity Too Large"}` {
+		t.Errorf("Content-Length 4096: %v", statuses(resps))
+	}
+	// A huge declared length that is never sent: answered at once.
+	resps = rawResponses(t, addr(r), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\nabc", time.Second)
+	if len(resps) != 1 || resps[0].StatusCode != 413 {
+		t.Errorf("Content-Length 10 GB: %v", statuses(resps))
+	}
+	if n := be.requests.Load(); n != 0 {
+		t.Errorf("backend contacted %d times for declared oversized bodies", n)
+	}
+
+	// Chunked: the stream is cut at the limit.
+	var chunked strings.Builder
+	for range 8 {
+		fmt.Fprintf(&chunked, "200\r\n%s\r\n", big[:512])
+	}
+	chunked.WriteString("0\r\n\r\n")
+	resps = rawResponses(t, addr(r), "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"+chunked.String(), time.Second)
+	if len(resps) != 1 || resps[0].StatusCode != 413 {
+		t.Errorf("chunked 4096 bytes: %v", statuses(resps))
+	}
+	if n := be.maxBody.Load(); n > 1024 {
+		t.Errorf("backend received a %d-byte body, over the 1024 limit", n)
+	}
+
+	// At the limit: passes whole.
+	resps = rawResponses(t, addr(r), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\nConnection: close\r\n\r\n"+big[:1024], time.Second)
+	if len(resps) != 1 || resps[0].StatusCode != 200 || bodyOf(resps[0]) != "backend /echo 1024" {
+		t.Errorf("1024 bytes: %v", statuses(resps))
+	}
+	healthy(t, r)
+}
+
+var (
+	faultyOnce sync.Once
+	faultyBin  string
+	faultyErr  error
+)
+
+// faulty builds internal/gateway/testdata/lambda/faulty once per run.
+func faulty(t *testing.T) string {
+	t.Helper()
+	faultyOnce.Do(func() {
+		dir, err := tempDirOnce()
+		if err != nil {
+			faultyErr = err
+			return
+		}
+		faultyBin = filepath.Join(dir, "faulty")
+		if out, err := exec.Command("go", "build", "-o", faultyBin, "../gateway/testdata/lambda/faulty").CombinedOutput(); err != nil {
+			faultyErr = fmt.Errorf("go build faulty: %v\n%s", err, out)
+		}
+	})
+	if faultyErr != nil {
+		t.Fatal(faultyErr)
+	}
+	return faultyBin
+}
+
+// TestAbuseSlowBody: a client that sends its body one byte at a time, never
+// finishing, holds its request no longer than the integration timeout (1 s)
+// plus a little, on an http_proxy and on a lambda_proxy route, and not at
+// all where nothing reads the body (a 404); the handler returns (its access
+// log line appears) and the connection is closed.
+func TestAbuseSlowBody(t *testing.T) {
+	be := newCountingBackend(t)
+	bin := faulty(t)
+	r := start(t, fmt.Sprintf(`listen: 127.0.0.1:0
+server: {read_header_timeout: 2s, idle_timeout: 5s, shutdown_timeout: 2s}
+functions:
+  slowbody: {runtime: process, command: [%[2]s], timeout: 3s}
+routes:
+  - route: GET /status
+    integration: {type: mock, body: ok}
+  - route: POST /proxy
+    integration: {type: http_proxy, uri: "%[1]s/echo", timeout: 1s}
+  - route: POST /lambda/{fault}
+    integration: {type: lambda_proxy, function: slowbody, timeout: 1s}
+`, be.URL, bin))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(r.logs.String())
+		}
+	})
+	base := runtime.NumGoroutine()
+	// (/nowhere: a 404 must not wait for the body either.)
+	for _, path := range []string{"/proxy", "/lambda/len", "/nowhere"} {
+		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) {
+			c, err := net.Dial("tcp", addr(r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n", path)
+			start := time.Now()
+			stopped := make(chan struct{})
+			go func() { // one byte every 250 ms until the server stops reading
+				defer close(stopped)
+				for range 40 {
+					if _, err := c.Write([]byte("x")); err != nil {
+						return
+					}
+					time.Sleep(250 * time.Millisecond)
+				}
+			}()
+			c.SetReadDeadline(time.Now().Add(6 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			took := time.Since(start)
+			if err != nil {
+				t.Fatalf("no answer within 6 s: %v", err)
+			}
+			resp.Body.Close()
+			t.Logf("%s: %d after %v", path, resp.StatusCode, took.Round(time.Millisecond))
+			if took > 2500*time.Millisecond {
+				t.Errorf("slow body held the request for %v; the integration timeout is 1s", took)
+			}
+			if resp.StatusCode != 504 && resp.StatusCode != 400 && resp.StatusCode != 404 {
+				t.Errorf("status %d, want 504 or 400 (404 for /nowhere)", resp.StatusCode)
+			}
+			c.Close()
+			<-stopped
+			eventually(t, "access log line for "+path, func() bool {
+				return strings.Contains(r.logs.String(), `"path":"`+path+`"`)
+			})
+		})
+	}
+	healthy(t, r)
+	eventually(t, "goroutines back near the baseline", func() bool {
+		return runtime.NumGoroutine() <= base+5
+	})
+}
+
+// TestAbuseIdleConnections: 2,000 open connections (1,000 silent, 1,000
+// idle after a keep-alive request) do not slow a normal request down, and
+// the gateway closes the idle ones after idle_timeout and the silent ones
+// after read_header_timeout.
+func TestAbuseIdleConnections(t *testing.T) {
+	be := newCountingBackend(t)
+	r := startAbuse(t, be, "3s", "3s")
+	const n = 2000
+	base := runtime.NumGoroutine()
+	conns := make([]net.Conn, n)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	opened := time.Now()
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < n; i += 16 {
+				c, err := net.Dial("tcp", addr(r))
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				conns[i] = c
+				if i%2 == 0 { // every other one makes a keep-alive request, then idles
+					io.WriteString(c, "GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+					resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+					if err != nil || resp.StatusCode != 200 {
+						failures.Add(1)
+						continue
+					}
+					resp.Body.Close()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if f := failures.Load(); f > 0 {
+		t.Fatalf("%d connections failed to open or answer", f)
+	}
+	t.Logf("opened %d connections in %v", n, time.Since(opened).Round(time.Millisecond))
+	if time.Since(opened) < 2500*time.Millisecond {
+		// All still open: a normal request is still quick.
+		start := time.Now()
+		healthy(t, r)
+		t.Logf("normal request with %d connections open: %v", n, time.Since(start))
+	} else {
+		t.Log("opening took too long to measure with all connections open")
+	}
+	// Every connection must be closed by the server: 3 s after it was
+	// accepted or after its one request.
+	deadline := time.Now().Add(6 * time.Second)
+	open := 0
+	for _, c := range conns {
+		c.SetReadDeadline(deadline)
+		if _, err := c.Read(make([]byte, 1)); isTimeoutErr(err) {
+			open++
+		}
+	}
+	if open > 0 {
+		t.Errorf("%d of %d connections still open", open, n)
+	}
+	t.Logf("all closed by the server %v after the first was opened", time.Since(opened).Round(time.Millisecond))
+	for _, c := range conns {
+		c.Close()
+	}
+	healthy(t, r)
+	eventually(t, "goroutines back near the baseline", func() bool { return runtime.NumGoroutine() <= base+10 })
+}
+
+// TestAbuseMalformedRequests: requests Go or the gateway cannot make sense
+// of get a 4xx (or 501/505), never a crash or a 5xx of ours, and never
+// reach the backend.
+func TestAbuseMalformedRequests(t *testing.T) {
+	be := newCountingBackend(t)
+	r := startAbuse(t, be, "2s", "5s")
+	cases := []struct {
+		name, req string
+		want      []int
+	}{
+		{"garbage line", "GARBAGE\r\n\r\n", []int{400}},
+		{"HTTP/0.9", "GET /echo/x\r\n\r\n", []int{400}},
+		{"version 0.9", "GET /echo/x HTTP/0.9\r\nHost: x\r\n\r\n", []int{400, 505}},
+		{"version 2.0", "GET /echo/x HTTP/2.0\r\nHost: x\r\n\r\n", []int{400, 505}},
+		{"version 9.9", "GET /echo/x HTTP/9.9\r\nHost: x\r\n\r\n", []int{400, 505}},
+		{"h2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", []int{400, 505}},
+		{"double space", "GET  /echo/x HTTP/1.1\r\nHost: x\r\n\r\n", []int{400}},
+		{"no slash", "GET echo/x HTTP/1.1\r\nHost: x\r\n\r\n", []int{400}},
+		{"bad percent", "GET /echo/%zz HTTP/1.1\r\nHost: x\r\n\r\n", []int{400}},
+		{"nul in path", "GET /echo/a\x00b HTTP/1.1\r\nHost: x\r\n\r\n", []int{400}},
+		{"no host", "GET /echo/x HTTP/1.1\r\n\r\n", []int{400}},
+		{"two hosts", "GET /echo/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", []int{400}},
+		{"header without colon", "GET /echo/x HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", []int{400}},
+		{"empty header name", "GET /echo/x HTTP/1.1\r\nHost: x\r\n: v\r\n\r\n", []int{400}},
+		{"space before colon", "GET /echo/x HTTP/1.1\r\nHost: x\r\nX-A : v\r\n\r\n", []int{400}},
+		{"nul in header", "GET /echo/x HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", []int{400}},
+		{"bad content-length", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1e3\r\n\r\n", []int{400}},
+		{"negative content-length", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", []int{400}},
+		{"unknown transfer-encoding", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", []int{400, 501}},
+		{"bad chunk size", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", []int{400, 502}},
+		{"absurd method", "FROBNICATE /echo/x HTTP/1.1\r\nHost: x\r\n\r\n", nil}, // ANY route: forwarded as is (checked below)
+		{"absurd method on mock", "FROBNICATE /status HTTP/1.1\r\nHost: x\r\n\r\n", []int{404}},
+		{"long method", strings.Repeat("A", 300) + " /status HTTP/1.1\r\nHost: x\r\n\r\n", []int{404}},
+		{"method with separator", "GE(T /status HTTP/1.1\r\nHost: x\r\n\r\n", []int{400}},
+		{"CONNECT", "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n", []int{400}},
+		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", []int{200, 400}},
+		{"asterisk GET", "GET * HTTP/1.1\r\nHost: x\r\n\r\n", []int{400}},
+		{"only CRLFs", "\r\n\r\n\r\n\r\n", nil}, // no request at all: closed or timed out
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := be.requests.Load()
+			resps := rawResponses(t, addr(r), c.req, 500*time.Millisecond)
+			if c.want == nil {
+				for _, resp := range resps {
+					if resp.StatusCode >= 500 {
+						t.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				return
+			}
+			if len(resps) != 1 {
+				t.Fatalf("%d responses %v, want one of %v", len(resps), statuses(resps), c.want)
+			}
+			ok := false
+			for _, w := range c.want {
+				ok = ok || resps[0].StatusCode == w
+			}
+			if !ok {
+				t.Errorf("status %d %q, want one of %v", resps[0].StatusCode, bodyOf(resps[0]), c.want)
+			}
+			if be.requests.Load() != before {
+				t.Errorf("a malformed request reached the backend")
+			}
+		})
+	}
+	healthy(t, r)
+}
+
+// TestAbuseRequestSmuggling: framing tricks on raw TCP. Whatever the
+// gateway answers, the backend counts exactly the requests a client meant
+// (one, or none when refused), never a second request hidden in a body.
+// Go's net/http refuses conflicting Content-Length values, obs-fold and
+// unknown codings in Transfer-Encoding; a request with both Content-Length
+// and Transfer-Encoding is read by Transfer-Encoding (RFC 9112 6.1), and
+// the gateway then closes the connection, so that the bytes after the
+// chunked body are never read as a request.
+func TestAbuseRequestSmuggling(t *testing.T) {
+	be := newCountingBackend(t)
+	r := startAbuse(t, be, "2s", "5s")
+	smuggled := "GET /echo/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+	clte := "0\r\n\r\n" + smuggled // a front proxy that trusts Content-Length forwards all of it
+	tecl := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(smuggled), smuggled)
+	cases := []struct {
+		name, req   string
+		refused     bool // 400 or 501, and nothing forwarded
+		forwardedOK int  // else: at most this many backend requests
+	}{
+		{"CL.TE", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + fmt.Sprint(len(clte)) + "\r\nTransfer-Encoding: chunked\r\n\r\n" + clte, false, 1},
+		{"TE.CL", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n" + tecl, false, 1},
+		{"two Content-Length", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 41\r\n\r\n" + smuggled, true, 0},
+		{"Content-Length list", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 41\r\n\r\n" + smuggled, true, 0},
+		{"obs-fold Transfer-Encoding", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n chunked\r\nContent-Length: 41\r\n\r\n" + smuggled, true, 0},
+		{"obs-fold Content-Length", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n 41\r\n\r\n" + smuggled, true, 0},
+		{"chunked, identity", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + smuggled, true, 0},
+		{"identity, chunked", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity, chunked\r\n\r\n0\r\n\r\n" + smuggled, true, 0},
+		{"Transfer-Encoding twice", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled, true, 0},
+		{"space before colon", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 41\r\n\r\n" + smuggled, true, 0},
+		{"xchunked", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\nContent-Length: 41\r\n\r\n" + smuggled, true, 0},
+		{"HTTP/1.0 chunked", "POST /echo HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled, false, 1},
+		{"chunk size overflow", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n" + smuggled, false, 1},
+		{"bare LF chunk", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\n\n" + smuggled, false, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			be.mu.Lock()
+			be.paths = nil
+			be.mu.Unlock()
+			before := be.requests.Load()
+			resps := rawResponses(t, addr(r), c.req, 500*time.Millisecond)
+			got := be.requests.Load() - before
+			be.mu.Lock()
+			for _, p := range be.paths {
+				if strings.Contains(p, "smuggled") {
+					t.Errorf("the smuggled request reached the backend")
+				}
+			}
+			be.mu.Unlock()
+			if len(resps) > 1 {
+				t.Errorf("%d responses on one connection %v: a second request was read", len(resps), statuses(resps))
+			}
+			if c.refused {
+				if len(resps) != 1 || resps[0].StatusCode != 400 && resps[0].StatusCode != 501 {
+					t.Errorf("responses %v, want one 400 or 501", statuses(resps))
+				}
+				if got != 0 {
+					t.Errorf("backend got %d requests", got)
+				}
+				return
+			}
+			if got > int64(c.forwardedOK) {
+				t.Errorf("backend got %d requests, at most %d meant", got, c.forwardedOK)
+			}
+			t.Logf("responses %v, backend requests %d", statuses(resps), got)
+		})
+	}
+	healthy(t, r)
+}
+
+// tempDirOnce is a folder shared by the binaries built for this package's
+// tests (removed by the OS's tmp cleaning, like lambdaBinaries').
+var tempDirOnce = sync.OnceValues(func() (string, error) { return os.MkdirTemp("", "portcullis-server-test-") })
