@@ -76,16 +76,33 @@ func New(o Options) *Proxy {
 		Rewrite:      p.rewrite,
 		Transport:    o.Transport,
 		ErrorHandler: p.fail,
-		// Flush as soon as data arrives so responses stream; ReverseProxy
-		// would otherwise buffer unknown-length bodies until 32 KiB.
-		FlushInterval: -1,
-		ErrorLog:      nil,
+		// FlushInterval stays 0: ReverseProxy already flushes at once for
+		// server-sent events and bodies of unknown length, and flushing
+		// every response (-1) costs an extra write per request (measured:
+		// docs/benchmarks.md).
+		BufferPool: copyBuffers,
+		ErrorLog:   nil,
 	}
 	return p
 }
 
 // Timeout is the integration timeout: the longest one exchange may take.
 func (p *Proxy) Timeout() time.Duration { return p.timeout }
+
+// copyBuffers recycles ReverseProxy's 32 KiB copy buffers, which it would
+// otherwise allocate for every response.
+var copyBuffers = &bufferPool{}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 type callKey struct{}
 
