@@ -132,6 +132,7 @@ type Authorizer struct {
 	ClockSkew       Duration `yaml:"clock_skew"`
 	HMACSecret      string   `yaml:"hmac_secret"`
 	RefreshInterval Duration `yaml:"refresh_interval"`
+	JWKSMaxStale    Duration `yaml:"jwks_max_stale"`
 	CacheSize       int      `yaml:"cache_size"`
 
 	// type: lambda

@@ -180,6 +180,7 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 		Algorithms:      a.Algorithms,
 		ClockSkew:       a.ClockSkew.Std(),
 		RefreshInterval: a.RefreshInterval.Std(),
+		MaxStale:        a.JWKSMaxStale.Std(),
 		CacheSize:       a.CacheSize,
 	}
 	if a.HMACSecret != "" {

@@ -40,6 +40,7 @@ const (
 	DefaultMinRefreshInterval  = 30 * time.Second
 	DefaultMaxRefreshInterval  = 24 * time.Hour
 	DefaultMissRefetchInterval = 30 * time.Second
+	DefaultMaxStale            = 48 * time.Hour
 	DefaultCacheSize           = 100000
 	maxAudiences               = 50
 )
@@ -64,6 +65,7 @@ type Settings struct {
 	MinRefreshInterval  time.Duration // [30s] lower bound for max-age
 	MaxRefreshInterval  time.Duration // [24h] upper bound for max-age
 	MissRefetchInterval time.Duration // [30s] at most one refetch on unknown kid per this interval
+	MaxStale            time.Duration // [48h] how long the last good keys serve while the issuer cannot be reached; then every token is denied
 	CacheSize           int           // [100000] verified-token cache entries; -1 disables the cache
 }
 
@@ -87,6 +89,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.MissRefetchInterval == 0 {
 		s.MissRefetchInterval = DefaultMissRefetchInterval
+	}
+	if s.MaxStale == 0 {
+		s.MaxStale = DefaultMaxStale
 	}
 	if s.CacheSize == 0 {
 		s.CacheSize = DefaultCacheSize
@@ -181,6 +186,11 @@ func (s Settings) Validate() error {
 	}
 	if s.RefreshInterval < 0 || s.MinRefreshInterval < 0 || s.MaxRefreshInterval < 0 || s.MissRefetchInterval < 0 {
 		add("refresh intervals must not be negative")
+	}
+	if s.MaxStale < 0 {
+		add("jwks_max_stale must not be negative")
+	} else if d.MaxStale <= d.MaxRefreshInterval {
+		add("jwks_max_stale (%s) must be longer than the longest refresh interval (%s), or keys would go stale before their refresh", d.MaxStale, d.MaxRefreshInterval)
 	}
 	if d.MinRefreshInterval > d.MaxRefreshInterval {
 		add("the minimum refresh interval (%s) exceeds the maximum (%s)", d.MinRefreshInterval, d.MaxRefreshInterval)

@@ -752,3 +752,47 @@ func TestMissAfterBackgroundRefresh(t *testing.T) {
 		t.Errorf("after the second miss: %d fetches, want still 2 (one per 30 s)", got)
 	}
 }
+
+// TestKeysGoStale: while the issuer is down the last good keys keep
+// serving, for at most MaxStale; then every token is denied (cached ones
+// too) and the authorizer is not ready, until a fetch succeeds again.
+func TestKeysGoStale(t *testing.T) {
+	ti := newTestIssuer(t)
+	s := ti.settings()
+	s.MinRefreshInterval, s.MaxRefreshInterval, s.MaxStale = 50*time.Millisecond, 100*time.Millisecond, 400*time.Millisecond
+	ti.set(func(ti *testIssuer) { ti.cacheControl = "max-age=0" })
+	a := newTestAuthorizer(t, s, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.Start(ctx)
+	tok := mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "rsa", ti.claims(), nil)
+	waitFor(t, "ready", a.Ready)
+	if _, err := a.Verify(ctx, tok); err != nil {
+		t.Fatalf("fresh keys: %v", err)
+	}
+
+	ti.set(func(ti *testIssuer) { ti.status = http.StatusInternalServerError })
+	time.Sleep(150 * time.Millisecond) // refreshes fail; the last good keys serve
+	if _, err := a.Verify(ctx, tok); err != nil {
+		t.Fatalf("within MaxStale: %v", err)
+	}
+	waitFor(t, "not ready once stale", func() bool { return !a.Ready() })
+	wantDenied(t, a, tok, ReasonKeysUnavailable)
+
+	ti.set(func(ti *testIssuer) { ti.status = http.StatusOK })
+	waitFor(t, "ready again", a.Ready)
+	if _, err := a.Verify(ctx, tok); err != nil {
+		t.Fatalf("after the issuer came back: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, what string, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -181,9 +181,10 @@ type keyEntry struct {
 
 // keySet is an immutable snapshot of usable keys, swapped atomically.
 type keySet struct {
-	byKid  map[string]*keyEntry
-	noKid  *keyEntry // keys that had no kid in their source
-	usable int
+	byKid   map[string]*keyEntry
+	noKid   *keyEntry // keys that had no kid in their source
+	usable  int
+	fetched time.Time // when the issuer served it; zero for key files, which never go stale
 }
 
 // count is the number of usable keys; a nil set (nothing loaded yet) has none.
@@ -442,6 +443,7 @@ type keySource struct {
 	minRefresh   time.Duration
 	maxRefresh   time.Duration
 	missInterval time.Duration
+	maxStale     time.Duration
 	client       *http.Client
 	log          *slog.Logger
 	metrics      *authorizerMetrics
@@ -474,6 +476,7 @@ func newKeySource(s Settings, o Options, log *slog.Logger, m *authorizerMetrics)
 		minRefresh:   s.MinRefreshInterval,
 		maxRefresh:   s.MaxRefreshInterval,
 		missInterval: s.MissRefetchInterval,
+		maxStale:     s.MaxStale,
 		client:       o.HTTPClient,
 		log:          log,
 		metrics:      m,
@@ -501,11 +504,19 @@ func newKeySource(s Settings, o Options, log *slog.Logger, m *authorizerMetrics)
 	return k, nil
 }
 
+// current is the key set to verify with, or nil. Keys the issuer has not
+// confirmed for longer than maxStale are not used: serving on the last good
+// keys while the issuer is down is bounded, so a key the issuer withdrew
+// cannot stay trusted for ever.
 func (k *keySource) current() *keySet {
 	if k == nil {
 		return nil
 	}
-	return k.state.snap.Load()
+	ks := k.state.snap.Load()
+	if ks != nil && k.maxStale > 0 && !ks.fetched.IsZero() && time.Since(ks.fetched) > k.maxStale {
+		return nil
+	}
+	return ks
 }
 
 func (k *keySource) install(ks *keySet) {
@@ -548,6 +559,7 @@ func (k *keySource) doFetch(c *fetchCall) {
 	st := k.state
 	st.mu.Lock()
 	if err == nil {
+		ks.fetched = time.Now()
 		k.install(ks)
 		st.failures = 0
 		st.lastErr = nil
