@@ -352,6 +352,19 @@ func (f *File) Errorf(path, format string, args ...any) *Error {
 	return &Error{File: f.Path, Line: p.Line, Column: p.Column, Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
+// Lines files each line of err (several sentences joined by errors.Join)
+// as its own Error at path.
+func (f *File) Lines(path string, err error) Errors {
+	if err == nil {
+		return nil
+	}
+	var out Errors
+	for _, line := range strings.Split(err.Error(), "\n") {
+		out = append(out, *f.Errorf(path, "%s", line))
+	}
+	return out
+}
+
 // Error is one problem in the file.
 type Error struct {
 	File         string

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/testbin"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -21,50 +20,17 @@ import (
 // secretEnv is set in the test process; no function may see it.
 const secretEnv = "PORTCULLIS_TEST_GATEWAY_SECRET"
 
-var testFunctions = []string{"echo", "fail", "panic", "sleep", "junk", "huge", "crashstart", "crashmid", "slowstart", "raw"}
-
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
+var testFunctions = testbin.New("testdata", "echo", "fail", "panic", "sleep", "junk", "huge", "crashstart", "crashmid", "slowstart", "raw")
 
 func TestMain(m *testing.M) {
 	os.Setenv(secretEnv, "do-not-leak")
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	testFunctions.Remove()
 	os.Exit(code)
 }
 
-// bin returns the path of a testdata function, building all of them once
-// per test run (one go build is much faster than ten).
-func bin(t testing.TB, name string) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "portcullis-function-")
-		if buildErr != nil {
-			return
-		}
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			goTool = "/usr/local/go/bin/go"
-		}
-		args := []string{"build", "-o", binDir + string(filepath.Separator)}
-		for _, f := range testFunctions {
-			args = append(args, "./testdata/"+f)
-		}
-		out, err := exec.Command(goTool, args...).CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("building testdata functions: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(binDir, name)
-}
+// bin returns the path of a testdata function, built once per test run.
+func bin(t testing.TB, name string) string { return testFunctions.Path(t, name) }
 
 // logBuffer collects JSON log records from any number of goroutines.
 type logBuffer struct {

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -244,31 +243,8 @@ routes:
 	}
 }
 
-var (
-	faultyOnce sync.Once
-	faultyBin  string
-	faultyErr  error
-)
-
-// faulty builds testdata/lambda/faulty once per run.
-func faulty(t *testing.T) string {
-	t.Helper()
-	faultyOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "portcullis-faulty-")
-		if err != nil {
-			faultyErr = err
-			return
-		}
-		faultyBin = filepath.Join(dir, "faulty")
-		if out, err := exec.Command("go", "build", "-o", faultyBin, "./testdata/lambda/faulty").CombinedOutput(); err != nil {
-			faultyErr = fmt.Errorf("go build faulty: %v\n%s", err, out)
-		}
-	})
-	if faultyErr != nil {
-		t.Fatal(faultyErr)
-	}
-	return faultyBin
-}
+// faulty is testdata/lambda/faulty, built once per run.
+func faulty(t *testing.T) string { return lambdaFunctions.Path(t, "faulty") }
 
 const functionFaultConfig = `listen: 127.0.0.1:0
 functions:

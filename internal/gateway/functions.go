@@ -267,14 +267,9 @@ func (g *Gateway) buildLambdaAuthorizer(f *config.File, at, name string, a confi
 			errs = append(errs, *f.Errorf(at+"."+field, "%s applies to jwt authorizers, not lambda", field))
 		}
 	}
-	fn := g.functions[a.Function]
-	switch {
-	case a.Function == "":
-		errs = append(errs, *f.Errorf(at, "function is required for a lambda authorizer"))
-	case fn == nil:
-		if _, defined := f.Config.Functions[a.Function]; !defined {
-			errs = append(errs, *f.Errorf(at+".function", "unknown function %q (defined: %s)", a.Function, list(sortedKeys(f.Config.Functions))))
-		}
+	fn, ferr := g.functionRef(f, at, a.Function, "a lambda authorizer")
+	if ferr != nil {
+		errs = append(errs, *ferr)
 	}
 	ttl := DefaultResultTTL
 	if a.ResultTTL != nil {
@@ -295,16 +290,9 @@ func (g *Gateway) buildLambdaAuthorizer(f *config.File, at, name string, a confi
 		APIID:                        g.api.ID,
 		Stage:                        g.api.Stage,
 	}
-	if err := s.Validate(); err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			errs = append(errs, *f.Errorf(at, "%s", line))
-		}
-	}
+	errs = append(errs, f.Lines(at, s.Validate())...)
 	if err := errs.Err(); err != nil {
 		return nil, err
-	}
-	if fn == nil { // its own errors are reported under functions:
-		return nil, f.Errorf(at+".function", "function %q could not be set up", a.Function)
 	}
 	o := lambdaauth.Options{Logger: g.log} // it labels its lines with the authorizer
 	if d.Metrics != nil {
@@ -351,16 +339,9 @@ func (g *Gateway) buildLambdaProxy(f *config.File, at string, key route.Key, in 
 	if version == "" {
 		version = "2.0" // HTTP API's default
 	}
-	fn := g.functions[in.Function]
-	switch {
-	case in.Function == "":
-		errs = append(errs, *f.Errorf(at, "function is required for a lambda_proxy integration"))
-	case fn == nil:
-		if _, defined := f.Config.Functions[in.Function]; defined {
-			errs = append(errs, *f.Errorf(at+".function", "function %q could not be set up", in.Function))
-		} else {
-			errs = append(errs, *f.Errorf(at+".function", "unknown function %q (defined: %s)", in.Function, list(sortedKeys(f.Config.Functions))))
-		}
+	fn, ferr := g.functionRef(f, at, in.Function, "a lambda_proxy integration")
+	if ferr != nil {
+		errs = append(errs, *ferr)
 	}
 	if t := in.Timeout.Std(); t > MaxIntegrationTimeout {
 		errs = append(errs, *f.Errorf(at+".timeout", "timeout %v is over the limit of %v", t, MaxIntegrationTimeout))
@@ -373,11 +354,7 @@ func (g *Gateway) buildLambdaProxy(f *config.File, at string, key route.Key, in 
 		APIID:                g.api.ID,
 		Stage:                g.api.Stage,
 	}
-	if err := s.Validate(); err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			errs = append(errs, *f.Errorf(at, "%s", line))
-		}
-	}
+	errs = append(errs, f.Lines(at, s.Validate())...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -431,4 +408,20 @@ func (ex *exchange) pathParams() map[string]string {
 		params[ex.params.Name(i)] = ex.params.Value(i)
 	}
 	return params
+}
+
+// functionRef resolves a reference to a function from at. A function that is
+// configured but failed to build is an error here too (its own problems are
+// reported under functions:), so nothing is ever built around a nil function.
+func (g *Gateway) functionRef(f *config.File, at, name, user string) (*fn, *config.Error) {
+	if name == "" {
+		return nil, f.Errorf(at, "function is required for %s", user)
+	}
+	if fn := g.functions[name]; fn != nil {
+		return fn, nil
+	}
+	if _, defined := f.Config.Functions[name]; defined {
+		return nil, f.Errorf(at+".function", "function %q could not be set up", name)
+	}
+	return nil, f.Errorf(at+".function", "unknown function %q (defined: %s)", name, list(sortedKeys(f.Config.Functions)))
 }

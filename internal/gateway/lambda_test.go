@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,37 +14,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/testbin"
 	"github.com/portcullis/portcullis/internal/testissuer"
 )
 
-var (
-	lambdaOnce sync.Once
-	lambdaDir  string
-	lambdaErr  error
-)
+// lambdaFunctions are the aws-lambda-go programs in testdata/lambda.
+var lambdaFunctions = testbin.New("testdata/lambda", "tokenauth", "requestauth", "simpleauth", "panicauth", "sleepauth", "junkauth", "faulty")
 
-// lambdaBinaries builds the aws-lambda-go authorizers in testdata/lambda
-// once per test run.
-func lambdaBinaries(t *testing.T) string {
-	t.Helper()
-	lambdaOnce.Do(func() {
-		lambdaDir, lambdaErr = os.MkdirTemp("", "portcullis-lambda-")
-		if lambdaErr != nil {
-			return
-		}
-		for _, name := range []string{"tokenauth", "requestauth", "simpleauth", "panicauth", "sleepauth", "junkauth"} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(lambdaDir, name), "./testdata/lambda/"+name).CombinedOutput()
-			if err != nil {
-				lambdaErr = fmt.Errorf("go build %s: %v\n%s", name, err, out)
-				return
-			}
-		}
-	})
-	if lambdaErr != nil {
-		t.Fatal(lambdaErr)
-	}
-	return lambdaDir
-}
+// lambdaBinaries is the directory of the built lambdaFunctions.
+func lambdaBinaries(t *testing.T) string { return lambdaFunctions.Dir(t) }
 
 const lambdaConfig = `listen: 127.0.0.1:0
 api: {id: petsapi, stage: prod, region: eu-west-1, account_id: "123456789012"}
@@ -333,4 +310,10 @@ func TestLambdaConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	lambdaFunctions.Remove()
+	os.Exit(code)
 }

@@ -186,11 +186,7 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	if a.HMACSecret != "" {
 		s.HMACSecret = []byte(a.HMACSecret)
 	}
-	if err := s.Validate(); err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			errs = append(errs, *f.Errorf(at, "%s", line))
-		}
-	}
+	errs = append(errs, f.Lines(at, s.Validate())...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/portcullis/portcullis/internal/config"
 )
@@ -48,11 +47,7 @@ func FromConfig(f *config.File, at string, c config.Issuer) (Settings, string, e
 	for _, c := range c.Clients {
 		s.Clients = append(s.Clients, Client{ClientID: c.ClientID, SecretHash: c.SecretHash, Public: c.Public, Scopes: c.Scopes, GrantTypes: c.GrantTypes, Claims: c.Claims})
 	}
-	if err := s.Validate(); err != nil {
-		for _, e := range strings.Split(err.Error(), "\n") { // errors.Join's separator
-			errs = append(errs, *f.Errorf(at, "%s", e))
-		}
-	}
+	errs = append(errs, f.Lines(at, s.Validate())...)
 	return s, c.Listen, errs.Err()
 }
 

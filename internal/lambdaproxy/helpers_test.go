@@ -8,62 +8,27 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/function"
+	"github.com/portcullis/portcullis/internal/testbin"
 )
 
-var testFunctions = []string{"echo1", "echo2", "shapes", "fail", "sleep"}
-
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
+var testFunctions = testbin.New("testdata", "echo1", "echo2", "shapes", "fail", "sleep")
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	testFunctions.Remove()
 	os.Exit(code)
 }
 
-// bin returns the path of a testdata function, building all of them with
-// one go build per test run.
-func bin(t testing.TB, name string) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "portcullis-lambdaproxy-")
-		if buildErr != nil {
-			return
-		}
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			goTool = "/usr/local/go/bin/go"
-		}
-		args := []string{"build", "-o", binDir + string(filepath.Separator)}
-		for _, f := range testFunctions {
-			args = append(args, "./testdata/"+f)
-		}
-		out, err := exec.Command(goTool, args...).CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("building testdata functions: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(binDir, name)
-}
+// bin returns the path of a testdata function, built once per test run.
+func bin(t testing.TB, name string) string { return testFunctions.Path(t, name) }
 
 // startFunction runs a testdata function on the process runtime, closed
 // when the test ends.

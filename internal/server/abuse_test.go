@@ -13,14 +13,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/testbin"
 )
 
 // countingBackend is a real HTTP backend that counts the requests it gets,
@@ -303,31 +303,10 @@ func TestAbuseOversizedBodies(t *testing.T) {
 	healthy(t, r)
 }
 
-var (
-	faultyOnce sync.Once
-	faultyBin  string
-	faultyErr  error
-)
+// faultyFunction is internal/gateway/testdata/lambda/faulty.
+var faultyFunction = testbin.New("../gateway/testdata/lambda", "faulty")
 
-// faulty builds internal/gateway/testdata/lambda/faulty once per run.
-func faulty(t *testing.T) string {
-	t.Helper()
-	faultyOnce.Do(func() {
-		dir, err := tempDirOnce()
-		if err != nil {
-			faultyErr = err
-			return
-		}
-		faultyBin = filepath.Join(dir, "faulty")
-		if out, err := exec.Command("go", "build", "-o", faultyBin, "../gateway/testdata/lambda/faulty").CombinedOutput(); err != nil {
-			faultyErr = fmt.Errorf("go build faulty: %v\n%s", err, out)
-		}
-	})
-	if faultyErr != nil {
-		t.Fatal(faultyErr)
-	}
-	return faultyBin
-}
+func faulty(t *testing.T) string { return faultyFunction.Path(t, "faulty") }
 
 // TestAbuseSlowBody: a client that sends its body one byte at a time, never
 // finishing, holds its request no longer than the integration timeout (1 s)
@@ -616,6 +595,8 @@ func TestAbuseRequestSmuggling(t *testing.T) {
 	healthy(t, r)
 }
 
-// tempDirOnce is a folder shared by the binaries built for this package's
-// tests (removed by the OS's tmp cleaning, like lambdaBinaries').
-var tempDirOnce = sync.OnceValues(func() (string, error) { return os.MkdirTemp("", "portcullis-server-test-") })
+func TestMain(m *testing.M) {
+	code := m.Run()
+	faultyFunction.Remove()
+	os.Exit(code)
+}
