@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/answer"
+	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/function"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
@@ -285,10 +286,7 @@ func (g *Gateway) buildLambdaAuthorizer(f *config.File, at, name string, a confi
 		EnableSimpleResponses:        a.EnableSimpleResponses,
 		Timeout:                      a.Timeout.Std(),
 		CacheSize:                    a.CacheSize,
-		Region:                       g.api.Region,
-		AccountID:                    g.api.AccountID,
-		APIID:                        g.api.ID,
-		Stage:                        g.api.Stage,
+		Parts:                        g.eventParts(),
 	}
 	errs = append(errs, f.Lines(at, s.Validate())...)
 	if err := errs.Err(); err != nil {
@@ -349,10 +347,7 @@ func (g *Gateway) buildLambdaProxy(f *config.File, at string, key route.Key, in 
 	s := lambdaproxy.Settings{
 		PayloadFormatVersion: version,
 		Timeout:              in.Timeout.Std(),
-		Region:               g.api.Region,
-		AccountID:            g.api.AccountID,
-		APIID:                g.api.ID,
-		Stage:                g.api.Stage,
+		Parts:                g.eventParts(),
 	}
 	errs = append(errs, f.Lines(at, s.Validate())...)
 	if err := errs.Err(); err != nil {
@@ -424,4 +419,9 @@ func (g *Gateway) functionRef(f *config.File, at, name, user string) (*fn, *conf
 		return nil, f.Errorf(at+".function", "function %q could not be set up", name)
 	}
 	return nil, f.Errorf(at+".function", "unknown function %q (defined: %s)", name, list(sortedKeys(f.Config.Functions)))
+}
+
+// eventParts are the api block's values as AWS events and ARNs use them.
+func (g *Gateway) eventParts() apigwevent.Parts {
+	return apigwevent.Parts{Region: g.api.Region, AccountID: g.api.AccountID, APIID: g.api.ID, Stage: g.api.Stage}
 }

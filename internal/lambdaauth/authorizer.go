@@ -94,7 +94,7 @@ type Settings struct {
 	// Region, AccountID, APIID and Stage appear in ARNs and requestContext.
 	// Empty values take the local defaults "us-east-1", "000000000000",
 	// "portcullis" and "$default".
-	Region, AccountID, APIID, Stage string
+	apigwevent.Parts
 
 	StageVariables map[string]string
 }
@@ -197,7 +197,7 @@ func (s Settings) compile() ([]source, *regexp.Regexp, error) {
 		bad("cache size %d: must not be negative", s.CacheSize)
 	}
 	// Authorizers commonly split the ARN on ':' and '/'.
-	errs = append(errs, s.parts().Errors()...)
+	errs = append(errs, s.Parts.Errors()...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
 	}
@@ -214,13 +214,8 @@ func (s Settings) withDefaults() Settings {
 	if s.CacheSize == 0 {
 		s.CacheSize = DefaultCacheSize
 	}
-	p := s.parts().WithDefaults()
-	s.Region, s.AccountID, s.APIID, s.Stage = p.Region, p.AccountID, p.APIID, p.Stage
+	s.Parts = s.Parts.WithDefaults()
 	return s
-}
-
-func (s Settings) parts() apigwevent.Parts {
-	return apigwevent.Parts{Region: s.Region, AccountID: s.AccountID, APIID: s.APIID, Stage: s.Stage}
 }
 
 // Options carries an Authorizer's dependencies; every field is optional.
@@ -270,7 +265,7 @@ func New(s Settings, fn Invoker, o Options) (*Authorizer, error) {
 		validate:  re,
 		timeout:   s.Timeout,
 		arnPrefix: "arn:aws:execute-api:" + s.Region + ":" + s.AccountID + ":" + s.APIID + "/" + s.Stage + "/",
-		parts:     s.parts(),
+		parts:     s.Parts,
 		stageVars: make(map[string]string, len(s.StageVariables)),
 		now:       o.Now,
 		log:       o.Logger,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/portcullis/portcullis/internal/apigwevent"
 )
 
 // funcError is what a runtime reports when the function returned an error.
@@ -83,10 +84,7 @@ func baseSettings() Settings {
 		PayloadFormatVersion: "1.0",
 		EventType:            "TOKEN",
 		IdentitySources:      []string{"method.request.header.Authorization"},
-		Region:               "eu-west-1",
-		AccountID:            "123456789012",
-		APIID:                "abc123",
-		Stage:                "prod",
+		Parts:                apigwevent.Parts{Region: "eu-west-1", AccountID: "123456789012", APIID: "abc123", Stage: "prod"},
 	}
 }
 

@@ -217,7 +217,7 @@ func eventV2(s *Settings, r *Request, body []byte) *proxyEventV2 {
 			StageVariables:        nilIfEmpty(s.StageVariables),
 		},
 		RequestContext: requestContextV2{
-			ContextV2: apigwevent.NewContextV2(hr, s.parts(), routeKey, r.RequestID,
+			ContextV2: apigwevent.NewContextV2(hr, s.Parts, routeKey, r.RequestID,
 				apigwevent.SourceIP(r.SourceIP, hr), requestTime(r)),
 			Authorizer: authorizerV2Of(&r.Authorizer),
 		},

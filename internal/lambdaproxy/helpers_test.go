@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/function"
 	"github.com/portcullis/portcullis/internal/testbin"
 )
@@ -68,10 +69,7 @@ func (f invokerFunc) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 func baseSettings(version string) Settings {
 	return Settings{
 		PayloadFormatVersion: version,
-		Region:               "eu-west-1",
-		AccountID:            "123456789012",
-		APIID:                "abc123",
-		Stage:                "prod",
+		Parts:                apigwevent.Parts{Region: "eu-west-1", AccountID: "123456789012", APIID: "abc123", Stage: "prod"},
 		StageVariables:       map[string]string{"env": "test"},
 	}
 }

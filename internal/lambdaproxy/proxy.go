@@ -60,8 +60,8 @@ type Settings struct {
 	// requestContext parts; defaults us-east-1, 000000000000, portcullis,
 	// $default (apigwevent's, as lambdaauth's). Region is not part of the event today but
 	// is validated like the others so configuration is shared.
-	Region, AccountID, APIID, Stage string
-	StageVariables                  map[string]string
+	apigwevent.Parts
+	StageVariables map[string]string
 }
 
 // Validate reports every problem at once.
@@ -81,7 +81,7 @@ func (s Settings) Validate() error {
 	if s.MaxBodyBytes < 0 {
 		bad("max body bytes %d: must not be negative", s.MaxBodyBytes)
 	}
-	errs = append(errs, s.parts().Errors()...)
+	errs = append(errs, s.Parts.Errors()...)
 	return errors.Join(errs...)
 }
 
@@ -92,13 +92,8 @@ func (s Settings) withDefaults() Settings {
 	if s.MaxBodyBytes == 0 {
 		s.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	p := s.parts().WithDefaults()
-	s.Region, s.AccountID, s.APIID, s.Stage = p.Region, p.AccountID, p.APIID, p.Stage
+	s.Parts = s.Parts.WithDefaults()
 	return s
-}
-
-func (s Settings) parts() apigwevent.Parts {
-	return apigwevent.Parts{Region: s.Region, AccountID: s.AccountID, APIID: s.APIID, Stage: s.Stage}
 }
 
 // Authorizer is what the route's authorizer established, for

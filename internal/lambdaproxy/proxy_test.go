@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/function"
 )
 
@@ -283,7 +284,7 @@ func TestValidate(t *testing.T) {
 	if err := (Settings{PayloadFormatVersion: "2.0"}).Validate(); err != nil {
 		t.Errorf("minimal settings: %v", err)
 	}
-	bad := Settings{PayloadFormatVersion: "2", Timeout: -1, MaxBodyBytes: -1, Stage: "a/b", APIID: "x y"}
+	bad := Settings{PayloadFormatVersion: "2", Timeout: -1, MaxBodyBytes: -1, Parts: apigwevent.Parts{Stage: "a/b", APIID: "x y"}}
 	err := bad.Validate()
 	if err == nil {
 		t.Fatal("bad settings accepted")
