@@ -107,9 +107,8 @@ type exchange struct {
 	reason     string               // why the request was denied or failed; "" when it was not
 	query      url.Values
 	backendErr error
+	call       proxy.Call // for http_proxy routes; pooled with the exchange
 }
-
-type exchangeKey struct{}
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -387,8 +386,9 @@ type proxyIntegration struct{ p *proxy.Proxy }
 func (pi *proxyIntegration) bodyTimeout() time.Duration { return pi.p.Timeout() }
 
 func (pi *proxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
-	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
-	pi.p.Serve(w, r, &proxy.Call{Params: &ex.params, Source: ex, RequestID: ex.id, ClientIP: ex.clientIP})
+	ex.call = proxy.Call{Params: &ex.params, Source: ex, RequestID: ex.id, ClientIP: ex.clientIP}
+	pi.p.Serve(w, r, &ex.call)
+	ex.backendErr = ex.call.Err
 	if ex.backendErr != nil && ex.reason == "" {
 		switch ex.w.status {
 		case http.StatusBadRequest:

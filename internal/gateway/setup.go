@@ -289,11 +289,6 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 			Mapping:   m,
 			Timeout:   in.Timeout.Std(),
 			Transport: d.Transport,
-			OnError: func(r *http.Request, err error) {
-				if ex, ok := r.Context().Value(exchangeKey{}).(*exchange); ok {
-					ex.backendErr = err
-				}
-			},
 		})}, nil
 	case "lambda_proxy":
 		notFor("uri", in.URI != "")

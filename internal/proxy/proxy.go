@@ -27,12 +27,18 @@ const RequestIDHeader = "X-Request-Id"
 // DefaultTimeout is AWS HTTP API's integration timeout.
 const DefaultTimeout = 29 * time.Second
 
-// Call is what the gateway knows about one request when it hands it over.
+// Call is one request as the gateway hands it over, and what became of it.
 type Call struct {
 	Params    *route.Params
 	Source    mapping.Source // reads the client's original request and $context
 	RequestID string
 	ClientIP  string
+
+	// Err is why the exchange failed (the backend's fault, or the client's
+	// body), for logs; nil when a backend response was relayed.
+	Err error
+
+	body *clientBody
 }
 
 // Proxy forwards requests for one route. It is safe for concurrent use.
@@ -43,7 +49,6 @@ type Proxy struct {
 	owned   map[string]bool // the same, canonical, with the X-Forwarded-* it sets
 	timeout time.Duration
 	rp      *httputil.ReverseProxy
-	onError func(*http.Request, error) // observes backend failures; may be nil
 }
 
 // Options configures one Proxy.
@@ -52,8 +57,6 @@ type Options struct {
 	Mapping   *mapping.Mapping // nil: none
 	Timeout   time.Duration    // 0: DefaultTimeout
 	Transport http.RoundTripper
-	// OnError sees each backend failure (for logs); it must not write a response.
-	OnError func(*http.Request, error)
 }
 
 // New returns a Proxy for one route's integration.
@@ -62,7 +65,6 @@ func New(o Options) *Proxy {
 		uri:     o.URI,
 		mapping: o.Mapping,
 		timeout: o.Timeout,
-		onError: o.OnError,
 	}
 	if p.timeout <= 0 {
 		p.timeout = DefaultTimeout
@@ -106,24 +108,20 @@ func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 type callKey struct{}
 
-// Serve forwards r. The response, or AWS's error answer, is written to w.
+// Serve forwards r. The response, or AWS's error answer, is written to w;
+// c.Err says why when the exchange failed.
 func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, c *Call) {
 	ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
 	defer cancel()
-	ctx = context.WithValue(ctx, callKey{}, c)
-	var cb *clientBody
+	// The context carries c to Rewrite and ErrorHandler, which see only
+	// the request.
+	r = r.WithContext(context.WithValue(ctx, callKey{}, c))
 	if r.Body != nil && r.Body != http.NoBody {
-		cb = &clientBody{ReadCloser: r.Body}
-		ctx = context.WithValue(ctx, bodyKey{}, cb)
-	}
-	r = r.WithContext(ctx)
-	if cb != nil {
-		r.Body = cb
+		c.body = &clientBody{ReadCloser: r.Body}
+		r.Body = c.body
 	}
 	p.rp.ServeHTTP(w, r)
 }
-
-type bodyKey struct{}
 
 // clientBody remembers why reading the client's body failed, so that a
 // client's fault (a malformed chunked body, a body that stops arriving) is
@@ -200,15 +198,14 @@ const clientCancelled = 499
 // integration timeout fired, 413 when the client's body was over the limit,
 // 400 when the client's body could not be read, 502 otherwise.
 func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	c := r.Context().Value(callKey{}).(*Call)
 	var bodyErr error
-	if cb, ok := r.Context().Value(bodyKey{}).(*clientBody); ok {
-		bodyErr = cb.failed()
+	if c.body != nil {
+		bodyErr = c.body.failed()
 	}
-	if p.onError != nil {
-		if bodyErr != nil {
-			err = fmt.Errorf("reading the client's body: %w", bodyErr)
-		}
-		p.onError(r, err)
+	c.Err = err
+	if bodyErr != nil {
+		c.Err = fmt.Errorf("reading the client's body: %w", bodyErr)
 	}
 	status, body := http.StatusBadGateway, answer.BadGateway
 	var tooBig *http.MaxBytesError
