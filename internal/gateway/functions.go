@@ -243,6 +243,9 @@ func (l *lambdaAuthorizer) authorize(ex *exchange, rt *Route) bool {
 		RequestID: ex.id, SourceIP: ex.clientIP, Time: ex.start,
 	})
 	if !d.Allow {
+		if d.Status < 400 || d.Status > 599 { // a denial is always an error answer
+			d.Status, d.Body = http.StatusInternalServerError, `{"message":null}`
+		}
 		for k, vs := range d.Header {
 			ex.w.Header()[k] = vs
 		}
@@ -396,13 +399,16 @@ func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, e
 	}
 }
 
-// pathParams copies the route's path parameters into a map, for events.
+// pathParams is the route's path parameters as a map, for events; built
+// once per request (an authorizer and an integration may both need it).
 func (ex *exchange) pathParams() map[string]string {
-	params := make(map[string]string, ex.params.Len())
-	for i := range ex.params.Len() {
-		params[ex.params.Name(i)] = ex.params.Value(i)
+	if ex.paramMap == nil {
+		ex.paramMap = make(map[string]string, ex.params.Len())
+		for i := range ex.params.Len() {
+			ex.paramMap[ex.params.Name(i)] = ex.params.Value(i)
+		}
 	}
-	return params
+	return ex.paramMap
 }
 
 // functionRef resolves a reference to a function from at. A function that is

@@ -102,6 +102,7 @@ type exchange struct {
 	clientIP   string
 	route      *Route
 	params     route.Params
+	paramMap   map[string]string    // params as a map, built on first use (pathParams)
 	ident      *jwtauth.Identity    // set by a jwt authorizer
 	lambda     *lambdaauth.Decision // set by a lambda authorizer
 	reason     string               // why the request was denied or failed; "" when it was not
