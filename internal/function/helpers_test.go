@@ -1,18 +1,15 @@
 package function
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/testbin"
+	"github.com/portcullis/portcullis/internal/testlog"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -32,34 +29,9 @@ func TestMain(m *testing.M) {
 // bin returns the path of a testdata function, built once per test run.
 func bin(t testing.TB, name string) string { return testFunctions.Path(t, name) }
 
-// logBuffer collects JSON log records from any number of goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) records() []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(b.buf.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// find returns the first record whose attributes include all of want.
-func (b *logBuffer) find(want map[string]string) map[string]any {
-	for _, r := range b.records() {
+// findRecord returns the first log record whose attributes include all of want.
+func findRecord(logs *testlog.Buffer, want map[string]string) map[string]any {
+	for _, r := range logs.Records() {
 		ok := true
 		for k, v := range want {
 			if fmt.Sprint(r[k]) != v {
@@ -72,11 +44,6 @@ func (b *logBuffer) find(want map[string]string) map[string]any {
 		}
 	}
 	return nil
-}
-
-func newLogger() (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
-	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 
 // startProcess builds, starts and (at cleanup) closes a Process running the

@@ -1,7 +1,6 @@
 package function
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/portcullis/portcullis/internal/testlog"
 )
 
 func newTestInvoke(t *testing.T, s InvokeSettings) *Invoke {
@@ -185,7 +184,7 @@ func freeAddr(t *testing.T) string {
 func startRIE(t *testing.T, rie, fn string) string {
 	t.Helper()
 	addr, apiAddr := freeAddr(t), freeAddr(t)
-	var out syncBuffer
+	var out testlog.Buffer
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bin(t, fn))
 	cmd.Dir = t.TempDir()
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -238,21 +237,4 @@ func TestInvokeRuntimeInterfaceEmulator(t *testing.T) {
 			}
 		})
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

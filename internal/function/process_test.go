@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/testlog"
 )
 
 func TestProcessEchoExactBytes(t *testing.T) {
@@ -212,7 +214,7 @@ func TestProcessCrashMidInvocation(t *testing.T) {
 func TestProcessCrashAtStartBacksOff(t *testing.T) {
 	t.Parallel()
 	m := NewMetrics(nil)
-	logger, logs := newLogger()
+	logger, logs := testlog.New()
 	p := startProcess(t, "crashstart", ProcessSettings{Name: "crasher", Timeout: time.Second, Metrics: m, Logger: logger})
 	start := time.Now()
 	_, err := invoke(t, p, `{}`)
@@ -229,20 +231,20 @@ func TestProcessCrashAtStartBacksOff(t *testing.T) {
 	if n := counterValue(t, m.restarts, "crasher"); n < 2 || n > 5 {
 		t.Errorf("restarts after %v = %v, want 2..5", elapsed, n)
 	}
-	if logs.find(map[string]string{"function": "crasher", "stream": "stderr", "line": "crashstart: cannot start"}) == nil {
+	if findRecord(logs, map[string]string{"function": "crasher", "stream": "stderr", "line": "crashstart: cannot start"}) == nil {
 		t.Error("the function's stderr was not logged")
 	}
 }
 
 func TestProcessInitError(t *testing.T) {
 	t.Parallel()
-	logger, logs := newLogger()
+	logger, logs := testlog.New()
 	p := startProcess(t, "raw", ProcessSettings{Name: "initfail", Timeout: 500 * time.Millisecond, Logger: logger,
 		Env: map[string]string{"RAW_MODE": "initerr"}})
 	if _, err := invoke(t, p, `{}`); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("got %v, want ErrUnavailable", err)
 	}
-	if logs.find(map[string]string{"msg": "function init error", "error_type": "InitError", "error_message": "bad config"}) == nil {
+	if findRecord(logs, map[string]string{"msg": "function init error", "error_type": "InitError", "error_message": "bad config"}) == nil {
 		t.Error("init error not logged")
 	}
 }
@@ -250,7 +252,7 @@ func TestProcessInitError(t *testing.T) {
 func TestProcessInitTimeout(t *testing.T) {
 	t.Parallel()
 	m := NewMetrics(nil)
-	logger, logs := newLogger()
+	logger, logs := testlog.New()
 	p, err := NewProcess(ProcessSettings{Name: "hanger", Command: []string{bin(t, "raw")}, Timeout: 500 * time.Millisecond,
 		Env: map[string]string{"RAW_MODE": "hang"}, Metrics: m, Logger: logger})
 	if err != nil {
@@ -271,7 +273,7 @@ func TestProcessInitTimeout(t *testing.T) {
 	if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
 		t.Errorf("stuck process %d still alive", pid)
 	}
-	if logs.find(map[string]string{"msg": "function process did not become ready; killing it"}) == nil {
+	if findRecord(logs, map[string]string{"msg": "function process did not become ready; killing it"}) == nil {
 		t.Error("init timeout not logged")
 	}
 }
@@ -392,7 +394,7 @@ func TestProcessContextCancelWhileQueued(t *testing.T) {
 
 func TestProcessLogsOutput(t *testing.T) {
 	t.Parallel()
-	logger, logs := newLogger()
+	logger, logs := testlog.New()
 	p := startProcess(t, "echo", ProcessSettings{Name: "chatty", Logger: logger})
 	secretEvent := `{"log":"hello from the function","token":"eyJhbGciOiJzZWNyZXQ"}`
 	if _, err := invoke(t, p, secretEvent); err != nil {
@@ -402,12 +404,12 @@ func TestProcessLogsOutput(t *testing.T) {
 		{"function": "chatty", "stream": "stdout", "line": "hello from the function"},
 		{"function": "chatty", "stream": "stderr", "line": "stderr: hello from the function"},
 	} {
-		if !eventually(2*time.Second, func() bool { return logs.find(want) != nil }) {
+		if !eventually(2*time.Second, func() bool { return findRecord(logs, want) != nil }) {
 			t.Errorf("no log record %v", want)
 		}
 	}
 	p.Close()
-	for _, r := range logs.records() {
+	for _, r := range logs.Records() {
 		if strings.Contains(fmt.Sprint(r), "eyJhbGciOiJzZWNyZXQ") {
 			t.Errorf("event payload logged: %v", r)
 		}
@@ -430,7 +432,7 @@ func TestLineLogger(t *testing.T) {
 		{"long line across writes", []string{long[:5000], long[5000:], "\nnext"}, []string{long[:maxLogLine], "next"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			logger, logs := newLogger()
+			logger, logs := testlog.New()
 			l := &lineLogger{logger: logger, stream: "stdout"}
 			for _, w := range tc.writes {
 				if n, err := l.Write([]byte(w)); n != len(w) || err != nil {
@@ -439,7 +441,7 @@ func TestLineLogger(t *testing.T) {
 			}
 			l.flush()
 			var got []string
-			for _, r := range logs.records() {
+			for _, r := range logs.Records() {
 				got = append(got, r["line"].(string))
 			}
 			if !slices.Equal(got, tc.want) {

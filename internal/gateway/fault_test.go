@@ -124,8 +124,7 @@ func gatewayServer(t *testing.T, cfg string) (*httptest.Server, *http.Transport,
 		t.Fatal(err)
 	}
 	tr := proxy.NewTransport()
-	logs := &lockedWriter{}
-	g, err := Build(f, Deps{Transport: tr, Logger: slogJSON(logs)})
+	g, err := Build(f, Deps{Transport: tr, Logger: slogJSON(io.Discard)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/testissuer"
+	"github.com/portcullis/portcullis/internal/testlog"
 )
 
 // seen is what the backend received.
@@ -103,7 +104,7 @@ type harness struct {
 	iss     *testissuer.Issuer
 	backend chan seen
 	reg     *prometheus.Registry
-	logs    *bytes.Buffer
+	logs    *testlog.Buffer
 }
 
 func newHarness(t *testing.T) *harness {
@@ -115,7 +116,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	logs := &bytes.Buffer{}
+	logs := &testlog.Buffer{}
 	g, err := Build(f, Deps{Metrics: NewMetrics(reg), Logger: slogJSON(logs)})
 	if err != nil {
 		t.Fatal(err)

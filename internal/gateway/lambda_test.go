@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -105,7 +106,7 @@ func newLambdaHarness(t *testing.T) *lambdaHarness {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	g, err := Build(f, Deps{Metrics: NewMetrics(reg), Logger: slogJSON(&lockedWriter{})})
+	g, err := Build(f, Deps{Metrics: NewMetrics(reg), Logger: slogJSON(io.Discard)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,15 +265,6 @@ func TestLambdaAuthorizerCache(t *testing.T) {
 	if n := h.invocations(t, "panics"); n != 2 {
 		t.Errorf("%v invocations of a failing authorizer, want 2", n)
 	}
-}
-
-// lockedWriter discards logs safely from many goroutines.
-type lockedWriter struct{ mu sync.Mutex }
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(p), nil
 }
 
 func TestLambdaConfigErrors(t *testing.T) {

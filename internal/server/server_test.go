@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -13,29 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/testissuer"
+	"github.com/portcullis/portcullis/internal/testlog"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 type running struct {
 	base, admin string
@@ -43,7 +25,7 @@ type running struct {
 	rotate      chan struct{}
 	stop        context.CancelFunc
 	done        chan error
-	logs        *lockedBuffer
+	logs        *testlog.Buffer
 	cfg         string
 }
 
@@ -54,7 +36,7 @@ func start(t *testing.T, yaml string) *running {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := &running{reload: make(chan struct{}), rotate: make(chan struct{}), done: make(chan error, 1), logs: &lockedBuffer{}, cfg: cfg}
+	r := &running{reload: make(chan struct{}), rotate: make(chan struct{}), done: make(chan error, 1), logs: &testlog.Buffer{}, cfg: cfg}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	started := make(chan struct{})
