@@ -117,7 +117,7 @@ func wrapActive(f func(net.Conn, http.ConnState)) func(net.Conn, http.ConnState)
 
 // gatewayServer builds cfg and serves it on a real loopback server with its
 // own transport, so that its connections can be counted and closed.
-func gatewayServer(t *testing.T, cfg string) (*httptest.Server, *http.Transport, *Gateway) {
+func gatewayServer(t *testing.T, cfg string) (*httptest.Server, *proxy.Transport, *Gateway) {
 	t.Helper()
 	f, err := config.Parse(filepath.Join(t.TempDir(), "fault.yaml"), []byte(cfg), os.LookupEnv)
 	if err != nil {

@@ -53,7 +53,7 @@ type Server struct {
 	log       *slog.Logger
 	file      *config.File
 	metrics   *gateway.Metrics
-	transport *http.Transport
+	transport *proxy.Transport
 	current   atomic.Pointer[gateway.Gateway]
 	stopGen   context.CancelFunc
 

@@ -1,0 +1,353 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// rawBackend serves each accepted connection with serve, on loopback, and
+// counts connections. It stands for backends that misbehave in exact ways.
+type rawBackend struct {
+	addr     string
+	accepted atomic.Int32
+}
+
+func newRawBackend(t *testing.T, serve func(c net.Conn, r *bufio.Reader)) *rawBackend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	b := &rawBackend{addr: ln.Addr().String()}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b.accepted.Add(1)
+			go func() {
+				defer c.Close()
+				serve(c, bufio.NewReader(c))
+			}()
+		}
+	}()
+	return b
+}
+
+// readHead reads one request head and returns it; "" at EOF.
+func readHead(r *bufio.Reader) string {
+	var head strings.Builder
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return ""
+		}
+		head.WriteString(line)
+		if line == "\r\n" {
+			return head.String()
+		}
+	}
+}
+
+// answerEach answers every request on the connection with resp.
+func answerEach(resp string) func(net.Conn, *bufio.Reader) {
+	return func(c net.Conn, r *bufio.Reader) {
+		for readHead(r) != "" {
+			io.WriteString(c, resp)
+		}
+	}
+}
+
+const ok2 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+func roundTrip(t *testing.T, tr *Transport, req *http.Request) (*http.Response, string, error) {
+	t.Helper()
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return nil, "", err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(body), err
+}
+
+func get(t *testing.T, addr, method string, body io.Reader) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+addr+"/x", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func TestTransportReusesConnections(t *testing.T) {
+	be := newRawBackend(t, answerEach(ok2))
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	for i := range 5 {
+		resp, body, err := roundTrip(t, tr, get(t, be.addr, "GET", nil))
+		if err != nil || resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("request %d: %v %v %q", i, resp, err, body)
+		}
+	}
+	// HEAD answers carry a Content-Length but no body; the connection stays usable.
+	headBE := newRawBackend(t, answerEach("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"))
+	for range 3 {
+		if resp, _, err := roundTrip(t, tr, get(t, headBE.addr, "HEAD", nil)); err != nil || resp.ContentLength != 10 {
+			t.Fatalf("HEAD: %v %v", resp, err)
+		}
+	}
+	if n, m := be.accepted.Load(), headBE.accepted.Load(); n != 1 || m != 1 {
+		t.Errorf("connections: %d and %d, want 1 each", n, m)
+	}
+}
+
+// A backend that closes a keep-alive connection after each answer, without
+// saying so: the next request, with or without a body, must not fail on the
+// dead connection.
+func TestTransportIdleConnectionClosedByBackend(t *testing.T) {
+	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+		head := readHead(r)
+		if strings.Contains(head, "Content-Length: 4") {
+			io.ReadFull(r, make([]byte, 4))
+		}
+		io.WriteString(c, ok2)
+	})
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	for i, method := range []string{"GET", "POST", "GET", "POST"} {
+		var body io.Reader
+		if method == "POST" {
+			body = strings.NewReader("data")
+		}
+		time.Sleep(20 * time.Millisecond) // the FIN arrives
+		if resp, got, err := roundTrip(t, tr, get(t, be.addr, method, body)); err != nil || resp.StatusCode != 200 || got != "ok" {
+			t.Fatalf("request %d (%s): %v %v", i, method, resp, err)
+		}
+	}
+	if n := be.accepted.Load(); n != 4 {
+		t.Errorf("connections: %d, want 4", n)
+	}
+}
+
+// A backend that answers before reading the request body (here a 401 to a
+// 4 MiB upload, far beyond the socket buffers) has its answer relayed; the
+// exchange neither deadlocks nor turns into a 502.
+func TestTransportEarlyAnswer(t *testing.T) {
+	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+		readHead(r)
+		io.WriteString(c, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope")
+		io.Copy(io.Discard, r)
+	})
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req := get(t, be.addr, "POST", strings.NewReader(strings.Repeat("x", 4<<20))).WithContext(ctx)
+	resp, body, err := roundTrip(t, tr, req)
+	if err != nil || resp.StatusCode != 401 || body != "nope" {
+		t.Fatalf("early answer: %v %v %q", resp, err, body)
+	}
+}
+
+// failingBody fails after some bytes, as a client's body does when it is
+// over the limit or the client's connection breaks.
+type failingBody struct{ n int }
+
+var errClientBody = errors.New("client body failed")
+
+func (f *failingBody) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errClientBody
+	}
+	n := min(len(p), f.n)
+	f.n -= n
+	return n, nil
+}
+
+func TestTransportClientBodyFails(t *testing.T) {
+	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+		readHead(r)
+		io.Copy(io.Discard, r) // waits for the rest of the body, for ever
+	})
+	tr := NewTransport()
+	req := get(t, be.addr, "POST", io.NopCloser(&failingBody{n: 100}))
+	req.ContentLength = 1000
+	start := time.Now()
+	_, err := tr.RoundTrip(req)
+	if !errors.Is(err, errClientBody) || time.Since(start) > 2*time.Second {
+		t.Fatalf("err %v after %v, want the client body's error at once", err, time.Since(start))
+	}
+}
+
+func TestTransportRefusesBadExchanges(t *testing.T) {
+	cases := []struct {
+		name   string
+		serve  func(net.Conn, *bufio.Reader)
+		header http.Header
+		want   string
+	}{
+		{"header value with CRLF", answerEach(ok2), http.Header{"X-User": {"a\r\nX-Admin: 1"}}, "invalid value for header"},
+		{"header name with space", answerEach(ok2), http.Header{"X User": {"a"}}, "invalid header name"},
+		{"switching protocols", answerEach("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"), nil, "upgrades are not proxied"},
+		{"endless 1xx", answerEach(strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", 10)), nil, "too many informational"},
+		{"headers over the limit", answerEach("HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", 2<<20) + "\r\n\r\n"), nil, "exceed the limit"},
+		{"junk status line", answerEach("SSH-2.0-OpenSSH\r\n\r\n"), nil, "malformed HTTP"},
+		{"closed before answering", func(c net.Conn, r *bufio.Reader) { readHead(r) }, nil, "EOF"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			be := newRawBackend(t, c.serve)
+			tr := NewTransport()
+			defer tr.CloseIdleConnections()
+			req := get(t, be.addr, "GET", nil)
+			for k, v := range c.header {
+				req.Header[k] = v
+			}
+			resp, err := tr.RoundTrip(req)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, %v; want an error containing %q", resp, err, c.want)
+			}
+		})
+	}
+}
+
+// Informational answers go to the httptrace hook (ReverseProxy relays them
+// to the client); the final answer follows.
+func TestTransportInformational(t *testing.T) {
+	be := newRawBackend(t, answerEach("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"+ok2))
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	var got []string
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		got = append(got, fmt.Sprint(code, " ", h.Get("Link")))
+		return nil
+	}}
+	req := get(t, be.addr, "GET", nil)
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	resp, body, err := roundTrip(t, tr, req)
+	if err != nil || resp.StatusCode != 200 || body != "ok" || len(got) != 1 || got[0] != "103 </a.css>; rel=preload" {
+		t.Fatalf("%v %v %q, 1xx seen: %q", resp, err, body, got)
+	}
+}
+
+// Closing a response body early closes the connection at once rather than
+// draining an answer that may never end; the next request gets a new one.
+func TestTransportEarlyCloseDoesNotDrain(t *testing.T) {
+	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+		readHead(r)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for {
+			if _, err := io.WriteString(c, "5\r\nchunk\r\n"); err != nil {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	resp, err := tr.RoundTrip(get(t, be.addr, "GET", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadFull(resp.Body, make([]byte, 10))
+	done := make(chan struct{})
+	go func() { resp.Body.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close drained an endless body")
+	}
+	if _, err := tr.RoundTrip(get(t, be.addr, "GET", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if n := be.accepted.Load(); n != 2 {
+		t.Errorf("connections: %d, want 2", n)
+	}
+}
+
+// The request's context ends a wait for the backend: its deadline (the
+// integration timeout) and its cancellation (the client went away).
+func TestTransportContext(t *testing.T) {
+	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+		readHead(r)
+		time.Sleep(5 * time.Second)
+	})
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	for _, end := range []string{"deadline", "cancel"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		if end == "cancel" {
+			ctx, cancel = context.WithCancel(context.Background())
+			time.AfterFunc(200*time.Millisecond, cancel)
+		}
+		start := time.Now()
+		_, err := tr.RoundTrip(get(t, be.addr, "GET", nil).WithContext(ctx))
+		cancel()
+		if err == nil || time.Since(start) > 2*time.Second {
+			t.Fatalf("%s: err %v after %v", end, err, time.Since(start))
+		}
+		want := context.DeadlineExceeded
+		if end == "cancel" {
+			want = context.Canceled
+		}
+		if !errors.Is(err, want) {
+			t.Errorf("%s: err %v, want %v", end, err, want)
+		}
+	}
+}
+
+// A response whose end is the connection's close is read whole, and the
+// connection is not reused.
+func TestTransportCloseDelimited(t *testing.T) {
+	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+		readHead(r)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\nuntil the end")
+	})
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	for range 2 {
+		if resp, body, err := roundTrip(t, tr, get(t, be.addr, "GET", nil)); err != nil || body != "until the end" || !resp.Close {
+			t.Fatalf("%v %v %q", resp, err, body)
+		}
+	}
+	if n := be.accepted.Load(); n != 2 {
+		t.Errorf("connections: %d, want 2", n)
+	}
+}
+
+func TestTransportTLS(t *testing.T) {
+	be := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", r.Proto, r.URL.Path)
+	}))
+	defer be.Close()
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	req := get(t, "x", "GET", nil)
+	req.URL, _ = url.Parse(be.URL + "/secure")
+	// Without the backend's CA the handshake fails.
+	if _, err := tr.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "TLS handshake") {
+		t.Fatalf("untrusted backend certificate: %v", err)
+	}
+	tr.TLSClientConfig = be.Client().Transport.(*http.Transport).TLSClientConfig
+	for range 2 {
+		if resp, body, err := roundTrip(t, tr, req); err != nil || resp.StatusCode != 200 || body != "HTTP/1.1 /secure" {
+			t.Fatalf("%v %v %q", resp, err, body)
+		}
+	}
+}
