@@ -9,7 +9,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -241,7 +241,6 @@ type Authorizer struct {
 	allowed  [numAlgs]bool
 	hmacKey  any // []byte boxed once, so the HS path returns it without allocating
 	needKeys bool
-	parser   *jwt.Parser
 	keys     *keySource // nil when only HS* is allowed
 	cache    *tokenCache
 	started  sync.Once
@@ -280,21 +279,11 @@ func New(s Settings, o Options) (*Authorizer, error) {
 		a.hmacKey = append([]byte(nil), s.HMACSecret...)
 	}
 
-	var methods []string
 	for id := algID(0); id < numAlgs; id++ {
-		if a.allowed[id] {
-			methods = append(methods, id.String())
-			if !id.isHMAC() {
-				a.needKeys = true
-			}
+		if a.allowed[id] && !id.isHMAC() {
+			a.needKeys = true
 		}
 	}
-	a.parser = jwt.NewParser(
-		jwt.WithValidMethods(methods),
-		jwt.WithoutClaimsValidation(), // we check claims ourselves, with AWS semantics
-		jwt.WithJSONNumber(),          // keep numbers exact for stringification and range checks
-		jwt.WithStrictDecoding(),      // one token string per signature; keeps cache keys canonical
-	)
 
 	if a.needKeys {
 		ks, err := newKeySource(s, o, a.log, a.metrics)
@@ -380,7 +369,7 @@ func (a *Authorizer) verify(ctx context.Context, token string, tr *tracer) (*Ide
 		tr.add("token", d, "")
 		return nil, d
 	}
-	headerLen, ok := splitCompact(token)
+	headerLen, sigDot, ok := splitCompact(token)
 	if !ok {
 		d := deny(ReasonMalformed, errors.New("not three base64url parts"))
 		tr.add("token", d, "")
@@ -419,44 +408,58 @@ func (a *Authorizer) verify(ctx context.Context, token string, tr *tracer) (*Ide
 	}
 
 	a.signatureChecks.Add(1)
-	want := hdr.alg.method()
-	parsed, err := a.parser.ParseWithClaims(token, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
-		// The method registry is process-global and writable; insist on the
-		// library's own implementation of the algorithm we approved.
-		if t.Method != want {
-			return nil, errors.New("signing method differs from the checked header")
-		}
-		return key, nil
-	})
-	if err != nil {
-		d := mapParseError(err)
+	// The payload is decoded and scanned once, here. What golang-jwt's
+	// parser refused before the signature check (undecodable payload or
+	// signature, a payload that is not a JSON object or null) is still
+	// refused before it, with the same answer; what our stricter JSON rules
+	// add (repeats, depth, trailing data) comes after it, as before.
+	payload, d := decodeSegment(token[headerLen+1 : sigDot])
+	var sc jsonScan
+	if d == nil && (!sc.scan(payload) || (sc.top != '{' && sc.top != 'n')) {
+		d = deny(ReasonMalformed, jwt.ErrTokenMalformed)
+	}
+	var sig []byte
+	if d == nil {
+		sig, d = decodeSegment(token[sigDot+1:])
+	}
+	if d == nil {
+		d = verifySignature(hdr.alg.method(), token[:sigDot], sig, key)
+	}
+	if d != nil {
 		tr.add("signature", d, "")
 		return nil, d
 	}
 	if tr != nil {
 		tr.add("signature", nil, "valid %s signature", hdr.alg)
 	}
-	claims, _ := parsed.Claims.(jwt.MapClaims)
-	// golang-jwt decoded the payload with Go's rules (last duplicate wins,
-	// anything after the first value ignored); refuse what other parsers
-	// could read differently. The signature is valid, so this is the
-	// issuer's doing, but the backend must see the claims we checked.
-	if d := checkPayloadJSON(token[headerLen+1 : strings.LastIndexByte(token, '.')]); d != nil {
+	// Go's rules would take the last of repeated members and ignore
+	// anything after the first value; refuse what other parsers could read
+	// differently. The signature is valid, so this is the issuer's doing,
+	// but the backend must see the claims we checked.
+	if sc.semErr == nil && sc.trailing(payload) {
+		sc.semErr = errTrailingData
+	}
+	if sc.semErr != nil {
+		d := denyJSON("claims", sc.semErr)
 		tr.add("claims", d, "")
 		return nil, d
 	}
 
-	id, expNano, d := a.checkClaims(claims, now, hdr.kid)
+	// The payload is never written again: the claims are substrings of it.
+	src := unsafe.String(unsafe.SliceData(payload), len(payload))
+	e, d := a.checkClaims(src, &sc, now, hdr.kid)
 	if d != nil {
 		tr.add("claims", d, "")
 		return nil, d
 	}
+	e.alg = hdr.alg
+	id := &e.id
 	if tr != nil {
 		tr.add("claims", nil, "iss %q, aud accepted, expires %s (in %s)%s",
 			a.issuer, id.Expires.UTC().Format(time.RFC3339), id.Expires.Sub(now).Round(time.Second), skewNote(a.skew))
 	}
 	if a.cache != nil && tr == nil {
-		a.cache.store(cacheKey, &cacheEntry{id: id, kid: hdr.kid, alg: hdr.alg, expNano: expNano}, now)
+		a.cache.store(cacheKey, e, now)
 	}
 	return id, nil
 }
@@ -490,46 +493,94 @@ func describeKey(h tokenHeader, key any) string {
 	return fmt.Sprintf("%s with kid %q", what, h.kid)
 }
 
-// mapParseError turns a golang-jwt error into a Denial. Only the library's
-// sentinel errors are kept: its messages can quote decoded token bytes.
-func mapParseError(err error) *Denial {
-	switch {
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return deny(ReasonBadSignature, jwt.ErrTokenSignatureInvalid)
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return deny(ReasonMalformed, jwt.ErrTokenMalformed)
-	default:
-		return deny(ReasonMalformed, jwt.ErrTokenUnverifiable)
+// verifySignature checks sig over input with method, golang-jwt's own
+// implementation of the approved alg (never the process-global registry,
+// which anyone can write to), trying each candidate of a key set. Failures
+// carry only golang-jwt's sentinel errors, as its parser reported them:
+// its messages can quote decoded token bytes.
+func verifySignature(method jwt.SigningMethod, input string, sig []byte, key any) *Denial {
+	var err error
+	if set, ok := key.(jwt.VerificationKeySet); ok {
+		if len(set.Keys) == 0 {
+			return deny(ReasonMalformed, jwt.ErrTokenUnverifiable)
+		}
+		for _, k := range set.Keys {
+			if err = method.Verify(input, sig, k); err == nil {
+				break
+			}
+		}
+	} else {
+		err = method.Verify(input, sig, key)
 	}
+	if err != nil {
+		return deny(ReasonBadSignature, jwt.ErrTokenSignatureInvalid)
+	}
+	return nil
+}
+
+// strictB64 decodes every segment: canonical base64url only, so that one
+// signature has one token string and one cache key.
+var strictB64 = base64.RawURLEncoding.Strict()
+
+// decodeSegment decodes the payload or the signature segment into a new
+// slice (the signature escapes into golang-jwt; the payload outlives the
+// call in the Identity's strings).
+func decodeSegment(seg string) ([]byte, *Denial) {
+	out := make([]byte, strictB64.DecodedLen(len(seg)))
+	n, err := strictB64.Decode(out, readOnlyBytes(seg))
+	if err != nil {
+		return nil, deny(ReasonMalformed, jwt.ErrTokenMalformed)
+	}
+	return out[:n], nil
+}
+
+// readOnlyBytes views s as bytes without copying, for functions that only
+// read their input (the base64 decoder): the segments are up to 16 KiB.
+func readOnlyBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // splitCompact checks the JWS compact form: exactly three dot-separated
 // parts of base64url characters, the first two non-empty. Go's base64 decoder
 // skips CR and LF, so without this check "a\nb" would verify like "ab" and
-// one signature would have many cache keys.
-func splitCompact(token string) (headerLen int, ok bool) {
-	dots, first, second := 0, -1, -1
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
-		case c == '.':
-			dots++
-			if dots == 1 {
-				first = i
-			} else if dots == 2 {
-				second = i
-			} else {
-				return 0, false
-			}
-		default:
-			return 0, false
+// one signature would have many cache keys. It runs on every request, cached
+// or not, and used to cost more than hashing the token: the dots are found
+// with strings.IndexByte and the alphabet is checked by table.
+func splitCompact(token string) (headerLen, sigDot int, ok bool) {
+	first := strings.IndexByte(token, '.')
+	if first <= 0 {
+		return 0, 0, false
+	}
+	n := strings.IndexByte(token[first+1:], '.')
+	if n <= 0 {
+		return 0, 0, false
+	}
+	second := first + 1 + n
+	// A third dot is outside the alphabet of the last part.
+	if !isBase64URL(token[:first]) || !isBase64URL(token[first+1:second]) || !isBase64URL(token[second+1:]) {
+		return 0, 0, false
+	}
+	return first, second, true
+}
+
+// notBase64URL is 1 for every byte outside the unpadded base64url alphabet.
+var notBase64URL = func() (t [256]uint8) {
+	for c := range t {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			t[c] = 1
 		}
 	}
-	if dots != 2 || first == 0 || second == first+1 {
-		return 0, false
+	return t
+}()
+
+// isBase64URL reports whether s has only base64url characters. It does not
+// stop early: tokens are short and a branch-free loop is faster.
+func isBase64URL(s string) bool {
+	var bad uint8
+	for i := 0; i < len(s); i++ {
+		bad |= notBase64URL[s[i]]
 	}
-	return first, true
+	return bad == 0
 }
 
 // tokenHeader is what the checks need from the JOSE header.
@@ -538,26 +589,36 @@ type tokenHeader struct {
 	kid string
 }
 
+// headerBufSize holds the decoded header of ordinary tokens on the stack.
+const headerBufSize = 512
+
 // checkHeader performs step 3 on our own decoding of the header, before
-// golang-jwt sees the token, so the payload of a token with an unacceptable
+// anything else is decoded, so the payload of a token with an unacceptable
 // header is never decoded and each failure gets a precise reason.
 func (a *Authorizer) checkHeader(seg string) (tokenHeader, *Denial) {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	var buf [headerBufSize]byte
+	raw := buf[:]
+	if n := strictB64.DecodedLen(len(seg)); n > len(raw) {
+		raw = make([]byte, n)
+	}
+	n, err := strictB64.Decode(raw, readOnlyBytes(seg))
 	if err != nil {
 		return tokenHeader{}, deny(ReasonMalformed, errors.New("header is not base64url"))
 	}
-	// A map, not a struct: struct decoding matches names case-insensitively,
-	// and golang-jwt reads the header as a map, so both must see the same alg.
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+	raw = raw[:n]
+	// Names are matched exactly, as in the map golang-jwt used to read the
+	// header into: a case variant such as "ALG" is just another member.
+	var sc jsonScan
+	if !sc.scan(raw) || sc.top != '{' || sc.trailing(raw) {
 		return tokenHeader{}, deny(ReasonMalformed, errors.New("header is not a JSON object"))
 	}
 	// Before anything is read from it: {"alg":"none","alg":"RS256"} must
 	// not mean RS256 to us and none to someone else.
-	if err := checkJSONMembers(raw); err != nil {
-		return tokenHeader{}, denyJSON("header", err)
+	if sc.semErr != nil {
+		return tokenHeader{}, denyJSON("header", sc.semErr)
 	}
-	algName, ok := jsonString(fields["alg"])
+	rawAlg, _ := sc.value(raw, "alg")
+	algName, ok := jsonString(string(rawAlg))
 	if !ok {
 		return tokenHeader{}, deny(ReasonMalformed, errors.New("header alg is missing or not a string"))
 	}
@@ -567,32 +628,23 @@ func (a *Authorizer) checkHeader(seg string) (tokenHeader, *Denial) {
 	}
 	// Keys come from configuration only; a token must not choose its own.
 	for _, name := range [...]string{"jku", "x5u", "jwk", "x5c"} {
-		if _, present := fields[name]; present {
+		if _, present := sc.value(raw, name); present {
 			return tokenHeader{}, deny(ReasonForbiddenHeader, fmt.Errorf("header parameter %s is not accepted", name))
 		}
 	}
 	// RFC 7515 §4.1.11: extensions we do not implement must be rejected.
-	if _, present := fields["crit"]; present {
+	if _, present := sc.value(raw, "crit"); present {
 		return tokenHeader{}, deny(ReasonForbiddenHeader, errors.New("header parameter crit is not accepted"))
 	}
 	h := tokenHeader{alg: alg}
-	if rawKid, present := fields["kid"]; present {
-		if h.kid, ok = jsonString(rawKid); !ok {
+	// Only a JSON string: "kid": null must not pass for "no kid" and match
+	// the kid-less keys of a PEM file.
+	if rawKid, present := sc.value(raw, "kid"); present {
+		if h.kid, ok = jsonString(string(rawKid)); !ok {
 			return tokenHeader{}, deny(ReasonMalformed, errors.New("header kid is not a string"))
 		}
 	}
 	return h, nil
-}
-
-// jsonString decodes raw if it is a JSON string. json.Unmarshal alone would
-// accept null (leaving "" behind), so "kid": null would pass for "no kid"
-// and match the kid-less keys of a PEM file.
-func jsonString(raw json.RawMessage) (string, bool) {
-	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
 }
 
 // selectKey performs step 4.
@@ -616,21 +668,8 @@ func (a *Authorizer) selectKey(ctx context.Context, h tokenHeader) (any, *Denial
 	return nil, deny(ReasonUnknownKid, nil)
 }
 
-// checkPayloadJSON runs checkJSONMembers over the payload segment, which
-// golang-jwt has already decoded successfully (strict base64url).
-func checkPayloadJSON(seg string) *Denial {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(seg)
-	if err != nil {
-		return deny(ReasonMalformed, errors.New("payload is not base64url"))
-	}
-	if err := checkJSONMembers(raw); err != nil {
-		return denyJSON("claims", err)
-	}
-	return nil
-}
-
-// denyJSON is the malformed denial for a header or payload that
-// checkJSONMembers refused; the description says why, in a fixed sentence.
+// denyJSON is the malformed denial for a header or payload that jsonScan
+// refused; the description says why, in a fixed sentence.
 func denyJSON(part string, err error) *Denial {
 	d := deny(ReasonMalformed, fmt.Errorf("%s: %w", part, err))
 	switch {

@@ -10,9 +10,10 @@ import (
 
 // cacheEntry is what a verified token leaves behind. Only successes are
 // cached: a denial must be re-judged each time (keys and clocks change).
+// The Identity is embedded and handed out by address, so a verification
+// allocates one object for both; its KeyID is the kid that verified it.
 type cacheEntry struct {
-	id      *Identity
-	kid     string
+	id      Identity
 	alg     algID
 	expNano int64 // exp claim, Unix nanoseconds
 }
@@ -70,10 +71,10 @@ func (tc *tokenCache) lookup(key [32]byte, now time.Time, keys *keySource) (*Ide
 	if !ok || now.UnixNano() >= e.expNano {
 		return nil, false
 	}
-	if !e.alg.isHMAC() && keys.current().lookup(e.kid, e.alg) == nil {
+	if !e.alg.isHMAC() && keys.current().lookup(e.id.KeyID, e.alg) == nil {
 		return nil, false
 	}
-	return e.id, true
+	return &e.id, true
 }
 
 // store caches a verified token unless it expires before the next instant.

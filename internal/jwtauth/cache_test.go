@@ -97,14 +97,14 @@ func TestCacheLookupChecksExp(t *testing.T) {
 	tc := newTokenCache(10, nil) // wall clock: otter keeps the entry ~1h
 	exp := time.Now().Add(time.Hour)
 	key := hashToken("t")
-	tc.store(key, &cacheEntry{id: &Identity{}, alg: algHS256, expNano: exp.UnixNano()}, time.Now())
+	tc.store(key, &cacheEntry{alg: algHS256, expNano: exp.UnixNano()}, time.Now())
 	if _, ok := tc.lookup(key, time.Now(), nil); !ok {
 		t.Fatal("fresh entry missed")
 	}
 	if _, ok := tc.lookup(key, exp, nil); ok {
 		t.Fatal("entry returned at its exp")
 	}
-	tc.store(hashToken("old"), &cacheEntry{id: &Identity{}, alg: algHS256, expNano: time.Now().UnixNano()}, time.Now())
+	tc.store(hashToken("old"), &cacheEntry{alg: algHS256, expNano: time.Now().UnixNano()}, time.Now())
 	if _, ok := tc.lookup(hashToken("old"), time.Now().Add(-time.Hour), nil); ok {
 		t.Fatal("entry already expired at store time was cached")
 	}

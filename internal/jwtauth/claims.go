@@ -8,8 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
+	"unicode/utf8"
 )
 
 // Denial reasons: short, stable codes for metrics and logs.
@@ -111,14 +110,82 @@ func (id *Identity) HasAnyScope(required []string) bool {
 	return false
 }
 
-// checkClaims performs step 6 and builds the Identity (step 7). expNano is
-// the exp claim as Unix nanoseconds, clamped, for the cache.
-func (a *Authorizer) checkClaims(c jwt.MapClaims, now time.Time, kid string) (*Identity, int64, *Denial) {
-	if iss, ok := c["iss"].(string); !ok || iss != a.issuer {
-		return nil, 0, deny(ReasonBadIssuer, nil)
+// The claims are read in place from the payload's scan: names and values are
+// substrings of src, the decoded payload, so the Identity shares one buffer
+// instead of a string per claim, and checking a claim decodes nothing but
+// that claim. Values are JSON text the scanner has validated. src and the
+// scanner are passed separately so that the scanner, which is large, stays
+// on the stack although the strings outlive the call.
+
+// claimAt returns top-level member i: its decoded name and its value's JSON
+// text.
+func (s *jsonScan) claimAt(src string, i int) (name, raw string) {
+	m := s.at(i)
+	if m.escaped {
+		name = string(s.esc[m.lo:m.hi])
+	} else {
+		name = src[m.lo:m.hi]
 	}
-	if !a.audienceOK(c) {
-		return nil, 0, deny(ReasonBadAudience, nil)
+	return name, src[m.vlo:m.vhi]
+}
+
+// registered is the JSON text of the claims the checks read, "" for those
+// that are absent (a present value is never empty text). One pass over the
+// members finds them all.
+type registered struct {
+	iss, sub, aud, clientID, exp, nbf, iat, scope, scp string
+}
+
+func (s *jsonScan) registered(src string) registered {
+	var r registered
+	for i := range s.members() {
+		m := s.at(i)
+		var f *string
+		if m.escaped {
+			f = r.field(string(s.esc[m.lo:m.hi]))
+		} else {
+			f = r.field(src[m.lo:m.hi])
+		}
+		if f != nil {
+			*f = src[m.vlo:m.vhi]
+		}
+	}
+	return r
+}
+
+func (r *registered) field(name string) *string {
+	switch name {
+	case "iss":
+		return &r.iss
+	case "sub":
+		return &r.sub
+	case "aud":
+		return &r.aud
+	case "client_id":
+		return &r.clientID
+	case "exp":
+		return &r.exp
+	case "nbf":
+		return &r.nbf
+	case "iat":
+		return &r.iat
+	case "scope":
+		return &r.scope
+	case "scp":
+		return &r.scp
+	}
+	return nil
+}
+
+// checkClaims performs step 6 and builds the Identity (step 7) inside the
+// cache entry that will hold it; the caller sets its alg.
+func (a *Authorizer) checkClaims(src string, c *jsonScan, now time.Time, kid string) (*cacheEntry, *Denial) {
+	r := c.registered(src)
+	if iss, ok := jsonString(r.iss); !ok || iss != a.issuer {
+		return nil, deny(ReasonBadIssuer, nil)
+	}
+	if !a.audienceOK(r.aud, r.clientID) {
+		return nil, deny(ReasonBadAudience, nil)
 	}
 
 	// Seconds as float64 keep fractional NumericDates and huge values
@@ -127,68 +194,74 @@ func (a *Authorizer) checkClaims(c jwt.MapClaims, now time.Time, kid string) (*I
 	nowSec := float64(now.UnixNano()) / 1e9
 	skew := a.skew.Seconds()
 
-	rawExp, present := c["exp"]
-	if !present {
-		return nil, 0, deny(ReasonMissingExp, nil)
+	if r.exp == "" {
+		return nil, deny(ReasonMissingExp, nil)
 	}
-	exp, ok := numericDate(rawExp)
+	exp, ok := numericDate(r.exp)
 	if !ok {
-		return nil, 0, deny(ReasonMalformed, errors.New("exp is not a finite number"))
+		return nil, deny(ReasonMalformed, errors.New("exp is not a finite number"))
 	}
 	if nowSec >= exp+skew {
-		return nil, 0, deny(ReasonExpired, nil)
+		return nil, deny(ReasonExpired, nil)
 	}
-	if raw, present := c["nbf"]; present {
-		nbf, ok := numericDate(raw)
+	if r.nbf != "" {
+		nbf, ok := numericDate(r.nbf)
 		if !ok {
-			return nil, 0, deny(ReasonMalformed, errors.New("nbf is not a finite number"))
+			return nil, deny(ReasonMalformed, errors.New("nbf is not a finite number"))
 		}
 		if nbf > nowSec+skew {
-			return nil, 0, deny(ReasonNotYetValid, nil)
+			return nil, deny(ReasonNotYetValid, nil)
 		}
 	}
-	if raw, present := c["iat"]; present {
-		iat, ok := numericDate(raw)
+	if r.iat != "" {
+		iat, ok := numericDate(r.iat)
 		if !ok {
-			return nil, 0, deny(ReasonMalformed, errors.New("iat is not a finite number"))
+			return nil, deny(ReasonMalformed, errors.New("iat is not a finite number"))
 		}
 		if iat > nowSec+skew {
-			return nil, 0, deny(ReasonIssuedInFuture, nil)
+			return nil, deny(ReasonIssuedInFuture, nil)
 		}
 	}
 
-	id := &Identity{
-		Claims:  make(map[string]string, len(c)),
+	n := c.members()
+	e := &cacheEntry{id: Identity{
+		Claims:  make(map[string]string, n),
 		KeyID:   kid,
 		Expires: secondsToTime(exp),
-	}
-	id.Subject, _ = c["sub"].(string)
-	for k, v := range c {
-		if v == nil {
+	}}
+	id := &e.id
+	id.Subject, _ = jsonString(r.sub)
+	for i := range n {
+		name, raw := c.claimAt(src, i)
+		if raw == "null" {
 			continue
 		}
-		id.Claims[k] = stringifyClaim(v)
+		id.Claims[name] = stringifyClaim(raw)
 	}
-	id.Scopes = scopes(c)
-	return id, id.Expires.UnixNano(), nil
+	id.Scopes = scopes(r.scope, r.scp)
+	e.expNano = id.Expires.UnixNano()
+	return e, nil
 }
 
 // audienceOK: any configured audience in aud (string or array of strings);
 // only when aud is absent altogether, a string client_id (Cognito access
 // tokens) may match instead. A present but null or ill-typed aud does not
 // fall back: the issuer said something, and it was not our audience.
-func (a *Authorizer) audienceOK(c jwt.MapClaims) bool {
-	raw, present := c["aud"]
-	if !present {
-		cid, ok := c["client_id"].(string)
+func (a *Authorizer) audienceOK(aud, clientID string) bool {
+	if aud == "" {
+		cid, ok := jsonString(clientID)
 		return ok && a.isAudience(cid)
 	}
-	switch v := raw.(type) {
-	case string:
-		return a.isAudience(v)
-	case []any:
-		for _, e := range v {
-			if s, ok := e.(string); ok && a.isAudience(s) {
+	if s, ok := jsonString(aud); ok {
+		return a.isAudience(s)
+	}
+	if aud[0] == '[' {
+		for it := (jsonElements{s: aud}); ; {
+			e, more := it.next()
+			if !more {
+				break
+			}
+			if s, ok := jsonString(e); ok && a.isAudience(s) {
 				return true
 			}
 		}
@@ -208,12 +281,11 @@ func (a *Authorizer) isAudience(s string) bool {
 // numericDate parses a NumericDate (RFC 7519 §2): a JSON number, possibly
 // fractional or negative. Strings, NaN, ±Inf and out-of-range values are
 // rejected rather than guessed at.
-func numericDate(v any) (float64, bool) {
-	n, ok := v.(json.Number)
-	if !ok {
+func numericDate(raw string) (float64, bool) {
+	if raw == "" || (raw[0] != '-' && !isDigit(raw[0])) {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(string(n), 64)
+	f, err := strconv.ParseFloat(raw, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, false
 	}
@@ -235,27 +307,44 @@ func secondsToTime(sec float64) time.Time {
 	return time.Unix(int64(whole), int64((sec-whole)*1e9))
 }
 
-// stringifyClaim renders a claim the way AWS API Gateway passes JWT claims
-// to integrations: strings as is, numbers as their JSON text, booleans as
-// true/false, arrays as "[a b]" of stringified elements, objects as compact
-// JSON.
-func stringifyClaim(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		return string(x)
-	case bool:
-		if x {
-			return "true"
-		}
+// jsonString decodes raw if it is a JSON string, as encoding/json would. It
+// allocates only for strings with escapes or invalid UTF-8; others are a
+// substring of raw.
+func jsonString(raw string) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	if strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body) {
+		return body, true
+	}
+	return string(appendUnquoted(make([]byte, 0, len(body)), body)), true
+}
+
+// stringifyClaim renders a claim's JSON text the way AWS API Gateway passes
+// JWT claims to integrations: strings as is, numbers as their JSON text,
+// booleans as true/false, arrays as "[a b]" of stringified elements, objects
+// as compact JSON.
+func stringifyClaim(raw string) string {
+	switch raw[0] {
+	case '"':
+		s, _ := jsonString(raw)
+		return s
+	case 't':
+		return "true"
+	case 'f':
 		return "false"
-	case nil:
+	case 'n':
 		return ""
-	case []any:
+	case '[':
 		var b strings.Builder
 		b.WriteByte('[')
-		for i, e := range x {
+		it := jsonElements{s: raw}
+		for i := 0; ; i++ {
+			e, more := it.next()
+			if !more {
+				break
+			}
 			if i > 0 {
 				b.WriteByte(' ')
 			}
@@ -263,34 +352,122 @@ func stringifyClaim(v any) string {
 		}
 		b.WriteByte(']')
 		return b.String()
-	default:
+	case '{':
+		// Rare enough to leave to encoding/json: it sorts the keys and
+		// escapes strings exactly as before.
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) != nil {
+			return ""
+		}
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false) // claims are data, not HTML
-		if err := enc.Encode(x); err != nil {
+		if err := enc.Encode(v); err != nil {
 			return ""
 		}
 		return strings.TrimSuffix(buf.String(), "\n")
 	}
+	return raw // a number
 }
 
 // scopes reads "scope" (RFC 8693, space-separated) or else "scp" (Okta,
-// Azure AD: a space-separated string or an array of strings).
-func scopes(c jwt.MapClaims) []string {
-	if s, ok := c["scope"].(string); ok {
+// Azure AD: a space-separated string or an array of strings), given as
+// JSON text, "" when absent.
+func scopes(scope, scp string) []string {
+	if s, ok := jsonString(scope); ok {
 		return strings.Fields(s)
 	}
-	switch v := c["scp"].(type) {
-	case string:
-		return strings.Fields(v)
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, e := range v {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
+	if s, ok := jsonString(scp); ok {
+		return strings.Fields(s)
+	}
+	if scp == "" || scp[0] != '[' {
+		return nil
+	}
+	n := 0
+	for it := (jsonElements{s: scp}); ; n++ {
+		if _, more := it.next(); !more {
+			break
+		}
+	}
+	out := make([]string, 0, n)
+	for it := (jsonElements{s: scp}); ; {
+		e, more := it.next()
+		if !more {
+			break
+		}
+		if s, ok := jsonString(e); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// jsonElements iterates over the elements of a valid JSON array's text.
+type jsonElements struct {
+	s string
+	i int
+}
+
+// next returns the next element's JSON text, or false after the last.
+func (it *jsonElements) next() (string, bool) {
+	if it.i == 0 {
+		it.i = 1 // past '['
+	}
+	i := skipSpace(it.s, it.i)
+	if it.s[i] == ']' {
+		return "", false
+	}
+	if it.s[i] == ',' {
+		i = skipSpace(it.s, i+1)
+	}
+	end := skipValue(it.s, i)
+	it.i = end
+	return it.s[i:end], true
+}
+
+// skipValue returns the end of the valid JSON value starting at s[i].
+func skipValue(s string, i int) int {
+	switch s[i] {
+	case '"':
+		return skipStringLiteral(s, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(s); j++ {
+			switch s[j] {
+			case '"':
+				j = skipStringLiteral(s, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
 			}
 		}
-		return out
+		return len(s)
 	}
-	return nil
+	j := i // a number or a literal: up to a delimiter
+	for j < len(s) {
+		switch s[j] {
+		case ',', ']', '}', ' ', '\t', '\n', '\r':
+			return j
+		}
+		j++
+	}
+	return j
+}
+
+// skipStringLiteral returns the end of the valid string literal at s[i].
+func skipStringLiteral(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(s)
 }

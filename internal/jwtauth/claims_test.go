@@ -143,23 +143,29 @@ func TestIdentity(t *testing.T) {
 
 func TestScopes(t *testing.T) {
 	tests := []struct {
-		claims   jwt.MapClaims
-		want     []string
-		required []string
-		has      bool
+		scope, scp string // JSON text, "" for absent
+		want       []string
+		required   []string
+		has        bool
 	}{
-		{jwt.MapClaims{"scope": "a b"}, []string{"a", "b"}, []string{"b"}, true},
-		{jwt.MapClaims{"scope": "a b"}, []string{"a", "b"}, []string{"c", "a"}, true},
-		{jwt.MapClaims{"scope": "a b"}, []string{"a", "b"}, []string{"c"}, false},
-		{jwt.MapClaims{"scp": "a b"}, []string{"a", "b"}, nil, true},
-		{jwt.MapClaims{"scp": []any{"a", 1, "b"}}, []string{"a", "b"}, []string{"b"}, true},
-		{jwt.MapClaims{"scope": "x", "scp": []any{"a"}}, []string{"x"}, []string{"a"}, false},
-		{jwt.MapClaims{}, nil, nil, true},
-		{jwt.MapClaims{}, nil, []string{"a"}, false},
-		{jwt.MapClaims{"scope": 5}, nil, []string{"5"}, false},
+		{`"a b"`, "", []string{"a", "b"}, []string{"b"}, true},
+		{`"a b"`, "", []string{"a", "b"}, []string{"c", "a"}, true},
+		{`"a b"`, "", []string{"a", "b"}, []string{"c"}, false},
+		{"", `"a b"`, []string{"a", "b"}, nil, true},
+		{"", `["a",1,"b"]`, []string{"a", "b"}, []string{"b"}, true},
+		{"", `[ "a" , [ "x" ] , {"b":"c"}, "b" ]`, []string{"a", "b"}, []string{"b"}, true},
+		{"", `[]`, []string{}, nil, true},
+		{`"x"`, `["a"]`, []string{"x"}, []string{"a"}, false},
+		{`5`, `"a"`, []string{"a"}, []string{"a"}, true},
+		{`null`, `["a"]`, []string{"a"}, []string{"a"}, true},
+		{`" r\u0020w "`, "", []string{"r", "w"}, []string{"w"}, true},
+		{"", "", nil, nil, true},
+		{"", "", nil, []string{"a"}, false},
+		{`5`, "", nil, []string{"5"}, false},
+		{"", `{"a":1}`, nil, []string{"a"}, false},
 	}
 	for i, tt := range tests {
-		id := &Identity{Scopes: scopes(tt.claims)}
+		id := &Identity{Scopes: scopes(tt.scope, tt.scp)}
 		if !reflect.DeepEqual(id.Scopes, tt.want) {
 			t.Errorf("%d: scopes = %q, want %q", i, id.Scopes, tt.want)
 		}

@@ -59,6 +59,11 @@ func FuzzVerify(f *testing.F) {
 	f.Add(rawToken(`{"alg":"none","alg":"RS256","kid":"rsa"}`, `{"iss":"issuer-x","aud":"api","exp":9999999999}`, []byte("sig")))
 	f.Add(signRaw(f, jwt.SigningMethodRS256, k.rsa, `{"alg":"RS256","kid":"rsa"}`, `{"iss":"x","iss":"issuer-x","aud":"api","exp":1e400,"n":[[[{"a":1,"\u0061":2}]]]} {}`))
 	f.Add(signRaw(f, jwt.SigningMethodES256, k.ec256, `{"alg":"ES256","kid":"ec256","x":[[[[[[[[]]]]]]]]}`, `{"iss":"issuer-x","aud":"api","exp":-0}`))
+	many := make([]string, 20) // over the pairwise limit of the repeat check
+	for i := range many {
+		many[i] = `"m` + itoa(int64(i)) + `":` + itoa(int64(i))
+	}
+	f.Add(signRaw(f, jwt.SigningMethodEdDSA, k.ed, `{"alg":"EdDSA","kid":"ed"}`, `{"iss":"issuer-x","aud":["x","api"],"exp":1,"scp":["a"],`+strings.Join(many, ",")+`,"\u006d7":0}`))
 	f.Add("junk")
 	f.Add("a.b.c")
 	f.Add("..")
