@@ -72,7 +72,7 @@ type Result struct {
 	Scenario    string            `json:"scenario"`
 	Target      string            `json:"target"`
 	Conns       int               `json:"connections"`
-	DelayMs     int               `json:"delay_ms,omitempty"`
+	Rate        float64           `json:"open_loop_rate,omitempty"`
 	Requests    int64             `json:"requests"`
 	DurationS   float64           `json:"duration_s"`
 	RPS         float64           `json:"rps"`
@@ -135,6 +135,9 @@ type env struct {
 
 func main() {
 	flag.Parse()
+	if *flagAttack != "" {
+		os.Exit(attack())
+	}
 	if *flagQuick {
 		if !isSet("d") {
 			*flagDur = 3 * time.Second
@@ -563,12 +566,12 @@ func children(pid int) []int {
 // ---------------------------------------------------------------- wrk
 
 type load struct {
-	path    string
-	auth    string // "-", "fixed:VALUE" or a token file
-	conns   int
-	dur     time.Duration
-	limit   int
-	delayMs int
+	path  string
+	auth  string // "-", "fixed:VALUE" or a token file
+	conns int
+	dur   time.Duration
+	limit int
+	rate  float64 // > 0: open loop at this rate (openloop.go) instead of wrk
 }
 
 type wrkOut struct {
@@ -591,18 +594,17 @@ type wrkOut struct {
 }
 
 func (e *env) wrk(addr string, l load) (*wrkOut, error) {
-	script := wrkLua
-	if l.delayMs > 0 {
-		script += "\nfunction delay() return delay_ms end\n"
+	if l.rate > 0 {
+		return e.openLoop(addr, l)
 	}
 	sp := filepath.Join(e.tmp, "wrk.lua")
-	if err := os.WriteFile(sp, []byte(script), 0o644); err != nil {
+	if err := os.WriteFile(sp, []byte(wrkLua), 0o644); err != nil {
 		return nil, err
 	}
 	secs := int(math.Ceil(l.dur.Seconds()))
 	argv := pin(*flagLoadCPU, "wrk", "-t1", fmt.Sprintf("-c%d", l.conns), fmt.Sprintf("-d%ds", secs),
 		"--latency", "--timeout", "5s", "-s", sp, "http://"+addr, "--",
-		l.path, l.auth, strconv.Itoa(l.limit), strconv.Itoa(l.delayMs))
+		l.path, l.auth, strconv.Itoa(l.limit))
 	ctx, cancel := context.WithTimeout(context.Background(), l.dur+90*time.Second) // token files take a while to load
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -663,7 +665,7 @@ func (e *env) measure(id, scenario, target, addr string, server int, sumTree boo
 	s1, c1, b1 := tick()
 	busy1 := machineBusyTicks()
 	r := &Result{
-		ID: id, Scenario: scenario, Target: target, Conns: l.conns, DelayMs: l.delayMs,
+		ID: id, Scenario: scenario, Target: target, Conns: l.conns, Rate: l.rate,
 		Requests: w.Requests, DurationS: float64(w.DurationUs) / 1e6,
 		Stopped: w.StoppedUs > 0,
 		P50us:   w.P50, P75us: w.P75, P90us: w.P90, P99us: w.P99, P999us: w.P999, MeanUs: w.Mean,
@@ -912,29 +914,21 @@ func (e *env) scenarios() error {
 	if err := gwRun("2", "", "s2", s2,
 		m("2.peak", "2: JWT RS256, one token (cache warm)", "/jwt", fixed, load{conns: c, dur: d}, true),
 		func(p *proc) error {
-			// Half the peak rate: wrk paces each connection with delay(); rate ≈ conns / (delay + latency).
+			// Half the peak rate, open loop (openloop.go); the direct
+			// backend at the same rate, for the added p99.
 			peak := e.find("2.peak")
 			if peak == nil || peak.RPS == 0 {
 				return nil
 			}
-			rate := peak.RPS / 2
-			const delayMs = 5
-			conns := max(1, int(math.Round(rate*(delayMs/1000.0+peak.P50us/2/1e6))))
-			// calibrate once on the gateway (3 s), then scale the connection count
-			cal, err := e.wrk(e.gwAddr, load{path: "/jwt", auth: fixed, conns: conns, dur: 3 * time.Second, delayMs: delayMs})
-			if err == nil && cal.Requests > 0 {
-				got := float64(cal.Requests) / (float64(cal.DurationUs) / 1e6)
-				conns = max(1, int(math.Round(float64(conns)*rate/got)))
-			}
-			r, err := e.measure("2.half", fmt.Sprintf("2: JWT RS256 cached, paced at half the peak (target %.0f req/s)", rate), "portcullis", e.gwAddr, p.pid(), false,
-				load{path: "/jwt", auth: fixed, conns: conns, dur: d, delayMs: delayMs})
+			rate := math.Round(peak.RPS / 2)
+			r, err := e.measure("2.half", fmt.Sprintf("2: JWT RS256 cached, open loop at half the peak (%.0f req/s)", rate), "portcullis", e.gwAddr, p.pid(), false,
+				load{path: "/jwt", auth: fixed, dur: d, rate: rate})
 			if err != nil {
 				return err
 			}
-			r.Note = fmt.Sprintf("paced: %d connections, each waiting %d ms before every request (wrk delay())", conns, delayMs)
-			// the direct backend at the same pacing, for the added p99
-			rd, err := e.measure("direct.half", "baseline: backend directly, same pacing as 2.half", "backend", e.backendAddr, e.backendProc.pid(), false,
-				load{path: "/hello", auth: "-", conns: conns, dur: d, delayMs: delayMs})
+			r.Note = fmt.Sprintf("open loop: %.0f req/s at a constant rate (vegeta)", rate)
+			rd, err := e.measure("direct.half", "baseline: backend directly, same rate as 2.half", "backend", e.backendAddr, e.backendProc.pid(), false,
+				load{path: "/hello", auth: "-", dur: d, rate: rate})
 			if err != nil {
 				return err
 			}
@@ -1037,8 +1031,8 @@ func (e *env) find(id string) *Result {
 func (e *env) ratios() {
 	d, n := e.find("direct"), e.find("nginx")
 	for _, r := range e.report.Results {
-		if r.DelayMs > 0 || r.Conns != *flagConns {
-			continue // paced and 1-connection runs are latency runs
+		if r.Rate > 0 || r.Conns != *flagConns {
+			continue // open-loop and 1-connection runs are latency runs
 		}
 		if d != nil && d.RPS > 0 {
 			r.VsDirect = r.RPS / d.RPS
@@ -1376,7 +1370,7 @@ func method() map[string]string {
 		"cpu":       "utime+stime from /proc/PID/stat before and after the run (10 ms ticks), divided by completed requests",
 		"rss":       "VmHWM from /proc/PID/status at the end of the run; a fresh portcullis process per scenario",
 		"logging":   "portcullis serve at the default level: one JSON access-log line per request, stderr to /dev/null",
-		"half_peak": "scenario 2 at half its peak rate: wrk delay() of 5 ms per request per connection, connection count calibrated in a 3 s run; the direct backend is measured at the same pacing",
+		"half_peak": "scenario 2 at half its peak rate: an open-loop constant-rate load (vegeta as a library, in a child process pinned to the load CPU); the direct backend is measured at the same rate",
 	}
 }
 
@@ -1403,8 +1397,8 @@ func markdownTable(rep *Report) string {
 		if r.CPUChildS > 0 {
 			notes = append(notes, fmt.Sprintf("function CPU %.2f s/10k", r.CPUChildS/float64(max(r.Requests, 1))*1e4))
 		}
-		if r.DelayMs > 0 {
-			notes = append(notes, fmt.Sprintf("paced %d ms/conn", r.DelayMs))
+		if r.Rate > 0 {
+			notes = append(notes, fmt.Sprintf("open loop at %.0f req/s", r.Rate))
 		}
 		if v := metricSum(r, "portcullis_jwt_token_cache_total", `result="hit"`); v > 0 || strings.HasPrefix(r.ID, "3") || r.ID == "5" {
 			notes = append(notes, fmt.Sprintf("token cache hits %.0f misses %.0f", v, metricSum(r, "portcullis_jwt_token_cache_total", `result="miss"`)))

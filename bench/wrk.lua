@@ -1,7 +1,7 @@
 -- wrk script shared by every benchmark run, so the load generator does the
 -- same work whatever the target.
 --
--- Arguments (after "--"): PATH TOKENFILE LIMIT DELAY_MS
+-- Arguments (after "--"): PATH TOKENFILE LIMIT
 --   PATH       request path
 --   TOKENFILE  "-" for no Authorization header, "fixed:VALUE" for one fixed
 --              header value, else a file with one header value per line
@@ -11,11 +11,6 @@
 --              full -d); used so that a token file is never reused. The
 --              wall time from the first request to the stop is reported as
 --              stopped_after_us (wrk's own duration is always the full -d)
---   DELAY_MS   milliseconds to wait before each request on a connection (0:
---              closed loop); used to pace a run below the peak rate. The
---              harness appends "function delay() return delay_ms end" only
---              for paced runs (wrk decides whether to call delay() before
---              init() runs, so it cannot be switched off from init()).
 --
 -- done() prints one line "WRKJSON {...}" that the harness parses.
 
@@ -23,7 +18,6 @@ local reqs = {}
 local n = 0
 local i = 0
 local limit = 0
-local delay_ms = 0
 wraps = 0
 -- wall-clock span of a run that stopped early (LIMIT reached): wrk itself
 -- always reports the full -d duration
@@ -51,7 +45,6 @@ function init(args)
   local path = args[1] or "/"
   local src = args[2] or "-"
   limit = tonumber(args[3] or "0")
-  delay_ms = tonumber(args[4] or "0")
   local host = wrk.host .. ":" .. tostring(wrk.port)
   local pre = "GET " .. path .. " HTTP/1.1\r\nHost: " .. host .. "\r\n"
   if src == "-" then

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Open-loop load for the latency target: requests are sent at a constant
+// rate whether or not earlier ones have been answered (vegeta as a library),
+// so a slow answer cannot hold back the requests behind it, as it does in a
+// closed loop, and the connections do not fall into step and arrive in
+// bursts, as wrk's delay() pacing made them do. The attack runs in a child
+// process (this binary with -attack) so that it can be pinned to the load
+// core like wrk.
+
+var (
+	flagAttack     = flag.String("attack", "", "internal: run an open-loop attack on this URL and print WRKJSON")
+	flagAttackRate = flag.Float64("attack-rate", 0, "internal: requests per second for -attack")
+	flagAttackDur  = flag.Duration("attack-dur", 0, "internal: duration of -attack")
+	flagAttackAuth = flag.String("attack-auth", "", "internal: Authorization header value for -attack")
+)
+
+// openLoop runs the attack in a pinned child process and returns its
+// figures in wrk's shape.
+func (e *env) openLoop(addr string, l load) (*wrkOut, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	auth := ""
+	if v, ok := strings.CutPrefix(l.auth, "fixed:"); ok {
+		auth = v
+	} else if l.auth != "-" {
+		return nil, fmt.Errorf("open-loop runs take no token file")
+	}
+	argv := pin(*flagLoadCPU, self, "-attack", "http://"+addr+l.path,
+		"-attack-rate", strconv.FormatFloat(l.rate, 'f', 1, 64), "-attack-dur", l.dur.String(), "-attack-auth", auth)
+	ctx, cancel := context.WithTimeout(context.Background(), l.dur+60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("open-loop attack: %v\n%s", err, out.String())
+	}
+	for line := range strings.SplitSeq(out.String(), "\n") {
+		if j, ok := strings.CutPrefix(line, "WRKJSON "); ok {
+			var w wrkOut
+			if err := json.Unmarshal([]byte(j), &w); err != nil {
+				return nil, fmt.Errorf("attack output %q: %v", j, err)
+			}
+			u := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			w.cpuS = tv(u.Utime) + tv(u.Stime)
+			return &w, nil
+		}
+	}
+	return nil, fmt.Errorf("no WRKJSON line in attack output:\n%s", out.String())
+}
+
+// attack is the child's side: a constant-rate attack, exact percentiles.
+func attack() int {
+	hdr := http.Header{}
+	if *flagAttackAuth != "" {
+		hdr.Set("Authorization", *flagAttackAuth)
+	}
+	targeter := vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: *flagAttack, Header: hdr})
+	// Enough workers and connections that the rate holds even when answers
+	// slow down (open loop); keep-alive as wrk.
+	a := vegeta.NewAttacker(vegeta.Workers(64), vegeta.MaxWorkers(1024), vegeta.Connections(1024),
+		vegeta.Timeout(5*time.Second), vegeta.KeepAlive(true))
+	rate := vegeta.Rate{Freq: int(*flagAttackRate), Per: time.Second}
+	var lat []time.Duration
+	var w wrkOut
+	start := time.Now()
+	for res := range a.Attack(targeter, rate, *flagAttackDur, "open-loop") {
+		switch {
+		case res.Error != "" && res.Code == 0:
+			w.ErrRead++
+		case res.Code >= 400:
+			w.ErrStatus++
+		}
+		lat = append(lat, res.Latency)
+	}
+	w.DurationUs = time.Since(start).Microseconds()
+	w.Requests = int64(len(lat))
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		q := func(p float64) float64 {
+			return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Nanoseconds()) / 1e3
+		}
+		var sum time.Duration
+		for _, d := range lat {
+			sum += d
+		}
+		w.Mean = float64(sum.Nanoseconds()) / float64(len(lat)) / 1e3
+		w.P50, w.P75, w.P90, w.P99, w.P999 = q(0.50), q(0.75), q(0.90), q(0.99), q(0.999)
+	}
+	j, _ := json.Marshal(w)
+	fmt.Println("WRKJSON " + string(j))
+	return 0
+}
