@@ -78,6 +78,8 @@ type Process struct {
 	slots    int
 	logger   *slog.Logger
 	metrics  *Metrics
+	// arnHeader is the ARN's header line in every event, built once.
+	arnHeader string
 	// initTimeout bounds the time from launch to the first /next;
 	// tests shorten it.
 	initTimeout time.Duration
@@ -174,6 +176,7 @@ func NewProcess(s ProcessSettings) (*Process, error) {
 		env = append(env, k+"="+v)
 	}
 
+	arn := "arn:aws:lambda:" + region + ":" + account + ":function:" + s.Name
 	logger := s.Logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -184,7 +187,7 @@ func NewProcess(s ProcessSettings) (*Process, error) {
 		args:     s.Command[1:],
 		dir:      dir,
 		env:      env,
-		arn:      "arn:aws:lambda:" + region + ":" + account + ":function:" + s.Name,
+		arn:      arn,
 		timeout:  orDefault(s.Timeout, DefaultTimeout),
 		max:      orDefault(s.MaxResponseBytes, DefaultMaxResponseBytes),
 		queueCap: orDefault(s.QueueSize, 100),
@@ -194,6 +197,9 @@ func NewProcess(s ProcessSettings) (*Process, error) {
 		stop:     make(chan struct{}),
 
 		initTimeout: defaultInitTimeout,
+		// Region and AccountID are not validated; as net/http would, keep
+		// a line break in them from ending the header.
+		arnHeader: arnHeaderName + strings.NewReplacer("\r", " ", "\n", " ").Replace(arn) + "\r\n",
 	}
 	p.disp.init(p.queueCap)
 	return p, nil
@@ -270,16 +276,23 @@ func (p *Process) invoke(ctx context.Context, event []byte) ([]byte, error) {
 		queueDeadline: time.Now().Add(p.timeout),
 		done:          make(chan result, 1),
 	}
-	if err := p.disp.submit(inv); err != nil {
+	w, err := p.disp.submit(inv)
+	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", p.name, err)
 	}
-	wait := time.NewTimer(p.timeout)
-	defer wait.Stop()
+	var queued <-chan time.Time
+	if w == nil || !w.deliver(inv, false) {
+		// Queued: it waits at most Timeout for a process. A delivered
+		// invocation needs no such timer; its execution timer bounds it.
+		wait := time.NewTimer(time.Until(inv.queueDeadline))
+		defer wait.Stop()
+		queued = wait.C
+	}
 	for {
 		select {
 		case r := <-inv.done:
 			return r.payload, r.err
-		case <-wait.C:
+		case <-queued:
 			// Still queued after Timeout: no process took it (all busy, or
 			// none alive because they keep failing to start).
 			if p.disp.remove(inv) {
@@ -405,7 +418,7 @@ type dispatcher struct {
 	opened bool
 	closed error
 	queue  list.List // *invocation
-	idle   list.List // chan *invocation (buffered 1), one per waiting process
+	idle   list.List // *waiter, one per process waiting in /next
 }
 
 func (d *dispatcher) init(capacity int) { d.cap = capacity }
@@ -416,23 +429,25 @@ func (d *dispatcher) open() {
 	d.mu.Unlock()
 }
 
-func (d *dispatcher) submit(inv *invocation) error {
+// submit queues inv, or returns the idle process's waiter that the caller
+// must deliver it to (outside the lock: delivering writes to a socket).
+func (d *dispatcher) submit(inv *invocation) (*waiter, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch {
 	case d.closed != nil:
-		return d.closed
+		return nil, d.closed
 	case !d.opened:
-		return fmt.Errorf("not started: %w", ErrUnavailable)
+		return nil, fmt.Errorf("not started: %w", ErrUnavailable)
 	case d.idle.Len() > 0:
-		ch := d.idle.Remove(d.idle.Front()).(chan *invocation)
-		ch <- inv
-		return nil
+		w := d.idle.Remove(d.idle.Front()).(*waiter)
+		w.elem = nil
+		return w, nil
 	case d.queue.Len() >= d.cap:
-		return fmt.Errorf("queue full (%d waiting): %w", d.queue.Len(), ErrUnavailable)
+		return nil, fmt.Errorf("queue full (%d waiting): %w", d.queue.Len(), ErrUnavailable)
 	default:
 		inv.elem = d.queue.PushBack(inv)
-		return nil
+		return nil, nil
 	}
 }
 
@@ -448,44 +463,33 @@ func (d *dispatcher) remove(inv *invocation) bool {
 	return true
 }
 
-// next blocks until an invocation is available for the calling process or
-// ctx ends (the process went away).
-func (d *dispatcher) next(ctx context.Context) (*invocation, error) {
+// take returns the oldest queued invocation for w's process to deliver,
+// or, with none queued, puts w on the idle list (and returns nil) for a
+// later submit to hand one to.
+func (d *dispatcher) take(w *waiter) (*invocation, error) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.closed != nil {
-		d.mu.Unlock()
 		return nil, d.closed
-	}
-	if err := ctx.Err(); err != nil {
-		// The process is gone; do not hand it work from the queue.
-		d.mu.Unlock()
-		return nil, err
 	}
 	if e := d.queue.Front(); e != nil {
 		inv := d.queue.Remove(e).(*invocation)
 		inv.elem = nil
-		d.mu.Unlock()
 		return inv, nil
 	}
-	ch := make(chan *invocation, 1)
-	e := d.idle.PushBack(ch)
-	d.mu.Unlock()
-	select {
-	case inv := <-ch:
-		return inv, nil
-	case <-ctx.Done():
-	}
+	w.elem = d.idle.PushBack(w)
+	return nil, nil
+}
+
+// withdraw takes w off the idle list if it is still there. If a submit has
+// already taken it, the invocation comes back through deliver's requeue.
+func (d *dispatcher) withdraw(w *waiter) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	select {
-	case inv := <-ch:
-		// Handed over just as the process went away: it never saw the
-		// event, so give it to the next process if time allows.
-		d.requeueLocked(inv)
-	default:
-		d.idle.Remove(e)
+	if w.elem != nil {
+		d.idle.Remove(w.elem)
+		w.elem = nil
 	}
-	return nil, ctx.Err()
 }
 
 func (d *dispatcher) requeueLocked(inv *invocation) {
@@ -536,14 +540,6 @@ func newRequestID() string {
 	s[23] = '-'
 	hex.Encode(s[24:], b[10:])
 	return string(s[:])
-}
-
-// newTraceID returns an X-Ray style trace header; aws-lambda-go only passes
-// it on, but some libraries expect the Root=1-xxxxxxxx-... shape.
-func newTraceID(now time.Time) string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("Root=1-%08x-%s;Sampled=0", now.Unix(), hex.EncodeToString(b[:]))
 }
 
 var _ Function = (*Process)(nil)

@@ -70,3 +70,20 @@ func BenchmarkAuthorizeCached(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAuthorizeUncached is what result_ttl 0 costs the gateway per
+// request besides the invocation itself: the event, the answer's parsing
+// and the policy's evaluation.
+func BenchmarkAuthorizeUncached(b *testing.B) {
+	out := []byte(`{"principalId":"abc","policyDocument":{"Version":"2012-10-17","Statement":[` +
+		`{"Action":["execute-api:Invoke"],"Effect":"Allow","Resource":["` + testARNPrefix + `GET/pets/1"]}]}}`)
+	a := mustNew(b, baseSettings(), invokerFunc(func(context.Context, []byte) ([]byte, error) { return out, nil }), Options{})
+	r := get("/pets/1", "Authorization", "Bearer allow")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if d := a.Authorize(ctx, r); !d.Allow || d.Cached {
+			b.Fatal(d)
+		}
+	}
+}

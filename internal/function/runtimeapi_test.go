@@ -1,0 +1,293 @@
+package function
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runtimeAPI starts a process that never calls the Runtime API itself, so
+// that the test can speak it, and returns the process and its address.
+func runtimeAPI(t *testing.T, s ProcessSettings) (*Process, string) {
+	t.Helper()
+	s.Env = map[string]string{"RAW_MODE": "hang"}
+	p := startProcess(t, "raw", s)
+	p.mu.Lock()
+	addr := p.instances[0].ln.Addr().String()
+	p.mu.Unlock()
+	return p, addr
+}
+
+// rawConn is a client connection that writes requests by hand.
+type rawConn struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialRuntimeAPI(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawConn{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+func (rc *rawConn) send(s string) {
+	rc.t.Helper()
+	if _, err := io.WriteString(rc.c, s); err != nil {
+		rc.t.Fatal(err)
+	}
+}
+
+// read reads one response and its body.
+func (rc *rawConn) read() (*http.Response, string) {
+	rc.t.Helper()
+	_ = rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(rc.br, nil)
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func (rc *rawConn) expectClosed() {
+	rc.t.Helper()
+	_ = rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, err := rc.br.ReadByte(); err == nil {
+		rc.t.Fatalf("connection still open (read %q)", b)
+	}
+}
+
+const nextRequest = "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"
+
+func respond(id, body string) string {
+	return fmt.Sprintf("POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", id, len(body), body)
+}
+
+func pendingNext(p *Process) bool {
+	p.mu.Lock()
+	inst := p.instances[0]
+	p.mu.Unlock()
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	return inst.pending != nil
+}
+
+func invokeAsync(p *Process, event string) <-chan result {
+	ch := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		b, err := p.Invoke(ctx, []byte(event))
+		ch <- result{b, err}
+	}()
+	return ch
+}
+
+// A process that hangs up while waiting in /next is forgotten at once, as
+// with net/http's request contexts: its next /next is not a conflict, and
+// no invocation is written to the dead connection.
+func TestRuntimeAPIDisconnectWhileWaiting(t *testing.T) {
+	t.Parallel()
+	p, addr := runtimeAPI(t, ProcessSettings{Timeout: 5 * time.Second})
+	c1 := dialRuntimeAPI(t, addr)
+	c1.send(nextRequest)
+	if !eventually(5*time.Second, func() bool { return pendingNext(p) }) {
+		t.Fatal("/next never registered")
+	}
+	c2 := dialRuntimeAPI(t, addr)
+	c2.send(nextRequest)
+	if resp, _ := c2.read(); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("second /next: %d, want 409", resp.StatusCode)
+	}
+	c1.c.Close()
+	if !eventually(5*time.Second, func() bool { return !pendingNext(p) }) {
+		t.Fatal("/next of a closed connection still pending")
+	}
+	c2.send(nextRequest)
+	res := invokeAsync(p, `{"n":1}`)
+	resp, body := c2.read()
+	id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+	if resp.StatusCode != http.StatusOK || body != `{"n":1}` || id == "" {
+		t.Fatalf("event: %d %q id %q", resp.StatusCode, body, id)
+	}
+	if got := resp.Header.Get("Lambda-Runtime-Invoked-Function-Arn"); got != "arn:aws:lambda:us-east-1:000000000000:function:fn-raw" {
+		t.Errorf("arn %q", got)
+	}
+	if got := resp.Header.Get("Lambda-Runtime-Trace-Id"); !strings.HasPrefix(got, "Root=1-") || !strings.HasSuffix(got, ";Sampled=0") || len(got) != len("Root=1-00000000-000000000000000000000000;Sampled=0") {
+		t.Errorf("trace id %q", got)
+	}
+	if ms := resp.Header.Get("Lambda-Runtime-Deadline-Ms"); ms == "" {
+		t.Error("no deadline")
+	}
+	c2.send(respond(id, `{"ok":true}`))
+	if resp, _ := c2.read(); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("response: %d", resp.StatusCode)
+	}
+	if r := <-res; r.err != nil || string(r.payload) != `{"ok":true}` {
+		t.Fatalf("invoke: %q %v", r.payload, r.err)
+	}
+}
+
+func TestRuntimeAPIProtocol(t *testing.T) {
+	t.Parallel()
+	p, addr := runtimeAPI(t, ProcessSettings{Timeout: 5 * time.Second, MaxResponseBytes: 100})
+
+	c := dialRuntimeAPI(t, addr)
+	c.send("GET /2018-06-01/runtime/nope HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, _ := c.read(); resp.StatusCode != http.StatusNotFound || resp.Close {
+		t.Errorf("unknown path: %d close=%v", resp.StatusCode, resp.Close)
+	}
+	c.send("POST /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+	if resp, _ := c.read(); resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET" {
+		t.Errorf("POST /next: %d Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	c.send(respond("00000000-0000-4000-8000-000000000000", "{}"))
+	if resp, _ := c.read(); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("unknown id: %d", resp.StatusCode)
+	}
+	c.send("GARBAGE\r\n\r\n")
+	if resp, _ := c.read(); resp.StatusCode != http.StatusBadRequest || !resp.Close {
+		t.Errorf("malformed: %d close=%v", resp.StatusCode, resp.Close)
+	}
+	c.expectClosed()
+
+	// A request sent behind an unanswered /next is answered after it;
+	// Expect: 100-continue is honoured.
+	c = dialRuntimeAPI(t, addr)
+	c.send(nextRequest)
+	if !eventually(5*time.Second, func() bool { return pendingNext(p) }) {
+		t.Fatal("/next never registered")
+	}
+	c.send("GET /2018-06-01/runtime/other HTTP/1.1\r\nHost: x\r\n\r\n")
+	res := invokeAsync(p, `"pipelined"`)
+	resp, body := c.read()
+	id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+	if resp.StatusCode != http.StatusOK || body != `"pipelined"` {
+		t.Fatalf("event: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := c.read(); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("pipelined request: %d", resp.StatusCode)
+	}
+	c.send(fmt.Sprintf("POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: x\r\n"+
+		"Expect: 100-continue\r\nContent-Length: 4\r\n\r\n", id))
+	if resp, _ := c.read(); resp.StatusCode != http.StatusContinue {
+		t.Fatalf("expected 100 Continue, got %d", resp.StatusCode)
+	}
+	c.send("true")
+	if resp, _ := c.read(); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("response: %d", resp.StatusCode)
+	}
+	if r := <-res; r.err != nil || string(r.payload) != "true" {
+		t.Fatalf("invoke: %q %v", r.payload, r.err)
+	}
+
+	// Over MaxResponseBytes: 413, the invocation fails, the connection
+	// closes. Chunked, as aws-lambda-go sends it.
+	c.send(nextRequest)
+	res = invokeAsync(p, `{}`)
+	resp, _ = c.read()
+	id = resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+	big := `"` + strings.Repeat("x", 200) + `"`
+	c.send(fmt.Sprintf("POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: x\r\n"+
+		"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", id, len(big), big))
+	if resp, _ := c.read(); resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
+		t.Fatalf("oversize: %d close=%v", resp.StatusCode, resp.Close)
+	}
+	if r := <-res; !errors.Is(r.err, ErrTooLarge) {
+		t.Fatalf("oversize invoke: %v", r.err)
+	}
+	c.expectClosed()
+
+	// HTTP/1.0 without keep-alive: answered, then closed.
+	c = dialRuntimeAPI(t, addr)
+	c.send("GET /nope HTTP/1.0\r\n\r\n")
+	if resp, _ := c.read(); resp.StatusCode != http.StatusNotFound || !resp.Close {
+		t.Fatalf("HTTP/1.0: %d close=%v", resp.StatusCode, resp.Close)
+	}
+	c.expectClosed()
+}
+
+// Errors reported through /error, with the type in a header.
+func TestRuntimeAPIErrorReport(t *testing.T) {
+	t.Parallel()
+	p, addr := runtimeAPI(t, ProcessSettings{Timeout: 5 * time.Second})
+	c := dialRuntimeAPI(t, addr)
+	c.send(nextRequest)
+	res := invokeAsync(p, `{}`)
+	resp, _ := c.read()
+	id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+	body := `{"errorMessage":"Unauthorized","errorType":"errorString"}`
+	c.send(fmt.Sprintf("POST /2018-06-01/runtime/invocation/%s/error HTTP/1.1\r\nHost: x\r\n"+
+		"Lambda-Runtime-Function-Error-Type: errorString\r\nContent-Length: %d\r\n\r\n%s", id, len(body), body))
+	if resp, _ := c.read(); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("error report: %d", resp.StatusCode)
+	}
+	var fe *Error
+	if r := <-res; !errors.As(r.err, &fe) || fe.Message != "Unauthorized" || fe.Type != "errorString" {
+		t.Fatalf("got %v", r.err)
+	}
+}
+
+// A process that stops reading its events cannot hold up Invoke's callers
+// beyond their contexts: events go out with non-blocking writes.
+func TestRuntimeAPIProcessNotReading(t *testing.T) {
+	t.Parallel()
+	p, addr := runtimeAPI(t, ProcessSettings{Timeout: 20 * time.Second})
+	c := dialRuntimeAPI(t, addr)
+	_ = c.c.(*net.TCPConn).SetReadBuffer(4096)
+	// Asking again without reading is allowed (it fails the previous
+	// invocation), so the events pile up unread.
+	c.send(strings.Repeat(nextRequest, 300))
+	event := `"` + strings.Repeat("x", 16<<10-2) + `"`
+	stuck := false
+	for i := 0; i < 300 && !stuck; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		start := time.Now()
+		_, err := p.Invoke(ctx, []byte(event))
+		cancel()
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("invocation %d returned after %v (%v)", i, d, err)
+		}
+		switch {
+		case errors.Is(err, ErrInvalidResponse):
+		case errors.Is(err, context.DeadlineExceeded):
+			stuck = true // the socket is full
+		default:
+			t.Fatalf("invocation %d: %v", i, err)
+		}
+	}
+	if !stuck {
+		t.Skip("the socket never filled up")
+	}
+}
+
+// Events too large to go out in one write from Invoke's goroutine, both
+// straight to an idle process and from the queue.
+func TestProcessLargeEvents(t *testing.T) {
+	t.Parallel()
+	p := startProcess(t, "echo", ProcessSettings{})
+	for _, n := range []int{copyEventMax - 2, copyEventMax + 1, 1 << 20} {
+		event := `"` + strings.Repeat("y", n) + `"`
+		for range 3 {
+			got, err := invoke(t, p, event)
+			if err != nil || string(got) != event {
+				t.Fatalf("%d bytes: %d bytes back, %v", len(event), len(got), err)
+			}
+		}
+	}
+}
