@@ -48,8 +48,9 @@ type Transport struct {
 	// TLSClientConfig is used for https origins; nil: the defaults.
 	TLSClientConfig *tls.Config
 
-	mu   sync.Mutex
-	idle map[origin][]*upstreamConn
+	mu      sync.Mutex
+	idle    map[origin][]*upstreamConn // oldest first
+	pruning bool                       // a prune is scheduled
 }
 
 // origin identifies a connection pool: one per scheme and host.
@@ -229,11 +230,45 @@ func (t *Transport) put(c *upstreamConn) {
 	}
 	if list := t.idle[c.origin]; len(list) < t.MaxIdlePerHost {
 		t.idle[c.origin] = append(list, c)
+		if !t.pruning {
+			t.pruning = true
+			time.AfterFunc(t.IdleTimeout, t.prune)
+		}
 		t.mu.Unlock()
 		return
 	}
 	t.mu.Unlock()
 	c.nc.Close()
+}
+
+// prune closes connections idle for IdleTimeout, which get alone would leave
+// open (in CLOSE_WAIT once the backend gives up on them) while traffic is
+// low. It runs while any connection is idle.
+func (t *Transport) prune() {
+	now := time.Now()
+	var expired []*upstreamConn
+	t.mu.Lock()
+	for o, list := range t.idle {
+		n := 0
+		for n < len(list) && now.Sub(list[n].idleSince) >= t.IdleTimeout {
+			n++
+		}
+		expired = append(expired, list[:n]...)
+		if n == len(list) {
+			delete(t.idle, o)
+		} else if n > 0 {
+			t.idle[o] = append(list[:0], list[n:]...)
+			clear(list[len(list)-n:])
+		}
+	}
+	t.pruning = len(t.idle) > 0
+	if t.pruning {
+		time.AfterFunc(t.IdleTimeout/2, t.prune)
+	}
+	t.mu.Unlock()
+	for _, c := range expired {
+		c.nc.Close()
+	}
 }
 
 // CloseIdleConnections closes every idle connection; connections in use are
@@ -318,7 +353,7 @@ func (c *upstreamConn) exchange(req *http.Request) (*http.Response, error) {
 		select {
 		case werr := <-written: // nil channel when there was no body
 			if werr != nil {
-				err = werr // the client's body failed: that is the cause
+				err = werr // why the body could not be sent: the client's body or the backend
 			}
 		default:
 		}

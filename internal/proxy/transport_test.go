@@ -351,3 +351,30 @@ func TestTransportTLS(t *testing.T) {
 		}
 	}
 }
+
+// Idle connections are closed after IdleTimeout even when no request comes
+// to find them stale.
+func TestTransportPrunesIdleConnections(t *testing.T) {
+	closed := make(chan struct{}, 4)
+	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+		answerEach(ok2)(c, r)
+		closed <- struct{}{} // the gateway closed its end
+	})
+	tr := NewTransport()
+	tr.IdleTimeout = 100 * time.Millisecond
+	for range 2 {
+		if _, _, err := roundTrip(t, tr, get(t, be.addr, "GET", nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-closed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("idle connection still open after 20 idle timeouts")
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if len(tr.idle) != 0 || tr.pruning {
+		t.Errorf("idle lists %v, pruning %v after the prune", tr.idle, tr.pruning)
+	}
+}
