@@ -162,22 +162,26 @@ func replayable(req *http.Request) bool {
 }
 
 // get returns an idle connection to o that is still open, or dials one.
+// The liveness check is a syscall, so it runs outside the lock.
 func (t *Transport) get(ctx context.Context, o origin) (*upstreamConn, error) {
 	now := time.Now()
-	t.mu.Lock()
-	for list := t.idle[o]; len(list) > 0; list = t.idle[o] {
+	for {
+		t.mu.Lock()
+		list := t.idle[o]
+		if len(list) == 0 {
+			t.mu.Unlock()
+			return t.dial(ctx, o)
+		}
 		c := list[len(list)-1]
 		list[len(list)-1] = nil
 		t.idle[o] = list[:len(list)-1]
+		t.mu.Unlock()
 		if now.Sub(c.idleSince) < t.IdleTimeout && c.open() {
-			t.mu.Unlock()
 			c.reused = true
 			return c, nil
 		}
 		c.nc.Close()
 	}
-	t.mu.Unlock()
-	return t.dial(ctx, o)
 }
 
 func (t *Transport) dial(ctx context.Context, o origin) (*upstreamConn, error) {

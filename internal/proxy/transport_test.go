@@ -332,9 +332,16 @@ func TestTransportCloseDelimited(t *testing.T) {
 }
 
 func TestTransportTLS(t *testing.T) {
-	be := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s %s", r.Proto, r.URL.Path)
 	}))
+	var conns atomic.Int32
+	be.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	be.StartTLS()
 	defer be.Close()
 	tr := NewTransport()
 	defer tr.CloseIdleConnections()
@@ -345,10 +352,16 @@ func TestTransportTLS(t *testing.T) {
 		t.Fatalf("untrusted backend certificate: %v", err)
 	}
 	tr.TLSClientConfig = be.Client().Transport.(*http.Transport).TLSClientConfig
-	for range 2 {
+	conns.Store(0)
+	for range 3 {
 		if resp, body, err := roundTrip(t, tr, req); err != nil || resp.StatusCode != 200 || body != "HTTP/1.1 /secure" {
 			t.Fatalf("%v %v %q", resp, err, body)
 		}
+	}
+	// TLS 1.3 session tickets arrive after the handshake; they must not
+	// make the idle check take a kept-alive connection for a broken one.
+	if n := conns.Load(); n != 1 {
+		t.Errorf("TLS connections: %d, want 1 reused", n)
 	}
 }
 
