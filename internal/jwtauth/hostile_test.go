@@ -403,6 +403,17 @@ func TestHostileCrit(t *testing.T) {
 		{"null", crit(map[string]any{"crit": nil}), ReasonForbiddenHeader},
 		{"string", crit(map[string]any{"crit": "b64"}), ReasonForbiddenHeader},
 	})
+	// Header names are compared after unescaping, as any JSON parser a
+	// backend uses would read them: an escaped spelling hides nothing.
+	raw := func(header string) string {
+		return signRaw(t, jwt.SigningMethodRS256, k.rsa, header, rawClaims(""))
+	}
+	runHostile(t, h.jwks, []hostileCase{
+		{"escaped crit", raw(`{"alg":"RS256","kid":"rsa","\u0063rit":["x-evil"]}`), ReasonForbiddenHeader},
+		{"escaped jku", raw(`{"alg":"RS256","kid":"rsa","\u006aku":"https://evil.example/jwks"}`), ReasonForbiddenHeader},
+		{"escaped x5c", raw(`{"alg":"RS256","kid":"rsa","x5\u0063":[]}`), ReasonForbiddenHeader},
+		{"escaped jwk", raw(`{"alg":"RS256","kid":"rsa","\u006a\u0077\u006b":{}}`), ReasonForbiddenHeader},
+	})
 }
 
 // JWE and nested JWTs: a 5-part JWE is not a JWS; a JWS whose payload is
