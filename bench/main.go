@@ -1412,8 +1412,12 @@ func markdownTable(rep *Report) string {
 		if r.TokenWraps > 0 {
 			notes = append(notes, fmt.Sprintf("token file wrapped %d×", r.TokenWraps))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.3f | %.1f | %.1f | %s | %s | %d | %s |\n",
-			r.ID, r.Target, r.Conns, r.RPS, r.P50us, r.P90us, r.P99us, r.CPUPer10k, r.CPUusPerReq, float64(r.PeakRSSKiB)/1024,
+		conns := strconv.Itoa(r.Conns)
+		if r.Rate > 0 {
+			conns = "open loop"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %.0f | %.0f | %.0f | %.3f | %.1f | %.1f | %s | %s | %d | %s |\n",
+			r.ID, r.Target, conns, r.RPS, r.P50us, r.P90us, r.P99us, r.CPUPer10k, r.CPUusPerReq, float64(r.PeakRSSKiB)/1024,
 			ratio(r.VsDirect), ratio(r.VsNginx), r.Errors, strings.Join(notes, "; "))
 	}
 	return b.String()
