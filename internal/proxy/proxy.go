@@ -7,8 +7,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -37,8 +35,6 @@ type Call struct {
 	// Err is why the exchange failed (the backend's fault, or the client's
 	// body), for logs; nil when a backend response was relayed.
 	Err error
-
-	body *clientBody
 }
 
 // Proxy forwards requests for one route. It is safe for concurrent use.
@@ -124,36 +120,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, c *Call) {
 	// The context carries c to Rewrite and ErrorHandler, which see only
 	// the request.
 	r = r.WithContext(context.WithValue(ctx, callKey{}, c))
-	if r.Body != nil && r.Body != http.NoBody {
-		c.body = &clientBody{ReadCloser: r.Body}
-		r.Body = c.body
-	}
 	p.rp.ServeHTTP(w, r)
-}
-
-// clientBody remembers why reading the client's body failed, so that a
-// client's fault (a malformed chunked body, a body that stops arriving) is
-// not answered as the backend's.
-type clientBody struct {
-	io.ReadCloser
-	mu  sync.Mutex
-	err error
-}
-
-func (b *clientBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF {
-		b.mu.Lock()
-		b.err = err
-		b.mu.Unlock()
-	}
-	return n, err
-}
-
-func (b *clientBody) failed() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.err
 }
 
 // rewrite builds the outbound request. ReverseProxy has already removed
@@ -202,25 +169,20 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 // client never sees it, the access log does.
 const clientCancelled = 499
 
-// fail answers a request whose backend exchange failed: 504 when the
-// integration timeout fired, 413 when the client's body was over the limit,
-// 400 when the client's body could not be read, 502 otherwise.
+// fail answers a request whose backend exchange failed: 413 when the
+// client's body was over the limit, 400 when it could not be read (a
+// malformed chunked body, a body that stops arriving: the client's fault,
+// not the backend's), 504 when the integration timeout fired, 502 otherwise.
 func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	c := r.Context().Value(callKey{}).(*Call)
-	var bodyErr error
-	if c.body != nil {
-		bodyErr = c.body.failed()
-	}
 	c.Err = err
-	if bodyErr != nil {
-		c.Err = fmt.Errorf("reading the client's body: %w", bodyErr)
-	}
 	status, body := http.StatusBadGateway, answer.BadGateway
 	var tooBig *http.MaxBytesError
+	var clientBody *requestBodyError
 	switch {
-	case errors.As(err, &tooBig) || errors.As(bodyErr, &tooBig):
+	case errors.As(err, &tooBig):
 		status, body = http.StatusRequestEntityTooLarge, answer.TooLarge
-	case bodyErr != nil:
+	case errors.As(err, &clientBody):
 		status, body = http.StatusBadRequest, answer.BadRequest
 	case errors.Is(r.Context().Err(), context.DeadlineExceeded), isTimeout(err):
 		status, body = http.StatusGatewayTimeout, answer.TimedOut

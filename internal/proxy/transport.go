@@ -368,23 +368,30 @@ func (c *upstreamConn) exchange(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// writeWithBody writes a request with a body. When reading the client's body
-// fails, the connection is closed so that the backend sees an aborted request
-// and the response read ends; the error is sent first, so the reader finds
-// it. When writing to the backend fails, the reader is left to collect what
-// the backend answered, or its error.
+// writeWithBody writes a request with a body. When reading the request's own
+// body fails, the connection is closed so that the backend sees an aborted
+// request and the response read ends; the error, a *requestBodyError, is
+// sent first, so the reader finds it. When writing to the backend fails,
+// the reader is left to collect what the backend answered, or its error.
 func (c *upstreamConn) writeWithBody(req *http.Request, written chan<- error) {
 	src := &sourceBody{ReadCloser: req.Body}
 	out := *req
 	out.Body = src
 	err := c.write(&out)
 	if src.err != nil {
-		written <- src.err
+		written <- &requestBodyError{src.err}
 		c.nc.Close()
 		return
 	}
 	written <- err
 }
+
+// requestBodyError is RoundTrip's error when reading the request's body
+// failed: the client's fault, not the backend's.
+type requestBodyError struct{ err error }
+
+func (e *requestBodyError) Error() string { return "reading the request body: " + e.err.Error() }
+func (e *requestBodyError) Unwrap() error { return e.err }
 
 // sourceBody remembers why reading the request body failed.
 type sourceBody struct {

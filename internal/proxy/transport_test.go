@@ -193,6 +193,11 @@ func TestTransportClientBodyFails(t *testing.T) {
 	if !errors.Is(err, errClientBody) || time.Since(start) > 2*time.Second {
 		t.Fatalf("err %v after %v, want the client body's error at once", err, time.Since(start))
 	}
+	// Marked as the client's fault, which the proxy answers with 400, not 502.
+	var rb *requestBodyError
+	if !errors.As(err, &rb) {
+		t.Errorf("err %T, want a *requestBodyError", err)
+	}
 }
 
 func TestTransportRefusesBadExchanges(t *testing.T) {
