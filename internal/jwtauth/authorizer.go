@@ -477,6 +477,8 @@ func describeKey(h tokenHeader, key any) string {
 	switch k := key.(type) {
 	case *rsa.PublicKey:
 		what = fmt.Sprintf("RSA %d-bit public key", k.N.BitLen())
+	case *rsaKey:
+		what = fmt.Sprintf("RSA %d-bit public key", k.pub.N.BitLen())
 	case *ecdsa.PublicKey:
 		what = "EC " + k.Curve.Params().Name + " public key"
 	case ed25519.PublicKey:

@@ -110,16 +110,16 @@ func (a algID) String() string { return a.method().Alg() }
 
 func (a algID) isHMAC() bool { return a >= algHS256 && a < numAlgs }
 
-// method returns golang-jwt's own implementation, compared by identity in
-// the keyfunc.
+// method returns the implementation for the algorithm: golang-jwt's, except
+// for RS256/384/512, which verify with a precomputed modulus (rsa.go).
 func (a algID) method() jwt.SigningMethod {
 	switch a {
 	case algRS256:
-		return jwt.SigningMethodRS256
+		return rs256
 	case algRS384:
-		return jwt.SigningMethodRS384
+		return rs384
 	case algRS512:
-		return jwt.SigningMethodRS512
+		return rs512
 	case algPS256:
 		return jwt.SigningMethodPS256
 	case algPS384:
@@ -230,6 +230,18 @@ func buildKeySet(keys []sourceKey) *keySet {
 			continue
 		}
 		usable++
+		// One precomputed RSA key serves RS256, RS384 and RS512 under every
+		// name it is indexed by; PS* keep the plain key for golang-jwt.
+		var rk *rsaKey
+		if pub, ok := k.key.(*rsa.PublicKey); ok {
+			rk, _ = newRSAKey(pub) // usablePublicKey has refused what fails here
+		}
+		keyFor := func(a algID) jwt.VerificationKey {
+			if rk != nil && a <= algRS512 {
+				return rk
+			}
+			return k.key
+		}
 		add := func(kid string) {
 			l := lists[kid]
 			if l == nil {
@@ -237,13 +249,13 @@ func buildKeySet(keys []sourceKey) *keySet {
 				lists[kid] = l
 			}
 			for _, a := range algs {
-				l[a] = append(l[a], k.key)
+				l[a] = append(l[a], keyFor(a))
 			}
 		}
 		if k.kid == "" {
 			hasNoKid = true
 			for _, a := range algs {
-				noKid[a] = append(noKid[a], k.key)
+				noKid[a] = append(noKid[a], keyFor(a))
 			}
 		} else {
 			add(k.kid)
@@ -279,6 +291,9 @@ func buildKeySet(keys []sourceKey) *keySet {
 func usablePublicKey(key any) (crypto.PublicKey, error) {
 	switch k := key.(type) {
 	case *rsa.PublicKey:
+		if err := checkRSA(k); err != nil {
+			return nil, err
+		}
 		if k.N.BitLen() < minRSABits {
 			return nil, fmt.Errorf("RSA key of %d bits is shorter than %d", k.N.BitLen(), minRSABits)
 		}
