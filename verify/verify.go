@@ -157,7 +157,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil { // cannot happen for a token that verified
 		return nil, fmt.Errorf("verify: decoding claims: %w", err)
 	}
-	return &Claims{Subject: id.Subject, Scopes: id.Scopes, Expires: id.Expires, Values: id.Claims, Raw: raw}, nil
+	return &Claims{Subject: id.Subject, Scopes: id.Scopes, Expires: id.Expires, Values: id.Claims.Map(), Raw: raw}, nil
 }
 
 // payload decodes the claims of a token that has been verified.

@@ -384,7 +384,7 @@ func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, e
 	switch {
 	case ex.ident != nil:
 		req.Authorizer.JWT = true
-		req.Authorizer.JWTClaims = ex.ident.Claims
+		req.Authorizer.JWTClaims = ex.ident.Claims.Map()
 		if len(rt.scopes) > 0 { // AWS sends scopes only on routes that require them
 			req.Authorizer.JWTScopes = ex.ident.Scopes
 		}

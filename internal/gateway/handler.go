@@ -480,7 +480,8 @@ func (ex *exchange) Context(name string) string {
 		return ex.r.UserAgent()
 	}
 	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && ex.ident != nil {
-		return ex.ident.Claims[claim]
+		v, _ := ex.ident.Claims.Get(claim)
+		return v
 	}
 	if key, ok := strings.CutPrefix(name, "authorizer."); ok && ex.lambda != nil {
 		return lambdaContext(ex.lambda, key)

@@ -102,19 +102,20 @@ func checkToken(t *testing.T, f *fixture, tok string, aud []string, sub, clientI
 	if id.Subject != sub {
 		t.Errorf("sub = %q, want %q", id.Subject, sub)
 	}
-	if id.Claims["client_id"] != clientID {
-		t.Errorf("client_id = %q, want %q", id.Claims["client_id"], clientID)
+	claim := func(name string) string { v, _ := id.Claims.Get(name); return v }
+	if claim("client_id") != clientID {
+		t.Errorf("client_id = %q, want %q", claim("client_id"), clientID)
 	}
 	if got := strings.Join(id.Scopes, " "); got != scope {
 		t.Errorf("scope = %q, want %q", got, scope)
 	}
-	if _, ok := id.Claims["scope"]; scope == "" && ok {
+	if _, ok := id.Claims.Get("scope"); scope == "" && ok {
 		t.Error("an empty scope claim is present")
 	}
-	if id.Claims["iss"] != f.settings.Issuer || id.Claims["jti"] == "" {
-		t.Errorf("iss/jti = %q/%q", id.Claims["iss"], id.Claims["jti"])
+	if claim("iss") != f.settings.Issuer || claim("jti") == "" {
+		t.Errorf("iss/jti = %q/%q", claim("iss"), claim("jti"))
 	}
-	if _, ok := id.Claims["nbf"]; ok {
+	if _, ok := id.Claims.Get("nbf"); ok {
 		t.Error("nbf is set")
 	}
 	ttl := f.settings.TokenTTL
@@ -125,8 +126,8 @@ func checkToken(t *testing.T, f *fixture, tok string, aud []string, sub, clientI
 		t.Errorf("exp = %v, want now + %v", id.Expires, ttl)
 	}
 	for k, v := range extra {
-		if id.Claims[k] != v {
-			t.Errorf("claim %s = %q, want %q", k, id.Claims[k], v)
+		if claim(k) != v {
+			t.Errorf("claim %s = %q, want %q", k, claim(k), v)
 		}
 	}
 	return id

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"iter"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Denial reasons: short, stable codes for metrics and logs.
@@ -88,10 +90,64 @@ func describe(reason string) string {
 // its maps or its slices.
 type Identity struct {
 	Subject string
-	Claims  map[string]string // every non-null claim stringified as AWS does
-	Scopes  []string          // from "scope" (space-separated string) or "scp" (string or array)
+	Claims  Claims   // every non-null claim stringified as AWS does
+	Scopes  []string // from "scope" (space-separated string) or "scp" (string or array)
 	Expires time.Time
 	KeyID   string
+}
+
+// Claims are a token's claims in the order of its payload, nulls left out,
+// each value stringified as AWS does. They are one string and a table of
+// offsets rather than a map: a cached token then holds nothing per claim
+// that the garbage collector must follow, and with a hundred thousand
+// cached tokens marking their maps was most of each collection's work. The
+// zero value has no claims; Claims are immutable.
+type Claims struct {
+	text string
+	ends []uint32 // ends[2i]: end of claim i's name in text; ends[2i+1]: end of its value
+}
+
+// Len is the number of claims.
+func (c Claims) Len() int { return len(c.ends) / 2 }
+
+// At returns claim i's name and value, for 0 ≤ i < Len().
+func (c Claims) At(i int) (name, value string) {
+	var start uint32
+	if i > 0 {
+		start = c.ends[2*i-1]
+	}
+	return c.text[start:c.ends[2*i]], c.text[c.ends[2*i]:c.ends[2*i+1]]
+}
+
+// Get returns the named claim's value. A token has a few dozen claims at
+// most, so a scan beats hashing.
+func (c Claims) Get(name string) (string, bool) {
+	for i := range c.Len() {
+		if n, v := c.At(i); n == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// All yields each claim's name and value in payload order.
+func (c Claims) All() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for i := range c.Len() {
+			if !yield(c.At(i)) {
+				return
+			}
+		}
+	}
+}
+
+// Map returns the claims as a new map, for APIs that take one.
+func (c Claims) Map() map[string]string {
+	m := make(map[string]string, c.Len())
+	for n, v := range c.All() {
+		m[n] = v
+	}
+	return m
 }
 
 // HasAnyScope reports whether required is empty or any one of its scopes was
@@ -223,22 +279,29 @@ func (a *Authorizer) checkClaims(src string, c *jsonScan, now time.Time, kid str
 		}
 	}
 
+	// Names and rendered values go into one buffer, which becomes the
+	// Claims' text; Subject and Scopes are substrings of it, so the decoded
+	// payload is not kept.
 	n := c.members()
+	b := claimsBuilder{buf: make([]byte, 0, len(src)), ends: make([]uint32, 0, 2*n)}
+	for i := range n {
+		if name, raw := c.claimAt(src, i); raw != "null" {
+			b.add(name, raw)
+		}
+	}
+	var sc scopeSource
+	sc.read(&b, r.scope, r.scp)
+	claims := b.claims()
 	e := &cacheEntry{id: Identity{
-		Claims:  make(map[string]string, n),
+		Claims:  claims,
 		KeyID:   kid,
 		Expires: secondsToTime(exp),
 	}}
 	id := &e.id
-	id.Subject, _ = jsonString(r.sub)
-	for i := range n {
-		name, raw := c.claimAt(src, i)
-		if raw == "null" {
-			continue
-		}
-		id.Claims[name] = stringifyClaim(raw)
+	if isJSONString(r.sub) {
+		id.Subject, _ = claims.Get("sub")
 	}
-	id.Scopes = scopes(r.scope, r.scp)
+	id.Scopes = sc.scopes(claims)
 	e.expNano = id.Expires.UnixNano()
 	return e, nil
 }
@@ -321,24 +384,45 @@ func jsonString(raw string) (string, bool) {
 	return string(appendUnquoted(make([]byte, 0, len(body)), body)), true
 }
 
-// stringifyClaim renders a claim's JSON text the way AWS API Gateway passes
-// JWT claims to integrations: strings as is, numbers as their JSON text,
-// booleans as true/false, arrays as "[a b]" of stringified elements, objects
-// as compact JSON.
-func stringifyClaim(raw string) string {
+// claimsBuilder collects claim names and rendered values into the one
+// buffer that becomes a Claims' text.
+type claimsBuilder struct {
+	buf  []byte
+	ends []uint32
+}
+
+func (b *claimsBuilder) add(name, raw string) {
+	b.buf = append(b.buf, name...)
+	b.ends = append(b.ends, uint32(len(b.buf)))
+	b.buf = appendClaimText(b.buf, raw)
+	b.ends = append(b.ends, uint32(len(b.buf)))
+}
+
+// claims ends the building: the buffer is never written again, so the text
+// can share it instead of copying it.
+func (b *claimsBuilder) claims() Claims {
+	return Claims{text: unsafe.String(unsafe.SliceData(b.buf), len(b.buf)), ends: b.ends}
+}
+
+// isJSONString reports whether raw, valid JSON text, is a string.
+func isJSONString(raw string) bool { return raw != "" && raw[0] == '"' }
+
+// appendClaimText appends a claim's JSON text rendered the way AWS API
+// Gateway passes JWT claims to integrations: strings as is, numbers as
+// their JSON text, booleans as true/false, null as nothing, arrays as
+// "[a b]" of rendered elements, objects as compact JSON.
+func appendClaimText(dst []byte, raw string) []byte {
 	switch raw[0] {
 	case '"':
-		s, _ := jsonString(raw)
-		return s
-	case 't':
-		return "true"
-	case 'f':
-		return "false"
+		body := raw[1 : len(raw)-1]
+		if strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body) {
+			return append(dst, body...)
+		}
+		return appendUnquoted(dst, body)
 	case 'n':
-		return ""
+		return dst
 	case '[':
-		var b strings.Builder
-		b.WriteByte('[')
+		dst = append(dst, '[')
 		it := jsonElements{s: raw}
 		for i := 0; ; i++ {
 			e, more := it.next()
@@ -346,12 +430,11 @@ func stringifyClaim(raw string) string {
 				break
 			}
 			if i > 0 {
-				b.WriteByte(' ')
+				dst = append(dst, ' ')
 			}
-			b.WriteString(stringifyClaim(e))
+			dst = appendClaimText(dst, e)
 		}
-		b.WriteByte(']')
-		return b.String()
+		return append(dst, ']')
 	case '{':
 		// Rare enough to leave to encoding/json: it sorts the keys and
 		// escapes strings exactly as before.
@@ -359,47 +442,65 @@ func stringifyClaim(raw string) string {
 		dec.UseNumber()
 		var v any
 		if dec.Decode(&v) != nil {
-			return ""
+			return dst
 		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
+		var out bytes.Buffer
+		enc := json.NewEncoder(&out)
 		enc.SetEscapeHTML(false) // claims are data, not HTML
 		if err := enc.Encode(v); err != nil {
-			return ""
+			return dst
 		}
-		return strings.TrimSuffix(buf.String(), "\n")
+		return append(dst, bytes.TrimSuffix(out.Bytes(), []byte("\n"))...)
 	}
-	return raw // a number
+	return append(dst, raw...) // a number, true or false
 }
 
-// scopes reads "scope" (RFC 8693, space-separated) or else "scp" (Okta,
-// Azure AD: a space-separated string or an array of strings), given as
-// JSON text, "" when absent.
-func scopes(scope, scp string) []string {
-	if s, ok := jsonString(scope); ok {
-		return strings.Fields(s)
+// scopeSource finds the granted scopes: "scope" (RFC 8693, space-separated)
+// or else "scp" (Okta, Azure AD: a space-separated string or an array of
+// strings), given as JSON text, "" when absent.
+type scopeSource struct {
+	from  string   // the claim whose value, split at spaces, is the scopes
+	array []uint32 // or: [start, end) in the text of each string of an scp array
+	isArr bool
+}
+
+// read adds what the scopes need to the claims' text: nothing when they
+// are a claim's value, the decoded strings of an scp array otherwise.
+func (sc *scopeSource) read(b *claimsBuilder, scope, scp string) {
+	switch {
+	case isJSONString(scope):
+		sc.from = "scope"
+	case isJSONString(scp):
+		sc.from = "scp"
+	case scp != "" && scp[0] == '[':
+		sc.isArr = true
+		for it := (jsonElements{s: scp}); ; {
+			e, more := it.next()
+			if !more {
+				break
+			}
+			if isJSONString(e) {
+				start := len(b.buf)
+				b.buf = appendClaimText(b.buf, e)
+				sc.array = append(sc.array, uint32(start), uint32(len(b.buf)))
+			}
+		}
 	}
-	if s, ok := jsonString(scp); ok {
-		return strings.Fields(s)
+}
+
+// scopes returns the scopes as substrings of c's text; nil when none were
+// granted in any form.
+func (sc *scopeSource) scopes(c Claims) []string {
+	if sc.from != "" {
+		v, _ := c.Get(sc.from)
+		return strings.Fields(v)
 	}
-	if scp == "" || scp[0] != '[' {
+	if !sc.isArr {
 		return nil
 	}
-	n := 0
-	for it := (jsonElements{s: scp}); ; n++ {
-		if _, more := it.next(); !more {
-			break
-		}
-	}
-	out := make([]string, 0, n)
-	for it := (jsonElements{s: scp}); ; {
-		e, more := it.next()
-		if !more {
-			break
-		}
-		if s, ok := jsonString(e); ok {
-			out = append(out, s)
-		}
+	out := make([]string, 0, len(sc.array)/2)
+	for i := 0; i < len(sc.array); i += 2 {
+		out = append(out, c.text[sc.array[i]:sc.array[i+1]])
 	}
 	return out
 }

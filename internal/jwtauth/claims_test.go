@@ -127,8 +127,19 @@ func TestIdentity(t *testing.T) {
 		"obj":   `{"inner":{"z":null},"k":"<v&>","n":1}`,
 		"scope": "read  write admin",
 	}
-	if !reflect.DeepEqual(id.Claims, want) {
-		t.Fatalf("claims:\n got %#v\nwant %#v", id.Claims, want)
+	if got := id.Claims.Map(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("claims:\n got %#v\nwant %#v", got, want)
+	}
+	if id.Claims.Len() != len(want) {
+		t.Fatalf("%d claims, want %d", id.Claims.Len(), len(want))
+	}
+	for name, v := range want {
+		if got, ok := id.Claims.Get(name); !ok || got != v {
+			t.Errorf("Get(%q) = %q, %v; want %q", name, got, ok, v)
+		}
+	}
+	if v, ok := id.Claims.Get("nul"); ok {
+		t.Errorf("null claim present: %q", v)
 	}
 	if !reflect.DeepEqual(id.Scopes, []string{"read", "write", "admin"}) {
 		t.Fatalf("scopes = %q", id.Scopes)
@@ -165,7 +176,16 @@ func TestScopes(t *testing.T) {
 		{"", `{"a":1}`, nil, []string{"a"}, false},
 	}
 	for i, tt := range tests {
-		id := &Identity{Scopes: scopes(tt.scope, tt.scp)}
+		// As checkClaims does: the claims that are strings are in the text.
+		var b claimsBuilder
+		for _, m := range [][2]string{{"scope", tt.scope}, {"scp", tt.scp}} {
+			if m[1] != "" && m[1] != "null" {
+				b.add(m[0], m[1])
+			}
+		}
+		var sc scopeSource
+		sc.read(&b, tt.scope, tt.scp)
+		id := &Identity{Scopes: sc.scopes(b.claims())}
 		if !reflect.DeepEqual(id.Scopes, tt.want) {
 			t.Errorf("%d: scopes = %q, want %q", i, id.Scopes, tt.want)
 		}

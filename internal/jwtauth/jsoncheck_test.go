@@ -166,8 +166,8 @@ func checkMembers(t *testing.T, data []byte) {
 		if err := dec.Decode(&v); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := stringifyClaim(raw), refStringifyClaim(v); got != want {
-			t.Fatalf("%q: stringifyClaim(%s) = %q, want %q", data, raw, got, want)
+		if got, want := string(appendClaimText(nil, raw)), refStringifyClaim(v); got != want {
+			t.Fatalf("%q: appendClaimText(%s) = %q, want %q", data, raw, got, want)
 		}
 	}
 	r := s.registered(src)
@@ -303,7 +303,7 @@ func refCheckJSONMembers(data []byte) error {
 }
 
 // refStringifyClaim is the stringification of encoding/json-decoded claims
-// that stringifyClaim replaced.
+// that appendClaimText replaced.
 func refStringifyClaim(v any) string {
 	switch x := v.(type) {
 	case string:

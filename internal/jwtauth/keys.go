@@ -111,7 +111,8 @@ func (a algID) String() string { return a.method().Alg() }
 func (a algID) isHMAC() bool { return a >= algHS256 && a < numAlgs }
 
 // method returns the implementation for the algorithm: golang-jwt's, except
-// for RS256/384/512, which verify with a precomputed modulus (rsa.go).
+// for RS256/384/512, which verify with a precomputed modulus (rsa.go), and
+// ES256/384/512, which skip a round trip through big.Int (ecdsa.go).
 func (a algID) method() jwt.SigningMethod {
 	switch a {
 	case algRS256:
@@ -127,11 +128,11 @@ func (a algID) method() jwt.SigningMethod {
 	case algPS512:
 		return jwt.SigningMethodPS512
 	case algES256:
-		return jwt.SigningMethodES256
+		return es256
 	case algES384:
-		return jwt.SigningMethodES384
+		return es384
 	case algES512:
-		return jwt.SigningMethodES512
+		return es512
 	case algEdDSA:
 		return jwt.SigningMethodEdDSA
 	case algHS256:

@@ -113,25 +113,32 @@ func (m *rsaPKCS1) Verify(input string, sig []byte, key any) error {
 		return jwt.ErrInvalidKeyType
 	}
 	var sum [sha512.Size]byte
-	var hashed []byte
-	switch m.hash {
-	case crypto.SHA256:
-		s := sha256.Sum256(readOnlyBytes(input))
-		hashed = append(sum[:0], s[:]...)
-	case crypto.SHA384:
-		s := sha512.Sum384(readOnlyBytes(input))
-		hashed = append(sum[:0], s[:]...)
-	case crypto.SHA512:
-		s := sha512.Sum512(readOnlyBytes(input))
-		hashed = append(sum[:0], s[:]...)
-	}
+	hashed := digest(&sum, m.hash, input)
 	if !k.verifyPKCS1v15(m.hash, hashed, sig) {
 		return jwt.ErrSignatureInvalid
 	}
 	return nil
 }
 
-// Sign is not offered: the gateway only verifies.
-func (m *rsaPKCS1) Sign(string, any) ([]byte, error) {
-	return nil, errors.New("jwtauth: signing is not supported")
+// Sign is not offered.
+func (m *rsaPKCS1) Sign(string, any) ([]byte, error) { return nil, errNoSign }
+
+// errNoSign: the gateway only verifies.
+var errNoSign = errors.New("jwtauth: signing is not supported")
+
+// digest hashes a signing input into sum, which the caller keeps on its
+// stack, for the methods that replace golang-jwt's.
+func digest(sum *[sha512.Size]byte, h crypto.Hash, input string) []byte {
+	switch h {
+	case crypto.SHA256:
+		s := sha256.Sum256(readOnlyBytes(input))
+		return append(sum[:0], s[:]...)
+	case crypto.SHA384:
+		s := sha512.Sum384(readOnlyBytes(input))
+		return append(sum[:0], s[:]...)
+	case crypto.SHA512:
+		s := sha512.Sum512(readOnlyBytes(input))
+		return append(sum[:0], s[:]...)
+	}
+	return nil
 }
