@@ -58,6 +58,7 @@ var (
 	flagConns    = flag.Int("c", 50, "wrk connections (-c)")
 	flagSrvCPU   = flag.String("server-cpu", "0", "CPU list for the server under test, its backend and function processes")
 	flagLoadCPU  = flag.String("load-cpu", "1", "CPU list for wrk")
+	flagBackCPU  = flag.String("backend-cpu", "", "CPU list for the Go backend (default: -server-cpu)")
 	flagTokens3  = flag.Int("tokens3", 100000, "distinct tokens per algorithm for scenario 3")
 	flagTokens5  = flag.Int("tokens5", 1000000, "distinct tokens for scenario 5")
 	flagS5Max    = flag.Duration("s5-max", 300*time.Second, "time limit for scenario 5")
@@ -216,7 +217,7 @@ func run() error {
 		e.report.Machine["loadavg_at_start"] = strings.TrimSpace(string(la))
 	}
 	logf("machine: %v", e.report.Machine)
-	logf("pinning: server under test + backend + function processes on CPU %s, wrk on CPU %s (taskset -c)", *flagSrvCPU, *flagLoadCPU)
+	logf("pinning: server under test + function processes on CPU %s, backend on CPU %s, wrk on CPU %s (taskset -c)", *flagSrvCPU, cmp.Or(*flagBackCPU, *flagSrvCPU), *flagLoadCPU)
 
 	if err := e.build(); err != nil {
 		return err
@@ -224,7 +225,7 @@ func run() error {
 	if err := e.makeTokens(); err != nil {
 		return err
 	}
-	e.backendProc, err = start("backend", pin(*flagSrvCPU, e.backend, "-listen", e.backendAddr), nil)
+	e.backendProc, err = start("backend", pin(cmp.Or(*flagBackCPU, *flagSrvCPU), e.backend, "-listen", e.backendAddr), nil)
 	if err != nil {
 		return err
 	}
@@ -1080,7 +1081,7 @@ func (e *env) keepMedian(runs []*Result) {
 				med.Errors, med.ErrDetail = r.Errors, r.ErrDetail // an error in any run invalidates the figure
 			}
 		}
-		med.Note = strings.TrimSpace(fmt.Sprintf("median of %d runs, CPU µs/req %s; %s", len(runs), strings.Join(each, " / "), med.Note))
+		med.Note = fmt.Sprintf("median of %d runs, CPU µs/req %s", len(runs), strings.Join(each, " / "))
 	}
 	e.report.Results = append(e.report.Results, med)
 }
@@ -1436,7 +1437,7 @@ func machine() map[string]string {
 
 func method() map[string]string {
 	return map[string]string{
-		"pinning":   fmt.Sprintf("server under test (portcullis or nginx) + Go backend + Lambda function process on CPU %s; wrk on CPU %s; taskset -c", *flagSrvCPU, *flagLoadCPU),
+		"pinning":   fmt.Sprintf("server under test (portcullis or nginx) + Lambda function process on CPU %s; Go backend on CPU %s; wrk on CPU %s; taskset -c", *flagSrvCPU, cmp.Or(*flagBackCPU, *flagSrvCPU), *flagLoadCPU),
 		"wrk":       fmt.Sprintf("wrk -t1 -c%d -d%s --latency --timeout 5s -s bench/wrk.lua (same script for every target)", *flagConns, *flagDur),
 		"tokens":    "scenario 3: request i carries token i of a pre-minted file, run stops before the file wraps; scenario 4: 1,000 identities in rotation; scenario 5: HS256 (hmac_secret), one token per request",
 		"cpu":       "utime+stime from /proc/PID/stat before and after the run (10 ms ticks), divided by completed requests",
@@ -1483,6 +1484,9 @@ func markdownTable(rep *Report) string {
 		}
 		if r.TokenWraps > 0 {
 			notes = append(notes, fmt.Sprintf("token file wrapped %d×", r.TokenWraps))
+		}
+		if strings.HasPrefix(r.Note, "median") {
+			notes = append(notes, r.Note)
 		}
 		conns := strconv.Itoa(r.Conns)
 		if r.Rate > 0 {
