@@ -495,11 +495,11 @@ func describeKey(h tokenHeader, key any) string {
 	return fmt.Sprintf("%s with kid %q", what, h.kid)
 }
 
-// verifySignature checks sig over input with method, golang-jwt's own
-// implementation of the approved alg (never the process-global registry,
-// which anyone can write to), trying each candidate of a key set. Failures
-// carry only golang-jwt's sentinel errors, as its parser reported them:
-// its messages can quote decoded token bytes.
+// verifySignature checks sig over input with method, the package's fixed
+// implementation of the approved alg (algID.method: never golang-jwt's
+// process-global registry, which anyone can write to), trying each
+// candidate of a key set. Failures carry only golang-jwt's sentinel errors,
+// as its parser reported them: its messages can quote decoded token bytes.
 func verifySignature(method jwt.SigningMethod, input string, sig []byte, key any) *Denial {
 	var err error
 	if set, ok := key.(jwt.VerificationKeySet); ok {

@@ -283,7 +283,10 @@ func (a *Authorizer) checkClaims(src string, c *jsonScan, now time.Time, kid str
 	// Claims' text; Subject and Scopes are substrings of it, so the decoded
 	// payload is not kept.
 	n := c.members()
-	b := claimsBuilder{buf: make([]byte, 0, len(src)), ends: make([]uint32, 0, 2*n)}
+	// Rendered values are rarely longer than their JSON text (invalid UTF-8
+	// made U+FFFD and re-encoded objects can be; append copes); an scp
+	// array's strings are copied once more.
+	b := claimsBuilder{buf: make([]byte, 0, len(src)+len(r.scp)), ends: make([]uint32, 0, 2*n)}
 	for i := range n {
 		if name, raw := c.claimAt(src, i); raw != "null" {
 			b.add(name, raw)

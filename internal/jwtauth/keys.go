@@ -38,8 +38,13 @@ import (
 )
 
 // minRSABits: smaller RSA keys are factorable with public effort; Go itself
-// refuses below 1024. Such keys are skipped, not fatal.
-const minRSABits = 2048
+// refuses below 1024. maxRSABits: crypto/tls's limit for certificate keys;
+// a larger key costs each verification milliseconds. Such keys are
+// skipped, not fatal.
+const (
+	minRSABits = 2048
+	maxRSABits = 8192
+)
 
 // Backoff for failed background refreshes.
 const (
@@ -221,8 +226,19 @@ func buildKeySet(keys []sourceKey) *keySet {
 	hasNoKid := false
 	usable := 0
 	for _, k := range keys {
+		// One precomputed RSA key serves RS256, RS384 and RS512 under every
+		// name it is indexed by; PS* keep the plain key for golang-jwt. A
+		// key that cannot be prepared (usablePublicKey has already refused
+		// what fails here) is not offered for RS*.
+		var rk *rsaKey
+		if pub, ok := k.key.(*rsa.PublicKey); ok {
+			rk, _ = newRSAKey(pub)
+		}
 		var algs []algID
 		for a := algID(0); a < numAsymAlgs; a++ {
+			if a <= algRS512 && rk == nil {
+				continue
+			}
 			if fits(k.key, a) && (k.alg == "" || k.alg == a.String()) {
 				algs = append(algs, a)
 			}
@@ -231,14 +247,8 @@ func buildKeySet(keys []sourceKey) *keySet {
 			continue
 		}
 		usable++
-		// One precomputed RSA key serves RS256, RS384 and RS512 under every
-		// name it is indexed by; PS* keep the plain key for golang-jwt.
-		var rk *rsaKey
-		if pub, ok := k.key.(*rsa.PublicKey); ok {
-			rk, _ = newRSAKey(pub) // usablePublicKey has refused what fails here
-		}
 		keyFor := func(a algID) jwt.VerificationKey {
-			if rk != nil && a <= algRS512 {
+			if a <= algRS512 {
 				return rk
 			}
 			return k.key
@@ -294,9 +304,6 @@ func usablePublicKey(key any) (crypto.PublicKey, error) {
 	case *rsa.PublicKey:
 		if err := checkRSA(k); err != nil {
 			return nil, err
-		}
-		if k.N.BitLen() < minRSABits {
-			return nil, fmt.Errorf("RSA key of %d bits is shorter than %d", k.N.BitLen(), minRSABits)
 		}
 		return k, nil
 	case *ecdsa.PublicKey:

@@ -3,6 +3,7 @@ package jwtauth
 import (
 	"bytes"
 	"crypto"
+	"crypto/fips140"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -26,14 +27,22 @@ type rsaKey struct {
 	n   *bigmod.Modulus
 }
 
-// checkRSA refuses what crypto/rsa would refuse at verification: an even
-// modulus, an exponent that is even, below 3 or wider than 31 bits.
+// checkRSA refuses what crypto/rsa would refuse at verification (an even
+// modulus; an exponent that is even, below 3 or wider than 31 bits) and
+// what we refuse besides: moduli under minRSABits, which are factorable, and
+// over maxRSABits, whose checks cost a hostile JWKS's author nothing and us
+// milliseconds each.
 func checkRSA(pub *rsa.PublicKey) error {
 	if pub.N == nil || pub.N.Bit(0) == 0 {
 		return errors.New("RSA modulus is missing or even")
 	}
 	if pub.E < 3 || pub.E&1 == 0 || pub.E > 1<<31-1 {
 		return fmt.Errorf("RSA public exponent %d is not an odd number in [3, 2³¹)", pub.E)
+	}
+	if bits := pub.N.BitLen(); bits < minRSABits {
+		return fmt.Errorf("RSA key of %d bits is shorter than %d", bits, minRSABits)
+	} else if bits > maxRSABits {
+		return fmt.Errorf("RSA key of %d bits is longer than %d", bits, maxRSABits)
 	}
 	return nil
 }
@@ -114,6 +123,15 @@ func (m *rsaPKCS1) Verify(input string, sig []byte, key any) error {
 	}
 	var sum [sha512.Size]byte
 	hashed := digest(&sum, m.hash, input)
+	if fips140.Enabled() {
+		// The certified module, with its own key policy (e > 2¹⁶, even
+		// bit lengths), is what an operator who turned FIPS mode on asked
+		// for; the modulus is then derived per check as before.
+		if rsa.VerifyPKCS1v15(k.pub, m.hash, hashed, sig) != nil {
+			return jwt.ErrSignatureInvalid
+		}
+		return nil
+	}
 	if !k.verifyPKCS1v15(m.hash, hashed, sig) {
 		return jwt.ErrSignatureInvalid
 	}

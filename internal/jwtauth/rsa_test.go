@@ -4,11 +4,17 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 
+	"filippo.io/bigmod"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -157,6 +163,8 @@ func TestNewRSAKeyRefuses(t *testing.T) {
 		{"exponent 1", &rsa.PublicKey{N: priv.N, E: 1}},
 		{"even exponent", &rsa.PublicKey{N: priv.N, E: 65536}},
 		{"exponent too wide", &rsa.PublicKey{N: priv.N, E: 1 << 31}},
+		{"1024 bits", &rsa.PublicKey{N: new(big.Int).SetBit(big.NewInt(1), 1023, 1), E: 65537}},
+		{"8200 bits", &rsa.PublicKey{N: new(big.Int).SetBit(big.NewInt(1), 8199, 1), E: 65537}},
 	}
 	for _, c := range cases {
 		if _, err := newRSAKey(c.pub); err == nil {
@@ -194,6 +202,100 @@ func FuzzRSAPKCS1(f *testing.F) {
 		std := rsa.VerifyPKCS1v15(&priv.PublicKey, crypto.SHA256, hashed, sig) == nil
 		if ours := rk.verifyPKCS1v15(crypto.SHA256, hashed, sig); ours != std {
 			t.Fatalf("crypto/rsa %v, ours %v", std, ours)
+		}
+	})
+}
+
+// TestRSAFIPSOnly: with GODEBUG=fips140=only the check is crypto/rsa's, with
+// the certified module's key policy. A key of odd bit length is outside it,
+// so a signature that is valid elsewhere must fail there. The test runs
+// itself again in that mode.
+func TestRSAFIPSOnly(t *testing.T) {
+	if path := os.Getenv("JWTAUTH_FIPS_KEY"); path != "" {
+		der, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := x509.ParsePKCS1PublicKey(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := os.ReadFile(path + ".sig")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rk, err := newRSAKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rs256.Verify("a.b", sig, rk); !errors.Is(err, jwt.ErrSignatureInvalid) {
+			t.Fatalf("fips140=only: %v, want ErrSignatureInvalid", err)
+		}
+		return
+	}
+	if testing.Short() {
+		t.Skip("generates a 2049-bit key")
+	}
+	priv, err := rsa.GenerateKey(rand.Reader, 2049)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, err := newRSAKey(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256([]byte("a.b"))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs256.Verify("a.b", sig, rk); err != nil {
+		t.Fatalf("outside FIPS mode the signature must verify: %v", err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "key")
+	if err := os.WriteFile(path, x509.MarshalPKCS1PublicKey(&priv.PublicKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".sig", sig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestRSAFIPSOnly$", "-test.v")
+	cmd.Env = append(os.Environ(), "GODEBUG=fips140=only", "JWTAUTH_FIPS_KEY="+path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("fips140=only run: %v\n%s", err, out)
+	}
+}
+
+// FuzzRSAPKCS1Block chooses the recovered block itself and signs it with
+// the private key, so well-formed signatures of ill-formed padding reach
+// the comparison; mutating valid signatures (FuzzRSAPKCS1) never does. A
+// 1024-bit key, below what keys.go accepts, keeps the private operation
+// fast; the verifier is built around it directly.
+func FuzzRSAPKCS1Block(f *testing.F) {
+	priv, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		f.Fatal(err)
+	}
+	n, err := bigmod.NewModulus(priv.N.Bytes())
+	if err != nil {
+		f.Fatal(err)
+	}
+	rk := &rsaKey{pub: &priv.PublicKey, n: n}
+	hashed := sha256.Sum256([]byte("input"))
+	size, prefix := priv.Size(), digestInfo[crypto.SHA256]
+	psLen := size - len(prefix) - len(hashed) - 3
+	f.Add(encodeEM(size, 0, 1, ff(psLen), 0, prefix, hashed[:], nil))
+	f.Add(encodeEM(size, 0, 1, ff(8), 0, prefix, hashed[:], ff(psLen-8)))
+	f.Add(encodeEM(size, 0, 2, ff(psLen), 0, prefix, hashed[:], nil))
+	f.Fuzz(func(t *testing.T, em []byte) {
+		if len(em) != size || new(big.Int).SetBytes(em).Cmp(priv.N) >= 0 {
+			return
+		}
+		sig := rawSign(priv, em)
+		std := rsa.VerifyPKCS1v15(&priv.PublicKey, crypto.SHA256, hashed[:], sig) == nil
+		if ours := rk.verifyPKCS1v15(crypto.SHA256, hashed[:], sig); ours != std {
+			t.Fatalf("block %x: crypto/rsa %v, ours %v", em, std, ours)
 		}
 	})
 }
