@@ -44,17 +44,20 @@ type Config struct {
 	Scopes []string
 }
 
-// Claims is the verified caller. Shared between requests: do not modify.
+// Claims is the verified caller. Scopes is shared between requests: do not
+// modify it.
 type Claims struct {
 	Subject string
 	Scopes  []string
 	Expires time.Time
 	// Values holds every claim stringified as AWS does for
-	// $context.authorizer.claims (arrays "[a b]", objects as JSON).
+	// $context.authorizer.claims (arrays "[a b]", objects as JSON). A new
+	// map on each call: the verified-token cache keeps the claims in a
+	// compact form.
 	Values map[string]string
 	// Raw holds the decoded claims, numbers as json.Number, null claims
-	// included. Decoded from the verified token on each call: the gateway's
-	// verified-token cache keeps only Values, to stay small.
+	// included. Decoded from the verified token on each call: the cache
+	// keeps only the stringified values, to stay small.
 	Raw map[string]any
 }
 

@@ -86,8 +86,8 @@ func describe(reason string) string {
 }
 
 // Identity is what a valid token says about its bearer. It is shared between
-// requests through the cache: it is immutable and callers must not modify it,
-// its maps or its slices.
+// requests through the cache: it is immutable and callers must not modify it
+// or its slices.
 type Identity struct {
 	Subject string
 	Claims  Claims   // every non-null claim stringified as AWS does
