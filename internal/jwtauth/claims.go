@@ -381,7 +381,7 @@ func jsonString(raw string) (string, bool) {
 		return "", false
 	}
 	body := raw[1 : len(raw)-1]
-	if strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body) {
+	if verbatim(body) {
 		return body, true
 	}
 	return string(appendUnquoted(make([]byte, 0, len(body)), body)), true
@@ -407,6 +407,12 @@ func (b *claimsBuilder) claims() Claims {
 	return Claims{text: unsafe.String(unsafe.SliceData(b.buf), len(b.buf)), ends: b.ends}
 }
 
+// verbatim reports whether a string literal's body decodes to itself: no
+// escapes, valid UTF-8.
+func verbatim(body string) bool {
+	return strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body)
+}
+
 // isJSONString reports whether raw, valid JSON text, is a string.
 func isJSONString(raw string) bool { return raw != "" && raw[0] == '"' }
 
@@ -418,7 +424,7 @@ func appendClaimText(dst []byte, raw string) []byte {
 	switch raw[0] {
 	case '"':
 		body := raw[1 : len(raw)-1]
-		if strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body) {
+		if verbatim(body) {
 			return append(dst, body...)
 		}
 		return appendUnquoted(dst, body)
