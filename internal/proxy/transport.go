@@ -48,6 +48,16 @@ type Transport struct {
 	// TLSClientConfig is used for https origins; nil: the defaults.
 	TLSClientConfig *tls.Config
 
+	// sessions lets a new connection to an https origin resume an earlier
+	// TLS session (as nginx's proxy_ssl_session_reuse does by default)
+	// unless TLSClientConfig brings its own cache. A resumed handshake
+	// skips the certificate chain, which keeps re-dials cheap when a burst
+	// outgrows the idle pool or a backend closes connections after N
+	// requests. The origin's certificate was verified when the session was
+	// made; crypto/tls checks again that it covers the name and has not
+	// expired before resuming.
+	sessions tls.ClientSessionCache
+
 	mu      sync.Mutex
 	idle    map[origin][]*upstreamConn // oldest first
 	pruning bool                       // a prune is scheduled
@@ -71,8 +81,12 @@ func NewTransport() *Transport {
 		MaxIdlePerHost:         256,
 		IdleTimeout:            90 * time.Second,
 		MaxResponseHeaderBytes: 1 << 20,
+		sessions:               tls.NewLRUClientSessionCache(sessionCacheSize),
 	}
 }
+
+// sessionCacheSize is how many origins' TLS sessions are kept: one each.
+const sessionCacheSize = 256
 
 // Errors RoundTrip reports; ReverseProxy's ErrorHandler turns them into 502.
 var (
@@ -206,6 +220,9 @@ func (t *Transport) dial(ctx context.Context, o origin) (*upstreamConn, error) {
 		if cfg.ServerName == "" {
 			host, _, _ := net.SplitHostPort(addr)
 			cfg.ServerName = host
+		}
+		if cfg.ClientSessionCache == nil {
+			cfg.ClientSessionCache = t.sessions
 		}
 		cfg.NextProtos = []string{"http/1.1"}
 		tc := tls.Client(nc, cfg)

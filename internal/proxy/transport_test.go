@@ -370,6 +370,81 @@ func TestTransportTLS(t *testing.T) {
 	}
 }
 
+// A backend that closes every connection: each request dials again, and
+// from the second on the TLS handshake resumes the first one's session; a
+// transport without the session cache never resumes.
+func TestTransportTLSResumesSessions(t *testing.T) {
+	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		fmt.Fprint(w, r.TLS.DidResume)
+	}))
+	be.StartTLS()
+	defer be.Close()
+	cfg := be.Client().Transport.(*http.Transport).TLSClientConfig
+	for _, tc := range []struct {
+		name string
+		tr   *Transport
+		want []string
+	}{
+		{"NewTransport", NewTransport(), []string{"false", "true", "true"}},
+		{"without a session cache", noSessions(), []string{"false", "false", "false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.tr.TLSClientConfig = cfg
+			req := get(t, "x", "GET", nil)
+			req.URL, _ = url.Parse(be.URL + "/")
+			for i, want := range tc.want {
+				resp, body, err := roundTrip(t, tc.tr, req)
+				if err != nil || !resp.Close || body != want {
+					t.Fatalf("request %d: %v %v resumed=%q, want %s", i, resp, err, body, want)
+				}
+			}
+		})
+	}
+}
+
+func noSessions() *Transport {
+	tr := NewTransport()
+	tr.sessions = nil
+	return tr
+}
+
+// BenchmarkTransportTLSDial is a request on a new TLS connection (the
+// backend closes each one), with a full handshake or a resumed one. Both
+// ends run in this process, so the figures are the sum of their costs.
+func BenchmarkTransportTLSDial(b *testing.B) {
+	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+	}))
+	be.StartTLS()
+	defer be.Close()
+	cfg := be.Client().Transport.(*http.Transport).TLSClientConfig
+	for _, bc := range []struct {
+		name string
+		tr   *Transport
+	}{
+		{"full", noSessions()},
+		{"resumed", NewTransport()},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			bc.tr.TLSClientConfig = cfg
+			req, err := http.NewRequest("GET", be.URL+"/", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := bc.tr.RoundTrip(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+}
+
 // Idle connections are closed after IdleTimeout even when no request comes
 // to find them stale.
 func TestTransportPrunesIdleConnections(t *testing.T) {
