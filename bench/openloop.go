@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -30,6 +31,7 @@ var (
 	flagAttackRate = flag.Float64("attack-rate", 0, "internal: requests per second for -attack")
 	flagAttackDur  = flag.Duration("attack-dur", 0, "internal: duration of -attack")
 	flagAttackAuth = flag.String("attack-auth", "", "internal: Authorization header value for -attack")
+	flagAttackDump = flag.String("attack-dump", "", "with -attack: write each request's start (µs after the first) and latency (µs) to this file")
 )
 
 // openLoop runs the attack in a pinned child process and returns its
@@ -84,6 +86,17 @@ func attack() int {
 	var lat []time.Duration
 	var w wrkOut
 	start := time.Now()
+	var dump *bufio.Writer
+	if *flagAttackDump != "" {
+		f, err := os.Create(*flagAttackDump)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer f.Close()
+		dump = bufio.NewWriter(f)
+		defer dump.Flush()
+	}
 	for res := range a.Attack(targeter, rate, *flagAttackDur, "open-loop") {
 		switch {
 		case res.Error != "" && res.Code == 0:
@@ -92,6 +105,9 @@ func attack() int {
 			w.ErrStatus++
 		}
 		lat = append(lat, res.Latency)
+		if dump != nil {
+			fmt.Fprintf(dump, "%d %d\n", res.Timestamp.Sub(start).Microseconds(), res.Latency.Microseconds())
+		}
 	}
 	w.DurationUs = time.Since(start).Microseconds()
 	w.Requests = int64(len(lat))
