@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -374,13 +375,7 @@ func TestTransportTLS(t *testing.T) {
 // from the second on the TLS handshake resumes the first one's session; a
 // transport without the session cache never resumes.
 func TestTransportTLSResumesSessions(t *testing.T) {
-	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Connection", "close")
-		fmt.Fprint(w, r.TLS.DidResume)
-	}))
-	be.StartTLS()
-	defer be.Close()
-	cfg := be.Client().Transport.(*http.Transport).TLSClientConfig
+	be, cfg := closingTLSBackend(t)
 	for _, tc := range []struct {
 		name string
 		tr   *Transport
@@ -403,6 +398,18 @@ func TestTransportTLSResumesSessions(t *testing.T) {
 	}
 }
 
+// closingTLSBackend answers whether the TLS session was resumed and closes
+// every connection; cfg trusts its certificate.
+func closingTLSBackend(tb testing.TB) (be *httptest.Server, cfg *tls.Config) {
+	be = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		fmt.Fprint(w, r.TLS.DidResume)
+	}))
+	be.StartTLS()
+	tb.Cleanup(be.Close)
+	return be, be.Client().Transport.(*http.Transport).TLSClientConfig
+}
+
 func noSessions() *Transport {
 	tr := NewTransport()
 	tr.sessions = nil
@@ -413,12 +420,7 @@ func noSessions() *Transport {
 // backend closes each one), with a full handshake or a resumed one. Both
 // ends run in this process, so the figures are the sum of their costs.
 func BenchmarkTransportTLSDial(b *testing.B) {
-	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Connection", "close")
-	}))
-	be.StartTLS()
-	defer be.Close()
-	cfg := be.Client().Transport.(*http.Transport).TLSClientConfig
+	be, cfg := closingTLSBackend(b)
 	for _, bc := range []struct {
 		name string
 		tr   *Transport
