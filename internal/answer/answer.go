@@ -24,6 +24,12 @@ const (
 	InternalError = `{"message":"Internal server error"}`
 )
 
+// ClientClosed is the status recorded, in the access log and the metrics,
+// for a request whose client went away before its answer (nginx's 499).
+// Nobody reads the answer; recording it as a 502 or 504 would blame the
+// backend for the client.
+const ClientClosed = 499
+
 // JSON writes status and body with the headers AWS sends along; a HEAD
 // request gets no body.
 func JSON(w http.ResponseWriter, r *http.Request, status int, body string) {

@@ -228,8 +228,8 @@ func (i *Integration) invokeFailed(w http.ResponseWriter, r *Request, err error)
 		answer.JSON(w, hr, http.StatusGatewayTimeout, answer.TimedOut)
 		return ReasonTimeout
 	case errors.Is(err, context.Canceled) && hr.Context().Err() != nil:
-		// The client went away; nobody reads this answer.
-		answer.JSON(w, hr, http.StatusBadGateway, answer.InternalError)
+		// The client went away; nobody reads an answer.
+		w.WriteHeader(answer.ClientClosed)
 		return ReasonCanceled
 	case errors.Is(err, function.ErrTooLarge):
 		i.log.Warn("lambda proxy: function response too large", "request_id", r.RequestID, "error", err)

@@ -201,6 +201,22 @@ func TestTimeout(t *testing.T) {
 	})
 }
 
+// TestClientGone: a client that goes away during the invocation is
+// recorded as 499, not as the function's failure, and is let go at once.
+func TestClientGone(t *testing.T) {
+	i := mustNew(t, baseSettings("2.0"), startFunction(t, "sleep", 5*time.Second))
+	r := realRequest()
+	ctx, cancel := context.WithCancel(context.Background())
+	r.HTTP = r.HTTP.WithContext(ctx)
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	rec, reason := serve(t, i, r)
+	assertResponse(t, rec, reason, wantResponse{499, http.Header{}, nil, ReasonCanceled})
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("answered after %v", d)
+	}
+}
+
 // TestTechnicalErrors: failures to run the function → 502.
 func TestTechnicalErrors(t *testing.T) {
 	body := `{"message":"Internal server error"}`

@@ -165,30 +165,30 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
-// clientCancelled is nginx's convention for a client that went away; the
-// client never sees it, the access log does.
-const clientCancelled = 499
-
 // fail answers a request whose backend exchange failed: 413 when the
 // client's body was over the limit, 400 when it could not be read (a
 // malformed chunked body, a body that stops arriving: the client's fault,
-// not the backend's), 504 when the integration timeout fired, 502 otherwise.
+// not the backend's), 504 when the integration timeout fired or the backend
+// could not be reached in time, answer.ClientClosed when the client went
+// away, 502 otherwise. The context is asked before the error: a client
+// going away interrupts the exchange with a deadline in the past, so the
+// error alone looks like a timeout.
 func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	c := r.Context().Value(callKey{}).(*Call)
 	c.Err = err
 	status, body := http.StatusBadGateway, answer.BadGateway
 	var tooBig *http.MaxBytesError
 	var clientBody *requestBodyError
-	switch {
+	switch ctxErr := r.Context().Err(); {
 	case errors.As(err, &tooBig):
 		status, body = http.StatusRequestEntityTooLarge, answer.TooLarge
 	case errors.As(err, &clientBody):
 		status, body = http.StatusBadRequest, answer.BadRequest
-	case errors.Is(r.Context().Err(), context.DeadlineExceeded), isTimeout(err):
-		status, body = http.StatusGatewayTimeout, answer.TimedOut
-	case errors.Is(r.Context().Err(), context.Canceled):
-		w.WriteHeader(clientCancelled)
+	case errors.Is(ctxErr, context.Canceled):
+		w.WriteHeader(answer.ClientClosed)
 		return
+	case errors.Is(ctxErr, context.DeadlineExceeded), isTimeout(err):
+		status, body = http.StatusGatewayTimeout, answer.TimedOut
 	}
 	answer.JSON(w, r, status, body)
 }
