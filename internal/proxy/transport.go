@@ -85,7 +85,8 @@ func NewTransport() *Transport {
 	}
 }
 
-// sessionCacheSize is how many origins' TLS sessions are kept: one each.
+// sessionCacheSize is how many backends' TLS sessions are kept: one per
+// server name, the latest.
 const sessionCacheSize = 256
 
 // Errors RoundTrip reports; ReverseProxy's ErrorHandler turns them into 502.
