@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,8 +22,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/testlog"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // faultyBackend misbehaves by path and tracks its connections.
@@ -117,14 +121,23 @@ func wrapActive(f func(net.Conn, http.ConnState)) func(net.Conn, http.ConnState)
 
 // gatewayServer builds cfg and serves it on a real loopback server with its
 // own transport, so that its connections can be counted and closed.
-func gatewayServer(t *testing.T, cfg string) (*httptest.Server, *proxy.Transport, *Gateway) {
+// gatewayServer builds the gateway for cfg with d (its own Transport, and
+// logs discarded, unless d brings them) and serves it until the test ends.
+func gatewayServer(t *testing.T, cfg string, d Deps) (*httptest.Server, *proxy.Transport, *Gateway) {
 	t.Helper()
 	f, err := config.Parse(filepath.Join(t.TempDir(), "fault.yaml"), []byte(cfg), os.LookupEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := proxy.NewTransport()
-	g, err := Build(f, Deps{Transport: tr, Logger: slogJSON(io.Discard)})
+	tr, ok := d.Transport.(*proxy.Transport)
+	if !ok {
+		tr = proxy.NewTransport()
+		d.Transport = tr
+	}
+	if d.Logger == nil {
+		d.Logger = slogJSON(io.Discard)
+	}
+	g, err := Build(f, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +199,7 @@ routes:
     integration: {type: mock, body: ok}
   - route: GET /be/{what}
     integration: {type: http_proxy, uri: "%s/{what}", timeout: 500ms}
-`, be.URL))
+`, be.URL), Deps{})
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
 	defer client.Transport.(*http.Transport).CloseIdleConnections()
 	call(client, "GET", srv.URL+"/be/ok", nil) // warm up pools before the baseline
@@ -278,7 +291,7 @@ const (
 // a public route keeps answering meanwhile.
 func TestFaultFunctions(t *testing.T) {
 	bin := faulty(t)
-	srv, _, _ := gatewayServer(t, fmt.Sprintf(functionFaultConfig, bin))
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(functionFaultConfig, bin), Deps{})
 	client := &http.Client{Timeout: 10 * time.Second}
 	bearer := func(s string) http.Header { return http.Header{"Authorization": {"Bearer " + s}} }
 
@@ -361,7 +374,7 @@ routes:
     integration: {type: mock, body: ok}
   - {route: "ANY /fn/{fault}", integration: {type: lambda_proxy, function: busy, timeout: 2s}}
   - {route: GET /auth, authorizer: busy, integration: {type: mock, body: allowed}}
-`, bin))
+`, bin), Deps{})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 10 * time.Second}
 	defer client.Transport.(*http.Transport).CloseIdleConnections()
 	// Wait until the process is up.
@@ -439,5 +452,54 @@ routes:
 				t.Errorf("public route took %v during the burst", d)
 			}
 		})
+	}
+}
+
+// TestBackendFailureRecords: what the access log and the metrics say when
+// an exchange with the backend fails. A client that gives up is the
+// client's doing (499, canceled), not a backend timeout (504, timeout).
+func TestBackendFailureRecords(t *testing.T) {
+	be := newFaultyBackend(t)
+	reg := prometheus.NewRegistry()
+	log, logs := testlog.New()
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+routes:
+  - route: GET /be/{what}
+    integration: {type: http_proxy, uri: "%s/{what}", timeout: 400ms}
+`, be.URL), Deps{Logger: log, Metrics: NewMetrics(reg)})
+
+	impatient := &http.Client{Transport: &http.Transport{}, Timeout: 100 * time.Millisecond}
+	if _, err := impatient.Get(srv.URL + "/be/slow-headers"); err == nil {
+		t.Fatal("the impatient client got an answer")
+	}
+	if o := call(srv.Client(), "GET", srv.URL+"/be/slow-headers", nil); o.status != 504 {
+		t.Fatalf("timeout: %+v", o)
+	}
+
+	want := map[float64]string{answer.ClientClosed: "canceled", 504: "timeout"}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		got := map[float64]string{}
+		for _, r := range logs.Records() {
+			if r["msg"] == "request" {
+				got[r["status"].(float64)], _ = r["reason"].(string)
+			}
+		}
+		if maps.Equal(got, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("access log statuses and reasons %v, want %v", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []string{"499", "504"} {
+		if n := metricValue(families, "portcullis_requests_total", []string{"GET /be/{what}", status}); n != 1 {
+			t.Errorf("portcullis_requests_total{status=%s} = %v, want 1", status, n)
+		}
 	}
 }

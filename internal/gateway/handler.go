@@ -24,6 +24,7 @@ import (
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
+	"github.com/portcullis/portcullis/internal/lambdaproxy"
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/route"
@@ -391,11 +392,16 @@ func (pi *proxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *ex
 	pi.p.Serve(w, r, &ex.call)
 	ex.backendErr = ex.call.Err
 	if ex.backendErr != nil && ex.reason == "" {
+		// The words lambda_proxy logs for the same cases.
 		switch ex.w.status {
 		case http.StatusBadRequest:
-			ex.reason = "body_read_error" // the client's body, not the backend
+			ex.reason = lambdaproxy.ReasonBodyRead // the client's body, not the backend
 		case http.StatusRequestEntityTooLarge:
-			ex.reason = "body_too_large"
+			ex.reason = lambdaproxy.ReasonBodyTooLarge
+		case http.StatusGatewayTimeout:
+			ex.reason = lambdaproxy.ReasonTimeout
+		case answer.ClientClosed:
+			ex.reason = lambdaproxy.ReasonCanceled // the client left, not the backend's fault
 		default:
 			ex.reason = "backend_error"
 		}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -15,8 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/portcullis/portcullis/internal/config"
 )
 
 // rie finds the Lambda Runtime Interface Emulator (.ci/run installs it and
@@ -102,7 +99,7 @@ func TestRemoteRuntimes(t *testing.T) {
 	be, got := backend(t)
 	for name, fn := range runtimes {
 		t.Run(name, func(t *testing.T) {
-			f, err := config.Parse(filepath.Join(t.TempDir(), "r.yaml"), []byte(fmt.Sprintf(`listen: 127.0.0.1:0
+			srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
 functions:
   authz: %s
 authorizers:
@@ -114,20 +111,7 @@ routes:
       type: http_proxy
       uri: %s/things/{id}
       request_parameters: {"overwrite:header.x-route": $context.authorizer.route}
-`, fn, be.URL)), os.LookupEnv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, err := Build(f, Deps{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			g.Start(ctx)
-			defer g.Close(nil)
-			srv := httptest.NewServer(g)
-			defer srv.Close()
+`, fn, be.URL), Deps{})
 			h := &harness{gw: srv}
 			if resp, body := h.do(t, "GET", "/things/1", http.Header{"Authorization": {"secret"}}, nil); resp.StatusCode != 200 {
 				t.Fatalf("allowed: %d %s", resp.StatusCode, body)
