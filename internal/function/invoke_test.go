@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/portcullis/portcullis/internal/testbin"
 	"github.com/portcullis/portcullis/internal/testlog"
 )
 
@@ -159,15 +159,9 @@ func TestNewInvokeValidation(t *testing.T) {
 
 // rieBinary finds the Lambda Runtime Interface Emulator or skips.
 func rieBinary(t *testing.T) string {
-	if p := os.Getenv("PORTCULLIS_RIE"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p
-	}
-	t.Skip("Lambda Runtime Interface Emulator not found: set PORTCULLIS_RIE to an aws-lambda-rie binary or put it in PATH " +
-		"(build it outside the repo: go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest)")
-	return ""
+	t.Helper()
+	return testbin.Tool(t, "PORTCULLIS_RIE", "aws-lambda-rie",
+		"go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest, outside this module")
 }
 
 func freeAddr(t *testing.T) string {

@@ -14,23 +14,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/portcullis/portcullis/internal/testbin"
 )
 
 // rie finds the Lambda Runtime Interface Emulator (.ci/run installs it and
 // sets PORTCULLIS_RIE). Outside CI a missing emulator skips the test.
 func rie(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("PORTCULLIS_RIE"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("the Lambda Runtime Interface Emulator is missing in CI (.ci/run installs it)")
-	}
-	t.Skip("Lambda Runtime Interface Emulator not found; set PORTCULLIS_RIE (see .ci/run for the install command)")
-	return ""
+	return testbin.Tool(t, "PORTCULLIS_RIE", "aws-lambda-rie",
+		"go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest, outside this module")
 }
 
 // startEmulator runs the emulator with one of the testdata authorizers.
