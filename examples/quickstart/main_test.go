@@ -16,7 +16,7 @@ import (
 func TestPrintedLinesWork(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "sed"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed to run the printed lines (.ci/run installs it): %v", tool, err)
+			t.Fatalf("%s is needed to run the printed lines (make test installs it): %v", tool, err)
 		}
 	}
 	dir := t.TempDir()
