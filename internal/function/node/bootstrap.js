@@ -195,9 +195,9 @@ async function loadHandler(root, handler) {
   const exportPath = last.slice(dot + 1);
   const req = createRequire(path.join(root, 'index.js'));
   let mod;
+  let file;
   try {
     const base = path.resolve(root, moduleName);
-    let file;
     for (const ext of ['', '.js', '.mjs', '.cjs']) {
       try {
         if (fs.statSync(base + ext).isFile()) {
@@ -206,9 +206,19 @@ async function loadHandler(root, handler) {
         }
       } catch (e) { /* try the next */ }
     }
-    mod = await loadFile(file || req.resolve(base), req);
+    file = file || req.resolve(base);
+    mod = await loadFile(file, req);
   } catch (e) {
-    if (e instanceof SyntaxError) throw new Fault('Runtime.UserCodeSyntaxError', `SyntaxError: ${e.message}`, e);
+    if (e instanceof SyntaxError) {
+      if (file && !String(e.stack).includes(path.basename(file) + ':')) {
+        // An ES module's syntax error does not say where it is; node
+        // --check on the file does (its first line: file:///...:LINE).
+        const check = require('child_process').spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 5000 });
+        const where = String(check.stderr || '').split('\n')[0];
+        if (where) e.stack = where + '\n' + e.stack;
+      }
+      throw new Fault('Runtime.UserCodeSyntaxError', `SyntaxError: ${e.message}`, e);
+    }
     if (e && (e.code === 'MODULE_NOT_FOUND' || e.code === 'ERR_MODULE_NOT_FOUND')) {
       throw new Fault('Runtime.ImportModuleError', `${e.name}: ${e.message}`, e);
     }
