@@ -26,7 +26,8 @@ func (e *env) build() error {
 	e.portcullis = filepath.Join(e.bin, "portcullis")
 	e.backend = filepath.Join(e.bin, "backend")
 	e.authorizerBn = filepath.Join(e.bin, "authorizer")
-	for _, b := range [][2]string{{e.portcullis, "./cmd/portcullis"}, {e.backend, "./bench/backend"}, {e.authorizerBn, "./bench/authorizer"}} {
+	e.emptyFn = filepath.Join(e.bin, "emptyfn")
+	for _, b := range [][2]string{{e.portcullis, "./cmd/portcullis"}, {e.backend, "./bench/backend"}, {e.authorizerBn, "./bench/authorizer"}, {e.emptyFn, "./bench/emptyfn"}} {
 		logf("go build -o %s %s", b[0], b[1])
 		cmd := exec.Command("go", "build", "-o", b[0], b[1])
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

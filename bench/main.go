@@ -98,6 +98,8 @@ type Report struct {
 	Micro     string            `json:"microbenchmarks,omitempty"`
 	Profiles  map[string]string `json:"profiles,omitempty"`
 	Scenario5 map[string]any    `json:"scenario5,omitempty"`
+	// ColdStarts are scenario 6's first invocations of new processes.
+	ColdStarts []ColdStart `json:"cold_starts,omitempty"`
 }
 
 type Target struct {
@@ -110,6 +112,7 @@ type Target struct {
 type env struct {
 	tmp, bin                          string
 	portcullis, backend, authorizerBn string
+	emptyFn                           string // bench/emptyfn, for scenario 6
 	backendAddr, nginxAddr, gwAddr    string
 	adminAddr                         string
 	keys                              map[string]string // alg -> key dir
