@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -94,16 +95,29 @@ func (e *env) functionScenarios() error {
 		return fmt.Errorf("6: %w", err)
 	}
 	defer p.stop()
+	// The runs alternate between the functions, so that a change in what
+	// else the machine does hits them alike; each function's run with the
+	// median p50 is reported.
 	d := *flagDur / 2
+	runs := map[string][]*Result{}
+	for round := range max(*flagRuns, 3) {
+		for _, fn := range scenario6 {
+			path := "/fn/" + fn
+			if round == 0 && *flagDur >= 5*time.Second {
+				_, _ = e.wrk(e.gwAddr, load{path: path, auth: "-", conns: 1, dur: time.Second})
+			}
+			id := "6." + fn
+			if _, err := e.measure(id, "6: lambda_proxy, empty function, "+fn+", 1 connection", "portcullis", e.gwAddr, p.pid(), false,
+				load{path: path, auth: "-", conns: 1, dur: d}); err != nil {
+				return err
+			}
+			if r := e.take(id); r != nil {
+				runs[fn] = append(runs[fn], r)
+			}
+		}
+	}
 	for _, fn := range scenario6 {
-		path := "/fn/" + fn
-		if *flagDur >= 5*time.Second {
-			_, _ = e.wrk(e.gwAddr, load{path: path, auth: "-", conns: 1, dur: time.Second})
-		}
-		if _, err := e.measure("6."+fn, "6: lambda_proxy, empty function, "+fn+", 1 connection", "portcullis", e.gwAddr, p.pid(), false,
-			load{path: path, auth: "-", conns: 1, dur: d}); err != nil {
-			return err
-		}
+		e.keepMedianP50(runs[fn])
 	}
 	p.stop()
 	return e.coldStarts(py, nd)
@@ -165,4 +179,23 @@ func (e *env) functionTargets(add func(name, goal, actual string, pass bool), in
 		}
 		add("6 "+lang, goal, fmt.Sprintf("p50 %.0f µs with the client and an empty handler vs %.0f µs bare: +%.0f µs%s", c.P50us, bare.P50us, added, goNote), added <= runtimeBudget)
 	}
+}
+
+// keepMedianP50 reports the run with the median p50 of runs.
+func (e *env) keepMedianP50(runs []*Result) {
+	if len(runs) == 0 {
+		return
+	}
+	sorted := slices.Clone(runs)
+	slices.SortFunc(sorted, func(a, b *Result) int { return cmp.Compare(a.P50us, b.P50us) })
+	med := sorted[(len(sorted)-1)/2]
+	var each []string
+	for _, r := range runs {
+		each = append(each, fmt.Sprintf("%.0f", r.P50us))
+		if r.Errors > 0 && med.Errors == 0 {
+			med.Errors, med.ErrDetail = r.Errors, r.ErrDetail
+		}
+	}
+	med.Note = fmt.Sprintf("median of %d runs, p50 µs %s", len(runs), strings.Join(each, " / "))
+	e.report.Results = append(e.report.Results, med)
 }

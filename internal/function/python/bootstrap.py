@@ -292,6 +292,11 @@ def _to_json_default(obj):
     raise TypeError("Object of type %s is not JSON serializable" % type(obj).__name__)
 
 
+# One encoder for every result (json.dumps with default= would make one
+# per call).
+_encode = json.JSONEncoder(default=_to_json_default).encode
+
+
 def main():
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -342,7 +347,7 @@ def main():
             api.fail(rid, report)
             continue
         try:
-            body = json.dumps(result, default=_to_json_default).encode()
+            body = _encode(result).encode()
         except (TypeError, ValueError, OverflowError) as e:
             report = {"errorMessage": "Unable to marshal response: %s" % e, "errorType": "Runtime.MarshalError",
                       "requestId": request_id, "stackTrace": []}
