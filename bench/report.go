@@ -304,7 +304,8 @@ func (e *env) micro() {
 	logf("microbenchmarks (go test -bench); load average before: %s", strings.TrimSpace(string(la)))
 	e.report.Machine["loadavg_before_micro"] = strings.TrimSpace(string(la))
 	args := []string{"test", "-run", "^$", "-bench", ".", "-benchmem",
-		"./internal/jwtauth/", "./internal/route/", "./internal/mapping/", "./internal/lambdaauth/", "./internal/gateway/"}
+		"./internal/jwtauth/", "./internal/route/", "./internal/mapping/", "./internal/lambdaauth/", "./internal/gateway/",
+		"./internal/function/python/", "./internal/function/node/"}
 	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
 		logf("microbenchmarks: %v", err)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -119,3 +120,31 @@ func Eventually(d time.Duration, cond func() bool) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// RoundTrip invokes f b.N times with event, one at a time, and reports
+// the median round trip as "p50-µs" beside the mean.
+func RoundTrip(b *testing.B, f function.Function, event []byte) {
+	b.Helper()
+	ctx := context.Background()
+	for range 100 { // warm
+		if _, err := f.Invoke(ctx, event); err != nil {
+			b.Fatal(err)
+		}
+	}
+	took := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if _, err := f.Invoke(ctx, event); err != nil {
+			b.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Nanoseconds())/1e3, "p50-µs")
+}
+
+// BenchEvent is an HTTP API 2.0 lambda_proxy event of a typical size,
+// for round-trip benchmarks.
+var BenchEvent = []byte(`{"version":"2.0","routeKey":"GET /fn/x","rawPath":"/fn/x","rawQueryString":"","headers":{"host":"127.0.0.1:18080","user-agent":"wrk"},"requestContext":{"accountId":"000000000000","apiId":"local","domainName":"127.0.0.1","http":{"method":"GET","path":"/fn/x","protocol":"HTTP/1.1","sourceIp":"127.0.0.1","userAgent":"wrk"},"requestId":"abc","routeKey":"GET /fn/x","stage":"$default","time":"06/Dec/2026:08:45:15 +0000","timeEpoch":1796546715000},"isBase64Encoded":false}`)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/function"
 	"github.com/portcullis/portcullis/internal/function/fntest"
+	"github.com/portcullis/portcullis/internal/function/registry"
 	"github.com/portcullis/portcullis/internal/testbin"
 	"github.com/portcullis/portcullis/internal/testlog"
 )
@@ -399,5 +400,34 @@ func TestServes(t *testing.T) {
 		if got := (Runtime{}).Serves(name); got != want {
 			t.Errorf("Serves(%q) = %v", name, got)
 		}
+	}
+}
+
+// BenchmarkRoundTrip: an invocation of an empty handler through our
+// runtime client ("client") beside Python's own minimum, a bare Runtime
+// API loop ("bare", bench/functions/bare.py). Pin it to one core to see
+// the single-core case: taskset -c 0 go test -run '^$' -bench RoundTrip.
+func BenchmarkRoundTrip(b *testing.B) {
+	py := testbin.Tool(b, "", "python3", "apt-get install python3")
+	real, err := resolvePython(py)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir, err := filepath.Abs("../../../bench/functions")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		rt    registry.Runtime
+		block string
+	}{
+		{"bare", registry.Process{}, `{runtime: process, command: ["` + real + `", bare.py]}`},
+		{"client", Runtime{}, `{runtime: python3.12, handler: empty.handler, interpreter: "` + real + `"}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			p, _ := fntest.Start(b, tc.rt, dir, tc.block)
+			fntest.RoundTrip(b, p, fntest.BenchEvent)
+		})
 	}
 }
