@@ -117,7 +117,24 @@ var jsTopLevel = regexp.MustCompile(`^(function |exports\.|module\.|const |let |
 func nodeSeed(t *testing.T) string {
 	text := seedText(t, "exports.handler = async (event) => {")
 	code := extractCode(t, text, "exports.handler = async (event) => {", jsTopLevel.MatchString)
-	return strings.Join(restoreBrackets(code), "\n") + "\n"
+	restored := restoreBrackets(code)
+	// Nothing but bracket lines was added, and nothing was changed.
+	i := 0
+	for _, l := range restored {
+		if i < len(code) && l == code[i] {
+			i++
+			continue
+		}
+		switch strings.TrimSpace(l) {
+		case "}", "]", "{", "};":
+		default:
+			t.Fatalf("restoring the seed changed a line: %q", l)
+		}
+	}
+	if i != len(code) {
+		t.Fatalf("restoring the seed lost line %q", code[i])
+	}
+	return strings.Join(restored, "\n") + "\n"
 }
 
 // restoreBrackets puts back lines that held only a bracket, from the
