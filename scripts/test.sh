@@ -7,13 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 
-# Debian packages the tests run for real: command -> package.
-declare -A packages=(
-  [curl]=curl [bash]=bash [sed]=sed
-)
+# Debian packages the tests run for real: curl, bash and sed run the
+# quickstart's printed lines; python3 with PyJWT and cryptography and nodejs
+# run the Python and Node.js functions and the examples.
+packages=(curl bash sed python3 python3-jwt python3-cryptography nodejs)
 missing=()
-for tool in "${!packages[@]}"; do
-  command -v "$tool" >/dev/null || missing+=("${packages[$tool]}")
+for pkg in "${packages[@]}"; do
+  [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

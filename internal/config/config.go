@@ -43,11 +43,22 @@ type Config struct {
 
 // Function is one Lambda function and how to run it.
 type Function struct {
-	Runtime string `yaml:"runtime"` // process, invoke or http
+	// Runtime is process, invoke or http, or an AWS runtime name:
+	// pythonX.Y, nodejsNN.x, or provided.al2023 / provided.al2 / go1.x
+	// (which are process).
+	Runtime string `yaml:"runtime"`
 
 	// runtime: process — Portcullis serves the Lambda Runtime API and runs the binary.
-	Command     Strings           `yaml:"command"`
-	Dir         string            `yaml:"dir"`
+	Command Strings `yaml:"command"`
+	Dir     string  `yaml:"dir"`
+
+	// runtime: pythonX.Y, nodejsNN.x — Portcullis runs its own runtime
+	// client, which loads Handler from Code, with Interpreter.
+	Handler     string `yaml:"handler"`
+	Code        string `yaml:"code"`
+	Interpreter string `yaml:"interpreter"`
+
+	// Every runtime that runs processes (process, pythonX.Y, nodejsNN.x).
 	Env         map[string]string `yaml:"env"`
 	Concurrency int               `yaml:"concurrency"`
 	QueueSize   int               `yaml:"queue_size"`

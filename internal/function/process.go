@@ -331,8 +331,20 @@ func (p *Process) supervise(slot int, inst *instance) {
 				delay = backoff
 				backoff = min(2*backoff, maxBackoff)
 			}
-			p.logger.Warn("function process exited", "slot", slot, "pid", inst.pid,
-				"err", inst.waitErr, "restart_in", delay)
+			if ie := inst.initErr.Load(); ie != nil {
+				// Init failed: the waiting invocations get its error and
+				// the next launch waits for the next invocation.
+				p.disp.failQueued(ie)
+				p.logger.Warn("function process exited after an init error; relaunched on the next invocation",
+					"slot", slot, "pid", inst.pid)
+				if !p.awaitDemand(inst.launched) {
+					return
+				}
+				delay = 0
+			} else {
+				p.logger.Warn("function process exited", "slot", slot, "pid", inst.pid,
+					"err", inst.waitErr, "restart_in", delay)
+			}
 		} else {
 			delay = backoff
 			backoff = min(2*backoff, maxBackoff)
@@ -419,9 +431,14 @@ type dispatcher struct {
 	closed error
 	queue  list.List // *invocation
 	idle   list.List // *waiter, one per process waiting in /next
+	// demand is signalled when an invocation is queued (see awaitDemand).
+	demand chan struct{}
 }
 
-func (d *dispatcher) init(capacity int) { d.cap = capacity }
+func (d *dispatcher) init(capacity int) {
+	d.cap = capacity
+	d.demand = make(chan struct{}, 1)
+}
 
 func (d *dispatcher) open() {
 	d.mu.Lock()
@@ -447,6 +464,10 @@ func (d *dispatcher) submit(inv *invocation) (*waiter, error) {
 		return nil, fmt.Errorf("queue full (%d waiting): %w", d.queue.Len(), ErrUnavailable)
 	default:
 		inv.elem = d.queue.PushBack(inv)
+		select {
+		case d.demand <- struct{}{}:
+		default:
+		}
 		return nil, nil
 	}
 }

@@ -236,16 +236,55 @@ func TestProcessCrashAtStartBacksOff(t *testing.T) {
 	}
 }
 
+// TestProcessInitError: the invocation waiting for a process whose init
+// failed gets the init error as a function error (as on Lambda), and the
+// process is launched again only when an invocation asks for it, not in a
+// loop.
 func TestProcessInitError(t *testing.T) {
 	t.Parallel()
 	logger, logs := testlog.New()
-	p := startProcess(t, "raw", ProcessSettings{Name: "initfail", Timeout: 500 * time.Millisecond, Logger: logger,
+	m := NewMetrics(nil)
+	p := startProcess(t, "raw", ProcessSettings{Name: "initfail", Timeout: 5 * time.Second, Logger: logger, Metrics: m,
 		Env: map[string]string{"RAW_MODE": "initerr"}})
-	if _, err := invoke(t, p, `{}`); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("got %v, want ErrUnavailable", err)
+	if !eventually(10*time.Second, func() bool {
+		return findRecord(logs, map[string]string{"msg": "function init error", "error_type": "InitError", "error_message": "bad config"}) != nil
+	}) {
+		t.Fatal("init error not logged")
 	}
-	if findRecord(logs, map[string]string{"msg": "function init error", "error_type": "InitError", "error_message": "bad config"}) == nil {
-		t.Error("init error not logged")
+	// The old behaviour relaunched after 100 ms, 300 ms, 700 ms, ...
+	time.Sleep(5 * initialBackoff)
+	if n := counterValue(t, m.restarts, "initfail"); n != 0 {
+		t.Fatalf("relaunched %v times with nobody asking", n)
+	}
+	for i := 1; i <= 2; i++ {
+		_, err := invoke(t, p, `{}`)
+		var fe *Error
+		if !errors.As(err, &fe) || fe.Type != "InitError" || fe.Message != "bad config" {
+			t.Fatalf("invocation %d: got %v, want the init error", i, err)
+		}
+		if n := counterValue(t, m.restarts, "initfail"); n != float64(i) {
+			t.Fatalf("after invocation %d: %v relaunches, want %d", i, n, i)
+		}
+	}
+}
+
+// TestProcessOutputRequestID: a function's output lines carry the request
+// id of the invocation that printed them.
+func TestProcessOutputRequestID(t *testing.T) {
+	t.Parallel()
+	logger, logs := testlog.New()
+	p := startProcess(t, "echo", ProcessSettings{Logger: logger})
+	for _, line := range []string{"first", "second"} {
+		m := invokeJSON(t, p, `{"report":true,"log":"`+line+`"}`)
+		id, _ := m["request_id"].(string)
+		if id == "" {
+			t.Fatalf("no request id in %v", m)
+		}
+		if !eventually(5*time.Second, func() bool {
+			return findRecord(logs, map[string]string{"msg": "function output", "line": line, "request_id": id}) != nil
+		}) {
+			t.Errorf("line %q not logged with request_id %s: %v", line, id, logs.Records())
+		}
 	}
 }
 

@@ -96,6 +96,9 @@ type instance struct {
 	stderr    *lineLogger
 
 	killedForTimeout atomic.Bool
+	// initErr is what the process reported to /runtime/init/error, if it
+	// did; the supervisor fails the waiting invocations with it.
+	initErr atomic.Pointer[Error]
 
 	mu      sync.Mutex
 	dead    bool
@@ -104,6 +107,8 @@ type instance struct {
 	current *invocation         // handed to the process and not yet answered
 	timer   *time.Timer         // current's execution deadline
 	ready   time.Time           // first /next: init done
+
+	launched time.Time // when launch started the process
 }
 
 // launch starts one process for slot with a fresh Runtime API listener.
@@ -145,6 +150,7 @@ func (p *Process) launch(ctx context.Context, slot int) (*instance, error) {
 	}
 	inst.cmd = cmd
 	inst.pid = cmd.Process.Pid
+	inst.launched = time.Now()
 	go inst.serve()
 	go func() {
 		err := cmd.Wait()
@@ -332,6 +338,9 @@ func (w *waiter) deliver(inv *invocation, inline bool) bool {
 	}
 	inst.current = inv
 	inst.timer = time.AfterFunc(p.timeout, func() { inst.expire(inv) })
+	// Output from now on belongs to inv (one invocation at a time).
+	inst.stdout.requestID.Store(&inv.id)
+	inst.stderr.requestID.Store(&inv.id)
 	p.inflight.Add(1)
 	inst.mu.Unlock()
 	rc.writeEvent(w, inv, deadline, inline)
@@ -644,16 +653,22 @@ func (rc *rconn) handleInitError(req *request) bool {
 	inst := rc.inst
 	rc.sendContinue()
 	body, _ := req.readBody(maxInitErrorBytes)
-	var ep errorPayload
+	var ep initErrorReport
 	_ = json.Unmarshal(body, &ep)
 	if ep.Type == "" {
 		ep.Type = req.errorType
 	}
-	inst.logger.Error("function init error", "pid", inst.pid,
-		"error_type", ep.Type, "error_message", truncate(ep.Message, 1024))
+	attrs := []any{"pid", inst.pid, "error_type", ep.Type, "error_message", truncate(ep.Message, 1024)}
+	if stack := ep.stack(); stack != "" {
+		// Where it failed (file and line); code locations, not payloads.
+		attrs = append(attrs, "stack", stack)
+	}
+	inst.logger.Error("function init error", attrs...)
+	inst.initErr.Store(&Error{Message: ep.Message, Type: ep.Type})
 	keep := rc.reply(req, http.StatusAccepted, "", false)
 	// Like Lambda, an environment whose init failed is discarded; the
-	// supervisor relaunches it with backoff.
+	// supervisor fails the invocations waiting for it with the init error
+	// and launches the next one when an invocation asks for it.
 	inst.kill()
 	return keep
 }
@@ -902,8 +917,12 @@ func truncate(s string, n int) string {
 // a function printing without newlines cannot grow memory without bound.
 // Write is called from a single goroutine (os/exec's copier).
 type lineLogger struct {
-	logger   *slog.Logger
-	stream   string
+	logger *slog.Logger
+	stream string
+	// requestID is the invocation the process was last given; its lines
+	// are labelled with it (nil: still initialising).
+	requestID atomic.Pointer[string]
+
 	buf      []byte
 	dropping bool // discarding the rest of an over-long line
 }
@@ -949,6 +968,9 @@ func (l *lineLogger) emit(truncated bool) {
 	line := string(bytes.TrimSuffix(l.buf, []byte("\r")))
 	l.buf = l.buf[:0]
 	attrs := []slog.Attr{slog.String("stream", l.stream), slog.String("line", line)}
+	if id := l.requestID.Load(); id != nil {
+		attrs = append(attrs, slog.String("request_id", *id))
+	}
 	if truncated {
 		attrs = append(attrs, slog.Bool("truncated", true))
 	}

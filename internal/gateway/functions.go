@@ -2,21 +2,19 @@ package gateway
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/function"
+	"github.com/portcullis/portcullis/internal/function/node"
+	"github.com/portcullis/portcullis/internal/function/python"
+	"github.com/portcullis/portcullis/internal/function/registry"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
 	"github.com/portcullis/portcullis/internal/lambdaproxy"
 	"github.com/portcullis/portcullis/internal/route"
@@ -41,6 +39,7 @@ type fn struct {
 // so a reload does not restart its processes.
 func (g *Gateway) buildFunctions(f *config.File, d Deps) error {
 	var errs config.Errors
+	runtimes := functionRuntimes()
 	names := make([]string, 0, len(f.Config.Functions))
 	for name := range f.Config.Functions {
 		names = append(names, name)
@@ -59,7 +58,7 @@ func (g *Gateway) buildFunctions(f *config.File, d Deps) error {
 				continue
 			}
 		}
-		built, err := g.buildFunction(f, at, name, c, d)
+		built, err := g.buildFunction(runtimes, f, at, name, c, d)
 		if err != nil {
 			errs.Add(err)
 			continue
@@ -69,124 +68,28 @@ func (g *Gateway) buildFunctions(f *config.File, d Deps) error {
 	return errs.Err()
 }
 
-func (g *Gateway) buildFunction(f *config.File, at, name string, c config.Function, d Deps) (*fn, error) {
-	var errs config.Errors
-	notFor := func(field string, set bool) {
-		if set {
-			errs = append(errs, *f.Errorf(at+"."+field, "%s does not apply to runtime %s", field, c.Runtime))
-		}
-	}
+func (g *Gateway) buildFunction(runtimes *registry.Registry, f *config.File, at, name string, c config.Function, d Deps) (*fn, error) {
 	out := &fn{name: name, conf: c, dir: filepath.Dir(f.Path)}
 	var m *function.Metrics
 	if d.Metrics != nil {
 		m = d.Metrics.Functions
 	}
-	switch c.Runtime {
-	case "process":
-		notFor("url", c.URL != "")
-		notFor("endpoint", c.Endpoint != "")
-		notFor("function_name", c.FunctionName != "")
-		notFor("qualifier", c.Qualifier != "")
-		if len(c.Command) == 0 {
-			errs = append(errs, *f.Errorf(at, "command is required for runtime process"))
-			return nil, errs.Err()
-		}
-		// Absolute paths: the process runs with Dir as its working
-		// directory, whatever ours is.
-		dir := c.Dir
-		if dir == "" {
-			dir = filepath.Dir(f.Path)
-		} else if !filepath.IsAbs(dir) {
-			dir = filepath.Join(filepath.Dir(f.Path), dir)
-		}
-		if abs, err := filepath.Abs(dir); err == nil {
-			dir = abs
-		}
-		cmd := append([]string(nil), c.Command...)
-		if strings.Contains(cmd[0], "/") && !filepath.IsAbs(cmd[0]) {
-			cmd[0] = filepath.Join(dir, cmd[0])
-		}
-		if err := executable(cmd[0]); err != nil {
-			errs = append(errs, *f.Errorf(at+".command", "%v", err))
-		}
-		if err := errs.Err(); err != nil {
-			return nil, err
-		}
-		p, err := function.NewProcess(function.ProcessSettings{
-			Name: name, Command: cmd, Dir: dir, Env: c.Env, Timeout: c.Timeout.Std(),
-			Concurrency: c.Concurrency, QueueSize: c.QueueSize, MemoryMB: c.MemoryMB,
-			Region: g.api.Region, AccountID: g.api.AccountID,
-			Logger: g.log, Metrics: m, // the runtime labels its lines with the function
-		})
-		if err != nil {
-			return nil, f.Errorf(at, "%v", err)
-		}
-		out.f, out.process = p, p
-	case "invoke":
-		notFor("command", len(c.Command) > 0)
-		notFor("url", c.URL != "")
-		notFor("env", c.Env != nil)
-		notFor("concurrency", c.Concurrency != 0)
-		if c.FunctionName == "" {
-			errs = append(errs, *f.Errorf(at, "function_name is required for runtime invoke"))
-		}
-		if err := errs.Err(); err != nil {
-			return nil, err
-		}
-		region := c.Region
-		if region == "" {
-			region = g.api.Region
-		}
-		inv, err := function.NewInvoke(context.Background(), function.InvokeSettings{
-			Name: name, FunctionName: c.FunctionName, Region: region, Endpoint: c.Endpoint,
-			Qualifier: c.Qualifier, Timeout: c.Timeout.Std(),
-		})
-		if err != nil {
-			return nil, f.Errorf(at, "%v", err)
-		}
-		out.f = inv
-	case "http":
-		notFor("command", len(c.Command) > 0)
-		notFor("endpoint", c.Endpoint != "")
-		notFor("function_name", c.FunctionName != "")
-		notFor("env", c.Env != nil)
-		notFor("concurrency", c.Concurrency != 0)
-		if c.URL == "" {
-			errs = append(errs, *f.Errorf(at, "url is required for runtime http"))
-		}
-		if err := errs.Err(); err != nil {
-			return nil, err
-		}
-		h, err := function.NewHTTP(function.HTTPSettings{Name: name, URL: c.URL, Timeout: c.Timeout.Std()})
-		if err != nil {
-			return nil, f.Errorf(at+".url", "%v", err)
-		}
-		out.f = h
-	case "":
-		return nil, f.Errorf(at, "runtime is required (process, invoke or http)")
-	default:
-		return nil, f.Errorf(at+".runtime", "unknown runtime %q (supported: process, invoke, http)", c.Runtime)
+	built, err := runtimes.Build(&registry.Block{
+		File: f, At: at, Name: name, Conf: c, Dir: out.dir,
+		Region: g.api.Region, AccountID: g.api.AccountID,
+		Logger: g.log, Metrics: m,
+	})
+	if err != nil {
+		return nil, err
 	}
+	out.f = built
+	out.process, _ = built.(*function.Process)
 	return out, nil
 }
 
-// executable reports a command that cannot be run, so that a typo is a
-// configuration error rather than a function that never starts.
-func executable(path string) error {
-	if !strings.Contains(path, "/") {
-		if _, err := exec.LookPath(path); err != nil {
-			return fmt.Errorf("command %q is not in PATH", path)
-		}
-		return nil
-	}
-	info, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("command %s: %w (build it first?)", path, errors.Unwrap(err))
-	}
-	if info.IsDir() || info.Mode()&0o111 == 0 {
-		return fmt.Errorf("command %s is not an executable file", path)
-	}
-	return nil
+// functionRuntimes are the runtimes `functions:` entries may name.
+func functionRuntimes() *registry.Registry {
+	return registry.New(registry.Process{}, python.Runtime{}, node.Runtime{}, registry.Invoke{}, registry.HTTP{})
 }
 
 // startFunctions starts the processes of functions new to this gateway.

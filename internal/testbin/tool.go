@@ -30,9 +30,16 @@ func Tool(t testing.TB, env, name, install string) string {
 	if env != "" {
 		msg += ", or set " + env
 	}
+	Missing(t, msg)
+	return ""
+}
+
+// Missing skips the test loudly with msg (what is missing and how to get
+// it), or fails it where RequireEnv or CI is set.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv(RequireEnv) != "" || os.Getenv("CI") != "" {
 		t.Fatal(msg)
 	}
 	t.Skip("SKIPPED: " + msg)
-	return ""
 }
