@@ -43,7 +43,13 @@ type Config struct {
 
 // Function is one Lambda function and how to run it.
 type Function struct {
-	Runtime string `yaml:"runtime"` // process, invoke or http
+	Runtime string `yaml:"runtime"` // process, invoke, http, or provided.al2023, provided.al2, go1.x
+
+	// runtime provided.al2023, provided.al2, go1.x: the code folder (with a
+	// go.mod there or above it: built with go build, as sam build does) and
+	// the executable's name in it (default bootstrap).
+	Code    string `yaml:"code"`
+	Handler string `yaml:"handler"`
 
 	// runtime: process — Portcullis serves the Lambda Runtime API and runs the binary.
 	Command     Strings           `yaml:"command"`

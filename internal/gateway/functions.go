@@ -46,6 +46,7 @@ func (g *Gateway) buildFunctions(f *config.File, d Deps) error {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	var fresh []string
 	for _, name := range names {
 		c := f.Config.Functions[name]
 		at := "functions." + name
@@ -59,6 +60,15 @@ func (g *Gateway) buildFunctions(f *config.File, d Deps) error {
 				continue
 			}
 		}
+		fresh = append(fresh, name)
+	}
+	if d.BuildGo {
+		_, err := buildGoFunctions(f, fresh)
+		errs.Add(err)
+	}
+	for _, name := range fresh {
+		c := f.Config.Functions[name]
+		at := "functions." + name
 		built, err := g.buildFunction(f, at, name, c, d)
 		if err != nil {
 			errs.Add(err)
@@ -82,35 +92,59 @@ func (g *Gateway) buildFunction(f *config.File, at, name string, c config.Functi
 		m = d.Metrics.Functions
 	}
 	switch c.Runtime {
-	case "process":
+	case "process", "provided.al2023", "provided.al2", "go1.x":
 		notFor("url", c.URL != "")
 		notFor("endpoint", c.Endpoint != "")
 		notFor("function_name", c.FunctionName != "")
 		notFor("qualifier", c.Qualifier != "")
-		if len(c.Command) == 0 {
-			errs = append(errs, *f.Errorf(at, "command is required for runtime process"))
-			return nil, errs.Err()
+		var cmd []string
+		var dir string
+		check := true // whether cmd[0] must exist already
+		if c.Runtime == "process" {
+			notFor("code", c.Code != "")
+			notFor("handler", c.Handler != "")
+			if len(c.Command) == 0 {
+				errs = append(errs, *f.Errorf(at, "command is required for runtime process"))
+				return nil, errs.Err()
+			}
+			// Absolute paths: the process runs with Dir as its working
+			// directory, whatever ours is.
+			dir = c.Dir
+			if dir == "" {
+				dir = filepath.Dir(f.Path)
+			} else if !filepath.IsAbs(dir) {
+				dir = filepath.Join(filepath.Dir(f.Path), dir)
+			}
+			if abs, err := filepath.Abs(dir); err == nil {
+				dir = abs
+			}
+			cmd = append([]string(nil), c.Command...)
+			if strings.Contains(cmd[0], "/") && !filepath.IsAbs(cmd[0]) {
+				cmd[0] = filepath.Join(dir, cmd[0])
+			}
+		} else {
+			notFor("command", len(c.Command) > 0)
+			notFor("dir", c.Dir != "")
+			var err *config.Error
+			cmd, dir, check, err = providedCommand(f, at, c, d.BuildGo)
+			if err != nil {
+				errs = append(errs, *err)
+				return nil, errs.Err()
+			}
 		}
-		// Absolute paths: the process runs with Dir as its working
-		// directory, whatever ours is.
-		dir := c.Dir
-		if dir == "" {
-			dir = filepath.Dir(f.Path)
-		} else if !filepath.IsAbs(dir) {
-			dir = filepath.Join(filepath.Dir(f.Path), dir)
-		}
-		if abs, err := filepath.Abs(dir); err == nil {
-			dir = abs
-		}
-		cmd := append([]string(nil), c.Command...)
-		if strings.Contains(cmd[0], "/") && !filepath.IsAbs(cmd[0]) {
-			cmd[0] = filepath.Join(dir, cmd[0])
-		}
-		if err := executable(cmd[0]); err != nil {
-			errs = append(errs, *f.Errorf(at+".command", "%v", err))
+		if check {
+			if err := executable(cmd[0]); err != nil {
+				errs = append(errs, *f.Errorf(at+".command", "%v", err))
+			}
 		}
 		if err := errs.Err(); err != nil {
 			return nil, err
+		}
+		if !check {
+			// Go source not built (check): everything else about the
+			// function was checked; nothing will invoke it.
+			out.f = unbuilt{name}
+			return out, nil
 		}
 		p, err := function.NewProcess(function.ProcessSettings{
 			Name: name, Command: cmd, Dir: dir, Env: c.Env, Timeout: c.Timeout.Std(),
@@ -163,9 +197,9 @@ func (g *Gateway) buildFunction(f *config.File, at, name string, c config.Functi
 		}
 		out.f = h
 	case "":
-		return nil, f.Errorf(at, "runtime is required (process, invoke or http)")
+		return nil, f.Errorf(at, "runtime is required (process, invoke, http, provided.al2023, provided.al2 or go1.x)")
 	default:
-		return nil, f.Errorf(at+".runtime", "unknown runtime %q (supported: process, invoke, http)", c.Runtime)
+		return nil, f.Errorf(at+".runtime", "unknown runtime %q (supported: process, invoke, http, provided.al2023, provided.al2, go1.x)", c.Runtime)
 	}
 	return out, nil
 }
