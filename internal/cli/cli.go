@@ -35,6 +35,12 @@ Usage:
                                    SIGUSR1 rotates the keys of issuers it hosts)
   portcullis check -c FILE         validate FILE without serving
   portcullis build -c FILE         build FILE's Go functions from source (serve does it too)
+  portcullis import FILE [-o OUT] [--strict] [--parameter Name=Value]...
+                                   turn a SAM/CloudFormation template or an OpenAPI/Swagger file
+                                   into a configuration; what cannot be carried over is listed on
+                                   stderr and left as comments (--strict: exit 1 instead)
+  portcullis export openapi -c FILE [-o OUT]
+                                   write FILE as OpenAPI 3 with API Gateway's extensions
   portcullis issuer -c FILE        serve a development OIDC issuer (not for production);
                                    SIGUSR1 rotates its signing key
   portcullis issuer rotate -c FILE add a new signing key (the old one stays published until its tokens expire)
@@ -67,6 +73,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return check(args[1:], stdout, stderr)
 	case "build":
 		return build(args[1:], stdout, stderr)
+	case "import":
+		return importCmd(args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(args[1:], stdout, stderr)
 	case "issuer":
 		return issuerCmd(args[1:], stdin, stdout, stderr)
 	case "token":

@@ -39,7 +39,11 @@ func Render(r *Result, header string) ([]byte, error) {
 	if err := enc.Close(); err != nil {
 		return nil, fmt.Errorf("importer: writing YAML: %w", err)
 	}
-	return b.Bytes(), nil
+	out := b.Bytes()
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	return out, nil
 }
 
 // Node renders v (a configuration struct or any value) as YAML the way

@@ -334,14 +334,10 @@ func (t *translator) lambdaFunction(uri, src string) (string, bool) {
 		t.note("routes", src, "the function ARN %q depends on stage variables, which Portcullis does not have", arn)
 		return "", false
 	}
-	parts := strings.Split(arn, ":")
-	if len(parts) < 7 || parts[2] != "lambda" || parts[5] != "function" || parts[6] == "" {
+	fnName, region, qualifier, ok := ParseFunctionARN(arn)
+	if !ok {
 		t.note("routes", src, "%q is not a Lambda function ARN", arn)
 		return "", false
-	}
-	fnName, qualifier := parts[6], ""
-	if len(parts) > 7 {
-		qualifier = parts[7]
 	}
 	if local, ok := t.o.Functions[fnName]; ok && qualifier == "" {
 		return local, true
@@ -351,7 +347,20 @@ func (t *translator) lambdaFunction(uri, src string) (string, bool) {
 		name += "_" + importer.EnvName(qualifier)
 	}
 	if _, exists := t.res.Config.Functions[name]; !exists {
-		t.res.Config.Functions[name] = config.Function{Runtime: "invoke", FunctionName: fnName, Region: parts[3], Qualifier: qualifier}
+		t.res.Config.Functions[name] = config.Function{Runtime: "invoke", FunctionName: fnName, Region: region, Qualifier: qualifier}
 	}
 	return name, true
+}
+
+// ParseFunctionARN splits a Lambda function ARN,
+// arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER].
+func ParseFunctionARN(arn string) (name, region, qualifier string, ok bool) {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 7 || len(parts) > 8 || parts[0] != "arn" || parts[2] != "lambda" || parts[5] != "function" || parts[6] == "" {
+		return "", "", "", false
+	}
+	if len(parts) == 8 {
+		qualifier = parts[7]
+	}
+	return parts[6], parts[3], qualifier, true
 }
