@@ -1,9 +1,13 @@
 package sam_test
 
 import (
+	"bytes"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/cli"
 )
 
 // TestImportPythonAndNode: templates with Python and Node.js functions
@@ -14,7 +18,7 @@ import (
 // Python and Node.js runtimes.
 func TestImportPythonAndNode(t *testing.T) {
 	for _, tc := range []struct {
-		file           string
+		file            string
 		want, stderrHas []string
 	}{
 		{"testdata/python/template.yaml", []string{
@@ -47,5 +51,24 @@ func TestImportPythonAndNode(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestImportStrict: with --strict, anything not carried over is exit 1 and
+// nothing is written; an unknown --parameter is an error too.
+func TestImportStrict(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "portcullis.yaml")
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main([]string{"import", "testdata/http-jwt/template.yaml", "--strict", "-o", out}, nil, &stdout, &stderr); code != 1 {
+		t.Errorf("--strict with notes: exit %d, want 1\n%s", code, stderr.String())
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("--strict wrote the file anyway")
+	}
+	if code := cli.Main([]string{"import", "testdata/http-jwt/template.yaml", "--parameter", "Nope=1"}, nil, &stdout, &stderr); code != 1 {
+		t.Errorf("unknown parameter: exit %d, want 1", code)
+	}
+	if code := cli.Main([]string{"import"}, nil, &stdout, &stderr); code != 2 {
+		t.Errorf("no file: exit %d, want 2", code)
 	}
 }
