@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/internal/token"
 )
@@ -33,6 +34,13 @@ Usage:
   portcullis serve -c FILE         serve the API in FILE (SIGHUP reloads, SIGTERM stops,
                                    SIGUSR1 rotates the keys of issuers it hosts)
   portcullis check -c FILE         validate FILE without serving
+  portcullis build -c FILE         build FILE's Go functions from source (serve does it too)
+  portcullis import FILE [-o OUT] [--strict] [--parameter Name=Value]...
+                                   turn a SAM/CloudFormation template or an OpenAPI/Swagger file
+                                   into a configuration; what cannot be carried over is listed on
+                                   stderr and left as comments (--strict: exit 1 instead)
+  portcullis export openapi -c FILE [-o OUT]
+                                   write FILE as OpenAPI 3 with API Gateway's extensions
   portcullis issuer -c FILE        serve a development OIDC issuer (not for production);
                                    SIGUSR1 rotates its signing key
   portcullis issuer rotate -c FILE add a new signing key (the old one stays published until its tokens expire)
@@ -63,6 +71,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
+	case "build":
+		return build(args[1:], stdout, stderr)
+	case "import":
+		return importCmd(args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(args[1:], stdout, stderr)
 	case "issuer":
 		return issuerCmd(args[1:], stdin, stdout, stderr)
 	case "token":
@@ -177,6 +191,26 @@ func check(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d routes, %d authorizers)\n", *file, len(f.Config.Routes), len(f.Config.Authorizers))
+	return exitOK
+}
+
+func build(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("build", stderr)
+	file := fs.String("c", "portcullis.yaml", "configuration `file`")
+	if !parse(fs, args) {
+		return exitUsage
+	}
+	f, err := config.Load(*file)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitFailed
+	}
+	n, err := gateway.BuildGoFunctions(f)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "%s: built %d Go function(s)\n", *file, n)
 	return exitOK
 }
 

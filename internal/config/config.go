@@ -54,6 +54,8 @@ type Function struct {
 
 	// runtime: pythonX.Y, nodejsNN.x — Portcullis runs its own runtime
 	// client, which loads Handler from Code, with Interpreter.
+	// runtime: provided.*, go1.x — the executable in Code (Go source with
+	// a go.mod there or above it is built with go build, as sam build does).
 	Handler     string `yaml:"handler"`
 	Code        string `yaml:"code"`
 	Interpreter string `yaml:"interpreter"`

@@ -45,6 +45,7 @@ func (g *Gateway) buildFunctions(f *config.File, d Deps) error {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	var fresh []string // not reused from the previous gateway
 	for _, name := range names {
 		c := f.Config.Functions[name]
 		at := "functions." + name
@@ -58,7 +59,14 @@ func (g *Gateway) buildFunctions(f *config.File, d Deps) error {
 				continue
 			}
 		}
-		built, err := g.buildFunction(runtimes, f, at, name, c, d)
+		fresh = append(fresh, name)
+	}
+	if d.BuildGo {
+		_, err := registry.BuildGoSources(f, fresh)
+		errs.Add(err)
+	}
+	for _, name := range fresh {
+		built, err := g.buildFunction(runtimes, f, "functions."+name, name, f.Config.Functions[name], d)
 		if err != nil {
 			errs.Add(err)
 			continue
@@ -66,6 +74,13 @@ func (g *Gateway) buildFunctions(f *config.File, d Deps) error {
 		g.functions[name] = built
 	}
 	return errs.Err()
+}
+
+// BuildGoFunctions builds every Go function of f from source, as serve does
+// before starting them (`portcullis build`), and returns how many
+// executables it built.
+func BuildGoFunctions(f *config.File) (int, error) {
+	return registry.BuildGoSources(f, sortedKeys(f.Config.Functions))
 }
 
 func (g *Gateway) buildFunction(runtimes *registry.Registry, f *config.File, at, name string, c config.Function, d Deps) (*fn, error) {
@@ -77,7 +92,7 @@ func (g *Gateway) buildFunction(runtimes *registry.Registry, f *config.File, at,
 	built, err := runtimes.Build(&registry.Block{
 		File: f, At: at, Name: name, Conf: c, Dir: out.dir,
 		Region: g.api.Region, AccountID: g.api.AccountID,
-		Logger: g.log, Metrics: m,
+		Logger: g.log, Metrics: m, GoBuilt: d.BuildGo,
 	})
 	if err != nil {
 		return nil, err

@@ -44,6 +44,10 @@ type Deps struct {
 	// Previous is the gateway being replaced by a reload: authorizers with
 	// the same key source start with its keys instead of fetching again.
 	Previous *Gateway
+	// BuildGo builds Go functions from source (runtime provided.* or go1.x
+	// with a go.mod) before they start; without it (check) only the source
+	// folder and the go command are checked.
+	BuildGo bool
 }
 
 // Build checks the configuration's meaning and assembles a Gateway. Every

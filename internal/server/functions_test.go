@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/config"
 )
 
 // functionPIDs lists the running processes of the function called name.
@@ -86,5 +89,53 @@ routes:
 	r.done <- nil // for the Cleanup in start
 	if left := append(functionPIDs(t, keep), functionPIDs(t, change)...); len(left) > 0 {
 		t.Errorf("function processes left after shutdown: %v", left)
+	}
+}
+
+// TestGoFunctionFromSource: a provided.al2023 function whose code folder is
+// Go source is built with go build when the gateway starts and served
+// through the Runtime API; check accepts it without building, and source
+// that does not compile stops serve with the compiler's message at the
+// function's code.
+func TestGoFunctionFromSource(t *testing.T) {
+	code, err := filepath.Abs("../../examples/authorizer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, fmt.Sprintf(`listen: 127.0.0.1:0
+functions:
+  authz: {runtime: provided.al2023, code: %q, handler: bootstrap}
+authorizers:
+  a: {type: lambda, function: authz, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization]}
+routes:
+  - {route: GET /a, authorizer: a, integration: {type: mock, body: ok}}
+`, code))
+	if code, body := get(t, r.base+"/a", "Authorization", "Bearer allow-x"); code != 200 || body != "ok" {
+		t.Errorf("allowed: %d %q", code, body)
+	}
+	if code, body := get(t, r.base+"/a", "Authorization", "Bearer deny-x"); code != 403 {
+		t.Errorf("denied: %d %q", code, body)
+	}
+
+	broken := t.TempDir()
+	os.WriteFile(filepath.Join(broken, "go.mod"), []byte("module broken\n\ngo 1.26\n"), 0o644)
+	os.WriteFile(filepath.Join(broken, "main.go"), []byte("package main\n\nfunc main() { undefinedThing() }\n"), 0o644)
+	cfg := filepath.Join(t.TempDir(), "portcullis.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: 127.0.0.1:0
+functions:
+  fn: {runtime: provided.al2023, code: %q}
+routes:
+  - {route: GET /a, integration: {type: lambda_proxy, function: fn}}
+`, broken)), 0o644)
+	f, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(f); err != nil {
+		t.Errorf("check refused Go source it does not build: %v", err)
+	}
+	err = Run(context.Background(), Options{ConfigPath: cfg})
+	if err == nil || !strings.Contains(err.Error(), "functions.fn.code: go build") || !strings.Contains(err.Error(), "undefinedThing") {
+		t.Errorf("serve with broken Go source: %v", err)
 	}
 }

@@ -204,7 +204,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deps(prev *gateway.Gateway) gateway.Deps {
-	return gateway.Deps{Logger: s.log, Metrics: s.metrics, Transport: s.transport, Previous: prev}
+	// Go functions are built from source before they start (check only
+	// checks that they could be).
+	return gateway.Deps{Logger: s.log, Metrics: s.metrics, Transport: s.transport, Previous: prev, BuildGo: true}
 }
 
 // install makes g the serving gateway and stops the previous one's

@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/function"
+	"github.com/portcullis/portcullis/internal/function/gobuild"
 )
 
 // Process is the runtime of unchanged Lambda binaries that speak the
@@ -50,6 +52,11 @@ func (Process) Build(b *Block) (function.Function, error) {
 		dir = b.Path(".")
 	}
 	cmd := append([]string(nil), c.Command...)
+	if len(cmd) == 0 && c.Code != "" {
+		if t, isGo := goSource(dir, c.Handler); isGo {
+			return goFunction(b, t, errs)
+		}
+	}
 	if len(cmd) == 0 {
 		switch {
 		case c.Runtime == "go1.x" && c.Handler != "":
@@ -79,17 +86,59 @@ func (Process) Build(b *Block) (function.Function, error) {
 	s := b.ProcessSettings()
 	s.Command, s.Dir = cmd, dir
 	if aws && c.Handler != "" {
-		env := map[string]string{"_HANDLER": c.Handler}
-		for k, v := range c.Env {
-			env[k] = v
-		}
-		s.Env = env
+		s.Env = withHandler(c.Env, c.Handler)
 	}
 	p, err := function.NewProcess(s)
 	if err != nil {
 		return nil, b.Errorf("", "%v", err)
 	}
 	return p, nil
+}
+
+// goFunction runs the executable built from Go source (BuildGoSources), or
+// when nothing was built (check) stands for it after checking that the go
+// command is there.
+func goFunction(b *Block, t gobuild.Target, errs config.Errors) (function.Function, error) {
+	out, err := t.Output()
+	if err != nil {
+		errs = append(errs, *b.Errorf("code", "%v", err))
+	}
+	if !b.GoBuilt {
+		if _, err := gobuild.GoTool(); err != nil {
+			errs = append(errs, *b.Errorf("code", "%s holds Go source: %v", b.Conf.Code, err))
+		}
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
+		return unbuilt{b.Name}, nil
+	}
+	if err == nil {
+		if err := Executable(out, ""); err != nil {
+			errs = append(errs, *b.Errorf("code", "%v", err))
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	s := b.ProcessSettings()
+	s.Command, s.Dir = []string{out}, t.Code
+	if b.Conf.Handler != "" {
+		s.Env = withHandler(b.Conf.Env, b.Conf.Handler)
+	}
+	p, err := function.NewProcess(s)
+	if err != nil {
+		return nil, b.Errorf("", "%v", err)
+	}
+	return p, nil
+}
+
+// withHandler is env with _HANDLER set, as Lambda sets it.
+func withHandler(env map[string]string, handler string) map[string]string {
+	out := map[string]string{"_HANDLER": handler}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
 }
 
 // Invoke is `runtime: invoke`: the Lambda Invoke API (AWS, LocalStack, the

@@ -46,6 +46,10 @@ type Block struct {
 	Region, AccountID string
 	Logger            *slog.Logger
 	Metrics           *function.Metrics // may be nil
+	// GoBuilt says that functions whose code is Go source were built
+	// (BuildGoSources) and are to be run; without it (check) only the
+	// source folder and the go command are checked.
+	GoBuilt bool
 }
 
 // Errorf is an error at field of the block ("" for the block itself).

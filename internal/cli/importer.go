@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/importer"
+	"github.com/portcullis/portcullis/internal/importer/openapi"
+	"github.com/portcullis/portcullis/internal/importer/sam"
+)
+
+// DefaultImportListen is where an imported configuration serves: the
+// address `sam local start-api` uses.
+const DefaultImportListen = "127.0.0.1:3000"
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments (`import FILE -o OUT`), and returns those arguments.
+func parseInterspersed(fs interface {
+	Parse([]string) error
+	Args() []string
+}, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return rest, nil
+		}
+		rest = append(rest, args[0])
+		args = args[1:]
+	}
+}
+
+func importCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("import", stderr)
+	out := fs.String("o", "", "write the configuration to `file` (default stdout)")
+	strict := fs.Bool("strict", false, "fail (exit 1) if anything cannot be carried over")
+	var params list
+	fs.Var(&params, "parameter", "template parameter `Name=Value` (repeatable)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "portcullis import: expected one FILE (a SAM/CloudFormation template or an OpenAPI/Swagger file)")
+		return exitUsage
+	}
+	values := map[string]string{}
+	for _, p := range params {
+		name, value, ok := strings.Cut(p, "=")
+		if !ok || name == "" {
+			fmt.Fprintf(stderr, "portcullis import: --parameter %q: expected Name=Value\n", p)
+			return exitUsage
+		}
+		values[name] = value
+	}
+	file := pos[0]
+	data, err := readLimited(file, sam.MaxSize+openapi.MaxSize)
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis import: %v\n", err)
+		return exitFailed
+	}
+	var res *importer.Result
+	switch {
+	case openapi.Detect(data):
+		if len(values) > 0 {
+			fmt.Fprintln(stderr, "portcullis import: --parameter applies to templates, not OpenAPI files")
+			return exitUsage
+		}
+		res, err = openapi.Import(data, openapi.Options{Source: filepath.Base(file)})
+	case sam.Detect(data):
+		res, err = sam.Import(data, sam.Options{Source: filepath.Base(file), Dir: filepath.Dir(file), Parameters: values})
+	default:
+		err = errors.New(file + " is neither a SAM/CloudFormation template (Resources) nor an OpenAPI/Swagger file (openapi, swagger)")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis import: %v\n", err)
+		return exitFailed
+	}
+	outDir := "."
+	if *out != "" {
+		outDir = filepath.Dir(*out)
+	}
+	importer.Rebase(&res.Config, filepath.Dir(file), outDir)
+	if res.Config.Listen == "" {
+		res.Config.Listen = DefaultImportListen
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(stderr, "portcullis import: %s\n", n)
+	}
+	if *strict && len(res.Notes) > 0 {
+		fmt.Fprintf(stderr, "portcullis import: --strict: %d item(s) not carried over; nothing written\n", len(res.Notes))
+		return exitFailed
+	}
+	header := "Imported from " + filepath.Base(file) + " by portcullis import."
+	if len(res.Notes) > 0 {
+		header += fmt.Sprintf("\n%d item(s) need attention: see the NOT CARRIED OVER and PLACEHOLDER comments.", len(res.Notes))
+	}
+	text, err := importer.Render(res, header)
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis import: %v\n", err)
+		return exitFailed
+	}
+	return writeOut(*out, text, stdout, stderr, "import")
+}
+
+func exportCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "openapi" {
+		fmt.Fprintln(stderr, "portcullis export: expected `export openapi -c FILE [-o OUT]`")
+		return exitUsage
+	}
+	fs := newFlags("export openapi", stderr)
+	file := fs.String("c", "portcullis.yaml", "configuration `file`")
+	out := fs.String("o", "", "write the definition to `file` (default stdout)")
+	if !parse(fs, args[1:]) {
+		return exitUsage
+	}
+	data, err := readLimited(*file, config.MaxFileSize)
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis export: %v\n", err)
+		return exitFailed
+	}
+	// ${NAME} stays as written: an export never carries a secret's value.
+	f, err := config.Parse(*file, data, func(name string) (string, bool) { return "${" + name + "}", true })
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitFailed
+	}
+	outDir := "."
+	if *out != "" {
+		outDir = filepath.Dir(*out)
+	}
+	importer.Rebase(&f.Config, filepath.Dir(*file), outDir)
+	text, err := openapi.Export(&f.Config)
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis export: %v\n", err)
+		return exitFailed
+	}
+	return writeOut(*out, text, stdout, stderr, "export")
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return data, nil
+}
+
+func writeOut(path string, data []byte, stdout, stderr io.Writer, cmd string) int {
+	if path == "" {
+		stdout.Write(data)
+		return exitOK
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		fmt.Fprintf(stderr, "portcullis %s: %v\n", cmd, err)
+		return exitFailed
+	}
+	return exitOK
+}

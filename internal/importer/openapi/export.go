@@ -1,0 +1,244 @@
+package openapi
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/importer"
+	"github.com/portcullis/portcullis/internal/route"
+)
+
+// Export writes c as an OpenAPI 3.0 definition with API Gateway's
+// extensions, the shape an HTTP API import takes: routes as paths (ANY as
+// x-amazon-apigateway-any-method, $default as the default route),
+// authorizers as security schemes, integrations as
+// x-amazon-apigateway-integration (a function as the Lambda ARN of the
+// same name in api.region and api.account_id). What API Gateway has no field
+// for (listen addresses, functions and how they run, JWT key settings)
+// goes into x-portcullis extensions, which API Gateway ignores, so that
+// importing the export gives c back.
+func Export(c *config.Config) ([]byte, error) {
+	region, account := c.API.Region, c.API.AccountID
+	if region == "" {
+		region = "us-east-1"
+	}
+	if account == "" {
+		account = "000000000000"
+	}
+	title := c.API.ID
+	if title == "" {
+		title = "portcullis"
+	}
+	doc := map[string]any{
+		"openapi": "3.0.1",
+		"info":    map[string]any{"title": title, "version": "1.0"},
+	}
+	x := map[string]any{}
+	for key, v := range map[string]any{"listen": c.Listen, "admin_listen": c.AdminListen, "api": c.API, "server": c.Server, "issuers": c.Issuers, "functions": c.Functions} {
+		if g := generic(v); g != nil {
+			x[key] = g
+		}
+	}
+	if len(x) > 0 {
+		doc[extPortcullis] = x
+	}
+	lambdaURI := func(fn string) string {
+		return "arn:aws:apigateway:" + region + ":lambda:path/2015-03-31/functions/arn:aws:lambda:" + region + ":" + account + ":function:" + fn + "/invocations"
+	}
+
+	schemes := map[string]any{}
+	for _, name := range sortedKeys(c.Authorizers) {
+		s, err := exportAuthorizer(c.Authorizers[name], lambdaURI)
+		if err != nil {
+			return nil, fmt.Errorf("openapi export: authorizers.%s: %w", name, err)
+		}
+		schemes[name] = s
+	}
+	if len(schemes) > 0 {
+		doc["components"] = map[string]any{"securitySchemes": schemes}
+	}
+
+	paths := map[string]any{}
+	for i, r := range c.Routes {
+		key, err := route.ParseKey(r.Route)
+		if err != nil {
+			return nil, fmt.Errorf("openapi export: routes[%d]: %w", i, err)
+		}
+		op := map[string]any{
+			"responses":                       map[string]any{"default": map[string]any{"description": "Default response"}},
+			"x-amazon-apigateway-integration": exportIntegration(r.Integration, key.Method, lambdaURI),
+		}
+		if r.Authorizer != "" {
+			scopes := []any{}
+			for _, s := range r.AuthorizationScopes {
+				scopes = append(scopes, s)
+			}
+			op["security"] = []any{map[string]any{r.Authorizer: scopes}}
+		}
+		path, method := key.Path, strings.ToLower(key.Method)
+		if key.IsDefault() {
+			path, method = "$default", "ANY"
+			op["isDefaultRoute"] = true
+		}
+		item, _ := paths[path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[path] = item
+		}
+		if method == "any" || method == "ANY" {
+			item["x-amazon-apigateway-any-method"] = op
+		} else {
+			item[method] = op
+		}
+	}
+	doc["paths"] = paths
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("openapi export: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("openapi export: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+func exportAuthorizer(a config.Authorizer, lambdaURI func(string) string) (map[string]any, error) {
+	extra := config.Authorizer{}
+	var s map[string]any
+	switch a.Type {
+	case "jwt":
+		src := "$request.header.Authorization"
+		if len(a.IdentitySource) > 0 {
+			src = strings.Join(a.IdentitySource, ", ")
+		}
+		aud := []any{}
+		for _, v := range a.Audience {
+			aud = append(aud, v)
+		}
+		s = map[string]any{
+			"type":  "oauth2",
+			"flows": map[string]any{},
+			"x-amazon-apigateway-authorizer": map[string]any{
+				"type":             "jwt",
+				"identitySource":   src,
+				"jwtConfiguration": map[string]any{"issuer": a.Issuer, "audience": aud},
+			},
+		}
+		extra = config.Authorizer{JWKSURI: a.JWKSURI, JWKSFile: a.JWKSFile, Algorithms: a.Algorithms, ClockSkew: a.ClockSkew,
+			HMACSecret: a.HMACSecret, RefreshInterval: a.RefreshInterval, JWKSMaxStale: a.JWKSMaxStale, CacheSize: a.CacheSize}
+	case "lambda":
+		ttl := DefaultRESTResultTTL
+		if a.ResultTTL != nil {
+			ttl = a.ResultTTL.Std()
+		}
+		auth := map[string]any{
+			"authorizerUri":                lambdaURI(a.Function),
+			"identitySource":               strings.Join(a.IdentitySource, ", "),
+			"authorizerResultTtlInSeconds": int(ttl / time.Second),
+		}
+		header := "Unused"
+		if len(a.IdentitySource) == 1 {
+			for _, p := range []string{"method.request.header.", "$request.header."} {
+				if h, ok := strings.CutPrefix(a.IdentitySource[0], p); ok {
+					header = h
+				}
+			}
+		}
+		if a.EventType == "TOKEN" {
+			auth["type"] = "token"
+			if a.IdentityValidationExpression != "" {
+				auth["identityValidationExpression"] = a.IdentityValidationExpression
+			}
+		} else {
+			auth["type"] = "request"
+			auth["authorizerPayloadFormatVersion"] = a.PayloadFormatVersion
+			if a.EnableSimpleResponses {
+				auth["enableSimpleResponses"] = true
+			}
+		}
+		s = map[string]any{
+			"type": "apiKey", "name": header, "in": "header",
+			"x-amazon-apigateway-authtype":   "custom",
+			"x-amazon-apigateway-authorizer": auth,
+		}
+		extra = config.Authorizer{Timeout: a.Timeout, CacheSize: a.CacheSize}
+	default:
+		return nil, fmt.Errorf("unknown authorizer type %q", a.Type)
+	}
+	if g := generic(extra); g != nil {
+		s[extAuthorizer] = g
+	}
+	return s, nil
+}
+
+func exportIntegration(in config.Integration, method string, lambdaURI func(string) string) map[string]any {
+	out := map[string]any{}
+	switch in.Type {
+	case "lambda_proxy":
+		v := in.PayloadFormatVersion
+		if v == "" {
+			v = "2.0"
+		}
+		out = map[string]any{"type": "aws_proxy", "httpMethod": "POST", "uri": lambdaURI(in.Function), "payloadFormatVersion": v}
+	case "http_proxy":
+		out = map[string]any{"type": "http_proxy", "httpMethod": method, "uri": in.URI, "payloadFormatVersion": "1.0"}
+		if len(in.RequestParameters) > 0 {
+			params := map[string]any{}
+			for k, v := range in.RequestParameters {
+				params[k] = v
+			}
+			out["requestParameters"] = params
+		}
+	case "mock":
+		status := in.Status
+		if status == 0 {
+			status = 200
+		}
+		ct := "application/json"
+		params := map[string]any{}
+		for k, v := range in.Headers {
+			if strings.EqualFold(k, "content-type") {
+				ct = v
+			}
+			params["method.response.header."+k] = "'" + v + "'"
+		}
+		resp := map[string]any{"statusCode": fmt.Sprint(status), "responseTemplates": map[string]any{ct: in.Body}}
+		if len(params) > 0 {
+			resp["responseParameters"] = params
+		}
+		out = map[string]any{
+			"type":                "mock",
+			"requestTemplates":    map[string]any{"application/json": fmt.Sprintf(`{"statusCode": %d}`, status)},
+			"passthroughBehavior": "when_no_match",
+			"responses":           map[string]any{"default": resp},
+		}
+	}
+	if in.Timeout != 0 {
+		out["timeoutInMillis"] = int(in.Timeout.Std() / time.Millisecond)
+	}
+	return out
+}
+
+// generic renders a configuration value as plain maps and lists, unset
+// fields left out; nil when nothing is set.
+func generic(v any) any {
+	n := importer.Node(v)
+	if (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && len(n.Content) == 0 {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode && (n.Value == "" || n.Tag == "!!null") {
+		return nil
+	}
+	var out any
+	if err := n.Decode(&out); err != nil {
+		return nil
+	}
+	return out
+}

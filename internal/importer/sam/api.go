@@ -1,0 +1,435 @@
+package sam
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/importer"
+	"github.com/portcullis/portcullis/internal/importer/openapi"
+)
+
+// api is one SAM API (explicit or implicit) as its routes need it.
+type api struct {
+	id      string
+	http    bool
+	props   map[string]any // with Globals merged
+	src     string
+	auth    map[string]authorizer
+	dflt    string // DefaultAuthorizer
+	routes  int
+	apiKeys bool // Auth.ApiKeyRequired: every route needs a key
+}
+
+// authorizer is an API's authorizer as routes see it.
+type authorizer struct {
+	name   string // in the configuration; "" when skip is set
+	jwt    bool
+	scopes []string // the authorizer's default AuthorizationScopes
+	skip   string   // why routes that use it are left out
+}
+
+// event is one HttpApi or Api event of a function.
+type event struct {
+	fn, name, src string
+	http          bool
+	props         map[string]any
+}
+
+// implicit names of the APIs SAM creates for events without an API id.
+const (
+	implicitHTTP = "ServerlessHttpApi"
+	implicitREST = "ServerlessRestApi"
+)
+
+// apiFor returns the API called id, setting it up on first use (props nil:
+// an implicit API, configured by Globals alone).
+func (t *translator) apiFor(id string, http bool, props map[string]any) *api {
+	if a := t.apis[id]; a != nil {
+		return a
+	}
+	kind := "Api"
+	if http {
+		kind = "HttpApi"
+	}
+	a := &api{id: id, http: http, props: t.merged(kind, props), src: "Resources." + id + ".Properties", auth: map[string]authorizer{}}
+	if props == nil {
+		a.src = "Globals." + kind + " (implicit API " + id + ")"
+	}
+	t.apis[id] = a
+	t.authorizers(a)
+	t.definition(a, a.props, a.src)
+	return a
+}
+
+func (t *translator) authorizers(a *api) {
+	auth := asMap(a.props["Auth"])
+	src := a.src + ".Auth"
+	t.e.at = "authorizers"
+	a.dflt = text(t.e.eval(auth["DefaultAuthorizer"], src+".DefaultAuthorizer"))
+	a.apiKeys = auth["ApiKeyRequired"] == true
+	defs := asMap(auth["Authorizers"])
+	for _, name := range sortedKeys(defs) {
+		a.auth[name] = t.authorizer(a, name, asMap(defs[name]), src+".Authorizers."+name)
+	}
+	for _, k := range sortedKeys(auth) {
+		switch k {
+		case "Authorizers", "DefaultAuthorizer", "ApiKeyRequired", "EnableIamAuthorizer", "AddDefaultAuthorizerToCorsPreflight":
+		default:
+			t.res.Skip("authorizers", src+"."+k, "%s has no Portcullis equivalent", k)
+		}
+	}
+}
+
+// authorizer carries one SAM authorizer over.
+func (t *translator) authorizer(a *api, name string, p map[string]any, src string) authorizer {
+	cname := importer.EnvName(name)
+	if prev, ok := t.res.Config.Authorizers[cname]; ok && prev.Type != "" {
+		cname = importer.EnvName(a.id + "_" + name)
+	}
+	at := "authorizers." + cname
+	t.e.at = at
+	get := func(k string) any { return t.e.eval(p[k], src+"."+k) }
+	var out config.Authorizer
+	var scopes []string
+	identity := asMap(get("Identity"))
+	switch {
+	case p["JwtConfiguration"] != nil:
+		jc := asMap(get("JwtConfiguration"))
+		out = config.Authorizer{Type: "jwt", Issuer: text(first(jc, "issuer", "Issuer"))}
+		for _, v := range list(first(jc, "audience", "Audience")) {
+			out.Audience = append(out.Audience, v)
+		}
+		if s := text(get("IdentitySource")); s != "" && s != "$request.header.Authorization" {
+			out.IdentitySource = config.Strings{s}
+		}
+		scopes = list(get("AuthorizationScopes"))
+	case p["UserPoolArn"] != nil:
+		arns := list(get("UserPoolArn"))
+		if len(arns) == 0 {
+			return authorizer{skip: "Cognito authorizer " + name + " names no user pool"}
+		}
+		out = config.Authorizer{Type: "jwt", Issuer: openapi.CognitoIssuer(arns[0])}
+		out.Audience = config.Strings{t.cognitoAudience(p["UserPoolArn"], name, src)}
+		if h := text(identity["Header"]); h != "" && !strings.EqualFold(h, "Authorization") {
+			out.IdentitySource = config.Strings{"$request.header." + h}
+		}
+		scopes = list(get("AuthorizationScopes"))
+	case p["FunctionArn"] != nil:
+		fn, why := t.functionByARN(text(get("FunctionArn")))
+		if why != "" {
+			t.res.Skip("authorizers", src, "authorizer %s: %s; the routes that use it are left out", name, why)
+			return authorizer{skip: "its authorizer " + name + " could not be carried over"}
+		}
+		out = config.Authorizer{Type: "lambda", Function: fn}
+		var ttl time.Duration
+		if a.http {
+			out.PayloadFormatVersion = version(get("AuthorizerPayloadFormatVersion"))
+			if out.PayloadFormatVersion == "1.0" {
+				out.EventType = "REQUEST"
+			}
+			out.EnableSimpleResponses = get("EnableSimpleResponses") == true
+			out.IdentitySource = identitySources(identity, "$request.header.", "$request.querystring.", "$stageVariables.", "$context.")
+		} else {
+			ttl = 300 * time.Second
+			out.PayloadFormatVersion = "1.0"
+			if strings.EqualFold(text(get("FunctionPayloadType")), "REQUEST") {
+				out.EventType = "REQUEST"
+				out.IdentitySource = identitySources(identity, "method.request.header.", "method.request.querystring.", "stageVariables.", "context.")
+			} else {
+				out.EventType = "TOKEN"
+				h := text(identity["Header"])
+				if h == "" {
+					h = "Authorization"
+				}
+				out.IdentitySource = config.Strings{"method.request.header." + h}
+				out.IdentityValidationExpression = text(identity["ValidationExpression"])
+			}
+		}
+		if n, ok := asNumber(identity["ReauthorizeEvery"]); ok {
+			ttl = time.Duration(n) * time.Second
+		}
+		d := config.Duration(ttl)
+		out.ResultTTL = &d
+		if p["FunctionInvokeRole"] != nil {
+			t.res.Skip(at, src+".FunctionInvokeRole", "an IAM role to invoke the function is not needed locally")
+		}
+	default:
+		t.res.Skip("authorizers", src, "authorizer %s is of a kind Portcullis does not know; the routes that use it are left out", name)
+		return authorizer{skip: "its authorizer " + name + " is not carried over"}
+	}
+	t.res.Config.Authorizers[cname] = out
+	return authorizer{name: cname, jwt: out.Type == "jwt", scopes: scopes}
+}
+
+// cognitoAudience is the app client a Cognito authorizer's tokens are for:
+// the template's user pool client of that pool (a placeholder for its id),
+// or a placeholder of its own.
+func (t *translator) cognitoAudience(poolArn any, name, src string) string {
+	pool := ""
+	if m := asMap(poolArn); m != nil {
+		if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
+			pool = text(ga[0])
+		}
+	}
+	for _, id := range sortedKeys(t.e.resources) {
+		r := t.e.resources[id]
+		if text(r["Type"]) != "AWS::Cognito::UserPoolClient" || pool == "" {
+			continue
+		}
+		if ref := asMap(asMap(r["Properties"])["UserPoolId"]); text(ref["Ref"]) == pool {
+			return t.e.placeholder(id, src, "Cognito app client "+id+" is not created locally; its client id (the tokens' aud or client_id)")
+		}
+	}
+	return t.e.placeholder(name+"_AUDIENCE", src, "Cognito authorizer "+name+" names no app client; the app client id its tokens carry")
+}
+
+// functionByARN resolves a Lambda ARN to a configuration function: a
+// template function, or an invoke function for one outside the template.
+func (t *translator) functionByARN(arn string) (name, why string) {
+	fn, region, qualifier, ok := openapi.ParseFunctionARN(arn)
+	if !ok {
+		return "", fmt.Sprintf("%q is not a Lambda function ARN", arn)
+	}
+	if local, ok := t.localFns[fn]; ok && qualifier == "" {
+		return local, ""
+	}
+	name = importer.EnvName(fn)
+	if qualifier != "" {
+		name += "_" + importer.EnvName(qualifier)
+	}
+	if _, exists := t.res.Config.Functions[name]; !exists {
+		t.res.Config.Functions[name] = config.Function{Runtime: "invoke", FunctionName: fn, Region: region, Qualifier: qualifier}
+	}
+	return name, ""
+}
+
+func identitySources(identity map[string]any, header, query, stage, ctx string) config.Strings {
+	var out config.Strings
+	for _, p := range []struct{ key, prefix string }{{"Headers", header}, {"QueryStrings", query}, {"StageVariables", stage}, {"Context", ctx}} {
+		for _, v := range list(identity[p.key]) {
+			out = append(out, p.prefix+v)
+		}
+	}
+	return out
+}
+
+func first(m map[string]any, keys ...string) any {
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			return v
+		}
+	}
+	return nil
+}
+
+// list is a value as a list of strings (one string counts as a list).
+func list(v any) []string {
+	switch t := v.(type) {
+	case string:
+		return []string{t}
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, e := range t {
+			out = append(out, text(e))
+		}
+		return out
+	}
+	return nil
+}
+
+// version writes a payload format version as a string: 2.0 and "2.0" alike.
+func version(v any) string {
+	switch n := v.(type) {
+	case float64:
+		return fmt.Sprintf("%.1f", n)
+	case int:
+		return fmt.Sprintf("%d.0", n)
+	}
+	return text(v)
+}
+
+// eventRoute turns one HttpApi or Api event into a route of its API.
+func (t *translator) eventRoute(ev event) {
+	t.e.at = "routes"
+	get := func(k string) any { return t.e.eval(ev.props[k], ev.src+".Properties."+k) }
+	var a *api
+	idKey, implicit := "RestApiId", implicitREST
+	if ev.http {
+		idKey, implicit = "ApiId", implicitHTTP
+	}
+	if ref := asMap(ev.props[idKey]); ref != nil && text(ref["Ref"]) != "" {
+		a = t.apis[text(ref["Ref"])]
+	} else if ev.props[idKey] == nil {
+		a = t.apiFor(implicit, ev.http, nil)
+	}
+	if a == nil {
+		t.res.Skip("routes", ev.src, "its %s names no API of this template", idKey)
+		return
+	}
+	path, method := text(get("Path")), strings.ToUpper(text(get("Method")))
+	key := method + " " + path
+	if ev.http && path == "" && method == "" {
+		key = "$default"
+	}
+	r := config.Route{Route: key}
+	skip := func(format string, args ...any) {
+		t.res.Add(importer.Note{Path: "routes", Source: ev.src, Reason: "route " + key + " left out: " + fmt.Sprintf(format, args...)})
+	}
+	if t.keys[key] {
+		skip("another event already defines it (Portcullis serves one API)")
+		return
+	}
+	auth := asMap(get("Auth"))
+	if a.apiKeys || auth["ApiKeyRequired"] == true {
+		skip("it requires an API key, which Portcullis does not have yet (left out rather than served open)")
+		return
+	}
+	name := text(auth["Authorizer"])
+	if name == "" {
+		name = a.dflt
+	}
+	switch name {
+	case "", "NONE":
+	case "AWS_IAM":
+		skip("IAM authorization has no Portcullis equivalent (left out rather than served open)")
+		return
+	default:
+		az, ok := a.auth[name]
+		switch {
+		case !ok:
+			skip("authorizer %s is not defined on API %s", name, a.id)
+			return
+		case az.skip != "":
+			skip("%s", az.skip)
+			return
+		}
+		r.Authorizer = az.name
+		scopes := az.scopes
+		if s := list(auth["AuthorizationScopes"]); s != nil {
+			scopes = s
+		}
+		if len(scopes) > 0 && az.jwt {
+			r.AuthorizationScopes = scopes
+		}
+	}
+	in := config.Integration{Type: "lambda_proxy", Function: ev.fn, PayloadFormatVersion: "1.0"}
+	if ev.http {
+		in.PayloadFormatVersion = "2.0"
+		if v := version(get("PayloadFormatVersion")); v != "" {
+			in.PayloadFormatVersion = v
+		}
+	}
+	if ms, ok := asNumber(get("TimeoutInMillis")); ok {
+		in.Timeout = config.Duration(time.Duration(ms) * time.Millisecond)
+	}
+	r.Integration = in
+	for _, k := range sortedKeys(ev.props) {
+		switch k {
+		case "Path", "Method", "ApiId", "RestApiId", "Auth", "PayloadFormatVersion", "TimeoutInMillis":
+		default:
+			t.res.Skip(fmt.Sprintf("routes[%d]", len(t.res.Config.Routes)), ev.src+".Properties."+k, "%s is not carried over", k)
+		}
+	}
+	t.keys[key] = true
+	a.routes++
+	t.res.Config.Routes = append(t.res.Config.Routes, r)
+}
+
+// finishAPIs writes the api block (from the API with the most routes),
+// CORS, and a note for each API setting that is not carried over.
+func (t *translator) finishAPIs() {
+	var main *api
+	for _, id := range sortedKeys(t.apis) {
+		if a := t.apis[id]; main == nil || a.routes > main.routes {
+			main = a
+		}
+	}
+	if main == nil {
+		return
+	}
+	c := &t.res.Config
+	c.API = config.API{ID: main.id, Region: t.o.Region, AccountID: t.o.AccountID}
+	t.e.at = "api.stage"
+	if s := text(t.e.eval(main.props["StageName"], main.src+".StageName")); s != "" {
+		c.API.Stage = s
+	} else if !main.http {
+		c.API.Stage = "Prod" // the implicit REST API's stage
+	}
+	for _, id := range sortedKeys(t.apis) {
+		a := t.apis[id]
+		if a != main && a.routes > 0 {
+			t.res.Skip("api", a.src, "API %s's routes are served beside %s's: Portcullis serves one API, with %s's id and stage in events and ARNs", a.id, main.id, main.id)
+		}
+		t.cors(a)
+		for _, k := range sortedKeys(a.props) {
+			switch k {
+			case "Auth", "CorsConfiguration", "Cors", "StageName", "DefinitionBody", "DefinitionUri", "Name", "Description", "Tags", "OpenApiVersion", "FailOnWarnings":
+			default:
+				t.res.Skip("api", a.src+"."+k, "%s has no Portcullis equivalent", k)
+			}
+		}
+	}
+}
+
+// cors carries an API's CORS setting over in AWS's lower-camel names:
+// HttpApi CorsConfiguration (true, an origin, or an object) and Api Cors (an
+// origin or an object of quoted, comma-separated header values).
+func (t *translator) cors(a *api) {
+	t.e.at = "cors"
+	if v, ok := a.props["CorsConfiguration"]; ok {
+		src := a.src + ".CorsConfiguration"
+		c := map[string]any{}
+		switch x := t.e.eval(v, src).(type) {
+		case bool:
+			if !x {
+				return
+			}
+			c["allowOrigins"] = []any{"*"}
+		case string:
+			c["allowOrigins"] = []any{x}
+		case map[string]any:
+			for _, k := range sortedKeys(x) {
+				c[strings.ToLower(k[:1])+k[1:]] = x[k]
+			}
+		}
+		importer.CORS(t.res, src, c)
+	}
+	if v, ok := a.props["Cors"]; ok {
+		src := a.src + ".Cors"
+		unquote := func(s string) string { return strings.Trim(strings.TrimSpace(s), "'") }
+		split := func(s string) []any {
+			var out []any
+			for _, p := range strings.Split(unquote(s), ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, p)
+				}
+			}
+			return out
+		}
+		c := map[string]any{}
+		switch x := t.e.eval(v, src).(type) {
+		case string:
+			c["allowOrigins"] = []any{unquote(x)}
+		case map[string]any:
+			for k, val := range x {
+				switch k {
+				case "AllowOrigin":
+					c["allowOrigins"] = split(text(val))
+				case "AllowMethods":
+					c["allowMethods"] = split(text(val))
+				case "AllowHeaders":
+					c["allowHeaders"] = split(text(val))
+				case "MaxAge":
+					if n, ok := asNumber(unquote(text(val))); ok {
+						c["maxAge"] = int(n)
+					}
+				case "AllowCredentials":
+					c["allowCredentials"] = val == true
+				}
+			}
+		}
+		importer.CORS(t.res, src, c)
+	}
+}
