@@ -320,10 +320,11 @@ func (p *Process) supervise(slot int, inst *instance) {
 		if inst != nil {
 			if !p.await(inst) {
 				inst.terminate(termGrace)
-				inst.cleanup(fmt.Errorf("function %s: closed: %w", p.name, ErrUnavailable))
+				closed := fmt.Errorf("function %s: closed: %w", p.name, ErrUnavailable)
+				inst.cleanup(func(*invocation) error { return closed })
 				return
 			}
-			inst.cleanup(fmt.Errorf("function %s: process exited during the invocation: %v", p.name, inst.waitErr))
+			inst.cleanup(inst.exitError)
 			if ready := inst.readyAt(); !ready.IsZero() && time.Since(ready) >= healthyAfter {
 				backoff = initialBackoff
 			}

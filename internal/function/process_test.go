@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -189,21 +190,30 @@ func TestProcessTimeoutReplacesProcess(t *testing.T) {
 	}
 }
 
+// TestProcessCrashMidInvocation: a process that exits while it runs an
+// invocation fails that invocation as Lambda does, with a function error of
+// type Runtime.ExitError ("RequestId: ID Error: Runtime exited with error:
+// exit status 2"), so callers answer it like any other function error.
 func TestProcessCrashMidInvocation(t *testing.T) {
 	t.Parallel()
-	p := startProcess(t, "crashmid", ProcessSettings{Timeout: 2 * time.Second})
+	m := NewMetrics(nil)
+	// The timeout is far longer than any crash takes to be noticed: an
+	// answer of ErrTimeout would mean the exit went unnoticed.
+	p := startProcess(t, "crashmid", ProcessSettings{Name: "crasher-mid", Timeout: time.Minute, Metrics: m})
 	pid1 := invokePID(t, p, `{}`)
-	start := time.Now()
 	_, err := invoke(t, p, `{"crash":true}`)
 	var fe *Error
-	if err == nil || errors.As(err, &fe) || errors.Is(err, ErrTimeout) {
-		t.Fatalf("got %v, want a technical error that is neither *Error nor ErrTimeout", err)
+	if !errors.As(err, &fe) {
+		t.Fatalf("got %v, want a *Error (Runtime.ExitError)", err)
 	}
-	if !strings.Contains(err.Error(), "exit status 2") {
-		t.Errorf("error %q does not tell the process exited", err)
+	if fe.Type != "Runtime.ExitError" {
+		t.Errorf("error type %q, want Runtime.ExitError", fe.Type)
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("crash reported after %v; should not wait for the timeout", d)
+	if !regexp.MustCompile(`^RequestId: [0-9a-f-]{36} Error: Runtime exited with error: exit status 2$`).MatchString(fe.Message) {
+		t.Errorf("error message %q, want Lambda's %q", fe.Message, "RequestId: ID Error: Runtime exited with error: exit status 2")
+	}
+	if n := counterValue(t, m.invocations, "crasher-mid", "function_error"); n != 1 {
+		t.Errorf("invocations{result=function_error} = %v, want 1", n)
 	}
 	pid2 := invokePID(t, p, `{}`)
 	if pid2 == pid1 {

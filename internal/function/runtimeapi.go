@@ -232,8 +232,9 @@ func (inst *instance) terminate(grace time.Duration) {
 }
 
 // cleanup tears down the listener once the process is gone and fails an
-// invocation it was running with err. Call once, after exited is closed.
-func (inst *instance) cleanup(err error) {
+// invocation it was running with fail's error (fail may be nil when there
+// can be none). Call once, after exited is closed.
+func (inst *instance) cleanup(fail func(inv *invocation) error) {
 	inst.mu.Lock()
 	inst.dead = true
 	conns := inst.conns
@@ -256,8 +257,24 @@ func (inst *instance) cleanup(err error) {
 	inst.mu.Unlock()
 	if cur != nil {
 		inst.p.inflight.Add(-1)
+		err := fmt.Errorf("function %s: process gone: %w", inst.p.name, ErrUnavailable)
+		if fail != nil {
+			err = fail(cur)
+		}
 		cur.finish(nil, err)
 	}
+}
+
+// exitError is what an invocation gets when its process exits before
+// answering it. As on Lambda, where the runtime's exit fails the invocation
+// with errorType Runtime.ExitError (so API Gateway answers it like any
+// function error), it is a function error, not a technical failure.
+func (inst *instance) exitError(inv *invocation) error {
+	reason := "Runtime exited without providing a reason"
+	if inst.waitErr != nil {
+		reason = "Runtime exited with error: " + inst.waitErr.Error()
+	}
+	return &Error{Type: "Runtime.ExitError", Message: "RequestId: " + inv.id + " Error: " + reason}
 }
 
 // complete ends inv if it is still this process's current invocation and

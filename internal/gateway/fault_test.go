@@ -319,7 +319,7 @@ func TestFaultFunctions(t *testing.T) {
 		{"authorizer error", "/auth/fine", bearer("error"), 500, authorizerError, 2 * time.Second},
 		{"authorizer crash at start", "/auth/crashstart", bearer("ok"), 500, authorizerError, 2 * time.Second},
 		{"proxy ok", "/fn/ok", nil, 200, "ok", time.Second},
-		{"proxy crash mid-invocation", "/fn/crash", nil, 502, proxyError, 2 * time.Second},
+		{"proxy crash mid-invocation", "/fn/crash", nil, 500, functionError, 2 * time.Second},
 		{"proxy hang", "/fn/hang", nil, 504, timedOut, 2 * time.Second},
 		{"proxy huge answer", "/fn/huge", nil, 502, proxyError, 2 * time.Second},
 		{"proxy junk answer", "/fn/junk", nil, 502, proxyError, 2 * time.Second},
