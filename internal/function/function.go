@@ -58,8 +58,10 @@ var (
 	ErrTimeout = errors.New("function timed out")
 	// ErrTooLarge: the response exceeded MaxResponseBytes.
 	ErrTooLarge = errors.New("function response too large")
-	// ErrUnavailable: no process could take the invocation (queue full,
-	// processes failing to start, runtime closed or not started).
+	// ErrUnavailable: the function could not be run: no process could take
+	// the invocation (queue full, processes failing to start, runtime
+	// closed or not started), or Lambda refused the Invoke call (throttled,
+	// no such function). API Gateway answers that with 500.
 	ErrUnavailable = errors.New("function unavailable")
 	// ErrInvalidResponse: the function answered with something that is not a
 	// JSON document (or an error report that cannot be read). Callers expect

@@ -221,6 +221,70 @@ func TestProcessCrashMidInvocation(t *testing.T) {
 	}
 }
 
+// TestProcessPoisonInputRestartsAtOnce: a process that dies on one
+// request's input (os.Exit mid-invocation, or a panic that aws-lambda-go
+// reports before exiting) is replaced at once, not after the crash-loop
+// backoff meant for processes that cannot start. Before, eight poison
+// inputs in a row grew the backoff to 12.8 s, so the next client waited
+// out its whole queue time and got ErrUnavailable.
+func TestProcessPoisonInputRestartsAtOnce(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		fn, poison string
+		check      func(t *testing.T, err error)
+	}{
+		{"crashmid", `{"crash":true}`, func(t *testing.T, err error) {
+			var fe *Error
+			if !errors.As(err, &fe) || fe.Type != "Runtime.ExitError" {
+				t.Fatalf("got %v, want Runtime.ExitError", err)
+			}
+		}},
+		{"panic", `{}`, func(t *testing.T, err error) {
+			var fe *Error
+			if !errors.As(err, &fe) || fe.Message != "boom" {
+				t.Fatalf("got %v, want the function error boom", err)
+			}
+		}},
+	} {
+		t.Run(tc.fn, func(t *testing.T) {
+			t.Parallel()
+			logger, logs := testlog.New()
+			m := NewMetrics(nil)
+			name := "poisoned-" + tc.fn
+			// A queue wait of 10 s: far more than a restart takes, and less
+			// than the 12.8 s backoff eight crashes used to build up.
+			p := startProcess(t, tc.fn, ProcessSettings{Name: name, Timeout: 10 * time.Second, Logger: logger, Metrics: m})
+			const poisons = 8
+			for i := range poisons {
+				_, err := invoke(t, p, tc.poison)
+				if errors.Is(err, ErrUnavailable) {
+					t.Fatalf("poison input %d: %v: the process was not replaced in time", i, err)
+				}
+				tc.check(t, err)
+				if tc.fn == "crashmid" {
+					// Another client, right after the crash, is served.
+					invokePID(t, p, `{}`)
+				}
+			}
+			if !eventually(10*time.Second, func() bool { return counterValue(t, m.restarts, name) >= poisons }) {
+				t.Fatalf("restarts = %v, want %d", counterValue(t, m.restarts, name), poisons)
+			}
+			exits := 0
+			for _, r := range logs.Records() {
+				if r["msg"] == "function process exited" {
+					exits++
+					if r["restart_in"] != float64(0) {
+						t.Errorf("a process that crashed on its invocation restarts after %v ns, want at once", r["restart_in"])
+					}
+				}
+			}
+			if exits < poisons {
+				t.Errorf("%d exits logged, want %d", exits, poisons)
+			}
+		})
+	}
+}
+
 func TestProcessCrashAtStartBacksOff(t *testing.T) {
 	t.Parallel()
 	m := NewMetrics(nil)

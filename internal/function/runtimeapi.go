@@ -96,6 +96,10 @@ type instance struct {
 	stderr    *lineLogger
 
 	killedForTimeout atomic.Bool
+	// invoked is set once the process has been handed an invocation: from
+	// then on its exit is that work's doing (a panic on a poison input, an
+	// oversize answer), not a failure to start.
+	invoked atomic.Bool
 
 	mu      sync.Mutex
 	dead    bool
@@ -348,6 +352,7 @@ func (w *waiter) deliver(inv *invocation, inline bool) bool {
 		inst.pending = nil
 	}
 	inst.current = inv
+	inst.invoked.Store(true)
 	inst.timer = time.AfterFunc(p.timeout, func() { inst.expire(inv) })
 	p.inflight.Add(1)
 	inst.mu.Unlock()

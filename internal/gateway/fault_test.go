@@ -300,7 +300,7 @@ func TestFaultFunctions(t *testing.T) {
 	if o := call(client, "GET", srv.URL+"/auth/slowstart", bearer("ok")); o.status != 500 || o.body != authorizerError {
 		t.Errorf("authorizer still starting: %+v", o)
 	}
-	if o := call(client, "GET", srv.URL+"/slowstart/ok", nil); o.status != 502 || o.body != proxyError {
+	if o := call(client, "GET", srv.URL+"/slowstart/ok", nil); o.status != 500 || o.body != functionError {
 		t.Errorf("lambda_proxy still starting: %+v", o)
 	}
 
@@ -324,7 +324,7 @@ func TestFaultFunctions(t *testing.T) {
 		{"proxy huge answer", "/fn/huge", nil, 502, proxyError, 2 * time.Second},
 		{"proxy junk answer", "/fn/junk", nil, 502, proxyError, 2 * time.Second},
 		{"proxy function error", "/fn/error", nil, 500, functionError, 2 * time.Second},
-		{"proxy crash at start", "/crashstart/ok", nil, 502, proxyError, 2 * time.Second},
+		{"proxy crash at start", "/crashstart/ok", nil, 500, functionError, 2 * time.Second},
 		{"authorizer after the faults", "/auth/fine", bearer("ok"), 200, "allowed", 2 * time.Second},
 		{"proxy after the faults", "/fn/ok", nil, 200, "ok", 2 * time.Second},
 	}
@@ -348,7 +348,7 @@ func TestFaultFunctions(t *testing.T) {
 		if o.status == 200 && o.body == "ok" {
 			break
 		}
-		if o.status != 502 || time.Now().After(deadline) {
+		if o.status != 500 || time.Now().After(deadline) {
 			t.Fatalf("slow start never served: %+v", o)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -391,7 +391,7 @@ routes:
 		header     http.Header
 		overflow   int
 	}{
-		{"lambda_proxy", "/fn/hang", nil, 502},
+		{"lambda_proxy", "/fn/hang", nil, 500},
 		{"authorizer", "/auth", http.Header{"Authorization": {"Bearer hang"}}, 500},
 	} {
 		t.Run(target.name, func(t *testing.T) {
@@ -452,6 +452,44 @@ routes:
 				t.Errorf("public route took %v during the burst", d)
 			}
 		})
+	}
+}
+
+// TestFaultPoisonInput: one client's input that crashes the function it
+// reaches (here os.Exit mid-invocation) fails only its own request, through
+// lambda_proxy and through a Lambda authorizer. Other clients, each right
+// after a crash, are served: the crashed process is replaced at once, not
+// after a crash-loop backoff. Before the fix, sixteen crashes over two
+// processes grew that backoff past the function's 5 s queue wait, and the
+// requests after them failed.
+func TestFaultPoisonInput(t *testing.T) {
+	bin := faulty(t)
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+functions:
+  shared: {runtime: process, command: [%[1]s], timeout: 5s, concurrency: 2}
+authorizers:
+  shared: {type: lambda, function: shared, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
+routes:
+  - {route: "ANY /fn/{fault}", integration: {type: lambda_proxy, function: shared, timeout: 10s}}
+  - {route: GET /auth, authorizer: shared, integration: {type: mock, body: allowed}}
+`, bin), Deps{})
+	client := &http.Client{Timeout: 20 * time.Second}
+	bearer := func(s string) http.Header { return http.Header{"Authorization": {"Bearer " + s}} }
+	for i := range 16 {
+		poison, served := call(client, "GET", srv.URL+"/fn/crash", nil), call(client, "GET", srv.URL+"/fn/ok", nil)
+		if poison.status != 500 || poison.body != functionError {
+			t.Fatalf("lambda_proxy poison %d: %+v, want 500 %s", i, poison, functionError)
+		}
+		if served.status != 200 || served.body != "ok" {
+			t.Fatalf("lambda_proxy request after poison %d: %+v", i, served)
+		}
+		poison, served = call(client, "GET", srv.URL+"/auth", bearer("crash")), call(client, "GET", srv.URL+"/auth", bearer("ok"))
+		if poison.status != 500 || poison.body != authorizerError {
+			t.Fatalf("authorizer poison %d: %+v, want 500 %s", i, poison, authorizerError)
+		}
+		if served.status != 200 || served.body != "allowed" {
+			t.Fatalf("authorizer request after poison %d: %+v", i, served)
+		}
 	}
 }
 

@@ -217,22 +217,27 @@ func TestClientGone(t *testing.T) {
 	}
 }
 
-// TestTechnicalErrors: failures to run the function → 502.
+// TestTechnicalErrors: a function that could not be run at all (queue
+// full, no process in time, Lambda refusing the invocation) → 500, as API
+// Gateway answers an invocation Lambda rejects; other failures → 502.
 func TestTechnicalErrors(t *testing.T) {
-	body := `{"message":"Internal server error"}`
+	bad := `{"message":"Internal server error"}`
+	unavailable := `{"message":"Internal Server Error"}`
 	cases := []struct {
 		err    error
+		status int
+		body   string
 		reason string
 	}{
-		{fmt.Errorf("function x: %w", function.ErrUnavailable), ReasonInvocationError},
-		{errors.New("connection refused"), ReasonInvocationError},
-		{fmt.Errorf("function x: %w", function.ErrTooLarge), ReasonResponseTooLarge},
-		{fmt.Errorf("function x: %w", function.ErrInvalidResponse), ReasonBadResponse},
+		{fmt.Errorf("function x: queue full (100 waiting): %w", function.ErrUnavailable), 500, unavailable, ReasonUnavailable},
+		{errors.New("connection refused"), 502, bad, ReasonInvocationError},
+		{fmt.Errorf("function x: %w", function.ErrTooLarge), 502, bad, ReasonResponseTooLarge},
+		{fmt.Errorf("function x: %w", function.ErrInvalidResponse), 502, bad, ReasonBadResponse},
 	}
 	for _, c := range cases {
 		i := mustNew(t, baseSettings("2.0"), invokerFunc(func(context.Context, []byte) ([]byte, error) { return nil, c.err }))
 		rec, reason := serve(t, i, realRequest())
-		assertResponse(t, rec, reason, wantResponse{502, jsonHeader(body), []byte(body), c.reason})
+		assertResponse(t, rec, reason, wantResponse{c.status, jsonHeader(c.body), []byte(c.body), c.reason})
 	}
 }
 
