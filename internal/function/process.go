@@ -325,6 +325,7 @@ func (p *Process) supervise(slot int, inst *instance) {
 		if inst != nil {
 			if !p.await(inst) {
 				inst.terminate(termGrace)
+				p.logger.Debug("function process stopped", "slot", slot, "pid", inst.pid, "err", inst.waitErr)
 				closed := fmt.Errorf("function %s: closed: %w", p.name, ErrUnavailable)
 				inst.cleanup(func(*invocation) error { return closed })
 				return
