@@ -91,6 +91,10 @@ type Process struct {
 
 	disp dispatcher
 
+	// reaper kills the process groups should the gateway end without Close;
+	// set by Start before any launch, stopped by Close after the last exit.
+	reaper *groupReaper
+
 	mu        sync.Mutex
 	started   bool
 	instances []*instance   // by slot; nil while a slot has no process
@@ -225,6 +229,13 @@ func (p *Process) Start(ctx context.Context) error {
 		return fmt.Errorf("process function %s: closed", p.name)
 	default:
 	}
+	reaper, err := startGroupReaper()
+	if err != nil {
+		// Pdeathsig still ends the function processes themselves (Linux).
+		p.logger.Warn("cannot start the process group reaper: what function processes start may outlive a gateway that is killed",
+			"shell", reaperShell, "err", err)
+	}
+	p.reaper = reaper
 	insts := make([]*instance, 0, p.slots)
 	for slot := range p.slots {
 		inst, err := p.launch(ctx, slot)
@@ -233,6 +244,7 @@ func (p *Process) Start(ctx context.Context) error {
 				in.terminate(0)
 				in.cleanup(nil)
 			}
+			p.reaper.stop()
 			return err
 		}
 		insts = append(insts, inst)
@@ -259,6 +271,7 @@ func (p *Process) Close() error {
 		p.disp.close(fmt.Errorf("function %s: closed: %w", p.name, ErrUnavailable))
 	})
 	p.wg.Wait()
+	p.reaper.stop() // every process group is gone
 	return nil
 }
 

@@ -149,6 +149,7 @@ func (p *Process) launch(ctx context.Context, slot int) (*instance, error) {
 	}
 	inst.cmd = cmd
 	inst.pid = cmd.Process.Pid
+	p.reaper.add(inst.pid)
 	go inst.serve()
 	go func() {
 		err := cmd.Wait()
@@ -157,6 +158,7 @@ func (p *Process) launch(ctx context.Context, slot int) (*instance, error) {
 		// Children left in the group would outlive their parent; the group
 		// id cannot be reused while any member is alive.
 		_ = syscall.Kill(-inst.pid, syscall.SIGKILL)
+		p.reaper.remove(inst.pid)
 		inst.waitErr = err
 		close(inst.exited)
 	}()
