@@ -50,6 +50,11 @@ func (e *Error) Error() string {
 // depending on this package (see lambdaauth.FunctionError).
 func (e *Error) FunctionErrorMessage() string { return e.Message }
 
+// FunctionErrorType is the function's error type (Lambda's errorType, such
+// as Runtime.ExitError). Unlike the message, which may quote what the
+// function was given, callers may log it.
+func (e *Error) FunctionErrorType() string { return e.Type }
+
 // Sentinels for technical failures, matchable with errors.Is.
 var (
 	// ErrTimeout: the invocation exceeded its timeout (the runtime's Timeout

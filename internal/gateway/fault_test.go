@@ -459,8 +459,12 @@ routes:
 // after a crash-loop backoff. Before the fix, sixteen crashes over two
 // processes (eight on at least one) grew that backoff to 12.8 s, past the
 // function's 10 s queue wait, and the requests after them failed.
+//
+// Each authorizer failure is logged with the request's id and the
+// function error's type (Runtime.ExitError), never the token.
 func TestFaultPoisonInput(t *testing.T) {
 	bin := faulty(t)
+	log, logs := testlog.New()
 	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
 functions:
   shared: {runtime: process, command: [%[1]s], timeout: 10s, concurrency: 2}
@@ -469,7 +473,7 @@ authorizers:
 routes:
   - {route: "ANY /fn/{fault}", integration: {type: lambda_proxy, function: shared, timeout: 30s}}
   - {route: GET /auth, authorizer: shared, integration: {type: mock, body: allowed}}
-`, bin), Deps{})
+`, bin), Deps{Logger: log})
 	client := &http.Client{Timeout: time.Minute}
 	bearer := func(s string) http.Header { return http.Header{"Authorization": {"Bearer " + s}} }
 	for i := range 16 {
@@ -487,6 +491,34 @@ routes:
 		if served.status != 200 || served.body != "allowed" {
 			t.Fatalf("authorizer request after poison %d: %+v", i, served)
 		}
+	}
+
+	failures := map[string]map[string]any{} // by request id
+	var denied []string
+	deadline := time.Now().Add(20 * time.Second) // the access log is written after the answer
+	for len(denied) < 16 && time.Now().Before(deadline) {
+		denied = denied[:0]
+		for _, r := range logs.Records() {
+			switch {
+			case r["msg"] == "lambda authorizer: function returned an error":
+				failures[fmt.Sprint(r["request_id"])] = r
+			case r["msg"] == "request" && r["route"] == "GET /auth" && r["status"] == float64(500):
+				denied = append(denied, fmt.Sprint(r["request_id"]))
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(denied) != 16 {
+		t.Fatalf("%d authorizer 500s in the access log, want 16", len(denied))
+	}
+	for _, id := range denied {
+		f := failures[id]
+		if f == nil || f["error_type"] != "Runtime.ExitError" || f["error"] == nil {
+			t.Errorf("request %s: authorizer failure logged as %v, want its id, error and error_type Runtime.ExitError", id, f)
+		}
+	}
+	if strings.Contains(logs.String(), "Bearer crash") {
+		t.Error("the log holds a token")
 	}
 }
 
