@@ -140,9 +140,10 @@ func DomainPrefix(domain string) string {
 }
 
 // HeadersV1 returns payload 1.0's headers (the last value of a repeated
-// name) and multiValueHeaders (all values in order). Names keep Go's
-// canonical form; Host is added from r.Host. The multi-value map shares
-// its slices with r.Header.
+// name) and multiValueHeaders (all values in order). Names are lower case,
+// as HTTP APIs send them in both payload versions (a function looking up
+// "x-api-key" finds it); host is added from r.Host. The multi-value map
+// shares its slices with r.Header.
 func HeadersV1(r *http.Request) (map[string]string, map[string][]string) {
 	headers := make(map[string]string, len(r.Header)+1)
 	multi := make(map[string][]string, len(r.Header)+1)
@@ -150,12 +151,18 @@ func HeadersV1(r *http.Request) (map[string]string, map[string][]string) {
 		if len(vs) == 0 {
 			continue
 		}
-		headers[k] = vs[len(vs)-1]
-		multi[k] = vs
+		lk := lowerName(k)
+		// Two names differing only in case (not from net/http's server,
+		// which canonicalises them) end up under one key, values merged.
+		if prev, ok := multi[lk]; ok {
+			vs = append(append(make([]string, 0, len(prev)+len(vs)), prev...), vs...)
+		}
+		headers[lk] = vs[len(vs)-1]
+		multi[lk] = vs
 	}
 	if r.Host != "" {
-		headers["Host"] = r.Host
-		multi["Host"] = []string{r.Host}
+		headers["host"] = r.Host
+		multi["host"] = []string{r.Host}
 	}
 	return headers, multi
 }
@@ -189,7 +196,7 @@ func HeadersV2(r *http.Request) (headers map[string]string, cookies []string) {
 		if len(vs) == 0 {
 			continue
 		}
-		lk := lowerASCII(k)
+		lk := lowerName(k)
 		if lk == "cookie" {
 			for _, v := range vs {
 				for c := range strings.SplitSeq(v, ";") {
@@ -273,6 +280,58 @@ func NewContextV2(r *http.Request, p Parts, routeKey, requestID, sourceIP string
 			UserAgent: r.UserAgent(),
 		},
 	}}
+}
+
+// lowerName returns a header name in lower case. The names most requests
+// carry, in the canonical form net/http's server gives them, come from a
+// table, so that lower-casing them allocates nothing; any other name is
+// lowered by lowerASCII.
+func lowerName(s string) string {
+	switch s {
+	case "Accept":
+		return "accept"
+	case "Accept-Encoding":
+		return "accept-encoding"
+	case "Accept-Language":
+		return "accept-language"
+	case "Authorization":
+		return "authorization"
+	case "Cache-Control":
+		return "cache-control"
+	case "Connection":
+		return "connection"
+	case "Content-Length":
+		return "content-length"
+	case "Content-Type":
+		return "content-type"
+	case "Cookie":
+		return "cookie"
+	case "Host":
+		return "host"
+	case "If-Modified-Since":
+		return "if-modified-since"
+	case "If-None-Match":
+		return "if-none-match"
+	case "Origin":
+		return "origin"
+	case "Pragma":
+		return "pragma"
+	case "Referer":
+		return "referer"
+	case "User-Agent":
+		return "user-agent"
+	case "X-Amzn-Trace-Id":
+		return "x-amzn-trace-id"
+	case "X-Api-Key":
+		return "x-api-key"
+	case "X-Forwarded-For":
+		return "x-forwarded-for"
+	case "X-Forwarded-Proto":
+		return "x-forwarded-proto"
+	case "X-Request-Id":
+		return "x-request-id"
+	}
+	return lowerASCII(s)
 }
 
 // lowerASCII lower-cases a header name without allocating when it is

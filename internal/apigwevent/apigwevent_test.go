@@ -153,25 +153,38 @@ func TestHeadersV1(t *testing.T) {
 		wantMulti  map[string][]string
 	}{
 		{"host only", request("http://h.example/"),
-			map[string]string{"Host": "h.example"},
-			map[string][]string{"Host": {"h.example"}}},
+			map[string]string{"host": "h.example"},
+			map[string][]string{"host": {"h.example"}}},
+		// HTTP APIs send lower-case names in payload 1.0 too, so a function
+		// written for AWS finds event["headers"]["x-api-key"].
+		{"lower-case names", request("http://h.example/", "X-Api-Key", "k", "X-Custom-Thing", "v", "Content-Type", "text/plain"),
+			map[string]string{"host": "h.example", "x-api-key": "k", "x-custom-thing": "v", "content-type": "text/plain"},
+			map[string][]string{"host": {"h.example"}, "x-api-key": {"k"}, "x-custom-thing": {"v"}, "content-type": {"text/plain"}}},
 		{"repeats: last value, all values", request("http://h.example/", "X-Multi", "one", "X-Multi", "two", "Cookie", "a=1"),
-			map[string]string{"Host": "h.example", "X-Multi": "two", "Cookie": "a=1"},
-			map[string][]string{"Host": {"h.example"}, "X-Multi": {"one", "two"}, "Cookie": {"a=1"}}},
+			map[string]string{"host": "h.example", "x-multi": "two", "cookie": "a=1"},
+			map[string][]string{"host": {"h.example"}, "x-multi": {"one", "two"}, "cookie": {"a=1"}}},
 		{"no host", func() *http.Request {
 			r := request("/", "A", "1")
 			r.Host = ""
 			return r
 		}(),
-			map[string]string{"A": "1"},
-			map[string][]string{"A": {"1"}}},
+			map[string]string{"a": "1"},
+			map[string][]string{"a": {"1"}}},
 		{"empty value list skipped", func() *http.Request {
 			r := request("http://h.example/")
 			r.Header["X-Empty"] = nil
 			return r
 		}(),
-			map[string]string{"Host": "h.example"},
-			map[string][]string{"Host": {"h.example"}}},
+			map[string]string{"host": "h.example"},
+			map[string][]string{"host": {"h.example"}}},
+		{"already lower case (HTTP/2)", func() *http.Request {
+			r := request("/")
+			r.Host = ""
+			r.Header["x-api-key"] = []string{"k"}
+			return r
+		}(),
+			map[string]string{"x-api-key": "k"},
+			map[string][]string{"x-api-key": {"k"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			single, multi := HeadersV1(c.r)
@@ -264,6 +277,42 @@ func TestHeadersV2CaseVariants(t *testing.T) {
 	headers, _ := HeadersV2(r)
 	if got := headers["x-a"]; len(headers) != 1 || (got != "1,2,3" && got != "2,3,1") {
 		t.Errorf("headers = %v, want x-a with all three values", headers)
+	}
+}
+
+// TestHeadersV1CaseVariants: names differing only in case (which
+// net/http's server never produces) share one key with every value; map
+// order decides which come first. The request's own slices are not changed.
+func TestHeadersV1CaseVariants(t *testing.T) {
+	r := request("/")
+	r.Host = ""
+	r.Header["x-a"] = []string{"1"}
+	r.Header["X-A"] = []string{"2", "3"}
+	single, multi := HeadersV1(r)
+	if got := multi["x-a"]; len(multi) != 1 || (!slices.Equal(got, []string{"1", "2", "3"}) && !slices.Equal(got, []string{"2", "3", "1"})) {
+		t.Errorf("multiValueHeaders = %v, want x-a with all three values", multi)
+	}
+	if got := single["x-a"]; len(single) != 1 || len(multi["x-a"]) != 3 || got != multi["x-a"][2] {
+		t.Errorf("headers = %v, want x-a with the last of %v", single, multi["x-a"])
+	}
+	if !slices.Equal(r.Header["x-a"], []string{"1"}) || !slices.Equal(r.Header["X-A"], []string{"2", "3"}) {
+		t.Errorf("request headers changed: %v", r.Header)
+	}
+}
+
+// TestLowerName: every name in lowerName's table is the lower case of its
+// canonical form, and lowering one allocates nothing.
+func TestLowerName(t *testing.T) {
+	for _, name := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control",
+		"Connection", "Content-Length", "Content-Type", "Cookie", "Host", "If-Modified-Since", "If-None-Match",
+		"Origin", "Pragma", "Referer", "User-Agent", "X-Amzn-Trace-Id", "X-Api-Key", "X-Forwarded-For",
+		"X-Forwarded-Proto", "X-Request-Id", "X-Not-In-The-Table"} {
+		if got, want := lowerName(name), strings.ToLower(name); got != want {
+			t.Errorf("lowerName(%q) = %q, want %q", name, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = lowerName("User-Agent") }); n != 0 {
+		t.Errorf("lowerName of a common name: %v allocations, want 0", n)
 	}
 }
 

@@ -50,6 +50,11 @@ func (e *Error) Error() string {
 // depending on this package (see lambdaauth.FunctionError).
 func (e *Error) FunctionErrorMessage() string { return e.Message }
 
+// FunctionErrorType is the function's error type (Lambda's errorType, such
+// as Runtime.ExitError). Unlike the message, which may quote what the
+// function was given, callers may log it.
+func (e *Error) FunctionErrorType() string { return e.Type }
+
 // Sentinels for technical failures, matchable with errors.Is.
 var (
 	// ErrTimeout: the invocation exceeded its timeout (the runtime's Timeout
@@ -58,8 +63,10 @@ var (
 	ErrTimeout = errors.New("function timed out")
 	// ErrTooLarge: the response exceeded MaxResponseBytes.
 	ErrTooLarge = errors.New("function response too large")
-	// ErrUnavailable: no process could take the invocation (queue full,
-	// processes failing to start, runtime closed or not started).
+	// ErrUnavailable: the function could not be run: no process could take
+	// the invocation (queue full, processes failing to start, runtime
+	// closed or not started), or Lambda refused the Invoke call (throttled,
+	// no such function). API Gateway answers that with 500.
 	ErrUnavailable = errors.New("function unavailable")
 	// ErrInvalidResponse: the function answered with something that is not a
 	// JSON document (or an error report that cannot be read). Callers expect

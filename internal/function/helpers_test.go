@@ -47,11 +47,16 @@ func findRecord(logs *testlog.Buffer, want map[string]string) map[string]any {
 }
 
 // startProcess builds, starts and (at cleanup) closes a Process running the
-// named testdata function.
+// named testdata function. Without a Timeout it gets 30 s rather than the
+// 3 s default: a test that is not about timeouts must not fail because a
+// loaded machine (race detector, parallel tests) took a few seconds.
 func startProcess(t testing.TB, fn string, s ProcessSettings) *Process {
 	t.Helper()
 	if s.Name == "" {
 		s.Name = "fn-" + fn
+	}
+	if s.Timeout == 0 {
+		s.Timeout = 30 * time.Second
 	}
 	s.Command = append([]string{bin(t, fn)}, s.Command...)
 	p, err := NewProcess(s)

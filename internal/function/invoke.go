@@ -131,6 +131,13 @@ func (f *Invoke) invoke(ctx context.Context, event []byte) ([]byte, error) {
 	case err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded):
 		return nil, fmt.Errorf("function %s: no response within %s: %w", f.name, f.timeout, ErrTimeout)
 	case err != nil:
+		var refused apiError
+		if errors.As(err, &refused) {
+			// Lambda answered the Invoke call with an error of its own
+			// (throttling once retries are spent, no such function, access
+			// denied, a service fault): the function did not run.
+			return nil, fmt.Errorf("function %s: Lambda refused the invocation: %w: %w", f.name, ErrUnavailable, err)
+		}
 		return nil, fmt.Errorf("function %s: %w", f.name, err)
 	}
 	if out.FunctionError != nil {
@@ -147,6 +154,13 @@ func (f *Invoke) invoke(ctx context.Context, event []byte) ([]byte, error) {
 		return nil, fmt.Errorf("function %s: %w", f.name, ErrInvalidResponse)
 	}
 	return out.Payload, nil
+}
+
+// apiError is the method set of smithy.APIError, an error response from the
+// Lambda service itself, matched without importing smithy-go directly.
+type apiError interface {
+	error
+	ErrorCode() string
 }
 
 // overflowKey marks, in a request's context, the flag limitedHTTPClient sets

@@ -110,8 +110,9 @@ func TestInvokeSDK(t *testing.T) {
 			{function: "junk", wantErr: ErrInvalidResponse},
 			{function: "big", wantErr: ErrTooLarge},
 			{function: "slow", wantErr: ErrTimeout},
-			{function: "servicefail"},
-			{function: "missing"},
+			// Lambda refusing the invocation: the function did not run.
+			{function: "servicefail", wantErr: ErrUnavailable},
+			{function: "missing", wantErr: ErrUnavailable},
 		} {
 			t.Run(tc.function+tc.qualifier, func(t *testing.T) {
 				t.Parallel()

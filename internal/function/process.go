@@ -18,9 +18,13 @@ import (
 	"time"
 )
 
-// Restart backoff for processes that exit on their own (crash, init error,
-// panic): 100 ms doubling to 30 s, back to 100 ms once a process has been
-// ready for healthyAfter. Kills for a timeout restart at once.
+// Restart backoff for processes that exit before they have run an
+// invocation (a crash at start, an init error): 100 ms doubling to 30 s,
+// back to 100 ms once a process has been ready for healthyAfter. A process
+// that exits after it was handed an invocation (a panic on one request's
+// input) and one killed for a timeout restart at once: as on Lambda, such a
+// failure belongs to that invocation, and the next client must not wait
+// for a crash-loop backoff it did not cause.
 const (
 	initialBackoff = 100 * time.Millisecond
 	maxBackoff     = 30 * time.Second
@@ -61,8 +65,9 @@ type ProcessSettings struct {
 // Contract: one invocation per process at a time; invocations wait in a
 // FIFO queue of QueueSize for at most Timeout (then ErrUnavailable), then
 // run for at most Timeout (then ErrTimeout and the process is killed and
-// replaced). A process that exits is replaced, with backoff if it was not
-// killed by us. Processes see only PATH, HOME, the Lambda variables and Env,
+// replaced). A process that exits is replaced: at once if it had been
+// handed an invocation or was killed by us, with backoff if it never got
+// that far. Processes see only PATH, HOME, the Lambda variables and Env,
 // never the gateway's environment. NewProcess starts nothing; Start launches;
 // Close stops everything and waits. Safe for concurrent use.
 type Process struct {
@@ -85,6 +90,10 @@ type Process struct {
 	initTimeout time.Duration
 
 	disp dispatcher
+
+	// reaper kills the process groups should the gateway end without Close;
+	// set by Start before any launch, stopped by Close after the last exit.
+	reaper *groupReaper
 
 	mu        sync.Mutex
 	started   bool
@@ -220,6 +229,13 @@ func (p *Process) Start(ctx context.Context) error {
 		return fmt.Errorf("process function %s: closed", p.name)
 	default:
 	}
+	reaper, err := startGroupReaper()
+	if err != nil {
+		// Pdeathsig still ends the function processes themselves (Linux).
+		p.logger.Warn("cannot start the process group reaper: what function processes start may outlive a gateway that is killed",
+			"shell", reaperShell, "err", err)
+	}
+	p.reaper = reaper
 	insts := make([]*instance, 0, p.slots)
 	for slot := range p.slots {
 		inst, err := p.launch(ctx, slot)
@@ -228,6 +244,7 @@ func (p *Process) Start(ctx context.Context) error {
 				in.terminate(0)
 				in.cleanup(nil)
 			}
+			p.reaper.stop()
 			return err
 		}
 		insts = append(insts, inst)
@@ -254,6 +271,7 @@ func (p *Process) Close() error {
 		p.disp.close(fmt.Errorf("function %s: closed: %w", p.name, ErrUnavailable))
 	})
 	p.wg.Wait()
+	p.reaper.stop() // every process group is gone
 	return nil
 }
 
@@ -320,14 +338,19 @@ func (p *Process) supervise(slot int, inst *instance) {
 		if inst != nil {
 			if !p.await(inst) {
 				inst.terminate(termGrace)
-				inst.cleanup(fmt.Errorf("function %s: closed: %w", p.name, ErrUnavailable))
+				p.logger.Debug("function process stopped", "slot", slot, "pid", inst.pid, "err", inst.waitErr)
+				closed := fmt.Errorf("function %s: closed: %w", p.name, ErrUnavailable)
+				inst.cleanup(func(*invocation) error { return closed })
 				return
 			}
-			inst.cleanup(fmt.Errorf("function %s: process exited during the invocation: %v", p.name, inst.waitErr))
+			inst.cleanup(inst.exitError)
 			if ready := inst.readyAt(); !ready.IsZero() && time.Since(ready) >= healthyAfter {
 				backoff = initialBackoff
 			}
-			if !inst.killedForTimeout.Load() {
+			// An exit after the process ran an invocation is restarted at
+			// once. That cannot loop on its own: each such restart needs an
+			// invocation handed to the process it replaces.
+			if !inst.killedForTimeout.Load() && !inst.invoked.Load() {
 				delay = backoff
 				backoff = min(2*backoff, maxBackoff)
 			}

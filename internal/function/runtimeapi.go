@@ -99,6 +99,10 @@ type instance struct {
 	// initErr is what the process reported to /runtime/init/error, if it
 	// did; the supervisor fails the waiting invocations with it.
 	initErr atomic.Pointer[Error]
+	// invoked is set once the process has been handed an invocation: from
+	// then on its exit is that work's doing (a panic on a poison input, an
+	// oversize answer), not a failure to start.
+	invoked atomic.Bool
 
 	mu      sync.Mutex
 	dead    bool
@@ -151,6 +155,7 @@ func (p *Process) launch(ctx context.Context, slot int) (*instance, error) {
 	inst.cmd = cmd
 	inst.pid = cmd.Process.Pid
 	inst.launched = time.Now()
+	p.reaper.add(inst.pid)
 	go inst.serve()
 	go func() {
 		err := cmd.Wait()
@@ -159,6 +164,7 @@ func (p *Process) launch(ctx context.Context, slot int) (*instance, error) {
 		// Children left in the group would outlive their parent; the group
 		// id cannot be reused while any member is alive.
 		_ = syscall.Kill(-inst.pid, syscall.SIGKILL)
+		p.reaper.remove(inst.pid)
 		inst.waitErr = err
 		close(inst.exited)
 	}()
@@ -238,8 +244,9 @@ func (inst *instance) terminate(grace time.Duration) {
 }
 
 // cleanup tears down the listener once the process is gone and fails an
-// invocation it was running with err. Call once, after exited is closed.
-func (inst *instance) cleanup(err error) {
+// invocation it was running with fail's error (fail may be nil when there
+// can be none). Call once, after exited is closed.
+func (inst *instance) cleanup(fail func(inv *invocation) error) {
 	inst.mu.Lock()
 	inst.dead = true
 	conns := inst.conns
@@ -262,8 +269,24 @@ func (inst *instance) cleanup(err error) {
 	inst.mu.Unlock()
 	if cur != nil {
 		inst.p.inflight.Add(-1)
+		err := fmt.Errorf("function %s: process gone: %w", inst.p.name, ErrUnavailable)
+		if fail != nil {
+			err = fail(cur)
+		}
 		cur.finish(nil, err)
 	}
+}
+
+// exitError is what an invocation gets when its process exits before
+// answering it. As on Lambda, where the runtime's exit fails the invocation
+// with errorType Runtime.ExitError (so API Gateway answers it like any
+// function error), it is a function error, not a technical failure.
+func (inst *instance) exitError(inv *invocation) error {
+	reason := "Runtime exited without providing a reason"
+	if inst.waitErr != nil {
+		reason = "Runtime exited with error: " + inst.waitErr.Error()
+	}
+	return &Error{Type: "Runtime.ExitError", Message: "RequestId: " + inv.id + " Error: " + reason}
 }
 
 // complete ends inv if it is still this process's current invocation and
@@ -337,6 +360,7 @@ func (w *waiter) deliver(inv *invocation, inline bool) bool {
 		inst.pending = nil
 	}
 	inst.current = inv
+	inst.invoked.Store(true)
 	inst.timer = time.AfterFunc(p.timeout, func() { inst.expire(inv) })
 	// Output from now on belongs to inv (one invocation at a time).
 	inst.stdout.requestID.Store(&inv.id)

@@ -161,8 +161,12 @@ type outcome struct {
 }
 
 func call(c *http.Client, method, url string, header http.Header) outcome {
+	return callContext(context.Background(), c, method, url, header)
+}
+
+func callContext(ctx context.Context, c *http.Client, method, url string, header http.Header) outcome {
 	start := time.Now()
-	req, _ := http.NewRequest(method, url, nil)
+	req, _ := http.NewRequestWithContext(ctx, method, url, nil)
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -175,15 +179,13 @@ func call(c *http.Client, method, url string, header http.Header) outcome {
 	return outcome{status: resp.StatusCode, body: string(b), err: err, took: time.Since(start)}
 }
 
-// stillServing fails unless a public mock route answers within limit.
-func stillServing(t *testing.T, c *http.Client, base string, limit time.Duration) {
+// stillServing fails unless a public mock route answers. It asserts no
+// latency: a loaded machine may take its time, but it must answer.
+func stillServing(t *testing.T, c *http.Client, base string) {
 	t.Helper()
 	o := call(c, "GET", base+"/status", nil)
 	if o.err != nil || o.status != 200 || o.body != "ok" {
 		t.Fatalf("public route: %+v", o)
-	}
-	if o.took > limit {
-		t.Errorf("public route took %v", o.took)
 	}
 }
 
@@ -222,24 +224,26 @@ routes:
 		if o := call(client, "GET", srv.URL+"/be/reset-early", nil); o.status != 502 || o.body != `{"message":"Bad Gateway"}` {
 			t.Errorf("reset before answering: %+v", o)
 		}
-		// No headers within the timeout: 504 at the timeout.
+		// No headers within the timeout: 504 at the timeout (the backend
+		// would have answered 200 after 5 s).
 		o = call(client, "GET", srv.URL+"/be/slow-headers", nil)
-		if o.status != 504 || o.body != `{"message":"Endpoint request timed out"}` || o.took > 1500*time.Millisecond {
+		if o.status != 504 || o.body != `{"message":"Endpoint request timed out"}` {
 			t.Errorf("slow headers: %+v", o)
 		}
-		// Body still arriving at the timeout: the stream is cut there.
+		// Body still arriving at the timeout: the stream is cut there
+		// (the backend would have sent 50 chunks).
 		o = call(client, "GET", srv.URL+"/be/slow-body", nil)
-		if o.status != 200 || o.err == nil || strings.Count(o.body, "chunk") >= 50 || o.took > 1500*time.Millisecond {
+		if o.status != 200 || o.err == nil || strings.Count(o.body, "chunk") >= 50 {
 			t.Errorf("slow body: status %d, %d chunks, err %v, after %v", o.status, strings.Count(o.body, "chunk"), o.err, o.took)
 		}
-		stillServing(t, client, srv.URL, 100*time.Millisecond)
+		stillServing(t, client, srv.URL)
 	}
 
 	// Nothing left behind: the backend has no request in progress, the
 	// gateway's idle backend connections close, and the goroutines are back
 	// near the baseline once idle connections are gone.
 	client.Transport.(*http.Transport).CloseIdleConnections()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(20 * time.Second) // a bound on waiting, not on speed
 	for {
 		tr.CloseIdleConnections()
 		g := runtime.NumGoroutine()
@@ -258,22 +262,32 @@ routes:
 // faulty is testdata/lambda/faulty, built once per run.
 func faulty(t *testing.T) string { return lambdaFunctions.Path(t, "faulty") }
 
+// functionFaultConfig: fine has a timeout far longer than any of its
+// answers takes, even on a loaded machine, so that only hang ever reaches
+// a timeout: once through an authorizer and once through lambda_proxy, each
+// on a function of its own with a 1 s timeout, whose process is up long
+// before its one request arrives.
 const functionFaultConfig = `listen: 127.0.0.1:0
 functions:
-  fine: {runtime: process, command: [%[1]s], timeout: 1s, concurrency: 2}
+  fine: {runtime: process, command: [%[1]s], timeout: 30s, concurrency: 2}
+  hangauth: {runtime: process, command: [%[1]s], timeout: 1s}
+  hangproxy: {runtime: process, command: [%[1]s], timeout: 1s}
   crashstart: {runtime: process, command: [%[1]s], env: {FAULTY_MODE: crashstart}, timeout: 500ms}
-  slowstart: {runtime: process, command: [%[1]s], env: {FAULTY_MODE: slowstart, FAULTY_DELAY: 1500ms}, timeout: 500ms}
+  slowstart: {runtime: process, command: [%[1]s], env: {FAULTY_MODE: slowstart, FAULTY_DELAY: 4s}, timeout: 500ms}
 authorizers:
-  fine: {type: lambda, function: fine, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
+  fine: {type: lambda, function: fine, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s, timeout: 30s}
+  hang: {type: lambda, function: hangauth, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
   crashstart: {type: lambda, function: crashstart, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
   slowstart: {type: lambda, function: slowstart, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
 routes:
   - route: GET /status
     integration: {type: mock, body: ok}
   - {route: GET /auth/fine, authorizer: fine, integration: {type: mock, body: allowed}}
+  - {route: GET /auth/hang, authorizer: hang, integration: {type: mock, body: allowed}}
   - {route: GET /auth/crashstart, authorizer: crashstart, integration: {type: mock, body: allowed}}
   - {route: GET /auth/slowstart, authorizer: slowstart, integration: {type: mock, body: allowed}}
-  - {route: "ANY /fn/{fault}", integration: {type: lambda_proxy, function: fine, timeout: 1s}}
+  - {route: "ANY /fn/{fault}", integration: {type: lambda_proxy, function: fine, timeout: 30s}}
+  - {route: "ANY /hang/{fault}", integration: {type: lambda_proxy, function: hangproxy, timeout: 1s}}
   - {route: "ANY /crashstart/{fault}", integration: {type: lambda_proxy, function: crashstart}}
   - {route: "ANY /slowstart/{fault}", integration: {type: lambda_proxy, function: slowstart}}
 `
@@ -288,19 +302,22 @@ const (
 // TestFaultFunctions: authorizer and lambda_proxy functions that crash at
 // start, crash mid-invocation, hang, answer 7 MiB, answer junk, fail, or
 // start slowly: each request fails closed with the documented answer, and
-// a public route keeps answering meanwhile.
+// a public route keeps answering meanwhile. No answer is held to a time:
+// the statuses say which limit acted (a hang's 504 can only come from its
+// timeout, since the function sleeps for a minute).
 func TestFaultFunctions(t *testing.T) {
 	bin := faulty(t)
 	srv, _, _ := gatewayServer(t, fmt.Sprintf(functionFaultConfig, bin), Deps{})
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: time.Minute} // a bound on hanging, not on speed
 	bearer := func(s string) http.Header { return http.Header{"Authorization": {"Bearer " + s}} }
 
-	// Slow start first, while it is still starting: no process is ready
-	// within the 500ms timeout, so the request fails closed.
+	// Slow start first, while it is still starting (it initialises for 4 s,
+	// these two requests wait 500 ms each): no process is ready within the
+	// timeout, so the request fails closed.
 	if o := call(client, "GET", srv.URL+"/auth/slowstart", bearer("ok")); o.status != 500 || o.body != authorizerError {
 		t.Errorf("authorizer still starting: %+v", o)
 	}
-	if o := call(client, "GET", srv.URL+"/slowstart/ok", nil); o.status != 502 || o.body != proxyError {
+	if o := call(client, "GET", srv.URL+"/slowstart/ok", nil); o.status != 500 || o.body != functionError {
 		t.Errorf("lambda_proxy still starting: %+v", o)
 	}
 
@@ -309,24 +326,23 @@ func TestFaultFunctions(t *testing.T) {
 		header     http.Header
 		status     int
 		body       string
-		limit      time.Duration
 	}{
-		{"authorizer ok", "/auth/fine", bearer("ok"), 200, "allowed", time.Second},
-		{"authorizer crash mid-invocation", "/auth/fine", bearer("crash"), 500, authorizerError, 2 * time.Second},
-		{"authorizer hang", "/auth/fine", bearer("hang"), 500, authorizerError, 2 * time.Second},
-		{"authorizer huge answer", "/auth/fine", bearer("huge"), 500, authorizerError, 2 * time.Second},
-		{"authorizer junk answer", "/auth/fine", bearer("junk"), 500, authorizerError, 2 * time.Second},
-		{"authorizer error", "/auth/fine", bearer("error"), 500, authorizerError, 2 * time.Second},
-		{"authorizer crash at start", "/auth/crashstart", bearer("ok"), 500, authorizerError, 2 * time.Second},
-		{"proxy ok", "/fn/ok", nil, 200, "ok", time.Second},
-		{"proxy crash mid-invocation", "/fn/crash", nil, 502, proxyError, 2 * time.Second},
-		{"proxy hang", "/fn/hang", nil, 504, timedOut, 2 * time.Second},
-		{"proxy huge answer", "/fn/huge", nil, 502, proxyError, 2 * time.Second},
-		{"proxy junk answer", "/fn/junk", nil, 502, proxyError, 2 * time.Second},
-		{"proxy function error", "/fn/error", nil, 500, functionError, 2 * time.Second},
-		{"proxy crash at start", "/crashstart/ok", nil, 502, proxyError, 2 * time.Second},
-		{"authorizer after the faults", "/auth/fine", bearer("ok"), 200, "allowed", 2 * time.Second},
-		{"proxy after the faults", "/fn/ok", nil, 200, "ok", 2 * time.Second},
+		{"authorizer ok", "/auth/fine", bearer("ok"), 200, "allowed"},
+		{"authorizer crash mid-invocation", "/auth/fine", bearer("crash"), 500, authorizerError},
+		{"authorizer hang", "/auth/hang", bearer("hang"), 500, authorizerError},
+		{"authorizer huge answer", "/auth/fine", bearer("huge"), 500, authorizerError},
+		{"authorizer junk answer", "/auth/fine", bearer("junk"), 500, authorizerError},
+		{"authorizer error", "/auth/fine", bearer("error"), 500, authorizerError},
+		{"authorizer crash at start", "/auth/crashstart", bearer("ok"), 500, authorizerError},
+		{"proxy ok", "/fn/ok", nil, 200, "ok"},
+		{"proxy crash mid-invocation", "/fn/crash", nil, 500, functionError},
+		{"proxy hang", "/hang/hang", nil, 504, timedOut},
+		{"proxy huge answer", "/fn/huge", nil, 502, proxyError},
+		{"proxy junk answer", "/fn/junk", nil, 502, proxyError},
+		{"proxy function error", "/fn/error", nil, 500, functionError},
+		{"proxy crash at start", "/crashstart/ok", nil, 500, functionError},
+		{"authorizer after the faults", "/auth/fine", bearer("ok"), 200, "allowed"},
+		{"proxy after the faults", "/fn/ok", nil, 200, "ok"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -334,21 +350,18 @@ func TestFaultFunctions(t *testing.T) {
 			if o.err != nil || o.status != c.status || o.body != c.body {
 				t.Errorf("got %d %q (err %v), want %d %q", o.status, o.body, o.err, c.status, c.body)
 			}
-			if o.took > c.limit {
-				t.Errorf("took %v, over %v", o.took, c.limit)
-			}
-			stillServing(t, client, srv.URL, 100*time.Millisecond)
+			stillServing(t, client, srv.URL)
 		})
 	}
 
 	// Slow start, once started: served.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a bound on waiting, not on speed
 	for {
 		o := call(client, "GET", srv.URL+"/slowstart/ok", nil)
 		if o.status == 200 && o.body == "ok" {
 			break
 		}
-		if o.status != 502 || time.Now().After(deadline) {
+		if o.status != 500 || time.Now().After(deadline) {
 			t.Fatalf("slow start never served: %+v", o)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -359,99 +372,153 @@ func TestFaultFunctions(t *testing.T) {
 }
 
 // TestFaultFunctionOverload: with concurrency 1 and queue_size 2, a burst of
-// 50 requests to a hanging function gets quick errors for the overflow
-// (no more than 3 wait for the timeout), while a public route keeps
-// answering in under 100 ms.
+// 50 requests to a hanging function gets 47 immediate refusals (500), and
+// while the other three hold the function's process and its whole queue,
+// a public route is served. The hanging requests end only at the
+// function's 60 s timeout or when their clients give up, so the queue is
+// certainly full while the public route is called: nothing here depends on
+// how fast the machine is.
 func TestFaultFunctionOverload(t *testing.T) {
 	bin := faulty(t)
 	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
 functions:
-  busy: {runtime: process, command: [%[1]s], timeout: 2s, concurrency: 1, queue_size: 2}
+  busyproxy: {runtime: process, command: [%[1]s], timeout: 60s, concurrency: 1, queue_size: 2}
+  busyauth: {runtime: process, command: [%[1]s], timeout: 60s, concurrency: 1, queue_size: 2}
 authorizers:
-  busy: {type: lambda, function: busy, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
+  busy: {type: lambda, function: busyauth, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s, timeout: 60s}
 routes:
   - route: GET /status
     integration: {type: mock, body: ok}
-  - {route: "ANY /fn/{fault}", integration: {type: lambda_proxy, function: busy, timeout: 2s}}
+  - {route: "ANY /fn/{fault}", integration: {type: lambda_proxy, function: busyproxy, timeout: 60s}}
   - {route: GET /auth, authorizer: busy, integration: {type: mock, body: allowed}}
 `, bin), Deps{})
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 10 * time.Second}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 2 * time.Minute}
 	defer client.Transport.(*http.Transport).CloseIdleConnections()
-	// Wait until the process is up.
-	deadline := time.Now().Add(5 * time.Second)
-	for call(client, "GET", srv.URL+"/fn/ok", nil).status != 200 {
+	bearer := func(s string) http.Header { return http.Header{"Authorization": {"Bearer " + s}} }
+	// Wait until both processes are up (and idle again).
+	deadline := time.Now().Add(30 * time.Second) // a bound on waiting, not on speed
+	for call(client, "GET", srv.URL+"/fn/ok", nil).status != 200 || call(client, "GET", srv.URL+"/auth", bearer("ok")).status != 200 {
 		if time.Now().After(deadline) {
-			t.Fatal("function never ready")
+			t.Fatal("functions never ready")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	const burst, held = 50, 3 // concurrency 1 + queue_size 2
 	for _, target := range []struct {
 		name, path string
 		header     http.Header
-		overflow   int
+		body       string
 	}{
-		{"lambda_proxy", "/fn/hang", nil, 502},
-		{"authorizer", "/auth", http.Header{"Authorization": {"Bearer hang"}}, 500},
+		{"lambda_proxy", "/fn/hang", nil, functionError},
+		{"authorizer", "/auth", bearer("hang"), authorizerError},
 	} {
 		t.Run(target.name, func(t *testing.T) {
-			var wg sync.WaitGroup
-			results := make(chan outcome, 50)
-			stop := make(chan struct{})
-			var slowest atomic.Int64
-			var publicCalls atomic.Int64
-			wg.Go(func() { // the public route, all through the burst
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					o := call(client, "GET", srv.URL+"/status", nil)
-					publicCalls.Add(1)
-					if o.status != 200 {
-						t.Errorf("public route during the burst: %+v", o)
-					}
-					if d := int64(o.took); d > slowest.Load() {
-						slowest.Store(d)
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
-			})
-			var burst sync.WaitGroup
-			for range 50 {
-				burst.Go(func() { results <- call(client, "GET", srv.URL+target.path, target.header) })
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			results := make(chan outcome, burst)
+			for range burst {
+				go func() { results <- callContext(ctx, client, "GET", srv.URL+target.path, target.header) }()
 			}
-			burst.Wait()
-			close(stop)
-			wg.Wait()
-			close(results)
-			quick, waited := 0, 0
-			for o := range results {
-				switch {
-				case o.err != nil:
-					t.Errorf("request failed: %v", o.err)
-				case o.took < 500*time.Millisecond:
-					quick++
-					if o.status != target.overflow {
-						t.Errorf("overflow answer %d %q, want %d", o.status, o.body, target.overflow)
+			safety := time.NewTimer(50 * time.Second) // well inside the 60 s the held requests wait
+			defer safety.Stop()
+			for i := range burst - held {
+				select {
+				case o := <-results:
+					if o.err != nil || o.status != 500 || o.body != target.body {
+						t.Fatalf("refusal %d: %+v, want 500 %s", i, o, target.body)
 					}
+				case <-safety.C:
+					t.Fatalf("only %d of %d requests refused; the queue let more in", i, burst-held)
+				}
+			}
+			heldBack := func(when string) {
+				select {
+				case o := <-results:
+					t.Fatalf("%s: a request the function holds was answered: %+v", when, o)
 				default:
-					waited++
-					if o.status < 500 {
-						t.Errorf("a hanging function's request got %d", o.status)
-					}
 				}
 			}
-			t.Logf("%d quick errors, %d waited for the timeout; public route: %d calls, slowest %v",
-				quick, waited, publicCalls.Load(), time.Duration(slowest.Load()))
-			if waited > 3 {
-				t.Errorf("%d requests waited for the function; concurrency 1 + queue 2 allows 3", waited)
+			heldBack("queue full")
+			for range 20 {
+				stillServing(t, client, srv.URL)
 			}
-			if d := time.Duration(slowest.Load()); d > 100*time.Millisecond {
-				t.Errorf("public route took %v during the burst", d)
+			heldBack("after the public route was served")
+			cancel() // the held clients give up; their requests end at once
+			for range held {
+				<-results
 			}
 		})
+	}
+}
+
+// TestFaultPoisonInput: one client's input that crashes the function it
+// reaches (here os.Exit mid-invocation) fails only its own request, through
+// lambda_proxy and through a Lambda authorizer. Other clients, each right
+// after a crash, are served: the crashed process is replaced at once, not
+// after a crash-loop backoff. Before the fix, sixteen crashes over two
+// processes (eight on at least one) grew that backoff to 12.8 s, past the
+// function's 10 s queue wait, and the requests after them failed.
+//
+// Each authorizer failure is logged with the request's id and the
+// function error's type (Runtime.ExitError), never the token.
+func TestFaultPoisonInput(t *testing.T) {
+	bin := faulty(t)
+	log, logs := testlog.New()
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+functions:
+  shared: {runtime: process, command: [%[1]s], timeout: 10s, concurrency: 2}
+authorizers:
+  shared: {type: lambda, function: shared, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s, timeout: 30s}
+routes:
+  - {route: "ANY /fn/{fault}", integration: {type: lambda_proxy, function: shared, timeout: 30s}}
+  - {route: GET /auth, authorizer: shared, integration: {type: mock, body: allowed}}
+`, bin), Deps{Logger: log})
+	client := &http.Client{Timeout: time.Minute}
+	bearer := func(s string) http.Header { return http.Header{"Authorization": {"Bearer " + s}} }
+	for i := range 16 {
+		poison, served := call(client, "GET", srv.URL+"/fn/crash", nil), call(client, "GET", srv.URL+"/fn/ok", nil)
+		if poison.status != 500 || poison.body != functionError {
+			t.Fatalf("lambda_proxy poison %d: %+v, want 500 %s", i, poison, functionError)
+		}
+		if served.status != 200 || served.body != "ok" {
+			t.Fatalf("lambda_proxy request after poison %d: %+v", i, served)
+		}
+		poison, served = call(client, "GET", srv.URL+"/auth", bearer("crash")), call(client, "GET", srv.URL+"/auth", bearer("ok"))
+		if poison.status != 500 || poison.body != authorizerError {
+			t.Fatalf("authorizer poison %d: %+v, want 500 %s", i, poison, authorizerError)
+		}
+		if served.status != 200 || served.body != "allowed" {
+			t.Fatalf("authorizer request after poison %d: %+v", i, served)
+		}
+	}
+
+	failures := map[string]map[string]any{} // by request id
+	var denied []string
+	deadline := time.Now().Add(20 * time.Second) // the access log is written after the answer
+	for len(denied) < 16 && time.Now().Before(deadline) {
+		denied = denied[:0]
+		for _, r := range logs.Records() {
+			switch {
+			case r["msg"] == "lambda authorizer: function returned an error":
+				failures[fmt.Sprint(r["request_id"])] = r
+			case r["msg"] == "request" && r["route"] == "GET /auth" && r["status"] == float64(500):
+				denied = append(denied, fmt.Sprint(r["request_id"]))
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(denied) != 16 {
+		t.Fatalf("%d authorizer 500s in the access log, want 16", len(denied))
+	}
+	for _, id := range denied {
+		f := failures[id]
+		if f == nil || f["error_type"] != "Runtime.ExitError" || f["error"] == nil {
+			t.Errorf("request %s: authorizer failure logged as %v, want its id, error and error_type Runtime.ExitError", id, f)
+		}
+	}
+	if strings.Contains(logs.String(), "Bearer crash") {
+		t.Error("the log holds a token")
 	}
 }
 
@@ -477,7 +544,7 @@ routes:
 	}
 
 	want := map[float64]string{answer.ClientClosed: "canceled", 504: "timeout"}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(20 * time.Second) // a bound on waiting, not on speed
 	for {
 		got := map[float64]string{}
 		for _, r := range logs.Records() {

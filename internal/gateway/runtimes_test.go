@@ -36,7 +36,7 @@ func startEmulator(t *testing.T, binary string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a bound on waiting, not on speed
 	for {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {

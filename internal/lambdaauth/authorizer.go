@@ -41,6 +41,13 @@ type FunctionError interface {
 	FunctionErrorMessage() string
 }
 
+// functionErrorType is what a FunctionError may also offer: Lambda's
+// errorType ("Runtime.ExitError", an exception's class), which is logged,
+// unlike the message, which may quote the identity.
+type functionErrorType interface {
+	FunctionErrorType() string
+}
+
 // Limits and defaults.
 const (
 	// DefaultTimeout is HTTP API's authorizer timeout.
@@ -368,7 +375,12 @@ func (a *Authorizer) Authorize(ctx context.Context, r *Request) (d Decision) {
 	defer func() {
 		if p := recover(); p != nil {
 			// The panic value may quote the payload; log its type only.
-			a.log.Error("lambda authorizer: recovered from panic", "panic_type", fmt.Sprintf("%T", p))
+			var id string
+			if r != nil {
+				id = r.RequestID
+			}
+			a.log.Error("lambda authorizer: recovered from panic", "request_id", id, "reason", ReasonBadResponse,
+				"error", fmt.Sprintf("panic: %T", p))
 			d = serverError(ReasonBadResponse)
 		}
 	}()
@@ -423,7 +435,9 @@ func (a *Authorizer) load(ctx context.Context, r *Request, values []string, arn 
 	stage := ReasonInvocationError
 	defer func() {
 		if p := recover(); p != nil {
-			a.log.Error("lambda authorizer: recovered from panic", "stage", stage, "panic_type", fmt.Sprintf("%T", p))
+			// The panic value may quote the payload; log its type only.
+			a.log.Error("lambda authorizer: recovered from panic", "request_id", r.RequestID, "reason", stage,
+				"error", fmt.Sprintf("panic: %T", p))
 			res, err = nil, &loadFailure{reason: stage, err: errors.New("panic")}
 		}
 		if err != nil {
@@ -438,7 +452,8 @@ func (a *Authorizer) load(ctx context.Context, r *Request, values []string, arn 
 
 	event, err := a.buildEvent(r, values, arn)
 	if err != nil {
-		a.log.Error("lambda authorizer: cannot build event", "err", err)
+		a.log.Error("lambda authorizer: cannot build event", "request_id", r.RequestID, "reason", ReasonInvocationError,
+			"error", err.Error())
 		return nil, &loadFailure{reason: ReasonInvocationError, err: err}
 	}
 	ictx, cancel := context.WithTimeout(ctx, a.timeout)
@@ -451,28 +466,37 @@ func (a *Authorizer) load(ctx context.Context, r *Request, values []string, arn 
 			return nil, &loadFailure{reason: ReasonUnauthorized}
 		case errors.As(err, &fe):
 			// The message is the function's own text and may quote the
-			// identity: it is not logged.
-			a.log.Warn("lambda authorizer: function returned an error")
+			// identity: only its type is logged.
+			var errorType string
+			if typed, ok := fe.(functionErrorType); ok {
+				errorType = typed.FunctionErrorType()
+			}
+			a.log.Warn("lambda authorizer: function returned an error", "request_id", r.RequestID,
+				"reason", ReasonFunctionError, "error", "function error", "error_type", errorType)
 			return nil, &loadFailure{reason: ReasonFunctionError, err: errors.New("function error")}
 		case errors.Is(ictx.Err(), context.DeadlineExceeded):
-			a.log.Warn("lambda authorizer: timed out", "timeout", a.timeout)
+			a.log.Warn("lambda authorizer: timed out", "request_id", r.RequestID, "reason", ReasonTimeout,
+				"error", err.Error(), "timeout", a.timeout)
 			return nil, &loadFailure{reason: ReasonTimeout, err: err}
 		default:
-			a.log.Error("lambda authorizer: invocation failed", "err", err)
+			a.log.Error("lambda authorizer: invocation failed", "request_id", r.RequestID, "reason", ReasonInvocationError,
+				"error", err.Error())
 			return nil, &loadFailure{reason: ReasonInvocationError, err: err}
 		}
 	}
 	if errors.Is(ictx.Err(), context.DeadlineExceeded) {
 		// An invoker that ignored ctx and answered late: AWS would have given
 		// up, and so do we.
-		a.log.Warn("lambda authorizer: answer arrived after the timeout", "timeout", a.timeout)
+		a.log.Warn("lambda authorizer: answer arrived after the timeout", "request_id", r.RequestID,
+			"reason", ReasonTimeout, "error", context.DeadlineExceeded.Error(), "timeout", a.timeout)
 		return nil, &loadFailure{reason: ReasonTimeout, err: context.DeadlineExceeded}
 	}
 	stage = ReasonBadResponse
 	res, err = interpret(out, a.v2, a.simple)
 	if err != nil {
 		// The error describes structure only, never values.
-		a.log.Warn("lambda authorizer: malformed answer", "err", err)
+		a.log.Warn("lambda authorizer: malformed answer", "request_id", r.RequestID, "reason", ReasonBadResponse,
+			"error", err.Error())
 		return nil, &loadFailure{reason: ReasonBadResponse, err: err}
 	}
 	return res, nil

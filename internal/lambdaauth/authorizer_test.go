@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/portcullis/portcullis/internal/testlog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -329,6 +330,67 @@ func TestMetrics(t *testing.T) {
 	}
 	if _, err := reg.Gather(); err != nil {
 		t.Errorf("pedantic gather: %v", err)
+	}
+}
+
+// TestFailureLogs: every failure of the authorizer is logged with the
+// request's id and what went wrong (for a function error, its type; its
+// message may quote the token), so that an operator can match a 500 in the
+// access log with its cause. Never the token.
+func TestFailureLogs(t *testing.T) {
+	const secret = "Bearer s3cr3t-t0ken"
+	for _, c := range []struct {
+		name  string
+		inv   Invoker
+		s     Settings
+		want  map[string]string // attributes of the failure's record
+		error string            // text the error attribute must contain
+	}{
+		{"function error", invokerFunc(func(context.Context, []byte) ([]byte, error) {
+			return nil, &funcError{msg: "no such user " + secret, typ: "Runtime.ExitError"}
+		}), baseSettings(), map[string]string{"reason": ReasonFunctionError, "error_type": "Runtime.ExitError"}, "function error"},
+		{"timeout", invokerFunc(func(ctx context.Context, _ []byte) ([]byte, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}), with(baseSettings(), func(s *Settings) { s.Timeout = time.Millisecond }), map[string]string{"reason": ReasonTimeout}, "deadline exceeded"},
+		{"invocation error", invokerFunc(func(context.Context, []byte) ([]byte, error) {
+			return nil, errors.New("function authz: queue full (100 waiting): function unavailable")
+		}), baseSettings(), map[string]string{"reason": ReasonInvocationError}, "queue full"},
+		{"malformed answer", invokerFunc(func(context.Context, []byte) ([]byte, error) {
+			return []byte(`{"principalId":"` + secret + `"}`), nil
+		}), baseSettings(), map[string]string{"reason": ReasonBadResponse}, "policyDocument"},
+		{"panic", invokerFunc(func(_ context.Context, e []byte) ([]byte, error) { panic(string(e)) }),
+			baseSettings(), map[string]string{"reason": ReasonInvocationError}, "panic"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			logger, logs := testlog.New()
+			a := mustNew(t, c.s, c.inv, Options{Logger: logger})
+			r := get("/", "Authorization", secret)
+			r.RequestID = "req-7f3a"
+			if d := a.Authorize(context.Background(), r); d.Allow || d.Status != 500 {
+				t.Fatalf("decision %+v, want a 500", d)
+			}
+			var found map[string]any
+			for _, rec := range logs.Records() {
+				if rec["request_id"] == "req-7f3a" && rec["authorizer"] == "test" {
+					found = rec
+				}
+			}
+			if found == nil {
+				t.Fatalf("no record with the request id: %s", logs.String())
+			}
+			for k, v := range c.want {
+				if found[k] != v {
+					t.Errorf("%s = %v, want %q in %v", k, found[k], v, found)
+				}
+			}
+			if e, _ := found["error"].(string); !strings.Contains(e, c.error) {
+				t.Errorf("error = %q, want it to say %q", e, c.error)
+			}
+			if strings.Contains(logs.String(), "s3cr3t") {
+				t.Errorf("the log holds the token: %s", logs.String())
+			}
+		})
 	}
 }
 

@@ -255,7 +255,7 @@ func TestCacheKey(t *testing.T) {
 	// End to end: two sources whose values concatenate alike must not share
 	// a cached answer.
 	inv := newInvoker(func(_ context.Context, e events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-		if e.Headers["X-A"] == "a,b" {
+		if e.Headers["x-a"] == "a,b" {
 			return policy("u", "Allow", "*"), nil
 		}
 		return policy("u", "Deny", "*"), nil

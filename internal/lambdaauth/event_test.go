@@ -109,10 +109,14 @@ func TestRequestEventV1(t *testing.T) {
 		{"httpMethod", rest.HTTPMethod, "GET"},
 		{"identitySource", v1.IdentitySource, "Bearer abc,a b,dev,req-42"},
 		{"authorizationToken", v1.AuthorizationToken, "Bearer abc,a b,dev,req-42"},
-		{"headers last value", rest.Headers["X-Multi"], "two"},
-		{"headers host", rest.Headers["Host"], "api.example.com:8443"},
-		{"multiValueHeaders", rest.MultiValueHeaders["X-Multi"], []string{"one", "two"}},
-		{"multiValueHeaders cookie", rest.MultiValueHeaders["Cookie"], []string{"a=1; b=2", "c=3"}},
+		// Header names are lower case, as HTTP APIs send them in 1.0 too.
+		{"headers", rest.Headers, map[string]string{
+			"authorization": "Bearer abc", "user-agent": "curl/8.0", "x-multi": "two", "cookie": "c=3", "host": "api.example.com:8443",
+		}},
+		{"multiValueHeaders", rest.MultiValueHeaders, map[string][]string{
+			"authorization": {"Bearer abc"}, "user-agent": {"curl/8.0"}, "x-multi": {"one", "two"}, "cookie": {"a=1; b=2", "c=3"},
+			"host": {"api.example.com:8443"},
+		}},
 		{"queryStringParameters last", rest.QueryStringParameters["q"], "2"},
 		{"queryStringParameters decoded", rest.QueryStringParameters["name"], "a b"},
 		{"multiValueQueryStringParameters", rest.MultiValueQueryStringParameters["q"], []string{"1", "2"}},

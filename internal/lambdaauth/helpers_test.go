@@ -18,10 +18,11 @@ import (
 )
 
 // funcError is what a runtime reports when the function returned an error.
-type funcError struct{ msg string }
+type funcError struct{ msg, typ string }
 
-func (e *funcError) Error() string                { return "function error: " + e.msg }
+func (e *funcError) Error() string                { return "function error: " + e.typ + ": " + e.msg }
 func (e *funcError) FunctionErrorMessage() string { return e.msg }
+func (e *funcError) FunctionErrorType() string    { return e.typ }
 
 // lambdaInvoker runs a real aws-lambda-go handler in process through
 // lambda.NewHandler, the JSON path lambda.Start uses, and counts calls.

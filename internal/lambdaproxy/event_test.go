@@ -21,8 +21,8 @@ func wantV1(authorizer string) string {
 	"resource": "/pets/{id}",
 	"path": "/pets/42",
 	"httpMethod": "POST",
-	"headers": {"Content-Type":"application/json","Cookie":"c=3","Host":"api.example.com:8443","User-Agent":"curl/8.0","X-Multi":"two"},
-	"multiValueHeaders": {"Content-Type":["application/json"],"Cookie":["a=1; b=2","c=3"],"Host":["api.example.com:8443"],"User-Agent":["curl/8.0"],"X-Multi":["one","two"]},
+	"headers": {"content-type":"application/json","cookie":"c=3","host":"api.example.com:8443","user-agent":"curl/8.0","x-multi":"two"},
+	"multiValueHeaders": {"content-type":["application/json"],"cookie":["a=1; b=2","c=3"],"host":["api.example.com:8443"],"user-agent":["curl/8.0"],"x-multi":["one","two"]},
 	"queryStringParameters": {"name":"a b","q":"2"},
 	"multiValueQueryStringParameters": {"name":["a b"],"q":["1","2"]},
 	"pathParameters": {"id":"42"},
@@ -188,7 +188,7 @@ func TestEventMinimal(t *testing.T) {
 	}
 	assertJSON(t, got, `{
 		"version":"1.0","resource":"$default","path":"/","httpMethod":"GET",
-		"headers":{"Host":"10.0.0.5"},"multiValueHeaders":{"Host":["10.0.0.5"]},
+		"headers":{"host":"10.0.0.5"},"multiValueHeaders":{"host":["10.0.0.5"]},
 		"queryStringParameters":null,"multiValueQueryStringParameters":null,
 		"pathParameters":null,"stageVariables":null,
 		"requestContext":{"accountId":"000000000000","apiId":"portcullis","authorizer":{"claims":null,"scopes":null},

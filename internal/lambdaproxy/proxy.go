@@ -34,8 +34,9 @@ const (
 // Bodies of the answers this package gives by itself. The others are in
 // package answer.
 const (
-	// FunctionErrorBody is HTTP API's answer when the function reports an
-	// error (note the capital S, unlike answer.InternalError).
+	// FunctionErrorBody is HTTP API's answer, with status 500, when the
+	// function reports an error or cannot be invoked at all (note the
+	// capital S, unlike answer.InternalError).
 	FunctionErrorBody = `{"message":"Internal Server Error"}`
 )
 
@@ -45,6 +46,7 @@ const (
 	ReasonBodyRead         = "body_read_error"
 	ReasonEvent            = "event_error"
 	ReasonFunctionError    = "function_error"
+	ReasonUnavailable      = "function_unavailable"
 	ReasonTimeout          = "timeout"
 	ReasonCanceled         = "canceled"
 	ReasonResponseTooLarge = "response_too_large"
@@ -223,6 +225,13 @@ func (i *Integration) invokeFailed(w http.ResponseWriter, r *Request, err error)
 		i.log.Debug("lambda proxy: function error", "request_id", r.RequestID, "error", err)
 		answer.JSON(w, hr, http.StatusInternalServerError, FunctionErrorBody)
 		return ReasonFunctionError
+	case errors.Is(err, function.ErrUnavailable):
+		// Nothing ran the function: its queue was full, no process was
+		// free in time, or Lambda refused the invocation (throttling). API
+		// Gateway answers an invocation Lambda rejects with 500, not 502.
+		i.log.Warn("lambda proxy: function unavailable", "request_id", r.RequestID, "error", err)
+		answer.JSON(w, hr, http.StatusInternalServerError, FunctionErrorBody)
+		return ReasonUnavailable
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, function.ErrTimeout):
 		i.log.Warn("lambda proxy: function timed out", "request_id", r.RequestID, "error", err)
 		answer.JSON(w, hr, http.StatusGatewayTimeout, answer.TimedOut)

@@ -12,12 +12,16 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 )
 
-func handler(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV1Request) (events.APIGatewayCustomAuthorizerResponse, error) {
-	key := ev.Headers["X-Api-Key"]
-	if key == "" {
-		key = ev.Headers["x-api-key"]
-	}
-	if key != "let-me-in" {
+// event is HTTP API's 1.0 REQUEST event; aws-lambda-go's type lacks
+// multiValueHeaders.
+type event struct {
+	events.APIGatewayV2CustomAuthorizerV1Request
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+}
+
+func handler(ctx context.Context, ev event) (events.APIGatewayCustomAuthorizerResponse, error) {
+	// HTTP APIs send header names in lower case, in payload 1.0 too.
+	if ev.Headers["x-api-key"] != "let-me-in" || ev.MultiValueHeaders["x-api-key"][0] != "let-me-in" {
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
 	}
 	// methodArn: arn:aws:execute-api:region:account:api/stage/METHOD/path
