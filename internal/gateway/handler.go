@@ -93,7 +93,8 @@ func (a *jwtAuthorizer) start(ctx context.Context) { a.verifier.Start(ctx) }
 const RequestIDResponseHeader = "Apigw-Requestid"
 
 // exchange is one request's state. Pooled: nothing may keep it after
-// ServeHTTP returns.
+// ServeHTTP returns. An exchange whose response was aborted is not pooled
+// (see ServeHTTP).
 type exchange struct {
 	g          *Gateway
 	r          *http.Request
@@ -107,6 +108,8 @@ type exchange struct {
 	ident      *jwtauth.Identity    // set by a jwt authorizer
 	lambda     *lambdaauth.Decision // set by a lambda authorizer
 	reason     string               // why the request was denied or failed; "" when it was not
+	cut        bool                 // the response was cut short after its headers were sent (reason says why)
+	abort      bool                 // the client's connection must be cut: panic(http.ErrAbortHandler) after finish
 	query      url.Values
 	backendErr error
 	call       proxy.Call // for http_proxy routes; pooled with the exchange
@@ -134,6 +137,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.serve(ex)
 
 	ex.finish()
+	if ex.abort {
+		// The response was cut short after its headers went out. Ending
+		// the handler this way makes net/http close the connection
+		// without finishing the response (and without logging), so the
+		// client sees it truncated, not complete. The exchange is left to
+		// the garbage collector rather than pooled: whatever the aborted
+		// exchange left behind may still refer to it.
+		panic(http.ErrAbortHandler)
+	}
 	*ex = exchange{g: g}
 	g.pool.Put(ex)
 }
@@ -271,6 +283,9 @@ func (ex *exchange) finish() {
 		rt = ex.g.unmatched
 	}
 	rt.m.count(status, elapsed)
+	if ex.cut {
+		rt.m.countCut(ex.reason)
+	}
 
 	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
@@ -391,6 +406,10 @@ func (pi *proxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *ex
 	ex.call = proxy.Call{Params: &ex.params, Source: ex, RequestID: ex.id, ClientIP: ex.clientIP}
 	pi.p.Serve(w, r, &ex.call)
 	ex.backendErr = ex.call.Err
+	if ex.call.Cut != "" {
+		ex.reason, ex.cut, ex.abort = ex.call.Cut, true, ex.call.Abort
+		return
+	}
 	if ex.backendErr != nil && ex.reason == "" {
 		// The words lambda_proxy logs for the same cases.
 		switch ex.w.status {
