@@ -108,6 +108,7 @@ routes:
   - {route: GET /chunked-close, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/chunked-close"}}
   - {route: GET /endless, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/endless"}}
   - {route: GET /trickle, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/trickle", timeout: 300ms}}
+  - {route: GET /stalled, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/endless", timeout: 1s}}
 `, iss.URL, testissuer.Audience, be), Deps{Logger: logger, Metrics: NewMetrics(reg)})
 	tok := iss.Mint(t, "k1", map[string]any{"sub": "alice"})
 	gwAddr := strings.TrimPrefix(srv.URL, "http://")
@@ -131,14 +132,19 @@ routes:
 		}
 		return resp.Header.Get(RequestIDResponseHeader)
 	}
-	// goAway reads the headers and a little of the body, then closes the
-	// connection while the backend is still sending.
-	goAway := func(t *testing.T, path string) string {
+	// stopReading reads the headers and a little of the body, then reads
+	// no more; with close it resets the connection while the backend is
+	// still sending, else it keeps the connection open until the test ends.
+	stopReading := func(t *testing.T, path string, close bool) string {
 		c, err := net.Dial("tcp", gwAddr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		if close {
+			defer c.Close()
+		} else {
+			t.Cleanup(func() { c.Close() })
+		}
 		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", path, gwAddr, tok)
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
@@ -150,9 +156,13 @@ routes:
 		if _, err := io.CopyN(io.Discard, resp.Body, 64<<10); err != nil {
 			t.Fatal(err)
 		}
-		c.(*net.TCPConn).SetLinger(0) // reset: unread data would delay a FIN anyway
+		if close {
+			c.(*net.TCPConn).SetLinger(0) // reset: unread data would delay a FIN anyway
+		}
 		return resp.Header.Get(RequestIDResponseHeader)
 	}
+	goAway := func(t *testing.T, path string) string { return stopReading(t, path, true) }
+	stall := func(t *testing.T, path string) string { return stopReading(t, path, false) }
 
 	for _, tc := range []struct {
 		name, path string
@@ -164,6 +174,9 @@ routes:
 		{"backend closes mid-chunked-body", "/chunked-close", readAll, proxy.CutBackendClosed, true},
 		{"client goes away", "/endless", goAway, proxy.CutClientClosed, false},
 		{"integration timeout mid-body", "/trickle", readAll, proxy.CutTimeout, true},
+		// The integration timeout bounds writing to the client too: a
+		// client that stops reading does not hold the request forever.
+		{"client stops reading", "/stalled", stall, proxy.CutTimeout, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := tc.client(t, tc.path)

@@ -63,7 +63,8 @@ const (
 	// CutClientClosed: the client went away, or stopped taking the
 	// response, while it was being sent.
 	CutClientClosed = "client_closed_mid_body"
-	// CutTimeout: the integration timeout ended the exchange mid-body.
+	// CutTimeout: the integration timeout ended the exchange mid-body:
+	// the backend was still sending, or the client had stopped reading.
 	CutTimeout = "timeout_mid_body"
 )
 
@@ -198,6 +199,15 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, c *Call) {
 	// The context carries c to Rewrite, ErrorHandler and the transport,
 	// which see only the request.
 	r = r.WithContext(context.WithValue(ctx, callKey{}, c))
+	// The timeout bounds writing the response as well as reading it: a
+	// client that stops reading would otherwise hold this handler, its
+	// backend connection and copy buffer for as long as it keeps its
+	// connection open. The deadline is lifted before the connection
+	// serves another request.
+	rc := http.NewResponseController(w)
+	if deadline, _ := ctx.Deadline(); rc.SetWriteDeadline(deadline) == nil {
+		defer rc.SetWriteDeadline(time.Time{})
+	}
 	defer noteCut(ctx, c) // before cancel: it reads ctx's state
 	p.rp.ServeHTTP(w, r)
 }
@@ -207,10 +217,13 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, c *Call) {
 // under a net/http server (and merely returns elsewhere); either way the
 // backend's body was not read to its end. Other panics go on unchanged.
 //
-// Why it was cut: the context is asked first, as in fail (the integration
-// timeout, or the client going away, interrupts the backend read too);
-// then a failed read of the backend's body is the backend's doing; with
-// neither, writing to the client failed.
+// Why it was cut: once the integration timeout has passed, the timeout
+// ended it (the transport then interrupts a backend read that is still
+// waiting, and the write deadline Serve sets ends a write to a client that
+// stopped reading). Before that, a client going away cancels the context
+// (which interrupts the backend read too), so that is asked next; then a
+// failed read of the backend's body is the backend's doing; with neither,
+// writing to the client failed.
 func noteCut(ctx context.Context, c *Call) {
 	v := recover()
 	if v != nil && v != http.ErrAbortHandler {
@@ -221,13 +234,13 @@ func noteCut(ctx context.Context, c *Call) {
 		return // no response relayed (fail answered), or relayed whole
 	}
 	c.Abort = v != nil
-	switch ctxErr := ctx.Err(); {
-	case errors.Is(ctxErr, context.DeadlineExceeded):
-		c.Cut, c.Err = CutTimeout, ctxErr
+	switch deadline, _ := ctx.Deadline(); {
+	case !time.Now().Before(deadline):
+		c.Cut, c.Err = CutTimeout, context.DeadlineExceeded
 		if b.err != nil {
-			c.Err = fmt.Errorf("%w (%w)", ctxErr, b.err)
+			c.Err = fmt.Errorf("%w (%w)", context.DeadlineExceeded, b.err)
 		}
-	case ctxErr != nil:
+	case ctx.Err() != nil:
 		c.Cut = CutClientClosed
 	case b.err != nil:
 		c.Cut, c.Err = CutBackendClosed, b.err
