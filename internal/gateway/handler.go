@@ -125,6 +125,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.w = statusWriter{ResponseWriter: w}
 	ex.start = time.Now()
 	ex.id = newRequestID()
+	ex.w.requestID = ex.id
 	ex.clientIP = clientIP(r.RemoteAddr)
 	w.Header().Set(RequestIDResponseHeader, ex.id)
 	if hasBody(r) {
@@ -371,14 +372,19 @@ func newRequestID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// statusWriter records the status and size of a response.
+// statusWriter records the status and size of a response, and makes sure
+// that whatever an integration put in the response headers (a backend's,
+// a function's, a mock's), the request id header that goes out is the
+// gateway's, exactly once: the id the client sees is the one in the log.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	requestID string
+	status    int
+	bytes     int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	w.stampRequestID() // also on 1xx, which go out with the headers as they are
 	if w.status == 0 && code >= 200 {
 		w.status = code
 	}
@@ -387,11 +393,25 @@ func (w *statusWriter) WriteHeader(code int) {
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
+		w.stampRequestID()
 		w.status = http.StatusOK
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
 	return n, err
+}
+
+// stampRequestID sets the request id header to the gateway's id alone. It
+// is already so unless an integration changed it (ServeHTTP sets it first),
+// so the usual cost is one map lookup. Header names in the map are
+// canonical: backends' and functions' headers are canonicalized on the way
+// in, mock headers with Set.
+func (w *statusWriter) stampRequestID() {
+	h := w.ResponseWriter.Header()
+	if v := h[RequestIDResponseHeader]; len(v) == 1 && v[0] == w.requestID {
+		return
+	}
+	h[RequestIDResponseHeader] = []string{w.requestID}
 }
 
 // Unwrap lets http.ResponseController reach Flush and deadlines.
