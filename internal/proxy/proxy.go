@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"strings"
 	"sync"
 	"time"
 
@@ -108,8 +107,7 @@ func (t *watchingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 type Proxy struct {
 	uri     *route.Template
 	mapping *mapping.Mapping
-	strip   []string        // headers the gateway sets or maps, removed from the client's request first
-	owned   map[string]bool // the same, canonical, with the X-Forwarded-* it sets
+	strip   *HeaderFilter // removed from the client's request: what the gateway sets or maps, and the untrusted headers not passed
 	timeout time.Duration
 	rp      *httputil.ReverseProxy
 }
@@ -120,6 +118,10 @@ type Options struct {
 	Mapping   *mapping.Mapping // nil: none
 	Timeout   time.Duration    // 0: DefaultTimeout
 	Transport http.RoundTripper
+	// PassClientHeaders names UntrustedClientHeaders the backend gets from
+	// the client as they are (any case). RealIPHeader is always set by the
+	// proxy, whatever this says.
+	PassClientHeaders []string
 }
 
 // New returns a Proxy for one route's integration.
@@ -132,11 +134,11 @@ func New(o Options) *Proxy {
 	if p.timeout <= 0 {
 		p.timeout = DefaultTimeout
 	}
-	p.strip = append([]string{"Forwarded", RequestIDHeader}, o.Mapping.Headers()...)
-	p.owned = map[string]bool{"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true}
-	for _, h := range p.strip {
-		p.owned[http.CanonicalHeaderKey(h)] = true
-	}
+	// ReverseProxy removes X-Forwarded-For, -Host and -Proto itself; they
+	// are named here for their underscore spellings.
+	strip := []string{"Forwarded", RequestIDHeader, "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", RealIPHeader}
+	strip = append(strip, removedClientHeaders(o.PassClientHeaders)...)
+	p.strip = NewHeaderFilter(append(strip, o.Mapping.Headers()...)...)
 	next := o.Transport
 	if next == nil {
 		next = http.DefaultTransport
@@ -266,18 +268,12 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	out.URL = u
 	out.Host = "" // the backend sees its own host name, as with AWS
 
-	for _, h := range p.strip {
-		out.Header.Del(h)
-	}
-	// X_User_Id is X-User-Id to CGI-style backends (PHP, WSGI, Rack and
-	// others map both to HTTP_X_USER_ID), so a client could shadow a header
-	// the gateway sets by spelling it with underscores.
-	for name := range out.Header {
-		if strings.IndexByte(name, '_') >= 0 && p.owned[http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))] {
-			delete(out.Header, name)
-		}
-	}
-	out.Header.Set("X-Forwarded-For", c.ClientIP)
+	p.strip.Remove(out.Header)
+	// One slice for both: header values are replaced or appended to (which
+	// copies a full slice), never changed in place.
+	addr := []string{c.ClientIP}
+	out.Header["X-Forwarded-For"] = addr
+	out.Header[RealIPHeader] = addr
 	out.Header.Set("X-Forwarded-Host", pr.In.Host)
 	if pr.In.TLS != nil {
 		out.Header.Set("X-Forwarded-Proto", "https")
