@@ -179,6 +179,10 @@ type Integration struct {
 	Function             string `yaml:"function"`
 	PayloadFormatVersion string `yaml:"payload_format_version"`
 
+	// type: http_proxy and lambda_proxy: client headers the gateway removes
+	// by default that this route lets through.
+	PassClientHeaders []string `yaml:"pass_client_headers"`
+
 	// type: mock
 	Status  int               `yaml:"status"`
 	Body    string            `yaml:"body"`

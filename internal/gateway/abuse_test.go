@@ -124,12 +124,14 @@ func TestAbuseHeaderSpoofing(t *testing.T) {
 		"X-Tenant: root", "X-Debug: 1",
 		"X_Forwarded_For: 6.6.6.6", "X_User_Id: admin", "X_Tenant: root", "X_Request_Id: spoofed",
 		"X-Forwarded_For: 6.6.6.6", "X_forwarded_host: evil.example",
+		"X-Real-IP: 6.6.6.6", "x-real-ip: 7.7.7.7", "X_Real_IP: 6.6.6.6", "X-HTTP-Method-Override: DELETE",
+		"X_HTTP_Method_Override: DELETE", "X_Forwarded_Port: 443",
 	}
 	connections := []string{
 		"",
 		"Connection: X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, X-Request-Id\r\n",
 		"Connection: x-user-id, x-tenant, forwarded\r\nConnection: keep-alive, X-Forwarded-For\r\n",
-		"Connection: close, X-User-Id\r\n",
+		"Connection: close, X-User-Id, X-Real-IP\r\n",
 	}
 	for i, conn := range connections {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
@@ -140,13 +142,16 @@ func TestAbuseHeaderSpoofing(t *testing.T) {
 				t.Fatalf("status %d, backend saw %v", status, s)
 			}
 			want := map[string]string{
-				"X-Forwarded-For":   "127.0.0.1",
-				"X-Forwarded-Host":  gwHost,
-				"X-Forwarded-Proto": "http",
-				"X-User-Id":         "user-7",
-				"X-Tenant":          "t-acme",
-				"Forwarded":         "",
-				"X-Debug":           "",
+				"X-Forwarded-For":        "127.0.0.1",
+				"X-Forwarded-Host":       gwHost,
+				"X-Forwarded-Proto":      "http",
+				"X-User-Id":              "user-7",
+				"X-Tenant":               "t-acme",
+				"Forwarded":              "",
+				"X-Debug":                "",
+				"X-Real-Ip":              "127.0.0.1",
+				"X-Forwarded-Port":       "",
+				"X-Http-Method-Override": "",
 			}
 			for k, v := range want {
 				if got := strings.Join(s.Header.Values(k), ","); got != v {

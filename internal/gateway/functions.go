@@ -17,6 +17,7 @@ import (
 	"github.com/portcullis/portcullis/internal/function/registry"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
 	"github.com/portcullis/portcullis/internal/lambdaproxy"
+	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/route"
 )
 
@@ -247,6 +248,7 @@ func lambdaContext(d *lambdaauth.Decision, name string) string {
 type lambdaProxyIntegration struct {
 	p       *lambdaproxy.Integration
 	timeout time.Duration
+	strip   *proxy.HeaderFilter // client headers kept out of the event
 }
 
 func (l *lambdaProxyIntegration) bodyTimeout() time.Duration { return l.timeout }
@@ -282,11 +284,19 @@ func (g *Gateway) buildLambdaProxy(f *config.File, at string, key route.Key, in 
 	if timeout <= 0 {
 		timeout = lambdaproxy.DefaultTimeout
 	}
-	return &lambdaProxyIntegration{p: p, timeout: timeout}, nil
+	return &lambdaProxyIntegration{p: p, timeout: timeout, strip: proxy.ClientHeaderFilter(in.PassClientHeaders)}, nil
 }
 
 func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	rt := ex.route
+	if l.strip.Matches(r.Header) {
+		// Functions (and the frameworks adapting events to HTTP) trust
+		// these as http_proxy backends do. The event is built from a copy:
+		// a handler leaves the server's request as it is.
+		r = r.WithContext(r.Context())
+		r.Header = r.Header.Clone()
+		l.strip.Remove(r.Header)
+	}
 	req := &lambdaproxy.Request{
 		HTTP:       r,
 		RouteKey:   rt.label,

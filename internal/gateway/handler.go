@@ -93,7 +93,8 @@ func (a *jwtAuthorizer) start(ctx context.Context) { a.verifier.Start(ctx) }
 const RequestIDResponseHeader = "Apigw-Requestid"
 
 // exchange is one request's state. Pooled: nothing may keep it after
-// ServeHTTP returns.
+// ServeHTTP returns. An exchange whose response was aborted is not pooled
+// (see ServeHTTP).
 type exchange struct {
 	g          *Gateway
 	r          *http.Request
@@ -107,6 +108,8 @@ type exchange struct {
 	ident      *jwtauth.Identity    // set by a jwt authorizer
 	lambda     *lambdaauth.Decision // set by a lambda authorizer
 	reason     string               // why the request was denied or failed; "" when it was not
+	cut        bool                 // the response was cut short after its headers were sent (reason says why)
+	abort      bool                 // the client's connection must be cut: panic(http.ErrAbortHandler) after finish
 	query      url.Values
 	backendErr error
 	call       proxy.Call // for http_proxy routes; pooled with the exchange
@@ -122,6 +125,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.w = statusWriter{ResponseWriter: w}
 	ex.start = time.Now()
 	ex.id = newRequestID()
+	ex.w.requestID = ex.id
 	ex.clientIP = clientIP(r.RemoteAddr)
 	w.Header().Set(RequestIDResponseHeader, ex.id)
 	if hasBody(r) {
@@ -134,6 +138,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.serve(ex)
 
 	ex.finish()
+	if ex.abort {
+		// The response was cut short after its headers went out. Ending
+		// the handler this way makes net/http close the connection
+		// without finishing the response (and without logging), so the
+		// client sees it truncated, not complete. The exchange is left to
+		// the garbage collector rather than pooled: whatever the aborted
+		// exchange left behind may still refer to it.
+		panic(http.ErrAbortHandler)
+	}
 	*ex = exchange{g: g}
 	g.pool.Put(ex)
 }
@@ -271,6 +284,9 @@ func (ex *exchange) finish() {
 		rt = ex.g.unmatched
 	}
 	rt.m.count(status, elapsed)
+	if ex.cut {
+		rt.m.countCut(ex.reason)
+	}
 
 	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
@@ -356,14 +372,19 @@ func newRequestID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// statusWriter records the status and size of a response.
+// statusWriter records the status and size of a response, and makes sure
+// that whatever an integration put in the response headers (a backend's,
+// a function's, a mock's), the request id header that goes out is the
+// gateway's, exactly once: the id the client sees is the one in the log.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	requestID string
+	status    int
+	bytes     int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	w.stampRequestID() // also on 1xx, which go out with the headers as they are
 	if w.status == 0 && code >= 200 {
 		w.status = code
 	}
@@ -372,11 +393,25 @@ func (w *statusWriter) WriteHeader(code int) {
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
+		w.stampRequestID()
 		w.status = http.StatusOK
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
 	return n, err
+}
+
+// stampRequestID sets the request id header to the gateway's id alone. It
+// is already so unless an integration changed it (ServeHTTP sets it first),
+// so the usual cost is one map lookup. Header names in the map are
+// canonical: backends' and functions' headers are canonicalized on the way
+// in, mock headers with Set.
+func (w *statusWriter) stampRequestID() {
+	h := w.ResponseWriter.Header()
+	if v := h[RequestIDResponseHeader]; len(v) == 1 && v[0] == w.requestID {
+		return
+	}
+	h[RequestIDResponseHeader] = []string{w.requestID}
 }
 
 // Unwrap lets http.ResponseController reach Flush and deadlines.
@@ -391,6 +426,10 @@ func (pi *proxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *ex
 	ex.call = proxy.Call{Params: &ex.params, Source: ex, RequestID: ex.id, ClientIP: ex.clientIP}
 	pi.p.Serve(w, r, &ex.call)
 	ex.backendErr = ex.call.Err
+	if ex.call.Cut != "" {
+		ex.reason, ex.cut, ex.abort = ex.call.Cut, true, ex.call.Abort
+		return
+	}
 	if ex.backendErr != nil && ex.reason == "" {
 		// The words lambda_proxy logs for the same cases.
 		switch ex.w.status {

@@ -16,6 +16,7 @@ import (
 // configured route key (or "none"), never a raw path.
 type Metrics struct {
 	requests  *prometheus.CounterVec   // route, status
+	cuts      *prometheus.CounterVec   // route, reason
 	duration  *prometheus.HistogramVec // route
 	decisions *prometheus.CounterVec   // authorizer, outcome, reason
 	JWT       *jwtauth.Metrics
@@ -31,6 +32,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "portcullis_requests_total",
 			Help: "Requests answered, by route key and HTTP status.",
 		}, []string{"route", "status"}),
+		cuts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_responses_cut_total",
+			Help: "Responses cut short after their status and headers were sent (counted in portcullis_requests_total with that status), by route key and reason.",
+		}, []string{"route", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "portcullis_request_duration_seconds",
 			Help:    "Time from receiving a request to the end of its response, by route key.",
@@ -41,7 +46,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Authorizer decisions, by authorizer, outcome (allow, deny) and reason.",
 		}, []string{"authorizer", "outcome", "reason"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.decisions)
+	reg.MustRegister(m.requests, m.cuts, m.duration, m.decisions)
 	m.JWT = jwtauth.NewMetrics(reg)
 	m.Lambda = lambdaauth.NewMetrics(reg)
 	m.Functions = function.NewMetrics(reg)
@@ -52,6 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // the request path does not hash label values.
 type routeMetrics struct {
 	requests *prometheus.CounterVec // curried with the route
+	cuts     *prometheus.CounterVec // curried with the route
 	duration prometheus.Observer
 }
 
@@ -60,6 +66,7 @@ func (rt *Route) observe(m *Metrics) {
 		return
 	}
 	rt.m.requests = m.requests.MustCurryWith(prometheus.Labels{"route": rt.label})
+	rt.m.cuts = m.cuts.MustCurryWith(prometheus.Labels{"route": rt.label})
 	rt.m.duration = m.duration.WithLabelValues(rt.label)
 }
 
@@ -81,4 +88,12 @@ func (m *routeMetrics) count(status int, elapsed time.Duration) {
 	}
 	m.requests.WithLabelValues(label).Inc()
 	m.duration.Observe(elapsed.Seconds())
+}
+
+// countCut counts a response cut short after its headers were sent; the
+// request itself is counted by count.
+func (m *routeMetrics) countCut(reason string) {
+	if m.cuts != nil {
+		m.cuts.WithLabelValues(reason).Inc()
+	}
 }

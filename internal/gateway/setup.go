@@ -285,16 +285,19 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 				errs = append(errs, *f.Errorf(at+".request_parameters", "%v", err))
 			}
 		}
+		errs = append(errs, checkPassClientHeaders(f, at, in.PassClientHeaders, m.Headers())...)
 		if err := errs.Err(); err != nil {
 			return nil, err
 		}
 		return &proxyIntegration{p: proxy.New(proxy.Options{
-			URI:       tmpl,
-			Mapping:   m,
-			Timeout:   in.Timeout.Std(),
-			Transport: d.Transport,
+			URI:               tmpl,
+			Mapping:           m,
+			Timeout:           in.Timeout.Std(),
+			Transport:         d.Transport,
+			PassClientHeaders: in.PassClientHeaders,
 		})}, nil
 	case "lambda_proxy":
+		errs = append(errs, checkPassClientHeaders(f, at, in.PassClientHeaders, nil)...)
 		notFor("uri", in.URI != "")
 		notFor("request_parameters", in.RequestParameters != nil)
 		notFor("status", in.Status != 0)
@@ -307,6 +310,7 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 		notFor("uri", in.URI != "")
 		notFor("timeout", in.Timeout != 0)
 		notFor("request_parameters", in.RequestParameters != nil)
+		notFor("pass_client_headers", in.PassClientHeaders != nil)
 		m := &mock{status: in.Status, body: []byte(in.Body), header: http.Header{}}
 		if m.status == 0 {
 			m.status = http.StatusOK
@@ -329,6 +333,26 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 		return nil, f.Errorf(at, "integration type is required (http_proxy, lambda_proxy or mock)")
 	}
 	return nil, f.Errorf(at+".type", "unknown integration type %q (supported: http_proxy, lambda_proxy, mock)", in.Type)
+}
+
+// checkPassClientHeaders checks an integration's pass_client_headers: each
+// must be one of the headers removed from clients' requests by default
+// (any case), never X-Real-IP, and not a header the route maps.
+func checkPassClientHeaders(f *config.File, at string, names, mapped []string) config.Errors {
+	var errs config.Errors
+	removed := proxy.UntrustedClientHeaders()
+	for i, name := range names {
+		where := at + ".pass_client_headers[" + strconv.Itoa(i) + "]"
+		switch {
+		case strings.EqualFold(name, proxy.RealIPHeader):
+			errs = append(errs, *f.Errorf(where, "X-Real-IP cannot be passed: it is the client's address, set by the gateway (http_proxy) or removed (lambda_proxy), like X-Forwarded-For"))
+		case !slices.ContainsFunc(removed, func(r string) bool { return strings.EqualFold(r, name) }):
+			errs = append(errs, *f.Errorf(where, "%q is not a header the gateway removes from client requests, so there is nothing to pass (it passes unchanged); removed by default: %s", name, strings.Join(removed, ", ")))
+		case slices.ContainsFunc(mapped, func(m string) bool { return strings.EqualFold(m, name) }):
+			errs = append(errs, *f.Errorf(where, "%q is mapped by request_parameters, which replaces the client's value: passing it has no effect", name))
+		}
+	}
+	return errs
 }
 
 // contextNames are the $context variables a mapping may read; see

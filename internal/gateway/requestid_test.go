@@ -1,0 +1,124 @@
+package gateway
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/testlog"
+)
+
+// TestRequestIDCannotBeForged: whatever a backend, a function or a mock
+// integration puts in Apigw-Requestid, the client gets exactly one, the
+// gateway's: the id of the request's access-log line. Informational (1xx)
+// answers relayed from a backend carry the gateway's id too, and do not
+// cost the final answer its id.
+func TestRequestIDCannotBeForged(t *testing.T) {
+	forging := newRawForgingBackend(t)
+	function := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// runtime: http: the answer is the Lambda proxy response.
+		io.WriteString(w, `{"statusCode": 200, "headers": {"apigw-requestid": "forged-fn", "Apigw-Requestid": "forged-fn2"},
+			"multiValueHeaders": {"APIGW-REQUESTID": ["forged-mv1", "forged-mv2"]}, "body": "ok"}`)
+	}))
+	t.Cleanup(function.Close)
+	logger, logs := testlog.New()
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+functions:
+  forger: {runtime: http, url: %[2]q}
+routes:
+  - {route: GET /proxy, integration: {type: http_proxy, uri: "http://%[1]s/proxy"}}
+  - {route: GET /hints, integration: {type: http_proxy, uri: "http://%[1]s/hints"}}
+  - {route: GET /fn2, integration: {type: lambda_proxy, function: forger}}
+  - {route: GET /fn1, integration: {type: lambda_proxy, function: forger, payload_format_version: "1.0"}}
+  - {route: GET /mock, integration: {type: mock, body: ok, headers: {apigw-requestid: forged-mock}}}
+`, forging, function.URL), Deps{Logger: logger})
+
+	for _, path := range []string{"/proxy", "/hints", "/fn2", "/fn1", "/mock"} {
+		t.Run(path, func(t *testing.T) {
+			var interim []textproto.MIMEHeader
+			trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+				interim = append(interim, h)
+				return nil
+			}}
+			req, _ := http.NewRequest("GET", srv.URL+path, nil)
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			ids := resp.Header.Values(RequestIDResponseHeader)
+			if len(ids) != 1 {
+				t.Fatalf("%s: %q, want exactly one", RequestIDResponseHeader, ids)
+			}
+			logged := ""
+			deadline := time.Now().Add(5 * time.Second)
+			for logged == "" && time.Now().Before(deadline) {
+				for _, r := range logs.Records() {
+					if r["msg"] == "request" && r["path"] == path {
+						logged, _ = r["request_id"].(string)
+					}
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if ids[0] != logged {
+				t.Errorf("client got request id %q, the access log says %q", ids[0], logged)
+			}
+			for _, h := range interim {
+				if got := h.Values(RequestIDResponseHeader); len(got) != 1 || got[0] != logged {
+					t.Errorf("informational answer's %s: %q, want [%s]", RequestIDResponseHeader, got, logged)
+				}
+			}
+			if path == "/hints" && len(interim) != 1 {
+				t.Errorf("%d informational answers relayed, want 1", len(interim))
+			}
+		})
+	}
+}
+
+// newRawForgingBackend answers /proxy with its own Apigw-Requestid headers
+// (two spellings), and /hints with a 103 Early Hints carrying one before
+// the final answer.
+func newRawForgingBackend(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(r)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					if req.URL.Path == "/hints" {
+						io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\nApigw-Requestid: forged-103\r\n\r\n")
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApigw-Requestid: forged\r\napigw-requestid: forged-lower\r\n\r\nok")
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
