@@ -284,6 +284,14 @@ func (p *Process) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	return b, err
 }
 
+// queueWait bounds the time an invocation waits for a process: as long as
+// a process may take to become free, the longer of Timeout (a busy process
+// finishing its invocation) and the init timeout (a process starting, which
+// on Lambda has its own 10 s before the invocation's timeout starts). A
+// slow start, such as an interpreter on a loaded machine, is then not a
+// failure when Timeout is short.
+func (p *Process) queueWait() time.Duration { return max(p.timeout, p.initTimeout) }
+
 func (p *Process) invoke(ctx context.Context, event []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, contextError(p.name, err)
@@ -291,7 +299,7 @@ func (p *Process) invoke(ctx context.Context, event []byte) ([]byte, error) {
 	inv := &invocation{
 		id:            newRequestID(),
 		event:         append([]byte(nil), event...),
-		queueDeadline: time.Now().Add(p.timeout),
+		queueDeadline: time.Now().Add(p.queueWait()),
 		done:          make(chan result, 1),
 	}
 	w, err := p.disp.submit(inv)
@@ -300,7 +308,7 @@ func (p *Process) invoke(ctx context.Context, event []byte) ([]byte, error) {
 	}
 	var queued <-chan time.Time
 	if w == nil || !w.deliver(inv, false) {
-		// Queued: it waits at most Timeout for a process. A delivered
+		// Queued: it waits at most queueWait for a process. A delivered
 		// invocation needs no such timer; its execution timer bounds it.
 		wait := time.NewTimer(time.Until(inv.queueDeadline))
 		defer wait.Stop()
@@ -314,7 +322,7 @@ func (p *Process) invoke(ctx context.Context, event []byte) ([]byte, error) {
 			// Still queued after Timeout: no process took it (all busy, or
 			// none alive because they keep failing to start).
 			if p.disp.remove(inv) {
-				return nil, fmt.Errorf("function %s: no process free within %s: %w", p.name, p.timeout, ErrUnavailable)
+				return nil, fmt.Errorf("function %s: no process free within %s: %w", p.name, p.queueWait(), ErrUnavailable)
 			}
 			// Running: its own execution timer bounds the rest.
 		case <-ctx.Done():

@@ -312,12 +312,13 @@ func TestFaultFunctions(t *testing.T) {
 	bearer := func(s string) http.Header { return http.Header{"Authorization": {"Bearer " + s}} }
 
 	// Slow start first, while it is still starting (it initialises for 4 s,
-	// these two requests wait 500 ms each): no process is ready within the
-	// timeout, so the request fails closed.
-	if o := call(client, "GET", srv.URL+"/auth/slowstart", bearer("ok")); o.status != 500 || o.body != authorizerError {
+	// its timeout is 500 ms): as on Lambda, initialisation is not counted
+	// against the function's timeout, so the first requests wait for it
+	// (up to the 10 s init timeout) and are served.
+	if o := call(client, "GET", srv.URL+"/auth/slowstart", bearer("ok")); o.status != 200 || o.body != "allowed" {
 		t.Errorf("authorizer still starting: %+v", o)
 	}
-	if o := call(client, "GET", srv.URL+"/slowstart/ok", nil); o.status != 500 || o.body != functionError {
+	if o := call(client, "GET", srv.URL+"/slowstart/ok", nil); o.status != 200 || o.body != "ok" {
 		t.Errorf("lambda_proxy still starting: %+v", o)
 	}
 
@@ -352,22 +353,6 @@ func TestFaultFunctions(t *testing.T) {
 			}
 			stillServing(t, client, srv.URL)
 		})
-	}
-
-	// Slow start, once started: served.
-	deadline := time.Now().Add(30 * time.Second) // a bound on waiting, not on speed
-	for {
-		o := call(client, "GET", srv.URL+"/slowstart/ok", nil)
-		if o.status == 200 && o.body == "ok" {
-			break
-		}
-		if o.status != 500 || time.Now().After(deadline) {
-			t.Fatalf("slow start never served: %+v", o)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if o := call(client, "GET", srv.URL+"/auth/slowstart", bearer("ok")); o.status != 200 {
-		t.Errorf("authorizer after its slow start: %+v", o)
 	}
 }
 
