@@ -609,7 +609,8 @@ func (a *Authorizer) checkHeader(seg string) (tokenHeader, *Denial) {
 	}
 	raw = raw[:n]
 	// Names are matched exactly, as in the map golang-jwt used to read the
-	// header into: a case variant such as "ALG" is just another member.
+	// header into; no two of them are equal ignoring case (jsonScan), so a
+	// case-insensitive reader finds the same members.
 	var sc jsonScan
 	if !sc.scan(raw) || sc.top != '{' || sc.trailing(raw) {
 		return tokenHeader{}, deny(ReasonMalformed, errors.New("header is not a JSON object"))
@@ -676,7 +677,7 @@ func denyJSON(part string, err error) *Denial {
 	d := deny(ReasonMalformed, fmt.Errorf("%s: %w", part, err))
 	switch {
 	case errors.Is(err, errRepeatedMember):
-		d.Description = "The token is malformed: a JSON member name is repeated in its " + part + "."
+		d.Description = "The token is malformed: a JSON member name is repeated in its " + part + " (names are compared ignoring case)."
 	case errors.Is(err, errTooDeep):
 		d.Description = "The token is malformed: its " + part + " JSON is nested too deeply."
 	}

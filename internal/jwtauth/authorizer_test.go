@@ -132,8 +132,10 @@ func TestAlgNone(t *testing.T) {
 			})
 		}
 	}
-	// Case-insensitive duplicates must not smuggle an alg past the check.
-	wantDenied(t, a, rawToken(`{"ALG":"RS256","alg":"none"}`, string(payload), nil), ReasonAlgNotAllowed)
+	// Case-insensitive duplicates must not smuggle an alg past the check:
+	// they are repeats, refused before alg is read.
+	wantDenied(t, a, rawToken(`{"ALG":"RS256","alg":"none"}`, string(payload), nil), ReasonMalformed)
+	wantDenied(t, a, rawToken(`{"ALG":"RS256"}`, string(payload), nil), ReasonMalformed)
 	wantDenied(t, a, rawToken(`{"kid":"rsa"}`, string(payload), nil), ReasonMalformed)
 	// alg present but not a string: malformed, not "not allowed".
 	for _, alg := range []string{`null`, `["none"]`, `{"none":1}`, `0`, `false`} {
