@@ -41,6 +41,7 @@ const (
 	DefaultMaxRefreshInterval  = 24 * time.Hour
 	DefaultMissRefetchInterval = 30 * time.Second
 	DefaultMaxStale            = 48 * time.Hour
+	DefaultNoKeysRetryInterval = 2 * time.Second
 	DefaultCacheSize           = 100000
 	maxAudiences               = 50
 )
@@ -66,6 +67,7 @@ type Settings struct {
 	MaxRefreshInterval  time.Duration // [24h] upper bound for max-age
 	MissRefetchInterval time.Duration // [30s] at most one refetch on unknown kid per this interval
 	MaxStale            time.Duration // [48h] how long the last good keys serve while the issuer cannot be reached; then every token is denied
+	NoKeysRetryInterval time.Duration // [2s] retry after a failed fetch while there are no usable keys, ±50% jitter (holding keys, failures back off 1s doubling to 5min)
 	CacheSize           int           // [100000] verified-token cache entries; -1 disables the cache
 }
 
@@ -92,6 +94,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.MaxStale == 0 {
 		s.MaxStale = DefaultMaxStale
+	}
+	if s.NoKeysRetryInterval == 0 {
+		s.NoKeysRetryInterval = DefaultNoKeysRetryInterval
 	}
 	if s.CacheSize == 0 {
 		s.CacheSize = DefaultCacheSize
@@ -184,7 +189,7 @@ func (s Settings) Validate() error {
 	if s.MaxBodyBytes < 0 {
 		add("max body bytes must not be negative")
 	}
-	if s.RefreshInterval < 0 || s.MinRefreshInterval < 0 || s.MaxRefreshInterval < 0 || s.MissRefetchInterval < 0 {
+	if s.RefreshInterval < 0 || s.MinRefreshInterval < 0 || s.MaxRefreshInterval < 0 || s.MissRefetchInterval < 0 || s.NoKeysRetryInterval < 0 {
 		add("refresh intervals must not be negative")
 	}
 	if s.MaxStale < 0 {

@@ -554,23 +554,101 @@ func TestStartRefreshesAndHonoursCacheControl(t *testing.T) {
 	}
 }
 
-func TestRefreshBackoffAfterFailure(t *testing.T) {
+// An issuer that is down when the gateway starts, and no traffic: while
+// the authorizer has no keys it retries on a short jittered interval, so it
+// is ready soon after the issuer comes up, not after a backoff grown during
+// the outage (1 s doubling: the eighth attempt came 127 s after the first).
+func TestIssuerUpLateBecomesReady(t *testing.T) {
 	ti := newTestIssuer(t)
-	ti.set(func(ti *testIssuer) { ti.status = 500 })
+	const outage = 7 // requests refused before the issuer is up
+	ti.set(func(ti *testIssuer) { ti.downRequests = outage })
 	s := ti.settings()
-	s.JWKSURI = ti.JWKSURI()
+	s.NoKeysRetryInterval = 10 * time.Millisecond
 	a := newTestAuthorizer(t, s, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a.Start(ctx)
-	// Backoff 1s, 2s, ...: in 1.5s we expect the first attempt and one retry.
-	time.Sleep(1500 * time.Millisecond)
-	if n := ti.jwksHits.Load(); n != 2 {
-		t.Fatalf("JWKS fetched %d times in 1.5s of failures, want 2", n)
+	// A guard against hanging, not a speed check: the retries need about
+	// seven times 10 ms.
+	if !eventually(t, time.Minute, a.Ready) {
+		t.Fatalf("not ready after the issuer came up: %d requests refused, %d discovery and %d JWKS requests served",
+			ti.refused.Load(), ti.discoveryHits.Load(), ti.jwksHits.Load())
 	}
-	ti.set(func(ti *testIssuer) { ti.status = 200 })
-	if !eventually(t, 3*time.Second, a.Ready) {
-		t.Fatal("did not recover")
+	if got := ti.refused.Load(); got != outage {
+		t.Fatalf("%d requests refused, want %d: the retries did not meet the whole outage", got, outage)
+	}
+	wantOK(t, a, mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "rsa", ti.claims(), nil))
+}
+
+// The retry schedule after a failed fetch, read from the schedule itself
+// (no timing of the loop): without keys, soon; holding keys, backing off,
+// since the last good keys serve meanwhile.
+func TestRetryScheduleAfterFailure(t *testing.T) {
+	ti := newTestIssuer(t)
+	s := ti.settings()
+	s.JWKSURI = ti.JWKSURI()
+	s.NoKeysRetryInterval = 10 * time.Millisecond
+	a := newTestAuthorizer(t, s, Options{})
+	k := a.keys
+	// fetch runs one fetch as the background loop does and returns when the
+	// next one is due, with the real time before and after it.
+	fetch := func() (next, before, after time.Time) {
+		before = time.Now()
+		<-k.shared(true).done
+		after = time.Now()
+		k.state.mu.Lock()
+		defer k.state.mu.Unlock()
+		return k.state.nextRefresh, before, after
+	}
+	ti.set(func(ti *testIssuer) { ti.status = http.StatusInternalServerError })
+	for i := range 5 {
+		next, before, after := fetch()
+		if next.Before(before.Add(5*time.Millisecond)) || next.After(after.Add(15*time.Millisecond)) {
+			t.Fatalf("failure %d without keys: next fetch %v after it began, want 5 ms to 15 ms after it ended (%v)", i+1, next.Sub(before), after.Sub(before))
+		}
+	}
+	ti.set(func(ti *testIssuer) { ti.status = http.StatusOK })
+	fetch()
+	if !a.Ready() {
+		t.Fatal("not ready after a good fetch")
+	}
+	ti.set(func(ti *testIssuer) { ti.status = http.StatusInternalServerError })
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		next, before, _ := fetch()
+		if next.Before(before.Add(want)) {
+			t.Fatalf("failure %d holding keys: next fetch %v after it began, want at least %v", i+1, next.Sub(before), want)
+		}
+	}
+	if !a.Ready() {
+		t.Fatal("not ready on the last good keys")
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	k := &keySource{noKeysRetry: 2 * time.Second}
+	for _, tt := range []struct {
+		failures int
+		want     time.Duration
+	}{
+		{1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {9, 256 * time.Second},
+		{10, 5 * time.Minute}, {11, 5 * time.Minute}, {1000, 5 * time.Minute},
+	} {
+		if got := k.retryDelay(tt.failures, true); got != tt.want {
+			t.Errorf("holding keys, failure %d: %v, want %v", tt.failures, got, tt.want)
+		}
+	}
+	seen := map[time.Duration]bool{}
+	for _, failures := range []int{1, 2, 10, 11, 1000} {
+		for range 200 {
+			d := k.retryDelay(failures, false)
+			if d < time.Second || d >= 3*time.Second {
+				t.Fatalf("no keys, failure %d: %v, want 1 s to 3 s", failures, d)
+			}
+			seen[d] = true
+		}
+	}
+	if len(seen) < 100 {
+		t.Fatalf("no keys: %d distinct delays in 1000, want jitter", len(seen))
 	}
 }
 

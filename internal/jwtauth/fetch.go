@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,7 +25,8 @@ import (
 	"time"
 )
 
-// Backoff for failed background refreshes.
+// Backoff for failed background refreshes while the last good keys serve.
+// Without keys the retry interval is Settings.NoKeysRetryInterval instead.
 const (
 	minBackoff = time.Second
 	maxBackoff = 5 * time.Minute
@@ -48,6 +50,7 @@ type keySource struct {
 	maxRefresh   time.Duration
 	missInterval time.Duration
 	maxStale     time.Duration
+	noKeysRetry  time.Duration
 	client       *http.Client
 	log          *slog.Logger
 	metrics      *authorizerMetrics
@@ -81,6 +84,7 @@ func newKeySource(s Settings, o Options, log *slog.Logger, m *authorizerMetrics)
 		maxRefresh:   s.MaxRefreshInterval,
 		missInterval: s.MissRefetchInterval,
 		maxStale:     s.MaxStale,
+		noKeysRetry:  s.NoKeysRetryInterval,
 		client:       o.HTTPClient,
 		log:          log,
 		metrics:      m,
@@ -171,11 +175,7 @@ func (k *keySource) doFetch(c *fetchCall) {
 	} else {
 		st.failures++
 		st.lastErr = err
-		backoff := maxBackoff
-		if st.failures <= 10 {
-			backoff = min(minBackoff<<(st.failures-1), maxBackoff)
-		}
-		st.nextRefresh = time.Now().Add(backoff)
+		st.nextRefresh = time.Now().Add(k.retryDelay(st.failures, k.current().count() > 0))
 	}
 	st.inflight = nil
 	st.mu.Unlock()
@@ -188,6 +188,22 @@ func (k *keySource) doFetch(c *fetchCall) {
 	}
 	c.err = err
 	close(c.done)
+}
+
+// retryDelay is how long the background loop waits after the failures-th
+// consecutive failed fetch. Holding keys, it backs off (minBackoff doubling
+// to maxBackoff): the last good keys serve meanwhile. Without keys every
+// token is denied and /readyz says 503, so it tries again soon, however
+// long the outage has lasted: noKeysRetry, jittered by ±50% so that
+// gateways started together do not fetch in step.
+func (k *keySource) retryDelay(failures int, haveKeys bool) time.Duration {
+	if !haveKeys {
+		return k.noKeysRetry/2 + rand.N(k.noKeysRetry)
+	}
+	if failures > 10 {
+		return maxBackoff
+	}
+	return min(minBackoff<<(failures-1), maxBackoff)
 }
 
 // refetchOnMiss is called for an unknown kid or an empty key set. At most one
