@@ -16,6 +16,8 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/portcullis/portcullis/internal/testlog"
 )
 
 func TestVerifyAlgorithms(t *testing.T) {
@@ -841,7 +843,8 @@ func TestKeysGoStale(t *testing.T) {
 	s := ti.settings()
 	s.MinRefreshInterval, s.MaxRefreshInterval, s.MaxStale = 50*time.Millisecond, 100*time.Millisecond, 400*time.Millisecond
 	ti.set(func(ti *testIssuer) { ti.cacheControl = "max-age=0" })
-	a := newTestAuthorizer(t, s, Options{})
+	log, logs := testlog.New()
+	a := newTestAuthorizer(t, s, Options{Logger: log})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a.Start(ctx)
@@ -858,6 +861,9 @@ func TestKeysGoStale(t *testing.T) {
 	}
 	waitFor(t, "not ready once stale", func() bool { return !a.Ready() })
 	wantDenied(t, a, tok, ReasonKeysUnavailable)
+	waitFor(t, "a log line saying the keys are stale", func() bool {
+		return strings.Contains(logs.String(), "older than jwks_max_stale, so every token is denied")
+	})
 
 	ti.set(func(ti *testIssuer) { ti.status = http.StatusOK })
 	waitFor(t, "ready again", a.Ready)
@@ -874,5 +880,62 @@ func waitFor(t *testing.T, what string, f func() bool) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The log of a failed fetch tells the truth about what serves meanwhile:
+// with no keys yet every token is denied; only holding keys are "the last
+// good keys" kept. Without keys the retries are frequent, so the line is
+// not repeated for each one; the recovery is logged once.
+func TestFetchFailureLogSaysWhetherKeysServe(t *testing.T) {
+	ti := newTestIssuer(t)
+	s := ti.settings()
+	s.JWKSURI = ti.JWKSURI()
+	log, logs := testlog.New()
+	a := newTestAuthorizer(t, s, Options{Logger: log})
+	fetch := func() { <-a.keys.shared(true).done }
+	messages := func(level string) []string {
+		var out []string
+		for _, r := range logs.Records() {
+			if r["level"] == level {
+				out = append(out, r["msg"].(string))
+			}
+		}
+		return out
+	}
+
+	ti.set(func(ti *testIssuer) { ti.status = http.StatusServiceUnavailable })
+	for range 40 {
+		fetch()
+	}
+	warns := messages("WARN")
+	if len(warns) == 0 {
+		t.Fatal("no warning for failed fetches")
+	}
+	for _, m := range warns {
+		if strings.Contains(m, "last good keys") || !strings.Contains(m, "no keys yet") || !strings.Contains(m, "denied") {
+			t.Fatalf("failure without keys logged as %q", m)
+		}
+	}
+	if len(warns) > 5 {
+		t.Fatalf("%d warnings for 40 failed fetches without keys, want a few", len(warns))
+	}
+
+	ti.set(func(ti *testIssuer) { ti.status = http.StatusOK })
+	fetch()
+	if infos := messages("INFO"); len(infos) != 1 || !strings.Contains(infos[0], "keys") {
+		t.Fatalf("recovery logged as %q, want one line", infos)
+	}
+
+	ti.set(func(ti *testIssuer) { ti.status = http.StatusServiceUnavailable })
+	fetch()
+	warns = messages("WARN")
+	if last := warns[len(warns)-1]; !strings.Contains(last, "keeping the last good keys") {
+		t.Fatalf("failure holding keys logged as %q", last)
+	}
+	for _, r := range logs.Records() {
+		if r["authorizer"] != "test" {
+			t.Fatalf("log line without the authorizer: %v", r)
+		}
 	}
 }

@@ -166,6 +166,9 @@ func (k *keySource) doFetch(c *fetchCall) {
 	ks, next, uri, err := k.fetch(context.Background())
 	st := k.state
 	st.mu.Lock()
+	prev := k.state.snap.Load()
+	hadKeys := k.current().count() > 0
+	failures, prevErr := st.failures, st.lastErr
 	if err == nil {
 		ks.fetched = time.Now()
 		k.install(ks)
@@ -174,17 +177,34 @@ func (k *keySource) doFetch(c *fetchCall) {
 		st.nextRefresh = time.Now().Add(next)
 	} else {
 		st.failures++
+		failures = st.failures
 		st.lastErr = err
-		st.nextRefresh = time.Now().Add(k.retryDelay(st.failures, k.current().count() > 0))
+		st.nextRefresh = time.Now().Add(k.retryDelay(st.failures, hadKeys))
 	}
 	st.inflight = nil
 	st.mu.Unlock()
-	if err == nil {
+	switch {
+	case err == nil:
 		k.metrics.fetched(true)
-		k.log.Debug("JWKS refreshed", "url", redact(uri), "keys", ks.usable, "next", next)
-	} else {
+		if hadKeys {
+			k.log.Debug("JWKS refreshed", "url", redact(uri), "keys", ks.usable, "next", next)
+		} else {
+			k.log.Info("JWKS fetched; the authorizer has keys and verifies tokens from now on", "url", redact(uri), "keys", ks.usable, "failed_before", failures)
+		}
+	case hadKeys:
 		k.metrics.fetched(false)
-		k.log.Warn("JWKS fetch failed; keeping the last good keys", "url", redact(uri), "error", err)
+		k.log.Warn("JWKS fetch failed; keeping the last good keys", "url", redact(uri), "error", err, "failures", failures)
+	default:
+		k.metrics.fetched(false)
+		// Retries come every few seconds now: log the first ones, a change
+		// of error, and then about once a minute.
+		if failures <= 3 || failures%30 == 0 || prevErr == nil || prevErr.Error() != err.Error() {
+			what := "JWKS fetch failed; no keys yet, so every token is denied until keys arrive"
+			if prev != nil {
+				what = "JWKS fetch failed; the last good keys are older than jwks_max_stale, so every token is denied until keys arrive"
+			}
+			k.log.Warn(what, "url", redact(uri), "error", err, "failures", failures)
+		}
 	}
 	c.err = err
 	close(c.done)
