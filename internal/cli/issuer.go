@@ -82,7 +82,7 @@ func issuerCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	log.Info("development issuer (not for production)", "issuer", s.Issuer, "listen", ln.Addr().String(), "config", f.Path)
+	log.Info("development issuer (not for production)", "url", s.Issuer, "listen", ln.Addr().String(), "config", f.Path)
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		log.Error("issuer stopped", "error", err.Error())
 		return exitFailed
