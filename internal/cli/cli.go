@@ -268,6 +268,14 @@ Print a signed JWT. The key type decides the algorithm unless --alg picks anothe
 		}
 		extra[name] = v
 	}
+	// Such a token is valid JWT, and useful for testing denials, but it is
+	// rarely what was meant: say so, on stderr, and mint it all the same.
+	if *iss == "" {
+		fmt.Fprintln(stderr, "portcullis token mint: warning: no --iss: the token has no iss claim, so a JWT authorizer refuses it (bad_issuer)")
+	}
+	if _, hasClientID := extra["client_id"]; len(aud) == 0 && !hasClientID {
+		fmt.Fprintln(stderr, "portcullis token mint: warning: no --aud: the token has no aud claim (nor client_id), so a JWT authorizer refuses it (bad_audience)")
+	}
 	tok, err := token.Mint(key, *alg, *kid, token.Claims{
 		Issuer: *iss, Subject: *sub, Audience: aud, Scope: strings.Join(scopes, " "), TTL: *ttl, Extra: extra,
 	})

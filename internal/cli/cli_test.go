@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,6 +58,41 @@ func TestHelpOnEveryCommand(t *testing.T) {
 			out, errOut, code := runMain(t, "", args...)
 			if code != exitUsage || out != "" || errOut == "" {
 				t.Fatalf("exit %d, want 2 with the problem on stderr\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestMintWarnsWithoutIssuerOrAudience(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	if _, errOut, code := runMain(t, "", "token", "keygen", "--out", dir, "--type", "ec"); code != 0 {
+		t.Fatalf("keygen: %s", errOut)
+	}
+	key := filepath.Join(dir, "private.pem")
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		warns []string
+	}{
+		{"neither", nil, []string{"--iss", "--aud"}},
+		{"no audience", []string{"--iss", "https://i"}, []string{"--aud"}},
+		{"no issuer", []string{"--aud", "api"}, []string{"--iss"}},
+		{"both", []string{"--iss", "https://i", "--aud", "api"}, nil},
+		// Cognito's access tokens: no aud, the client id matches instead.
+		{"client_id instead of aud", []string{"--iss", "https://i", "--claim", "client_id=api"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runMain(t, "", append([]string{"token", "mint", "--key", key, "--sub", "s"}, tt.args...)...)
+			if code != exitOK || strings.Count(out, ".") != 2 {
+				t.Fatalf("exit %d, stdout %q, stderr %s", code, out, errOut)
+			}
+			for _, w := range tt.warns {
+				if !strings.Contains(errOut, "warning") || !strings.Contains(errOut, "no "+w) {
+					t.Errorf("stderr does not warn about %s: %q", w, errOut)
+				}
+			}
+			if tt.warns == nil && errOut != "" {
+				t.Errorf("warning for a complete token: %q", errOut)
 			}
 		})
 	}
