@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -309,6 +310,7 @@ Write a new key pair as DIR/private.pem, DIR/public.pem and DIR/jwks.json.`, std
 		fmt.Fprintf(stderr, "portcullis token keygen: %v\n", err)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "wrote %s/private.pem, public.pem and jwks.json (kid %q)\n", *out, *kid)
+	fmt.Fprintf(stdout, "wrote %s, %s and %s (kid %q)\n",
+		filepath.Join(*out, "private.pem"), filepath.Join(*out, "public.pem"), filepath.Join(*out, "jwks.json"), *kid)
 	return exitOK
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,6 +94,32 @@ func TestMintWarnsWithoutIssuerOrAudience(t *testing.T) {
 			}
 			if tt.warns == nil && errOut != "" {
 				t.Errorf("warning for a complete token: %q", errOut)
+			}
+		})
+	}
+}
+
+// The paths printed are the files written, however --out is spelled.
+func TestKeygenPrintsCleanPaths(t *testing.T) {
+	base := t.TempDir()
+	for _, out := range []string{"keys/", "./more//keys/", "k"} {
+		t.Run(out, func(t *testing.T) {
+			dir := filepath.Join(base, out)
+			stdout, errOut, code := runMain(t, "", "token", "keygen", "--out", base+"/"+out)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, f := range []string{"private.pem", "public.pem", "jwks.json"} {
+				path := filepath.Join(dir, f)
+				if !strings.Contains(stdout, path) {
+					t.Errorf("stdout %q does not name %s", stdout, path)
+				}
+				if _, err := os.Stat(path); err != nil {
+					t.Error(err)
+				}
+			}
+			if strings.Contains(stdout, "//") || strings.Contains(stdout, "/./") {
+				t.Errorf("unclean path in %q", stdout)
 			}
 		})
 	}
