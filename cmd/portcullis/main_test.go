@@ -84,6 +84,11 @@ routes:
 	if _, _, code := run(t, bin, "frobnicate"); code != 2 {
 		t.Errorf("unknown command exit %d, want 2", code)
 	}
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"check", "-h"}, {"token", "mint", "--help"}} {
+		if out, errOut, code := run(t, bin, args...); code != 0 || !strings.Contains(out, "Usage") {
+			t.Errorf("%v: exit %d, want 0 with the usage on stdout\n%s%s", args, code, out, errOut)
+		}
+	}
 }
 
 func mustRead(t *testing.T, path string) []byte {

@@ -2,6 +2,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -68,7 +70,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "serve":
-		return serve(args[1:], stderr)
+		return serve(args[1:], stdout, stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
 	case "build":
@@ -90,6 +92,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				return inspect(args[2:], stdin, stdout, stderr)
 			case "verify":
 				return verifyToken(args[2:], stdin, stdout, stderr)
+			case "-h", "-help", "--help", "help":
+				fmt.Fprint(stdout, usage)
+				return exitOK
 			}
 		}
 		fmt.Fprint(stderr, "portcullis token: expected mint, inspect, verify or keygen\n\n", usage)
@@ -105,30 +110,61 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("portcullis "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
+// commandFlags is one command's flag set. -h or --help prints the command's
+// usage on stdout and ends it with exit 0; a flag error prints the problem
+// and the usage on stderr and ends it with exit 2.
+type commandFlags struct {
+	*flag.FlagSet
+	stdout, stderr io.Writer
+	parsing        bytes.Buffer // what the flag package writes while parsing
 }
 
-// parse parses flags and refuses stray arguments, so a typo is never ignored.
-func parse(fs *flag.FlagSet, args []string) bool {
-	if err := fs.Parse(args); err != nil {
-		return false
+// newFlags makes the flag set of the command "portcullis name"; synopsis
+// follows the command in its usage line and may go on with a description.
+func newFlags(name, synopsis string, stdout, stderr io.Writer) *commandFlags {
+	c := &commandFlags{FlagSet: flag.NewFlagSet("portcullis "+name, flag.ContinueOnError), stdout: stdout, stderr: stderr}
+	c.SetOutput(&c.parsing)
+	c.Usage = func() {
+		fmt.Fprintf(c.Output(), "Usage: %s %s\n", c.Name(), synopsis)
+		hasFlags := false
+		c.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprint(c.Output(), "\nFlags:\n")
+			c.PrintDefaults()
+		}
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return false
-	}
-	return true
+	return c
 }
 
-func serve(args []string, stderr io.Writer) int {
-	fs := newFlags("serve", stderr)
+// parse parses args. When it reports !ok the command is over, with exit
+// code. Arguments after the flags are refused unless positional is set, so a
+// typo is never ignored.
+func (c *commandFlags) parse(args []string, positional bool) (code int, ok bool) {
+	err := c.Parse(args)
+	c.SetOutput(c.stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		_, _ = c.parsing.WriteTo(c.stdout)
+		return exitOK, false
+	case err != nil:
+		_, _ = c.parsing.WriteTo(c.stderr)
+		return exitUsage, false
+	case !positional && c.NArg() > 0:
+		fmt.Fprintf(c.stderr, "%s: unexpected argument %q\n", c.Name(), c.Arg(0))
+		return exitUsage, false
+	}
+	return exitOK, true
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", `-c FILE [--log-level LEVEL]
+
+Serve the API in FILE. SIGHUP reloads FILE, SIGTERM or SIGINT stops (in-flight
+requests finish), SIGUSR1 rotates the keys of the issuers it hosts.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	if !parse(fs, args) {
-		return exitUsage
+	if code, ok := fs.parse(args, false); !ok {
+		return code
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
@@ -172,10 +208,13 @@ func serve(args []string, stderr io.Writer) int {
 }
 
 func check(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("check", stderr)
+	fs := newFlags("check", `-c FILE
+
+Validate FILE without serving. Every problem is printed as
+file:line:column: key.path: message.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
-	if !parse(fs, args) {
-		return exitUsage
+	if code, ok := fs.parse(args, false); !ok {
+		return code
 	}
 	f, err := config.Load(*file)
 	if err == nil {
@@ -221,7 +260,9 @@ func (l *list) String() string     { return strings.Join(*l, ",") }
 func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 func mint(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("token mint", stderr)
+	fs := newFlags("token mint", `--key PEM --iss ISSUER --aud AUDIENCE --sub SUBJECT [--scope S]... [--ttl 1h] [--kid KID] [--alg ALG] [--claim name=value]...
+
+Print a signed JWT. The key type decides the algorithm unless --alg picks another.`, stdout, stderr)
 	keyFile := fs.String("key", "", "PEM private key `file` (RSA, EC or Ed25519)")
 	iss := fs.String("iss", "", "issuer (iss)")
 	sub := fs.String("sub", "", "subject (sub)")
@@ -232,8 +273,8 @@ func mint(args []string, stdout, stderr io.Writer) int {
 	ttl := fs.Duration("ttl", time.Hour, "lifetime (exp = now + ttl)")
 	kid := fs.String("kid", "", "key id for the token header")
 	alg := fs.String("alg", "", "algorithm (default: from the key: RS256, ES256/384/512, EdDSA)")
-	if !parse(fs, args) {
-		return exitUsage
+	if code, ok := fs.parse(args, false); !ok {
+		return code
 	}
 	if *keyFile == "" {
 		fmt.Fprintln(stderr, "portcullis token mint: --key is required")
@@ -262,6 +303,14 @@ func mint(args []string, stdout, stderr io.Writer) int {
 		}
 		extra[name] = v
 	}
+	// Such a token is valid JWT, and useful for testing denials, but it is
+	// rarely what was meant: say so, on stderr, and mint it all the same.
+	if *iss == "" {
+		fmt.Fprintln(stderr, "portcullis token mint: warning: no --iss: the token has no iss claim, so a JWT authorizer refuses it (bad_issuer)")
+	}
+	if _, hasClientID := extra["client_id"]; len(aud) == 0 && !hasClientID {
+		fmt.Fprintln(stderr, "portcullis token mint: warning: no --aud: the token has no aud claim (nor client_id), so a JWT authorizer refuses it (bad_audience)")
+	}
 	tok, err := token.Mint(key, *alg, *kid, token.Claims{
 		Issuer: *iss, Subject: *sub, Audience: aud, Scope: strings.Join(scopes, " "), TTL: *ttl, Extra: extra,
 	})
@@ -274,12 +323,14 @@ func mint(args []string, stdout, stderr io.Writer) int {
 }
 
 func keygen(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("token keygen", stderr)
+	fs := newFlags("token keygen", `--out DIR [--type rsa|ec|ed25519] [--kid KID]
+
+Write a new key pair as DIR/private.pem, DIR/public.pem and DIR/jwks.json.`, stdout, stderr)
 	out := fs.String("out", "", "`dir`ectory for private.pem, public.pem and jwks.json")
 	kind := fs.String("type", "rsa", "key type: rsa, ec or ed25519")
 	kid := fs.String("kid", "key-1", "key id written into jwks.json")
-	if !parse(fs, args) {
-		return exitUsage
+	if code, ok := fs.parse(args, false); !ok {
+		return code
 	}
 	if *out == "" {
 		fmt.Fprintln(stderr, "portcullis token keygen: --out is required")
@@ -293,6 +344,7 @@ func keygen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "portcullis token keygen: %v\n", err)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "wrote %s/private.pem, public.pem and jwks.json (kid %q)\n", *out, *kid)
+	fmt.Fprintf(stdout, "wrote %s, %s and %s (kid %q)\n",
+		filepath.Join(*out, "private.pem"), filepath.Join(*out, "public.pem"), filepath.Join(*out, "jwks.json"), *kid)
 	return exitOK
 }

@@ -30,10 +30,16 @@ func issuerCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return hashPassword(args[1:], stdin, stdout, stderr)
 		}
 	}
-	fs := newFlags("issuer", stderr)
+	fs := newFlags("issuer", `-c FILE
+       portcullis issuer rotate -c FILE
+       portcullis issuer hash-password < PASSWORD
+
+Serve a development OIDC issuer (not for production); SIGUSR1 rotates its
+signing key. rotate adds a new signing key; hash-password prints the bcrypt
+hash of the password on stdin, for a users list.`, stdout, stderr)
 	file := fs.String("c", "issuer.yaml", "issuer configuration `file`")
-	if !parse(fs, args) {
-		return exitUsage
+	if code, ok := fs.parse(args, false); !ok {
+		return code
 	}
 	f, s, listen, code := loadIssuer(*file, stderr)
 	if f == nil {
@@ -82,7 +88,7 @@ func issuerCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	log.Info("development issuer (not for production)", "issuer", s.Issuer, "listen", ln.Addr().String(), "config", f.Path)
+	log.Info("development issuer (not for production)", "url", s.Issuer, "listen", ln.Addr().String(), "config", f.Path)
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		log.Error("issuer stopped", "error", err.Error())
 		return exitFailed
@@ -109,10 +115,13 @@ func loadIssuer(path string, stderr io.Writer) (*config.IssuerFile, issuer.Setti
 // running issuer picks it up within seconds (it watches the directory); the
 // old key stays published until the tokens it signed have expired.
 func issuerRotate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("issuer rotate", stderr)
+	fs := newFlags("issuer rotate", `-c FILE
+
+Add a new signing key to the issuer's keys_dir; the old one stays published
+until the tokens it signed have expired.`, stdout, stderr)
 	file := fs.String("c", "issuer.yaml", "issuer configuration `file`")
-	if !parse(fs, args) {
-		return exitUsage
+	if code, ok := fs.parse(args, false); !ok {
+		return code
 	}
 	f, s, _, code := loadIssuer(*file, stderr)
 	if f == nil {
@@ -131,9 +140,11 @@ func issuerRotate(args []string, stdout, stderr io.Writer) int {
 // hash for a users file. It never takes the password as an argument, which
 // would leave it in shell history and process lists.
 func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("issuer hash-password", stderr)
-	if !parse(fs, args) {
-		return exitUsage
+	fs := newFlags("issuer hash-password", `< PASSWORD
+
+Read a password on stdin (one line) and print its bcrypt hash for a users list.`, stdout, stderr)
+	if code, ok := fs.parse(args, false); !ok {
+		return code
 	}
 	line, err := bufio.NewReader(io.LimitReader(stdin, 1024)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {

@@ -38,11 +38,13 @@ func readToken(fs *flag.FlagSet, stdin io.Reader) (string, error) {
 
 // inspect prints a token's header and claims. It verifies nothing and says so.
 func inspect(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("token inspect", stderr)
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	fs := newFlags("token inspect", `TOKEN|-
+
+Print a token's header and claims, times as dates. It verifies nothing.`, stdout, stderr)
+	if code, ok := fs.parse(args, true); !ok {
+		return code
 	}
-	tok, err := readToken(fs, stdin)
+	tok, err := readToken(fs.FlagSet, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "portcullis token inspect: %v\n", err)
 		return exitUsage
@@ -108,13 +110,16 @@ func (rec *recorder) RoundTrip(r *http.Request) (*http.Response, error) {
 // verifyToken runs the configured authorizer of a route on a token and
 // explains the decision. Exit 0 allow, 1 deny.
 func verifyToken(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("token verify", stderr)
+	fs := newFlags("token verify", `-c FILE --route 'METHOD /path' TOKEN|-
+
+Run the route's authorizer on TOKEN and explain the decision step by step;
+exit 0 allow, 1 deny.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	rt := fs.String("route", "", "the request to decide, `METHOD /path[?query]`, e.g. 'GET /orders/1'")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, ok := fs.parse(args, true); !ok {
+		return code
 	}
-	tok, err := readToken(fs, stdin)
+	tok, err := readToken(fs.FlagSet, stdin)
 	method, target, ok := strings.Cut(*rt, " ")
 	if err != nil || !ok || !strings.HasPrefix(target, "/") {
 		if err == nil {

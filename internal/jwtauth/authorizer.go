@@ -41,6 +41,7 @@ const (
 	DefaultMaxRefreshInterval  = 24 * time.Hour
 	DefaultMissRefetchInterval = 30 * time.Second
 	DefaultMaxStale            = 48 * time.Hour
+	DefaultNoKeysRetryInterval = 2 * time.Second
 	DefaultCacheSize           = 100000
 	maxAudiences               = 50
 )
@@ -66,6 +67,7 @@ type Settings struct {
 	MaxRefreshInterval  time.Duration // [24h] upper bound for max-age
 	MissRefetchInterval time.Duration // [30s] at most one refetch on unknown kid per this interval
 	MaxStale            time.Duration // [48h] how long the last good keys serve while the issuer cannot be reached; then every token is denied
+	NoKeysRetryInterval time.Duration // [2s] retry after a failed fetch while there are no usable keys, ±50% jitter (holding keys, failures back off 1s doubling to 5min)
 	CacheSize           int           // [100000] verified-token cache entries; -1 disables the cache
 }
 
@@ -92,6 +94,9 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.MaxStale == 0 {
 		s.MaxStale = DefaultMaxStale
+	}
+	if s.NoKeysRetryInterval == 0 {
+		s.NoKeysRetryInterval = DefaultNoKeysRetryInterval
 	}
 	if s.CacheSize == 0 {
 		s.CacheSize = DefaultCacheSize
@@ -184,7 +189,7 @@ func (s Settings) Validate() error {
 	if s.MaxBodyBytes < 0 {
 		add("max body bytes must not be negative")
 	}
-	if s.RefreshInterval < 0 || s.MinRefreshInterval < 0 || s.MaxRefreshInterval < 0 || s.MissRefetchInterval < 0 {
+	if s.RefreshInterval < 0 || s.MinRefreshInterval < 0 || s.MaxRefreshInterval < 0 || s.MissRefetchInterval < 0 || s.NoKeysRetryInterval < 0 {
 		add("refresh intervals must not be negative")
 	}
 	if s.MaxStale < 0 {
@@ -609,7 +614,8 @@ func (a *Authorizer) checkHeader(seg string) (tokenHeader, *Denial) {
 	}
 	raw = raw[:n]
 	// Names are matched exactly, as in the map golang-jwt used to read the
-	// header into: a case variant such as "ALG" is just another member.
+	// header into; no two of them are equal ignoring case (jsonScan), so a
+	// case-insensitive reader finds the same members.
 	var sc jsonScan
 	if !sc.scan(raw) || sc.top != '{' || sc.trailing(raw) {
 		return tokenHeader{}, deny(ReasonMalformed, errors.New("header is not a JSON object"))
@@ -676,7 +682,7 @@ func denyJSON(part string, err error) *Denial {
 	d := deny(ReasonMalformed, fmt.Errorf("%s: %w", part, err))
 	switch {
 	case errors.Is(err, errRepeatedMember):
-		d.Description = "The token is malformed: a JSON member name is repeated in its " + part + "."
+		d.Description = "The token is malformed: a JSON member name is repeated in its " + part + " (names are compared ignoring case)."
 	case errors.Is(err, errTooDeep):
 		d.Description = "The token is malformed: its " + part + " JSON is nested too deeply."
 	}

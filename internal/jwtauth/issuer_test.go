@@ -71,9 +71,11 @@ type testIssuer struct {
 	discoveryDelay  time.Duration // before each discovery answer
 	body            []byte        // served verbatim as the JWKS when non-nil
 	discoveryIssuer string        // "" means the real issuer URL
+	downRequests    int64         // the first this many requests, to any path, get 503: an issuer still starting
 
 	jwksHits      atomic.Int64
 	discoveryHits atomic.Int64
+	refused       atomic.Int64 // requests answered 503 because of downRequests
 }
 
 func newTestIssuer(t testing.TB) *testIssuer {
@@ -132,7 +134,20 @@ func newTestIssuer(t testing.TB) *testIssuer {
 		w.WriteHeader(status)
 		_, _ = w.Write(body)
 	})
-	ti.srv = httptest.NewServer(mux)
+	ti.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ti.mu.Lock()
+		down := ti.downRequests > 0
+		if down {
+			ti.downRequests--
+		}
+		ti.mu.Unlock()
+		if down {
+			ti.refused.Add(1)
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(ti.srv.Close)
 	return ti
 }

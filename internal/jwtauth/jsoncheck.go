@@ -1,10 +1,10 @@
 package jwtauth
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"slices"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -21,7 +21,7 @@ const maxJSONDepth = 64
 const maxSyntaxDepth = 10000
 
 var (
-	errRepeatedMember = errors.New("a JSON member name is repeated")
+	errRepeatedMember = errors.New("a JSON member name is repeated (names are compared ignoring case)")
 	errTooDeep        = errors.New("JSON nested too deeply")
 	errTrailingData   = errors.New("data after the JSON value")
 )
@@ -31,9 +31,10 @@ var (
 // of the top-level object, with their values. Offsets, not slices, so that
 // the scanner holds no pointer into the (often stack-allocated) input.
 type jsonMember struct {
-	key      int32 // offset of the name's opening quote: orders the errors
-	lo, hi   int32 // the decoded name: data[lo:hi], or esc[lo:hi] if escaped
-	vlo, vhi int32 // top-level members: the value's JSON text, data[vlo:vhi]
+	key      int32  // offset of the name's opening quote: orders the errors
+	lo, hi   int32  // the decoded name: data[lo:hi], or esc[lo:hi] if escaped
+	vlo, vhi int32  // top-level members: the value's JSON text, data[vlo:vhi]
+	fold     uint32 // foldHash of the decoded name
 	escaped  bool
 }
 
@@ -41,12 +42,18 @@ type jsonMember struct {
 const inlineMembers = 32
 
 // jsonScan validates one JSON text and checks what encoding/json does not:
-// no object repeats a member name (compared after unescaping, so "\u0061lg"
-// repeats "alg"), nothing nests deeper than maxJSONDepth, nothing but
-// whitespace follows the value. RFC 7515 §4 and RFC 7519 §4 let a parser
-// reject duplicates or take the last one; Go takes the last, others take the
-// first, so a token with duplicates could mean one thing here and another in
-// the backend. We reject it.
+// no object repeats a member name, nothing nests deeper than maxJSONDepth,
+// nothing but whitespace follows the value. RFC 7515 §4 and RFC 7519 §4 let
+// a parser reject duplicates or take the last one; Go takes the last, others
+// take the first, so a token with duplicates could mean one thing here and
+// another in the backend. We reject it.
+//
+// Names are compared after unescaping ("\u0061lg" repeats "alg") and
+// ignoring case, as foldEqual does: encoding/json fills a struct field from
+// any case variant of its name (the last one present), and so do typed
+// models elsewhere, so {"sub":"a","Sub":"b"} is sub "a" to a map and "b" to
+// golang-jwt's RegisteredClaims. The gateway reads names exactly; with no
+// two names equal ignoring case, every reader finds the same members.
 //
 // It is hand-written because encoding/json has no duplicate detection and
 // its token API allocates per token (it was most of the cold path's
@@ -234,6 +241,7 @@ func (s *jsonScan) member(data []byte, i, depth int, cur *int) (next int, ok boo
 		s.esc = appendUnquoted(s.esc, data[i+1:end-1])
 		m.lo, m.hi, m.escaped = int32(lo), int32(len(s.esc)), true
 	}
+	m.fold = foldHash(s.name(data, &m))
 	if s.n < inlineMembers {
 		s.inline[s.n] = m
 	} else if k := s.n - inlineMembers; k < len(s.spill) {
@@ -309,16 +317,15 @@ func (s *jsonScan) obj(depth int) bool { return s.isObj[depth/64]&(1<<(depth%64)
 // names costs O(n log n), not O(n²).
 const pairwiseMax = 16
 
-// checkDuplicates records the first repeated name among the members from
-// index lo to the last.
+// checkDuplicates records the first name, among the members from index lo
+// to the last, that equals an earlier one under foldEqual.
 func (s *jsonScan) checkDuplicates(data []byte, lo int) {
 	hi := s.n
 	if hi-lo <= pairwiseMax {
 		for j := lo + 1; j < hi; j++ {
 			mj := s.at(j)
-			nj := s.name(data, mj)
 			for i := lo; i < j; i++ {
-				if bytes.Equal(s.name(data, s.at(i)), nj) {
+				if mi := s.at(i); mi.fold == mj.fold && foldEqual(s.name(data, mi), s.name(data, mj)) {
 					s.fail(int(mj.key), errRepeatedMember)
 					return // later j are later in the document
 				}
@@ -330,24 +337,95 @@ func (s *jsonScan) checkDuplicates(data []byte, lo int) {
 	for i := lo; i < hi; i++ {
 		s.sorted = append(s.sorted, *s.at(i))
 	}
-	esc := s.esc
-	nameOf := func(m *jsonMember) []byte {
-		if m.escaped {
-			return esc[m.lo:m.hi]
-		}
-		return data[m.lo:m.hi]
-	}
 	slices.SortFunc(s.sorted, func(a, b jsonMember) int {
-		if c := bytes.Compare(nameOf(&a), nameOf(&b)); c != 0 {
+		if c := cmp.Compare(a.fold, b.fold); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.key, b.key)
 	})
-	// In each run of equal names the second is that name's first repeat.
+	// Equal names hash alike, so they are in one run of equal hashes, in
+	// document order; a member equal to an earlier one in its run repeats it.
 	for k := 1; k < len(s.sorted); k++ {
-		if bytes.Equal(nameOf(&s.sorted[k-1]), nameOf(&s.sorted[k])) {
-			s.fail(int(s.sorted[k].key), errRepeatedMember)
+		mk := &s.sorted[k]
+		for j := k - 1; j >= 0 && s.sorted[j].fold == mk.fold; j-- {
+			if foldEqual(s.name(data, &s.sorted[j]), s.name(data, mk)) {
+				s.fail(int(mk.key), errRepeatedMember)
+				break
+			}
 		}
+	}
+}
+
+// foldEqual reports whether two decoded member names are one name to a
+// case-insensitive reader: equal rune by rune under foldRune. That is
+// encoding/json's matching of names to struct fields (bytes.EqualFold:
+// Unicode simple folding, so "ſub" is "sub" and "\u212aid" is "kid"), and
+// also Java's equalsIgnoreCase (upper- or lower-casing makes them equal, which
+// adds ı and İ to i). Multi-rune foldings (ß and ss) are not matched: no
+// common JSON library applies them to names.
+func foldEqual(a, b []byte) bool {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if ca, cb := a[i], b[j]; ca|cb < utf8.RuneSelf {
+			if ca != cb && upperASCII(ca) != upperASCII(cb) {
+				return false
+			}
+			i, j = i+1, j+1
+			continue
+		}
+		ra, na := utf8.DecodeRune(a[i:])
+		rb, nb := utf8.DecodeRune(b[j:])
+		if ra != rb && foldRune(ra) != foldRune(rb) {
+			return false
+		}
+		i, j = i+na, j+nb
+	}
+	return i == len(a) && j == len(b)
+}
+
+// foldHash hashes a decoded member name so that names equal under foldEqual
+// hash alike (FNV-1a over the folded runes): the duplicate check compares
+// names only when their hashes agree.
+func foldHash(name []byte) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(name); {
+		r := rune(name[i])
+		if r < utf8.RuneSelf {
+			r = rune(upperASCII(byte(r)))
+			i++
+		} else {
+			var size int
+			r, size = utf8.DecodeRune(name[i:])
+			r = foldRune(r)
+			i += size
+		}
+		h = (h ^ uint32(r)) * 16777619
+	}
+	return h
+}
+
+func upperASCII(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
+// foldRune maps r to one rune of its case-insensitive class: the smallest
+// rune of its Unicode simple-fold orbit, as encoding/json folds names (so
+// every ASCII letter to its upper case, the Kelvin sign to K, ſ to S), and
+// ı (U+0131) and İ (U+0130), which upper- and lower-casing turn into I and
+// i, to I. TestFoldRuneAllRunes checks every rune.
+func foldRune(r rune) rune {
+	if r == '\u0130' || r == '\u0131' {
+		return 'I'
+	}
+	for {
+		r2 := unicode.SimpleFold(r)
+		if r2 <= r {
+			return r2
+		}
+		r = r2
 	}
 }
 

@@ -78,7 +78,16 @@ func TestJSONScan(t *testing.T) {
 		{"lone surrogates decode alike", `{"\ud800":1,"\udc00":2}`, repeated},
 		{"surrogate pair vs its rune", `{"\ud83d\ude00":1,"😀":2}`, repeated},
 		{"same names, sibling objects", `{"a":{"x":1},"b":{"x":1},"c":[{"x":1},{"x":2}]}`, ok},
-		{"case differs", `{"a":1,"A":2}`, ok},
+		{"case differs", `{"a":1,"A":2}`, repeated},
+		{"case differs, escaped", `{"sub":1,"\u0053ub":2}`, repeated},
+		{"case differs, nested", `{"x":{"Role":1,"role":2}}`, repeated},
+		{"case differs, Kelvin sign", `{"kid":1,"\u212aid":2}`, repeated},
+		{"case differs, long s", `{"sub":1,"ſub":2}`, repeated},
+		{"case differs, dotless i", `{"iss":1,"ıss":2}`, repeated},
+		{"case differs in sibling objects", `{"x":{"a":1},"y":{"A":1}}`, ok},
+		{"sharp s is not ss", `{"ß":1,"ss":2,"SS":3}`, repeated},
+		{"sharp s and ss only", `{"ß":1,"ss":2}`, ok},
+		{"many members, case repeat", members(200, `"M150":0`), repeated},
 		{"prefix names", `{"a":1,"ab":2,"abc":3}`, ok},
 		{"many members", members(200, `"z":0`), ok},
 		{"many members, repeat", members(200, `"m150":0`), repeated},
@@ -201,7 +210,8 @@ func TestJSONScanAllocations(t *testing.T) {
 func FuzzJSONScan(f *testing.F) {
 	for _, s := range []string{
 		`{"a":1,"b":[true,false,null],"c":{"d":"e"}}`, `{"a":1,"\u0061":2}`, `[{"a":1},{"a":2}]`,
-		"{\"\xff\":1,\"\xfe\":2}", `{"\ud800":1,"\udc00x":"\ud83d\ude00"}`, `1.5e-3`, `-0`, `{} x`, `[[[[[[[[[[]]]]]]]]]]`,
+		"{\"\xff\":1,\"\xfe\":2}", `{"\ud800":1,"\udc00x":"\ud83d\ude00"}`, `1.5e-3`,
+		`{"sub":1,"Sub":2}`, `{"a":{"kid":1,"\u212aid":2}}`, `{"iss":1,"ıss":2,"İss":3}`, `{"ς":1,"σ":2}`, `-0`, `{} x`, `[[[[[[[[[[]]]]]]]]]]`,
 		`{"iss":"x","aud":["a","b"],"scp":["r",1,"w"],"o":{"z":1,"a":[1,"<&>"]},"n":null}`, `"\u2028\\\/\b\f\n\r\t"`, ``, ` `, `[1,]`,
 	} {
 		f.Add([]byte(s))
@@ -240,7 +250,8 @@ func FuzzJSONScan(f *testing.F) {
 }
 
 // refCheckJSONMembers is the encoding/json token walk that the scanner
-// replaced, kept as the reference for its verdict on valid JSON.
+// replaced, kept as the reference for its verdict on valid JSON; names are
+// compared as refFoldName folds them.
 func refCheckJSONMembers(data []byte) error {
 	type frame struct {
 		obj     int
@@ -265,7 +276,7 @@ func refCheckJSONMembers(data []byte) error {
 		top := len(stack) - 1
 		if top >= 0 && stack[top].obj >= 0 && stack[top].wantKey {
 			if name, ok := tok.(string); ok {
-				m := member{stack[top].obj, name}
+				m := member{stack[top].obj, refFoldName(name)}
 				if _, dup := seen[m]; dup {
 					return errRepeatedMember
 				}
@@ -331,5 +342,25 @@ func refStringifyClaim(v any) string {
 			return ""
 		}
 		return strings.TrimSuffix(buf.String(), "\n")
+	}
+}
+
+// BenchmarkJSONScan is the scanner alone, on the claims of an ordinary
+// access token and on a header, the work every cold verification does twice.
+func BenchmarkJSONScan(b *testing.B) {
+	for _, bc := range []struct{ name, in string }{
+		{"claims", `{"iss":"https://issuer.example","aud":["api","other"],"sub":"user-1","exp":1700003600,"iat":1699999940,"scope":"read write","email":"u@example.com","client_id":"cli","jti":"0f8e2a","tenant":"acme","roles":["reader","writer"]}`},
+		{"header", `{"alg":"RS256","typ":"at+jwt","kid":"key-2026-01"}`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			data := []byte(bc.in)
+			b.ReportAllocs()
+			for b.Loop() {
+				var s jsonScan
+				if !s.scan(data) || s.semErr != nil {
+					b.Fatal("not valid")
+				}
+			}
+		})
 	}
 }

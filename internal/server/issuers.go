@@ -82,7 +82,7 @@ func startIssuers(ctx context.Context, f *config.File, log *slog.Logger, errorLo
 		srv.Handler = iss
 		go iss.Run(ctx)
 		out = append(out, &hosted{name: name, iss: iss, srv: srv, ln: ln})
-		l.Info("development issuer (not for production)", "issuer", settings[name].Issuer, "listen", ln.Addr().String())
+		l.Info("development issuer (not for production)", "url", settings[name].Issuer, "listen", ln.Addr().String())
 	}
 	return out, nil
 }

@@ -123,6 +123,24 @@ routes:
 	if code, _ := get(t, r.base+"/read", "Authorization", "Bearer "+pw.AccessToken); code != 200 {
 		t.Errorf("token from the old key after rotation: %d", code)
 	}
+
+	// Every line names each key once; the startup line names the issuer
+	// and its URL under their own keys.
+	if lines := r.logs.RepeatedKeys(); len(lines) > 0 {
+		t.Errorf("log lines with a key given twice:\n%s", strings.Join(lines, "\n"))
+	}
+	startup := false
+	for _, rec := range r.logs.Records() {
+		if rec["msg"] == "development issuer (not for production)" {
+			startup = true
+			if rec["issuer"] != "dev" || rec["url"] != "http://"+addr || rec["listen"] != addr {
+				t.Errorf("startup line: %v", rec)
+			}
+		}
+	}
+	if !startup {
+		t.Error("no startup line for the development issuer")
+	}
 }
 
 func kid(t *testing.T, tok string) string {

@@ -37,6 +37,13 @@ func start(t *testing.T, yaml string) *running {
 		t.Fatal(err)
 	}
 	r := &running{reload: make(chan struct{}), rotate: make(chan struct{}), done: make(chan error, 1), logs: &testlog.Buffer{}, cfg: cfg}
+	// After the server stops (cleanups run last first): no log line of a
+	// whole run names a key twice.
+	t.Cleanup(func() {
+		if lines := r.logs.RepeatedKeys(); len(lines) > 0 {
+			t.Errorf("log lines with a key given twice:\n%s", strings.Join(lines, "\n"))
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	started := make(chan struct{})

@@ -47,3 +47,54 @@ func (b *Buffer) Records() []map[string]any {
 	}
 	return out
 }
+
+// RepeatedKeys returns the JSON lines written so far in which an object
+// names one key twice (slog writes a key given twice, such as an attribute
+// that a logger's With already added, twice; most log pipelines keep one).
+func (b *Buffer) RepeatedKeys() []string {
+	var out []string
+	for line := range strings.SplitSeq(b.String(), "\n") {
+		if !json.Valid([]byte(line)) {
+			continue
+		}
+		dec := json.NewDecoder(strings.NewReader(line))
+		if repeatsKey(dec) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// repeatsKey reads one JSON value from dec and reports whether any object
+// in it repeats a key.
+func repeatsKey(dec *json.Decoder) bool {
+	tok, err := dec.Token()
+	if err != nil {
+		return false
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		repeated := false
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return repeated
+			}
+			name, _ := k.(string)
+			repeated = repeated || seen[name]
+			seen[name] = true
+			repeated = repeatsKey(dec) || repeated
+		}
+		_, _ = dec.Token() // '}'
+		return repeated
+	case json.Delim('['):
+		repeated := false
+		for dec.More() {
+			repeated = repeatsKey(dec) || repeated
+		}
+		_, _ = dec.Token() // ']'
+		return repeated
+	}
+	return false
+}
