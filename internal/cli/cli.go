@@ -234,10 +234,13 @@ file:line:column: key.path: message.`, stdout, stderr)
 }
 
 func build(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("build", stderr)
+	fs := newFlags("build", `-c FILE
+
+Build FILE's Go functions from source (runtime provided.* or go1.x with a
+go.mod), as serve does before starting them.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
-	if !parse(fs, args) {
-		return exitUsage
+	if code, ok := fs.parse(args, false); !ok {
+		return code
 	}
 	f, err := config.Load(*file)
 	if err != nil {

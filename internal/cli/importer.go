@@ -19,34 +19,36 @@ import (
 const DefaultImportListen = "127.0.0.1:3000"
 
 // parseInterspersed parses flags that may come before or after the
-// positional arguments (`import FILE -o OUT`), and returns those arguments.
-func parseInterspersed(fs interface {
-	Parse([]string) error
-	Args() []string
-}, args []string) ([]string, error) {
-	var rest []string
+// positional arguments (`import FILE -o OUT`) and returns those arguments.
+// When it reports !ok the command is over, with exit code (as parse).
+func (c *commandFlags) parseInterspersed(args []string) (pos []string, code int, ok bool) {
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
+		if code, ok := c.parse(args, true); !ok {
+			return nil, code, false
 		}
-		args = fs.Args()
+		args = c.Args()
 		if len(args) == 0 {
-			return rest, nil
+			return pos, exitOK, true
 		}
-		rest = append(rest, args[0])
+		pos = append(pos, args[0])
 		args = args[1:]
+		c.SetOutput(&c.parsing)
 	}
 }
 
 func importCmd(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("import", stderr)
+	fs := newFlags("import", `FILE [-o OUT] [--strict] [--parameter Name=Value]...
+
+Write a configuration from a SAM/CloudFormation template or an OpenAPI 3 /
+Swagger 2 definition. What cannot be carried over is listed on stderr and left
+in the output as a comment.`, stdout, stderr)
 	out := fs.String("o", "", "write the configuration to `file` (default stdout)")
 	strict := fs.Bool("strict", false, "fail (exit 1) if anything cannot be carried over")
 	var params list
 	fs.Var(&params, "parameter", "template parameter `Name=Value` (repeatable)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitUsage
+	pos, code, ok := fs.parseInterspersed(args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(stderr, "portcullis import: expected one FILE (a SAM/CloudFormation template or an OpenAPI/Swagger file)")
@@ -116,11 +118,13 @@ func exportCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "portcullis export: expected `export openapi -c FILE [-o OUT]`")
 		return exitUsage
 	}
-	fs := newFlags("export openapi", stderr)
+	fs := newFlags("export openapi", `-c FILE [-o OUT]
+
+Write the configuration in FILE as OpenAPI 3 with API Gateway's extensions.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	out := fs.String("o", "", "write the definition to `file` (default stdout)")
-	if !parse(fs, args[1:]) {
-		return exitUsage
+	if code, ok := fs.parse(args[1:], false); !ok {
+		return code
 	}
 	data, err := readLimited(*file, config.MaxFileSize)
 	if err != nil {
