@@ -9,11 +9,13 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -319,7 +321,7 @@ func decode(path string, data []byte, lookup func(string) (string, bool), out an
 		if errors.Is(err, io.EOF) {
 			return nil, &Errors{{File: path, Msg: "the file is empty"}}
 		}
-		return nil, &Errors{syntaxError(path, err)}
+		return nil, &Errors{locateSyntax(path, data, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -333,6 +335,9 @@ func decode(path string, data []byte, lookup func(string) (string, bool), out an
 		return nil, &Errors{{File: path, Line: doc.Line, Column: doc.Column, Msg: "the top level must be a mapping of keys"}}
 	}
 
+	checkRepeatedKeys(doc, "", func(n *yaml.Node, p, msg string) {
+		errs = append(errs, Error{File: path, Line: n.Line, Column: n.Column, Path: p, Msg: msg})
+	})
 	expandEnv(doc, lookup, func(n *yaml.Node, msg string) {
 		errs = append(errs, Error{File: path, Line: n.Line, Column: n.Column, Msg: msg})
 	})
@@ -340,6 +345,9 @@ func decode(path string, data []byte, lookup func(string) (string, bool), out an
 		errs = append(errs, Error{File: path, Line: n.Line, Column: n.Column, Path: p, Msg: msg})
 	})
 	if len(errs) > 0 {
+		slices.SortStableFunc(errs, func(a, b Error) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+		})
 		return nil, &errs
 	}
 	if err := doc.Decode(out); err != nil {
@@ -443,6 +451,20 @@ func (es Errors) Err() error {
 		return nil
 	}
 	return &es
+}
+
+// locateSyntax is the error for a file yaml could not parse: at the place
+// locateSyntaxError finds, when it finds one that fits what yaml says
+// (the line yaml names is where the enclosing block began, so the real
+// problem is there or after it, unless something opened earlier is never
+// closed), else at yaml's line, in words.
+func locateSyntax(path string, data []byte, err error) Error {
+	e := syntaxError(path, err)
+	if p, ok := locateSyntaxError(data); ok && (p.unclosed || p.line >= e.Line) {
+		return Error{File: path, Line: p.line, Column: p.col, Path: p.path, Msg: p.msg}
+	}
+	e.Msg = explainYAML(strings.TrimPrefix(e.Msg, "YAML syntax: "))
+	return e
 }
 
 func syntaxError(path string, err error) Error {

@@ -94,13 +94,16 @@ func TestParseErrors(t *testing.T) {
 		{"missing env", "listen: ${NOPE_NOT_SET}\n", []string{"p.yaml:1:9: environment variable NOPE_NOT_SET is not set"}},
 		{"bare duration", "routes:\n  - integration: {timeout: 30}\n", []string{`p.yaml:2:28: routes[0].integration.timeout: "30" is not a duration`}},
 		{"type error", "server: {max_header_bytes: lots}\n", []string{"p.yaml:1:", "cannot unmarshal"}},
-		{"syntax", "listen: [\n", []string{"p.yaml:", "YAML syntax"}},
+		{"syntax", "listen: [\n", []string{"p.yaml:1:9: listen: the [ opened here is never closed"}},
+		{"syntax yaml explains", "listen: a\nb: \"\\q\"\n", []string{"p.yaml:2: an unknown \\ escape", "(YAML: found unknown escape character)"}},
 		{"not a mapping", "- a\n", []string{"top level must be a mapping"}},
 		{"routes not a list", "routes: {a: 1}\n", []string{"p.yaml:1:9: routes: expected a list"}},
 		{"empty", "", []string{"empty"}},
 		{"two docs", "listen: a\n---\nlisten: b\n", []string{"only one YAML document"}},
 		{"alias", "api: &a {id: x}\nadmin_listen: *a\n", []string{"aliases are not supported"}},
-		{"duplicate key", "listen: a\nlisten: b\n", []string{"already defined"}},
+		{"duplicate key", "listen: a\nlisten: b\n", []string{`p.yaml:2:1: listen: "listen" is given twice in this mapping (first on line 1)`}},
+		{"duplicate claim key", "issuers:\n  d:\n    users: [{username: a, claims: {x: 1, x: 2}}]\n", []string{`p.yaml:3:42: issuers.d.users[0].claims.x: "x" is given twice`}},
+		{"errors in file order", "foo: 1\nlisten: ${NOPE_NOT_SET}\nlisten: b\n", []string{"p.yaml:1:1: unknown key \"foo\"", "\np.yaml:2:9: environment variable", "\np.yaml:3:1: listen: \"listen\" is given twice"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -43,13 +43,15 @@ func FuzzParse(f *testing.F) {
 		return "", false
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lines := bytes.Count(data, []byte("\n")) + 1
+		// YAML breaks lines at LF, CRLF and a lone CR.
+		text := bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\r"), []byte("\n"))
+		lines := bytes.Count(text, []byte("\n")) + 1
 		inFile := func(what string, line, col int) {
 			if line < 0 || line > lines+1 || col < 0 {
 				t.Fatalf("%s at %d:%d, outside a file of %d lines", what, line, col, lines)
 			}
 			if line >= 1 && line <= lines && col > 0 {
-				text := bytes.Split(data, []byte("\n"))[line-1]
+				text := bytes.Split(text, []byte("\n"))[line-1]
 				if col > len(text)+1 && col > utf8.RuneCount(text)+1 {
 					t.Fatalf("%s at %d:%d, past the end of the line (%d bytes)", what, line, col, len(text))
 				}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strconv"
@@ -78,6 +79,31 @@ func walk(n *yaml.Node, t reflect.Type, path string, pos map[string]Position, re
 	default:
 		if n.Kind != yaml.ScalarNode {
 			report(n, path, "expected a single value, not a list or mapping")
+		}
+	}
+}
+
+// checkRepeatedKeys reports a key given twice in one mapping, anywhere in
+// the document (yaml would only say "already defined", without a column or
+// a key path, and only when decoding).
+func checkRepeatedKeys(n *yaml.Node, path string, report func(*yaml.Node, string, string)) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		seen := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode {
+				if first, ok := seen[k.Value]; ok {
+					report(k, join(path, k.Value), fmt.Sprintf("%q is given twice in this mapping (first on line %d): keep one of them", k.Value, first.Line))
+				} else {
+					seen[k.Value] = k
+				}
+			}
+			checkRepeatedKeys(v, join(path, k.Value), report)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			checkRepeatedKeys(c, path+"["+strconv.Itoa(i)+"]", report)
 		}
 	}
 }
