@@ -97,10 +97,11 @@ func mustRead(t *testing.T, path string) []byte {
 
 // served is a running `portcullis serve` and its JSON log lines.
 type served struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	base string
-	logs chan map[string]any
+	t     *testing.T
+	cmd   *exec.Cmd
+	base  string
+	admin string // the admin listener's address, "" without one
+	logs  chan map[string]any
 }
 
 func startServe(t *testing.T, bin, cfg string) *served {
@@ -122,7 +123,9 @@ func startServe(t *testing.T, bin, cfg string) *served {
 		}
 		close(p.logs)
 	}()
-	p.base = "http://" + p.waitLog("serving")["listen"].(string)
+	serving := p.waitLog("serving")
+	p.base = "http://" + serving["listen"].(string)
+	p.admin, _ = serving["admin"].(string)
 	return p
 }
 

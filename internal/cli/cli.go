@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/internal/token"
@@ -45,11 +46,12 @@ Usage:
                                    step by step; exit 0 allow, 1 deny
   portcullis token keygen --out DIR [--type rsa|ec|ed25519] [--kid KID]
                                    write private.pem, public.pem and jwks.json
-  portcullis version
+  portcullis health -c FILE | --url URL
+                                   ask a running gateway's /readyz: exit 0 ready, 1 not (for probes)
+  portcullis completion bash|zsh|fish
+                                   print a shell completion script
+  portcullis version               print the version, commit, build date and Go version
 `
-
-// Version is set at build time with -ldflags "-X .../internal/cli.Version=...".
-var Version = "dev"
 
 // Main runs the command in args (without the program name) and returns the
 // process exit code.
@@ -81,8 +83,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "portcullis token: expected mint, inspect, verify or keygen\n\n", usage)
 		return exitUsage
 	case "version", "--version":
-		fmt.Fprintln(stdout, "portcullis", Version)
+		fmt.Fprintln(stdout, buildinfo.Read())
 		return exitOK
+	case "health":
+		return health(args[1:], stdout, stderr)
+	case "completion":
+		return completion(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
