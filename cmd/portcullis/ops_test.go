@@ -2,11 +2,14 @@ package main
 
 import (
 	"debug/elf"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -98,4 +101,55 @@ func (p *served) adminAddr() string {
 		p.t.Fatal("the gateway logged no admin address")
 	}
 	return p.admin
+}
+
+// TestShutdownDelay stops the real binary as Kubernetes does: after SIGTERM
+// /readyz answers 503 at once while the listener still accepts and serves
+// new connections, until the delay ends (here: a second SIGTERM, so that
+// nothing depends on timing); then the drain and a clean exit.
+func TestShutdownDelay(t *testing.T) {
+	bin := binary(t)
+	cfg := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(cfg, []byte(`listen: 127.0.0.1:0
+admin_listen: 127.0.0.1:0
+server: {shutdown_delay: 10m}
+routes:
+  - route: GET /a
+    integration: {type: mock, body: served}
+`), 0o644)
+	p := startServe(t, bin, cfg)
+	adminURL := "http://" + p.adminAddr()
+	if code, _ := get(t, adminURL+"/readyz", ""); code != 200 {
+		t.Fatalf("readyz before SIGTERM: %d", code)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitLog("draining: /readyz answers 503, still serving until the delay ends")
+	if code, body := get(t, adminURL+"/readyz", ""); code != 503 || !strings.Contains(body, "shutting down") {
+		t.Errorf("readyz while draining: %d %s", code, body)
+	}
+	if code, _ := get(t, adminURL+"/healthz", ""); code != 200 {
+		t.Errorf("healthz while draining: %d (a liveness probe must not restart a draining pod)", code)
+	}
+	// A new connection is still accepted and served; its answer asks the
+	// client not to reuse the connection.
+	client := &http.Client{Transport: &http.Transport{}}
+	resp, err := client.Get(p.base + "/a")
+	if err != nil {
+		t.Fatalf("request during the delay: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "served" || !resp.Close {
+		t.Errorf("request during the delay: %d %q, Connection: close %v", resp.StatusCode, body, resp.Close)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitLog("shutdown delay cut short")
+	p.waitLog("shutting down")
+	p.waitLog("stopped")
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+	if _, err := client.Get(p.base + "/a"); err == nil {
+		t.Error("the listener still accepts after the process stopped")
+	}
 }

@@ -2,7 +2,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -129,7 +128,7 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv}))
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	ctx, hurry, stop := stopSignals()
 	defer stop()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
@@ -149,7 +148,7 @@ func serve(args []string, stderr io.Writer) int {
 		}
 	}()
 
-	err := server.Run(ctx, server.Options{ConfigPath: *file, Logger: log, Reload: reload, Rotate: rotate})
+	err := server.Run(ctx, server.Options{ConfigPath: *file, Logger: log, Reload: reload, Rotate: rotate, Hurry: hurry})
 	if err != nil {
 		var es *config.Errors
 		if errors.As(err, &es) {

@@ -116,6 +116,9 @@ type Server struct {
 	MaxHeaderBytes    int      `yaml:"max_header_bytes"`
 	MaxBodyBytes      int64    `yaml:"max_body_bytes"`
 	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`
+	// ShutdownDelay is how long, after SIGTERM, /readyz answers 503 while
+	// the listener still serves, before the drain starts. Unset: 5s; 0: none.
+	ShutdownDelay *Duration `yaml:"shutdown_delay"`
 }
 
 // Authorizer is one entry of `authorizers:`. Which fields apply depends on Type.

@@ -32,6 +32,10 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultShutdownTimeout   = 30 * time.Second
+	// DefaultShutdownDelay is how long /readyz says 503 before the drain
+	// starts: the time a Kubernetes Service takes to drop the pod from its
+	// endpoints, during which new connections still arrive.
+	DefaultShutdownDelay = 5 * time.Second
 )
 
 // Options configures Run.
@@ -43,6 +47,9 @@ type Options struct {
 	Reload <-chan struct{}
 	// Rotate asks every hosted development issuer for a new signing key.
 	Rotate <-chan struct{}
+	// Hurry, once it receives or is closed, cuts short the shutdown delay
+	// (a second SIGTERM or Ctrl-C).
+	Hurry <-chan struct{}
 	// Started, if set, is called once every listener accepts connections.
 	Started func(listen, admin net.Addr)
 }
@@ -56,6 +63,7 @@ type Server struct {
 	transport *proxy.Transport
 	current   atomic.Pointer[gateway.Gateway]
 	stopGen   context.CancelFunc
+	draining  atomic.Bool // SIGTERM received: /readyz answers 503
 
 	mu       sync.Mutex
 	retiring []*retiree
@@ -124,7 +132,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	var adminAddr net.Addr
 	if f.Config.AdminListen != "" {
-		aln, err := net.Listen("tcp", f.Config.AdminListen)
+		aln, err := admin.Listen(f.Config.AdminListen)
 		if err != nil {
 			for _, l := range listeners {
 				l.Close()
@@ -133,7 +141,11 @@ func Run(ctx context.Context, o Options) error {
 		}
 		adminAddr = aln.Addr()
 		servers = append(servers, &http.Server{
-			Handler:           admin.Handler(reg, func() []string { return s.current.Load().NotReady() }),
+			Handler: admin.Handler(admin.Options{
+				Gatherer: reg,
+				NotReady: func() []string { return s.current.Load().NotReady() },
+				Draining: s.draining.Load,
+			}),
 			ReadHeaderTimeout: DefaultReadHeaderTimeout,
 			IdleTimeout:       DefaultIdleTimeout,
 			ErrorLog:          srv.ErrorLog,
@@ -181,6 +193,9 @@ loop:
 		}
 	}
 
+	if runErr == nil {
+		s.drain(srv, cfg)
+	}
 	timeout := orDefault(cfg.ShutdownTimeout.Std(), DefaultShutdownTimeout)
 	s.log.Info("shutting down", "timeout", timeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -197,6 +212,32 @@ loop:
 	s.transport.CloseIdleConnections()
 	s.log.Info("stopped")
 	return runErr
+}
+
+// drain is the first part of a graceful stop: /readyz answers 503 at once
+// while the listener keeps serving for shutdown_delay, so that load
+// balancers (a Kubernetes Service's endpoints) stop sending new requests
+// before it closes. Responses carry Connection: close meanwhile, so that
+// clients holding kept-alive connections move to other replicas instead of
+// reusing a connection that is about to close.
+func (s *Server) drain(srv *http.Server, cfg config.Server) {
+	delay := DefaultShutdownDelay
+	if cfg.ShutdownDelay != nil {
+		delay = cfg.ShutdownDelay.Std()
+	}
+	s.draining.Store(true)
+	if delay <= 0 {
+		return
+	}
+	srv.SetKeepAlivesEnabled(false)
+	s.log.Info("draining: /readyz answers 503, still serving until the delay ends", "delay", delay.String())
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.o.Hurry:
+		s.log.Info("shutdown delay cut short")
+	}
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -291,7 +332,7 @@ func (s *Server) reload() {
 // warnRestartOnly reports changes that a reload cannot apply.
 func (s *Server) warnRestartOnly(f *config.File) {
 	old := s.file.Config
-	if f.Config.Listen != old.Listen || f.Config.AdminListen != old.AdminListen || f.Config.Server != old.Server ||
+	if f.Config.Listen != old.Listen || f.Config.AdminListen != old.AdminListen || !reflect.DeepEqual(f.Config.Server, old.Server) ||
 		!reflect.DeepEqual(f.Config.Issuers, old.Issuers) {
 		s.log.Warn("listen, admin_listen, server and issuers change only on restart; the new routes and authorizers are in effect")
 	}

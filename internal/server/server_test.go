@@ -37,6 +37,8 @@ func start(t *testing.T, yaml string) *running {
 		t.Fatal(err)
 	}
 	r := &running{reload: make(chan struct{}), rotate: make(chan struct{}), done: make(chan error, 1), logs: &testlog.Buffer{}, cfg: cfg}
+	hurry := make(chan struct{})
+	close(hurry) // tests stop at once; TestShutdownDelay tests the delay
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	started := make(chan struct{})
@@ -46,6 +48,7 @@ func start(t *testing.T, yaml string) *running {
 			Logger:     slog.New(slog.NewJSONHandler(r.logs, nil)),
 			Reload:     r.reload,
 			Rotate:     r.rotate,
+			Hurry:      hurry,
 			Started: func(l, a net.Addr) {
 				r.base = "http://" + l.String()
 				if a != nil {
