@@ -32,3 +32,13 @@ bench-quick:
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT) ./cmd/portcullis
+
+# The container image (Containerfile): the static binary on scratch. Uses
+# podman when installed, else docker; docker format keeps the HEALTHCHECK.
+IMAGE ?= portcullis:$(VERSION)
+ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
+CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt
+image:
+	$(MAKE) build OUT=bin/image/portcullis
+	cp $(CA_CERTS) bin/image/ca-certificates.crt
+	$(ENGINE) build $(if $(filter podman,$(notdir $(ENGINE))),--format docker) -f Containerfile -t $(IMAGE) .

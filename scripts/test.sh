@@ -10,6 +10,7 @@ export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/
 # Debian packages the tests run for real: command -> package.
 declare -A packages=(
   [curl]=curl [bash]=bash [sed]=sed
+  [podman]=podman [nginx]=nginx [kubectl]=kubernetes-client
 )
 missing=()
 for tool in "${!packages[@]}"; do
