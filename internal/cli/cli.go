@@ -30,8 +30,9 @@ const (
 const usage = `portcullis: an API gateway that verifies every caller, with AWS API Gateway's authorizer behaviour
 
 Usage:
-  portcullis serve -c FILE         serve the API in FILE (SIGHUP reloads, SIGTERM stops,
-                                   SIGUSR1 rotates the keys of issuers it hosts)
+  portcullis serve -c FILE [--watch]
+                                   serve the API in FILE (SIGHUP or, with --watch, a change to FILE
+                                   reloads; SIGTERM stops; SIGUSR1 rotates the keys of issuers it hosts)
   portcullis check -c FILE         validate FILE without serving
   portcullis issuer -c FILE        serve a development OIDC issuer (not for production);
                                    SIGUSR1 rotates its signing key
@@ -118,6 +119,7 @@ func serve(args []string, stderr io.Writer) int {
 	fs := newFlags("serve", stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	watch := fs.Bool("watch", false, "reload when the configuration file changes (as SIGHUP does)")
 	if !parse(fs, args) {
 		return exitUsage
 	}
@@ -148,7 +150,7 @@ func serve(args []string, stderr io.Writer) int {
 		}
 	}()
 
-	err := server.Run(ctx, server.Options{ConfigPath: *file, Logger: log, Reload: reload, Rotate: rotate, Hurry: hurry})
+	err := server.Run(ctx, server.Options{ConfigPath: *file, Logger: log, Reload: reload, Rotate: rotate, Hurry: hurry, Watch: *watch})
 	if err != nil {
 		var es *config.Errors
 		if errors.As(err, &es) {

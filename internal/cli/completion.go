@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -15,10 +16,11 @@ type commandSpec struct {
 	subs  []string // words that may follow
 	flags []string // without dashes
 	files []string // flags whose value is a file name
+	bools []string // flags that take no value
 }
 
 var commands = []commandSpec{
-	{path: "serve", flags: []string{"c", "log-level"}, files: []string{"c"}},
+	{path: "serve", flags: []string{"c", "log-level", "watch"}, files: []string{"c"}, bools: []string{"watch"}},
 	{path: "check", flags: []string{"c"}, files: []string{"c"}},
 	{path: "health", flags: []string{"c", "url", "timeout"}, files: []string{"c"}},
 	{path: "issuer", subs: []string{"rotate", "hash-password"}, flags: []string{"c"}, files: []string{"c"}},
@@ -100,7 +102,9 @@ _portcullis() {
 		words[c.path] = c.subs
 		for _, f := range c.flags {
 			flags[c.path] = append(flags[c.path], dashed(f))
-			valued = append(valued, "-"+f, "--"+f)
+			if !slices.Contains(c.bools, f) {
+				valued = append(valued, "-"+f, "--"+f)
+			}
 		}
 		for _, f := range c.files {
 			files[c.path] = append(files[c.path], "-"+f, "--"+f)

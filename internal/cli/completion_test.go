@@ -57,7 +57,7 @@ func TestBashCompletion(t *testing.T) {
 		{"portcullis token ", "mint inspect verify keygen"},
 		{"portcullis token mint --k", "--key --kid"},
 		{"portcullis issuer ", "rotate hash-password"},
-		{"portcullis serve -", "-c --log-level"},
+		{"portcullis serve -", "-c --log-level --watch"},
 		{"portcullis health -c gate", "gateway.yaml"},
 		{"portcullis completion f", "fish"},
 		{"portcullis token verify -c x.yaml --r", "--route"},

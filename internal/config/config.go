@@ -27,8 +27,11 @@ const MaxFileSize = 4 << 20
 // Config is the whole file. The YAML names are the public contract: add keys,
 // never rename them.
 type Config struct {
-	Listen      string                `yaml:"listen"`
-	AdminListen string                `yaml:"admin_listen"`
+	Listen      string `yaml:"listen"`
+	AdminListen string `yaml:"admin_listen"`
+	// AdminToken, when set, allows POST /reload on the admin listener with
+	// Authorization: Bearer ADMIN_TOKEN.
+	AdminToken  string                `yaml:"admin_token"`
 	API         API                   `yaml:"api"`
 	Server      Server                `yaml:"server"`
 	Authorizers map[string]Authorizer `yaml:"authorizers"`

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,6 +49,9 @@ type Options struct {
 	// Hurry, once it receives or is closed, cuts short the shutdown delay
 	// (a second SIGTERM or Ctrl-C).
 	Hurry <-chan struct{}
+	// Watch reloads the configuration when its file changes (see
+	// watchConfig).
+	Watch bool
 	// Started, if set, is called once every listener accepts connections.
 	Started func(listen, admin net.Addr)
 }
@@ -67,6 +69,10 @@ type Server struct {
 
 	mu       sync.Mutex
 	retiring []*retiree
+
+	ops        *operatorMetrics
+	adminToken atomic.Pointer[string] // "" turns POST /reload off
+	reloadReq  chan chan error        // POST /reload, served by Run's loop
 }
 
 // Run loads the configuration, serves it until ctx is done, then stops
@@ -76,19 +82,25 @@ func Run(ctx context.Context, o Options) error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, log: o.Logger, transport: proxy.NewTransport()}
+	s := &Server{o: o, log: o.Logger, transport: proxy.NewTransport(), reloadReq: make(chan chan error)}
 	f, err := config.Load(o.ConfigPath)
 	if err != nil {
+		return err
+	}
+	if err := checkAdmin(f); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = gateway.NewMetrics(reg)
+	s.ops = newOperatorMetrics(reg)
 	g, err := gateway.Build(f, s.deps(nil))
 	if err != nil {
 		return err
 	}
 	s.file = f
+	s.adminToken.Store(&f.Config.AdminToken)
+	s.ops.loaded()
 	cfg := f.Config.Server
 
 	// Issuers listen before the gateway's authorizers start, so that
@@ -145,6 +157,8 @@ func Run(ctx context.Context, o Options) error {
 				Gatherer: reg,
 				NotReady: func() []string { return s.current.Load().NotReady() },
 				Draining: s.draining.Load,
+				Token:    func() string { return *s.adminToken.Load() },
+				Reload:   s.reloadFromAdmin,
 			}),
 			ReadHeaderTimeout: DefaultReadHeaderTimeout,
 			IdleTimeout:       DefaultIdleTimeout,
@@ -171,6 +185,15 @@ func Run(ctx context.Context, o Options) error {
 		o.Started(ln.Addr(), adminAddr)
 	}
 
+	var watched <-chan struct{}
+	if o.Watch {
+		w, err := watchConfig(life, o.ConfigPath, s.log)
+		if err != nil {
+			s.log.Error("cannot watch the configuration; reload with SIGHUP or POST /reload", "error", err.Error())
+		}
+		watched = w
+	}
+
 	var runErr error
 loop:
 	for {
@@ -179,6 +202,10 @@ loop:
 			break loop
 		case <-o.Reload:
 			s.reload()
+		case <-watched:
+			s.reload()
+		case reply := <-s.reloadReq:
+			reply <- s.reload()
 		case <-o.Rotate:
 			for _, h := range issuers {
 				if kid, err := h.iss.Rotate(); err != nil {
@@ -305,38 +332,6 @@ func (s *Server) retireAll() {
 // requests still inside it: as long as a shutdown would give them.
 func (s *Server) grace() time.Duration {
 	return orDefault(s.file.Config.Server.ShutdownTimeout.Std(), DefaultShutdownTimeout)
-}
-
-func (s *Server) reload() {
-	f, err := config.Load(s.o.ConfigPath)
-	if err == nil {
-		var g *gateway.Gateway
-		g, err = gateway.Build(f, s.deps(s.current.Load()))
-		if err == nil {
-			s.warnRestartOnly(f)
-			s.install(g)
-			s.log.Info("configuration reloaded", "config", s.o.ConfigPath, "routes", len(f.Config.Routes))
-			return
-		}
-	}
-	var es *config.Errors
-	if errors.As(err, &es) {
-		for _, e := range *es {
-			s.log.Error("reload refused; the running configuration keeps serving", "problem", e.Error())
-		}
-		return
-	}
-	s.log.Error("reload refused; the running configuration keeps serving", "problem", err.Error())
-}
-
-// warnRestartOnly reports changes that a reload cannot apply.
-func (s *Server) warnRestartOnly(f *config.File) {
-	old := s.file.Config
-	if f.Config.Listen != old.Listen || f.Config.AdminListen != old.AdminListen || !reflect.DeepEqual(f.Config.Server, old.Server) ||
-		!reflect.DeepEqual(f.Config.Issuers, old.Issuers) {
-		s.log.Warn("listen, admin_listen, server and issuers change only on restart; the new routes and authorizers are in effect")
-	}
-	s.file = f
 }
 
 func orDefault[T comparable](v, def T) T {
