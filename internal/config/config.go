@@ -42,6 +42,18 @@ type Config struct {
 	// Functions are Lambda functions, used by lambda authorizers and
 	// lambda_proxy integrations.
 	Functions map[string]Function `yaml:"functions"`
+	// Tracing sends OpenTelemetry traces to an OTLP collector.
+	Tracing Tracing `yaml:"tracing"`
+}
+
+// Tracing configures OpenTelemetry tracing; the standard OTEL_* environment
+// variables fill in what it leaves out.
+type Tracing struct {
+	Enabled     bool     `yaml:"enabled"`
+	Endpoint    string   `yaml:"endpoint"`     // OTLP base URL; default OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else localhost
+	Protocol    string   `yaml:"protocol"`     // http/protobuf or grpc; default OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, else http/protobuf
+	SampleRatio *float64 `yaml:"sample_ratio"` // 0 to 1, parent-based; default OTEL_TRACES_SAMPLER, else 1
+	ServiceName string   `yaml:"service_name"` // default OTEL_SERVICE_NAME, else portcullis
 }
 
 // Function is one Lambda function and how to run it.

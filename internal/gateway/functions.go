@@ -299,7 +299,7 @@ func (g *Gateway) buildLambdaAuthorizer(f *config.File, at, name string, a confi
 	if d.Metrics != nil {
 		o.Metrics = d.Metrics.Lambda
 	}
-	la, err := lambdaauth.New(s, fn.f, o)
+	la, err := lambdaauth.New(s, g.tracer.Function(fn.name, fn.f), o)
 	if err != nil {
 		return nil, f.Errorf(at, "%v", err)
 	}
@@ -327,8 +327,9 @@ func lambdaContext(d *lambdaauth.Decision, name string) string {
 // lambdaProxyIntegration is the `lambda_proxy` integration: the route's
 // backend is a function.
 type lambdaProxyIntegration struct {
-	p       *lambdaproxy.Integration
-	timeout time.Duration
+	p        *lambdaproxy.Integration
+	timeout  time.Duration
+	function string // its name, for traces
 }
 
 func (l *lambdaProxyIntegration) bodyTimeout() time.Duration { return l.timeout }
@@ -364,7 +365,7 @@ func (g *Gateway) buildLambdaProxy(f *config.File, at string, key route.Key, in 
 	if timeout <= 0 {
 		timeout = lambdaproxy.DefaultTimeout
 	}
-	return &lambdaProxyIntegration{p: p, timeout: timeout}, nil
+	return &lambdaProxyIntegration{p: p, timeout: timeout, function: fn.name}, nil
 }
 
 func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {

@@ -19,6 +19,7 @@ import (
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/route"
+	"github.com/portcullis/portcullis/internal/tracing"
 )
 
 // Defaults for the `api:` block, used in $context variables and logs.
@@ -44,6 +45,8 @@ type Deps struct {
 	// Previous is the gateway being replaced by a reload: authorizers with
 	// the same key source start with its keys instead of fetching again.
 	Previous *Gateway
+	// Tracer traces requests; nil: tracing off.
+	Tracer *tracing.Tracer
 }
 
 // Build checks the configuration's meaning and assembles a Gateway. Every
@@ -64,6 +67,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		maxBody:     c.Server.MaxBodyBytes,
 		authorizers: map[string]authorizer{},
 		functions:   map[string]*fn{},
+		tracer:      d.Tracer,
 	}
 	if g.api.ID == "" {
 		g.api.ID = DefaultAPIID
@@ -289,7 +293,7 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 			Mapping:   m,
 			Timeout:   in.Timeout.Std(),
 			Transport: d.Transport,
-		})}, nil
+		}), tracer: d.Tracer, host: tmpl.URL().Host}, nil
 	case "lambda_proxy":
 		notFor("uri", in.URI != "")
 		notFor("request_parameters", in.RequestParameters != nil)

@@ -11,6 +11,7 @@ import (
 	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gateway"
+	"github.com/portcullis/portcullis/internal/tracing"
 )
 
 // MinAdminTokenLength keeps admin_token from being guessable.
@@ -45,9 +46,13 @@ func newOperatorMetrics(reg prometheus.Registerer) *operatorMetrics {
 // loaded records that the configuration now serving was loaded.
 func (m *operatorMetrics) loaded() { m.lastSuccess.SetToCurrentTime() }
 
-// checkAdmin checks the settings of the admin listener.
-func checkAdmin(f *config.File) error {
+// checkProcess checks the settings the process applies itself, outside the
+// gateway: the admin listener's and tracing's.
+func checkProcess(f *config.File) error {
 	c := f.Config
+	if errs := f.Lines("tracing", tracing.Validate(c.Tracing)); len(errs) > 0 {
+		return &errs
+	}
 	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLength {
 		return &config.Errors{*f.Errorf("admin_token", "admin_token must be at least %d characters (it authorizes POST /reload)", MinAdminTokenLength)}
 	}
@@ -63,7 +68,7 @@ func (s *Server) reload() error {
 	f, err := config.Load(s.o.ConfigPath)
 	if err == nil {
 		var errs config.Errors
-		errs.Add(checkAdmin(f))
+		errs.Add(checkProcess(f))
 		g, buildErr := gateway.Build(f, s.deps(s.current.Load()))
 		errs.Add(buildErr)
 		if err = errs.Err(); err == nil {
@@ -117,13 +122,14 @@ func (s *Server) warnRestartOnly(f *config.File) {
 		{"admin_listen", f.Config.AdminListen == old.AdminListen},
 		{"server", reflect.DeepEqual(f.Config.Server, old.Server)},
 		{"issuers", reflect.DeepEqual(f.Config.Issuers, old.Issuers)},
+		{"tracing", reflect.DeepEqual(f.Config.Tracing, old.Tracing)},
 	} {
 		if !c.same {
 			changed = append(changed, c.name)
 		}
 	}
 	if len(changed) > 0 {
-		s.log.Warn("listen, admin_listen, server and issuers change only on restart; the new routes and authorizers are in effect",
+		s.log.Warn("listen, admin_listen, server, issuers and tracing change only on restart; the new routes and authorizers are in effect",
 			"changed", strings.Join(changed, ","))
 	}
 	s.file = f

@@ -20,9 +20,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/portcullis/portcullis/internal/admin"
+	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/tracing"
 )
 
 // Listener defaults, used when `server:` leaves them out.
@@ -70,6 +72,7 @@ type Server struct {
 	mu       sync.Mutex
 	retiring []*retiree
 
+	tracer     *tracing.Tracer // nil: tracing off
 	ops        *operatorMetrics
 	adminToken atomic.Pointer[string] // "" turns POST /reload off
 	reloadReq  chan chan error        // POST /reload, served by Run's loop
@@ -87,13 +90,24 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := checkAdmin(f); err != nil {
+	if err := checkProcess(f); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = gateway.NewMetrics(reg)
 	s.ops = newOperatorMetrics(reg)
+	s.tracer, err = tracing.New(context.Background(), f.Config.Tracing, buildinfo.Read().Version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.tracer.Shutdown(ctx); err != nil {
+			s.log.Warn("tracing: spans not sent before exit", "error", err.Error())
+		}
+	}()
 	g, err := gateway.Build(f, s.deps(nil))
 	if err != nil {
 		return err
@@ -272,7 +286,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deps(prev *gateway.Gateway) gateway.Deps {
-	return gateway.Deps{Logger: s.log, Metrics: s.metrics, Transport: s.transport, Previous: prev}
+	return gateway.Deps{Logger: s.log, Metrics: s.metrics, Transport: s.transport, Previous: prev, Tracer: s.tracer}
 }
 
 // install makes g the serving gateway and stops the previous one's
