@@ -235,7 +235,7 @@ loop:
 	}
 
 	if runErr == nil {
-		s.drain(srv, cfg)
+		s.drain(cfg)
 	}
 	timeout := orDefault(cfg.ShutdownTimeout.Std(), DefaultShutdownTimeout)
 	s.log.Info("shutting down", "timeout", timeout.String())
@@ -258,10 +258,10 @@ loop:
 // drain is the first part of a graceful stop: /readyz answers 503 at once
 // while the listener keeps serving for shutdown_delay, so that load
 // balancers (a Kubernetes Service's endpoints) stop sending new requests
-// before it closes. Responses carry Connection: close meanwhile, so that
-// clients holding kept-alive connections move to other replicas instead of
-// reusing a connection that is about to close.
-func (s *Server) drain(srv *http.Server, cfg config.Server) {
+// before it closes. Responses carry Connection: close meanwhile (see
+// serveHTTP), so that clients holding kept-alive connections move to other
+// replicas instead of reusing a connection that is about to close.
+func (s *Server) drain(cfg config.Server) {
 	delay := DefaultShutdownDelay
 	if cfg.ShutdownDelay != nil {
 		delay = cfg.ShutdownDelay.Std()
@@ -270,7 +270,6 @@ func (s *Server) drain(srv *http.Server, cfg config.Server) {
 	if delay <= 0 {
 		return
 	}
-	srv.SetKeepAlivesEnabled(false)
 	s.log.Info("draining: /readyz answers 503, still serving until the delay ends", "delay", delay.String())
 	t := time.NewTimer(delay)
 	defer t.Stop()
@@ -282,6 +281,13 @@ func (s *Server) drain(srv *http.Server, cfg config.Server) {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		// Each connection closes after its next answer, so clients and
+		// proxies holding kept-alive connections move to other replicas.
+		// Idle connections are not closed now: a client may be sending on
+		// one at this very moment (Shutdown closes the rest later).
+		w.Header().Set("Connection", "close")
+	}
 	s.current.Load().ServeHTTP(w, r)
 }
 
