@@ -155,6 +155,11 @@ routes:
 	if code, body := get(t, r.base+"/proxy/7", "Authorization", "Bearer "+tok); code != 200 {
 		t.Fatalf("GET /proxy/7: %d %s", code, body)
 	}
+	// A key the gateway has not seen: the request waits for a key fetch.
+	iss.AddKey(t, "k2", "rsa")
+	if code, body := get(t, r.base+"/proxy/8", "Authorization", "Bearer "+iss.Mint(t, "k2", nil)); code != 200 {
+		t.Fatalf("GET /proxy/8 with a new key: %d %s", code, body)
+	}
 	r.stopNow(t)
 
 	spans := rc.all()
@@ -179,6 +184,17 @@ routes:
 		return byName[name][i]
 	}
 	id := func(b []byte) string { return hex.EncodeToString(b) }
+	// childOf finds the span named name whose parent is p.
+	childOf := func(name string, p *tracepb.Span) *tracepb.Span {
+		t.Helper()
+		for _, s := range byName[name] {
+			if id(s.ParentSpanId) == id(p.SpanId) && id(s.TraceId) == id(p.TraceId) {
+				return s
+			}
+		}
+		t.Fatalf("no span %q under %q", name, p.Name)
+		return nil
+	}
 	attr := func(s *tracepb.Span, key string) string {
 		for _, a := range s.Attributes {
 			if a.Key == key {
@@ -193,15 +209,11 @@ routes:
 	if id(req.TraceId) != clientTrace || id(req.ParentSpanId) != clientSpan || req.Kind != tracepb.Span_SPAN_KIND_SERVER {
 		t.Errorf("request span: trace %s parent %s kind %v; want the client's trace %s and span %s", id(req.TraceId), id(req.ParentSpanId), req.Kind, clientTrace, clientSpan)
 	}
-	for _, child := range []*tracepb.Span{one("route match", 0), one("authorize users", 0), one("invoke tracefn", 0)} {
-		if id(child.TraceId) != clientTrace || id(child.ParentSpanId) != id(req.SpanId) {
-			t.Errorf("span %s: parent %s, want the request span %s", child.Name, id(child.ParentSpanId), id(req.SpanId))
-		}
-	}
-	if got := attr(one("authorize users", 0), "portcullis.authorizer.cache"); got != "miss" {
+	childOf("route match", req)
+	if got := attr(childOf("authorize users", req), "portcullis.authorizer.cache"); got != "miss" {
 		t.Errorf("first authorization: cache %q, want miss", got)
 	}
-	invoke := one("invoke tracefn", 0)
+	invoke := childOf("invoke tracefn", req)
 	wantTP := "00-" + clientTrace + "-" + id(invoke.SpanId) + "-01"
 	wantXRay := "Root=1-" + clientTrace[:8] + "-" + clientTrace[8:] + ";Parent=" + id(invoke.SpanId) + ";Sampled=1"
 	if fn.Traceparent != wantTP {
@@ -219,22 +231,38 @@ routes:
 
 	// The http_proxy request: a new trace; the backend's parent is the
 	// gateway's http_proxy span.
-	preq, proxy := one("GET /proxy/{id}", 0), one("http_proxy", 0)
+	var preq *tracepb.Span // GET /proxy/7: the one whose http_proxy the backend saw
+	tp, xray, _ := strings.Cut(fromGateway, "|")
+	for _, p := range byName["GET /proxy/{id}"] {
+		if strings.HasPrefix(tp, "00-"+id(p.TraceId)+"-") {
+			preq = p
+		}
+	}
+	if preq == nil {
+		t.Fatalf("no request span for the trace the backend saw: %q", tp)
+	}
 	if id(preq.TraceId) == clientTrace || len(preq.ParentSpanId) != 0 {
 		t.Errorf("a request without traceparent continued a trace: %s parent %s", id(preq.TraceId), id(preq.ParentSpanId))
 	}
-	if id(proxy.ParentSpanId) != id(preq.SpanId) {
-		t.Errorf("http_proxy span's parent %s, want %s", id(proxy.ParentSpanId), id(preq.SpanId))
-	}
-	tp, xray, _ := strings.Cut(fromGateway, "|")
+	proxy := childOf("http_proxy", preq)
 	if want := "00-" + id(preq.TraceId) + "-" + id(proxy.SpanId) + "-01"; tp != want || !strings.Contains(xray, ";Parent="+id(proxy.SpanId)) {
 		t.Errorf("backend saw traceparent %q X-Amzn-Trace-Id %q, want %q", tp, xray, want)
 	}
-	if got := attr(one("authorize users", 1), "portcullis.authorizer.cache"); got != "hit" {
+	if got := attr(childOf("authorize users", preq), "portcullis.authorizer.cache"); got != "hit" {
 		t.Errorf("second authorization: cache %q, want hit", got)
 	}
 	if got := attr(preq, "http.route"); got != "GET /proxy/{id}" {
 		t.Errorf("http.route %q", got)
+	}
+	fetch := one("jwks fetch", 0)
+	var parent *tracepb.Span
+	for _, a := range byName["authorize users"] {
+		if id(a.SpanId) == id(fetch.ParentSpanId) {
+			parent = a
+		}
+	}
+	if parent == nil || attr(parent, "portcullis.authorizer.cache") != "miss" || attr(fetch, "portcullis.jwks.result") != "ok" || len(byName["authorize users"]) != 3 {
+		t.Errorf("jwks fetch span: parent %v (want an authorize span with a cache miss), result %q", parent, attr(fetch, "portcullis.jwks.result"))
 	}
 }
 
