@@ -113,6 +113,7 @@ func TestShutdownDelay(t *testing.T) {
 	os.WriteFile(cfg, []byte(`listen: 127.0.0.1:0
 admin_listen: 127.0.0.1:0
 server: {shutdown_delay: 10m}
+admin_token: 0123456789abcdef-test
 routes:
   - route: GET /a
     integration: {type: mock, body: served}
@@ -129,6 +130,18 @@ routes:
 	}
 	if code, _ := get(t, adminURL+"/healthz", ""); code != 200 {
 		t.Errorf("healthz while draining: %d (a liveness probe must not restart a draining pod)", code)
+	}
+	// A reload asked while shutting down is refused at once.
+	req, _ := http.NewRequest("POST", adminURL+"/reload", nil)
+	req.Header.Set("Authorization", "Bearer 0123456789abcdef-test")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Error(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 422 || !strings.Contains(string(body), "shutting down") {
+			t.Errorf("POST /reload while draining: %d %s", resp.StatusCode, body)
+		}
 	}
 	// A new connection is still accepted and served; its answer asks the
 	// client not to reuse the connection.

@@ -99,6 +99,8 @@ func (s *Server) reloadFromAdmin(ctx context.Context) error {
 	reply := make(chan error, 1)
 	select {
 	case s.reloadReq <- reply:
+	case <-s.loopDone:
+		return errors.New("shutting down: not reloading")
 	case <-ctx.Done():
 		return ctx.Err()
 	}

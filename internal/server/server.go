@@ -76,6 +76,7 @@ type Server struct {
 	ops        *operatorMetrics
 	adminToken atomic.Pointer[string] // "" turns POST /reload off
 	reloadReq  chan chan error        // POST /reload, served by Run's loop
+	loopDone   chan struct{}          // closed when Run's loop no longer serves reloadReq
 }
 
 // Run loads the configuration, serves it until ctx is done, then stops
@@ -85,7 +86,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, log: o.Logger, transport: proxy.NewTransport(), reloadReq: make(chan chan error)}
+	s := &Server{o: o, log: o.Logger, transport: proxy.NewTransport(), reloadReq: make(chan chan error), loopDone: make(chan struct{})}
 	f, err := config.Load(o.ConfigPath)
 	if err != nil {
 		return err
@@ -234,6 +235,7 @@ loop:
 		}
 	}
 
+	close(s.loopDone)
 	if runErr == nil {
 		s.drain(cfg)
 	}
