@@ -7,13 +7,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 
-# Debian packages the tests run for real: curl, bash and sed run the
-# quickstart's printed lines; python3 with PyJWT and cryptography and nodejs
-# run the Python and Node.js functions and the examples.
-packages=(curl bash sed python3 python3-jwt python3-cryptography nodejs)
+# Debian packages the tests run for real, by the command they provide:
+# curl, bash and sed run the quickstart's printed lines; python3 and node run
+# Python and Node.js functions; podman builds the image; nginx fronts the
+# rolling-restart test; kubectl checks the Kubernetes manifests.
+declare -A packages=(
+  [curl]=curl [bash]=bash [sed]=sed [python3]=python3 [node]=nodejs
+  [podman]=podman [nginx]=nginx [kubectl]=kubernetes-client
+)
+# Python modules the examples import, for /usr/bin/python3.
+declare -A modules=([jwt]=python3-jwt [cryptography]=python3-cryptography)
 missing=()
-for pkg in "${packages[@]}"; do
-  [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || missing+=("$pkg")
+for tool in "${!packages[@]}"; do
+  command -v "$tool" >/dev/null || missing+=("${packages[$tool]}")
+done
+for module in "${!modules[@]}"; do
+  /usr/bin/python3 -c "import $module" 2>/dev/null || missing+=("${modules[$module]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -41,7 +50,7 @@ export PORTCULLIS_REQUIRE_TOOLS=1
 events="$(mktemp)"
 trap 'rm -f "$events"' EXIT
 status=0
-"$tools/gotestsum" --format pkgname --jsonfile "$events" -- -race "${@:-./...}" || status=$?
+"$tools/gotestsum" --format pkgname --jsonfile "$events" -- -race -timeout 20m "${@:-./...}" || status=$?
 
 # A skipped test is a failure here (see the header).
 skipped=$(grep '"Action":"skip"' "$events" | grep '"Test":' | sed -E 's/.*"Package":"([^"]+)".*"Test":"([^"]+)".*/\1 \2/' || true)

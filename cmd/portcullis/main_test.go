@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -107,10 +108,11 @@ func mustRead(t *testing.T, path string) []byte {
 
 // served is a running `portcullis serve` and its JSON log lines.
 type served struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	base string
-	logs chan map[string]any
+	t     *testing.T
+	cmd   *exec.Cmd
+	base  string
+	admin string // the admin listener's address, "" without one
+	logs  chan map[string]any
 }
 
 func startServe(t *testing.T, bin, cfg string) *served {
@@ -122,17 +124,57 @@ func startServe(t *testing.T, bin, cfg string) *served {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	p := &served{t: t, cmd: cmd, logs: make(chan map[string]any, 100)}
+	// Lines queue without bound between the reader and the channel, so a
+	// test that reads no log never blocks the process on a full pipe.
+	var (
+		mu     sync.Mutex
+		queue  []map[string]any
+		ended  bool
+		signal = make(chan struct{}, 1)
+	)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			var m map[string]any
 			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				p.logs <- m
+				mu.Lock()
+				queue = append(queue, m)
+				mu.Unlock()
+				select {
+				case signal <- struct{}{}:
+				default:
+				}
 			}
 		}
-		close(p.logs)
+		mu.Lock()
+		ended = true
+		mu.Unlock()
+		select {
+		case signal <- struct{}{}:
+		default:
+		}
 	}()
-	p.base = "http://" + p.waitLog("serving")["listen"].(string)
+	go func() {
+		for {
+			mu.Lock()
+			next, done := queue, ended
+			queue = nil
+			mu.Unlock()
+			for _, m := range next {
+				p.logs <- m
+			}
+			if done && len(next) == 0 {
+				close(p.logs)
+				return
+			}
+			if len(next) == 0 {
+				<-signal
+			}
+		}
+	}()
+	serving := p.waitLog("serving")
+	p.base = "http://" + serving["listen"].(string)
+	p.admin, _ = serving["admin"].(string)
 	return p
 }
 

@@ -3,7 +3,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -17,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/server"
@@ -33,8 +33,9 @@ const (
 const usage = `portcullis: an API gateway that verifies every caller, with AWS API Gateway's authorizer behaviour
 
 Usage:
-  portcullis serve -c FILE         serve the API in FILE (SIGHUP reloads, SIGTERM stops,
-                                   SIGUSR1 rotates the keys of issuers it hosts)
+  portcullis serve -c FILE [--watch]
+                                   serve the API in FILE (SIGHUP or, with --watch, a change to FILE
+                                   reloads; SIGTERM stops; SIGUSR1 rotates the keys of issuers it hosts)
   portcullis check -c FILE         validate FILE without serving
   portcullis build -c FILE         build FILE's Go functions from source (serve does it too)
   portcullis import FILE [-o OUT] [--strict] [--parameter Name=Value]...
@@ -55,11 +56,12 @@ Usage:
                                    step by step; exit 0 allow, 1 deny
   portcullis token keygen --out DIR [--type rsa|ec|ed25519] [--kid KID]
                                    write private.pem, public.pem and jwks.json
-  portcullis version
+  portcullis health -c FILE | --url URL
+                                   ask a running gateway's /readyz: exit 0 ready, 1 not (for probes)
+  portcullis completion bash|zsh|fish
+                                   print a shell completion script
+  portcullis version               print the version, commit, build date and Go version
 `
-
-// Version is set at build time with -ldflags "-X .../internal/cli.Version=...".
-var Version = "dev"
 
 // Main runs the command in args (without the program name) and returns the
 // process exit code.
@@ -100,8 +102,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "portcullis token: expected mint, inspect, verify or keygen\n\n", usage)
 		return exitUsage
 	case "version", "--version":
-		fmt.Fprintln(stdout, "portcullis", Version)
+		fmt.Fprintln(stdout, buildinfo.Read())
 		return exitOK
+	case "health":
+		return health(args[1:], stdout, stderr)
+	case "completion":
+		return completion(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -157,12 +163,13 @@ func (c *commandFlags) parse(args []string, positional bool) (code int, ok bool)
 }
 
 func serve(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("serve", `-c FILE [--log-level LEVEL]
+	fs := newFlags("serve", `-c FILE [--log-level LEVEL] [--watch]
 
-Serve the API in FILE. SIGHUP reloads FILE, SIGTERM or SIGINT stops (in-flight
+Serve the API in FILE. SIGHUP (or, with --watch, a change to FILE) reloads FILE, SIGTERM or SIGINT stops (in-flight
 requests finish), SIGUSR1 rotates the keys of the issuers it hosts.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	watch := fs.Bool("watch", false, "reload when the configuration file changes (as SIGHUP does)")
 	if code, ok := fs.parse(args, false); !ok {
 		return code
 	}
@@ -173,7 +180,7 @@ requests finish), SIGUSR1 rotates the keys of the issuers it hosts.`, stdout, st
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv}))
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	ctx, hurry, stop := stopSignals()
 	defer stop()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
@@ -193,7 +200,7 @@ requests finish), SIGUSR1 rotates the keys of the issuers it hosts.`, stdout, st
 		}
 	}()
 
-	err := server.Run(ctx, server.Options{ConfigPath: *file, Logger: log, Reload: reload, Rotate: rotate})
+	err := server.Run(ctx, server.Options{ConfigPath: *file, Logger: log, Reload: reload, Rotate: rotate, Hurry: hurry, Watch: *watch})
 	if err != nil {
 		var es *config.Errors
 		if errors.As(err, &es) {

@@ -29,8 +29,11 @@ const MaxFileSize = 4 << 20
 // Config is the whole file. The YAML names are the public contract: add keys,
 // never rename them.
 type Config struct {
-	Listen      string                `yaml:"listen"`
-	AdminListen string                `yaml:"admin_listen"`
+	Listen      string `yaml:"listen"`
+	AdminListen string `yaml:"admin_listen"`
+	// AdminToken, when set, allows POST /reload on the admin listener with
+	// Authorization: Bearer ADMIN_TOKEN.
+	AdminToken  string                `yaml:"admin_token"`
 	API         API                   `yaml:"api"`
 	Server      Server                `yaml:"server"`
 	Authorizers map[string]Authorizer `yaml:"authorizers"`
@@ -41,6 +44,18 @@ type Config struct {
 	// Functions are Lambda functions, used by lambda authorizers and
 	// lambda_proxy integrations.
 	Functions map[string]Function `yaml:"functions"`
+	// Tracing sends OpenTelemetry traces to an OTLP collector.
+	Tracing Tracing `yaml:"tracing"`
+}
+
+// Tracing configures OpenTelemetry tracing; the standard OTEL_* environment
+// variables fill in what it leaves out.
+type Tracing struct {
+	Enabled     bool     `yaml:"enabled"`
+	Endpoint    string   `yaml:"endpoint"`     // OTLP base URL; default OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else localhost
+	Protocol    string   `yaml:"protocol"`     // http/protobuf or grpc; default OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, else http/protobuf
+	SampleRatio *float64 `yaml:"sample_ratio"` // 0 to 1, parent-based; default OTEL_TRACES_SAMPLER, else 1
+	ServiceName string   `yaml:"service_name"` // default OTEL_SERVICE_NAME, else portcullis
 }
 
 // Function is one Lambda function and how to run it.
@@ -131,6 +146,9 @@ type Server struct {
 	MaxHeaderBytes    int      `yaml:"max_header_bytes"`
 	MaxBodyBytes      int64    `yaml:"max_body_bytes"`
 	ShutdownTimeout   Duration `yaml:"shutdown_timeout"`
+	// ShutdownDelay is how long, after SIGTERM, /readyz answers 503 while
+	// the listener still serves, before the drain starts. Unset: 5s; 0: none.
+	ShutdownDelay *Duration `yaml:"shutdown_delay"`
 }
 
 // Authorizer is one entry of `authorizers:`. Which fields apply depends on Type.

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/tracing"
 )
 
 // Restart backoff for processes that exit before they have run an
@@ -298,6 +300,7 @@ func (p *Process) invoke(ctx context.Context, event []byte) ([]byte, error) {
 	}
 	inv := &invocation{
 		id:            newRequestID(),
+		trace:         tracing.XRayHeader(ctx),
 		event:         append([]byte(nil), event...),
 		queueDeadline: time.Now().Add(p.queueWait()),
 		done:          make(chan result, 1),
@@ -437,6 +440,7 @@ type result struct {
 // invocation is one Invoke on its way through the queue and a process.
 type invocation struct {
 	id            string
+	trace         string // X-Ray trace header of the caller's span; "" for a fresh one
 	event         []byte
 	queueDeadline time.Time
 	done          chan result // buffered: finishing never blocks on a caller that left

@@ -819,7 +819,12 @@ func (rc *rconn) writeEvent(w *waiter, inv *invocation, deadline time.Time, inli
 	b = strconv.AppendInt(b, deadline.UnixMilli(), 10)
 	b = append(b, "\r\n"...)
 	b = append(b, inst.p.arnHeader...)
-	b = appendTraceID(b, time.Now())
+	if inv.trace != "" { // the gateway's span, so the function's work joins its trace
+		b = append(b, "Lambda-Runtime-Trace-Id: "...)
+		b = append(b, inv.trace...)
+	} else {
+		b = appendTraceID(b, time.Now())
+	}
 	b = append(b, "\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(inv.event)), 10)
 	if w.close {

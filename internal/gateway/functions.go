@@ -218,7 +218,7 @@ func (g *Gateway) buildLambdaAuthorizer(f *config.File, at, name string, a confi
 	if d.Metrics != nil {
 		o.Metrics = d.Metrics.Lambda
 	}
-	la, err := lambdaauth.New(s, fn.f, o)
+	la, err := lambdaauth.New(s, g.tracer.Function(fn.name, fn.f), o)
 	if err != nil {
 		return nil, f.Errorf(at, "%v", err)
 	}
@@ -246,9 +246,10 @@ func lambdaContext(d *lambdaauth.Decision, name string) string {
 // lambdaProxyIntegration is the `lambda_proxy` integration: the route's
 // backend is a function.
 type lambdaProxyIntegration struct {
-	p       *lambdaproxy.Integration
-	timeout time.Duration
-	strip   *proxy.HeaderFilter // client headers kept out of the event
+	p        *lambdaproxy.Integration
+	timeout  time.Duration
+	strip    *proxy.HeaderFilter // client headers kept out of the event
+	function string              // its name, for traces
 }
 
 func (l *lambdaProxyIntegration) bodyTimeout() time.Duration { return l.timeout }
@@ -284,7 +285,7 @@ func (g *Gateway) buildLambdaProxy(f *config.File, at string, key route.Key, in 
 	if timeout <= 0 {
 		timeout = lambdaproxy.DefaultTimeout
 	}
-	return &lambdaProxyIntegration{p: p, timeout: timeout, strip: proxy.ClientHeaderFilter(in.PassClientHeaders)}, nil
+	return &lambdaProxyIntegration{p: p, timeout: timeout, strip: proxy.ClientHeaderFilter(in.PassClientHeaders), function: fn.name}, nil
 }
 
 func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {

@@ -19,6 +19,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/identity"
@@ -28,6 +30,7 @@ import (
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/route"
+	"github.com/portcullis/portcullis/internal/tracing"
 )
 
 // Gateway serves one configuration. It is immutable once built; a reload
@@ -42,6 +45,7 @@ type Gateway struct {
 	unmatched   *Route // stands in for "no route" in metrics
 	authorizers map[string]authorizer
 	functions   map[string]*fn
+	tracer      *tracing.Tracer // nil: tracing off
 	pool        sync.Pool
 }
 
@@ -113,6 +117,7 @@ type exchange struct {
 	query      url.Values
 	backendErr error
 	call       proxy.Call // for http_proxy routes; pooled with the exchange
+	span       trace.Span // the request's span; nil when tracing is off
 }
 
 // ServeHTTP implements http.Handler.
@@ -134,6 +139,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// body, with no time limit, to keep the connection alive.
 		w.Header().Set("Connection", "close")
 	}
+	ex.traceStart()
 
 	g.serve(ex)
 
@@ -158,7 +164,7 @@ func (g *Gateway) serve(ex *exchange) {
 		ex.answer(http.StatusBadRequest, answer.BadRequest, "bad_path")
 		return
 	}
-	i := g.table.Match(r.Method, r.URL.Path, &ex.params)
+	i := ex.match()
 	if i < 0 {
 		ex.route = g.unmatched
 		ex.answer(http.StatusNotFound, answer.NotFound, "no_route")
@@ -170,7 +176,7 @@ func (g *Gateway) serve(ex *exchange) {
 		ex.answer(http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return
 	}
-	if rt.auth != nil && !rt.auth.authorize(ex, rt) {
+	if rt.auth != nil && !ex.authorize(rt) {
 		return
 	}
 	if hasBody(r) {
@@ -188,7 +194,7 @@ func (g *Gateway) serve(ex *exchange) {
 		}
 		r.Body = http.MaxBytesReader(&ex.w, r.Body, g.maxBody)
 	}
-	rt.integration.serve(&ex.w, r, ex)
+	ex.integrate(rt)
 }
 
 func hasBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
@@ -287,6 +293,7 @@ func (ex *exchange) finish() {
 	if ex.cut {
 		rt.m.countCut(ex.reason)
 	}
+	ex.traceEnd(rt, status)
 
 	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
@@ -418,12 +425,19 @@ func (w *statusWriter) stampRequestID() {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // proxyIntegration adapts proxy.Proxy to integration.
-type proxyIntegration struct{ p *proxy.Proxy }
+type proxyIntegration struct {
+	p      *proxy.Proxy
+	tracer *tracing.Tracer // nil: tracing off
+	host   string          // the backend's host:port, for traces
+}
 
 func (pi *proxyIntegration) bodyTimeout() time.Duration { return pi.p.Timeout() }
 
 func (pi *proxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	ex.call = proxy.Call{Params: &ex.params, Source: ex, RequestID: ex.id, ClientIP: ex.clientIP}
+	if pi.tracer != nil {
+		ex.call.Trace = pi.tracer
+	}
 	pi.p.Serve(w, r, &ex.call)
 	ex.backendErr = ex.call.Err
 	if ex.call.Cut != "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/route"
+	"github.com/portcullis/portcullis/internal/tracing"
 )
 
 // Defaults for the `api:` block, used in $context variables and logs.
@@ -48,6 +49,8 @@ type Deps struct {
 	// with a go.mod) before they start; without it (check) only the source
 	// folder and the go command are checked.
 	BuildGo bool
+	// Tracer traces requests; nil: tracing off.
+	Tracer *tracing.Tracer
 }
 
 // Build checks the configuration's meaning and assembles a Gateway. Every
@@ -68,6 +71,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		maxBody:     c.Server.MaxBodyBytes,
 		authorizers: map[string]authorizer{},
 		functions:   map[string]*fn{},
+		tracer:      d.Tracer,
 	}
 	if g.api.ID == "" {
 		g.api.ID = DefaultAPIID
@@ -295,7 +299,7 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 			Timeout:           in.Timeout.Std(),
 			Transport:         d.Transport,
 			PassClientHeaders: in.PassClientHeaders,
-		})}, nil
+		}), tracer: d.Tracer, host: tmpl.URL().Host}, nil
 	case "lambda_proxy":
 		errs = append(errs, checkPassClientHeaders(f, at, in.PassClientHeaders, nil)...)
 		notFor("uri", in.URI != "")

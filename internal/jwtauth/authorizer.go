@@ -390,9 +390,11 @@ func (a *Authorizer) verify(ctx context.Context, token string, tr *tracer) (*Ide
 		cacheKey = hashToken(token)
 		if id, hit := a.cache.lookup(cacheKey, now, a.keys); hit {
 			a.metrics.cacheHit()
+			traceCache(ctx, "hit")
 			return id, nil
 		}
 		a.metrics.cacheMiss()
+		traceCache(ctx, "miss")
 	}
 
 	hdr, d := a.checkHeader(token[:headerLen])

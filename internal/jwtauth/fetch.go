@@ -238,13 +238,21 @@ func (k *keySource) refetchOnMiss(ctx context.Context) {
 	if c == nil {
 		return
 	}
+	span := traceKeyFetch(ctx)
 	wait := time.NewTimer(k.fetchTimeout)
 	defer wait.Stop()
+	result := "ok"
 	select {
 	case <-c.done:
+		if c.err != nil {
+			result = "error"
+		}
 	case <-wait.C:
+		result = "timeout"
 	case <-ctx.Done():
+		result = "canceled"
 	}
+	endKeyFetch(span, result)
 }
 
 // run is the background refresh loop started by Authorizer.Start.

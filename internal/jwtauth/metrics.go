@@ -10,9 +10,10 @@ import (
 // NewMetrics and share it between all authorizers; series are labelled by
 // authorizer name and a small fixed set of results, never by token data.
 type Metrics struct {
-	keyFetches *prometheus.CounterVec
-	keys       *prometheus.GaugeVec
-	tokenCache *prometheus.CounterVec
+	keyFetches  *prometheus.CounterVec
+	keys        *prometheus.GaugeVec
+	keysFetched *prometheus.GaugeVec
+	tokenCache  *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them with reg (if not
@@ -28,6 +29,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "portcullis_jwt_keys",
 			Help: "Usable signing keys currently held.",
 		}, []string{"authorizer"}),
+		keysFetched: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "portcullis_jwt_keys_last_fetch_timestamp_seconds",
+			Help: "When the keys now held were fetched from the issuer, in seconds since the epoch; their age is time() minus this. No series for key files.",
+		}, []string{"authorizer"}),
 		tokenCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_jwt_token_cache_total",
 			Help: "Verified-token cache lookups by result (hit, miss).",
@@ -36,6 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		m.keyFetches = metrics.Register(reg, m.keyFetches)
 		m.keys = metrics.Register(reg, m.keys)
+		m.keysFetched = metrics.Register(reg, m.keysFetched)
 		m.tokenCache = metrics.Register(reg, m.tokenCache)
 	}
 	return m
@@ -47,6 +53,7 @@ type authorizerMetrics struct {
 	fetchOK, fetchErr      prometheus.Counter
 	cacheHits, cacheMisses prometheus.Counter
 	keys                   prometheus.Gauge
+	keysFetched            prometheus.Gauge
 }
 
 func (m *Metrics) forAuthorizer(name string) *authorizerMetrics {
@@ -59,6 +66,7 @@ func (m *Metrics) forAuthorizer(name string) *authorizerMetrics {
 		cacheHits:   m.tokenCache.WithLabelValues(name, "hit"),
 		cacheMisses: m.tokenCache.WithLabelValues(name, "miss"),
 		keys:        m.keys.WithLabelValues(name),
+		keysFetched: m.keysFetched.WithLabelValues(name),
 	}
 }
 
@@ -67,6 +75,7 @@ func (m *authorizerMetrics) fetched(ok bool) {
 	case m == nil:
 	case ok:
 		m.fetchOK.Inc()
+		m.keysFetched.SetToCurrentTime()
 	default:
 		m.fetchErr.Inc()
 	}

@@ -33,6 +33,9 @@ type Call struct {
 	Source    mapping.Source // reads the client's original request and $context
 	RequestID string
 	ClientIP  string
+	// Trace, when set, writes the request's trace context into the
+	// backend request's headers (replacing the client's).
+	Trace TraceInjector
 
 	// Err is why the exchange failed (the backend's fault, or the client's
 	// body), for logs; nil when a backend response was relayed whole, or
@@ -101,6 +104,11 @@ func (t *watchingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		resp.Body = &c.body
 	}
 	return resp, nil
+}
+
+// TraceInjector writes the trace context of ctx into h (tracing.Tracer).
+type TraceInjector interface {
+	Inject(ctx context.Context, h http.Header)
 }
 
 // Proxy forwards requests for one route. It is safe for concurrent use.
@@ -281,6 +289,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 		out.Header.Set("X-Forwarded-Proto", "http")
 	}
 	out.Header.Set(RequestIDHeader, c.RequestID)
+	if c.Trace != nil {
+		c.Trace.Inject(pr.In.Context(), out.Header)
+	}
 	p.mapping.Apply(out, c.Source)
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = nil // don't let Go add its own

@@ -598,5 +598,6 @@ func TestAbuseRequestSmuggling(t *testing.T) {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	faultyFunction.Remove()
+	traceFunction.Remove()
 	os.Exit(code)
 }

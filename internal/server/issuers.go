@@ -40,6 +40,7 @@ func issuerSettings(f *config.File) (map[string]issuer.Settings, map[string]stri
 // listening or writing anything.
 func Check(f *config.File) error {
 	var errs config.Errors
+	errs.Add(checkProcess(f))
 	if _, err := gateway.Build(f, gateway.Deps{}); err != nil {
 		errs.Add(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -21,9 +20,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/portcullis/portcullis/internal/admin"
+	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/tracing"
 )
 
 // Listener defaults, used when `server:` leaves them out.
@@ -32,6 +33,10 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultShutdownTimeout   = 30 * time.Second
+	// DefaultShutdownDelay is how long /readyz says 503 before the drain
+	// starts: the time a Kubernetes Service takes to drop the pod from its
+	// endpoints, during which new connections still arrive.
+	DefaultShutdownDelay = 5 * time.Second
 )
 
 // Options configures Run.
@@ -43,6 +48,12 @@ type Options struct {
 	Reload <-chan struct{}
 	// Rotate asks every hosted development issuer for a new signing key.
 	Rotate <-chan struct{}
+	// Hurry, once it receives or is closed, cuts short the shutdown delay
+	// (a second SIGTERM or Ctrl-C).
+	Hurry <-chan struct{}
+	// Watch reloads the configuration when its file changes (see
+	// watchConfig).
+	Watch bool
 	// Started, if set, is called once every listener accepts connections.
 	Started func(listen, admin net.Addr)
 }
@@ -56,9 +67,16 @@ type Server struct {
 	transport *proxy.Transport
 	current   atomic.Pointer[gateway.Gateway]
 	stopGen   context.CancelFunc
+	draining  atomic.Bool // SIGTERM received: /readyz answers 503
 
 	mu       sync.Mutex
 	retiring []*retiree
+
+	tracer     *tracing.Tracer // nil: tracing off
+	ops        *operatorMetrics
+	adminToken atomic.Pointer[string] // "" turns POST /reload off
+	reloadReq  chan chan error        // POST /reload, served by Run's loop
+	loopDone   chan struct{}          // closed when Run's loop no longer serves reloadReq
 }
 
 // Run loads the configuration, serves it until ctx is done, then stops
@@ -68,19 +86,36 @@ func Run(ctx context.Context, o Options) error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, log: o.Logger, transport: proxy.NewTransport()}
+	s := &Server{o: o, log: o.Logger, transport: proxy.NewTransport(), reloadReq: make(chan chan error), loopDone: make(chan struct{})}
 	f, err := config.Load(o.ConfigPath)
 	if err != nil {
+		return err
+	}
+	if err := checkProcess(f); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = gateway.NewMetrics(reg)
+	s.ops = newOperatorMetrics(reg)
+	s.tracer, err = tracing.New(context.Background(), f.Config.Tracing, buildinfo.Read().Version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.tracer.Shutdown(ctx); err != nil {
+			s.log.Warn("tracing: spans not sent before exit", "error", err.Error())
+		}
+	}()
 	g, err := gateway.Build(f, s.deps(nil))
 	if err != nil {
 		return err
 	}
 	s.file = f
+	s.adminToken.Store(&f.Config.AdminToken)
+	s.ops.loaded()
 	cfg := f.Config.Server
 
 	// Issuers listen before the gateway's authorizers start, so that
@@ -124,7 +159,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	var adminAddr net.Addr
 	if f.Config.AdminListen != "" {
-		aln, err := net.Listen("tcp", f.Config.AdminListen)
+		aln, err := admin.Listen(f.Config.AdminListen)
 		if err != nil {
 			for _, l := range listeners {
 				l.Close()
@@ -133,7 +168,13 @@ func Run(ctx context.Context, o Options) error {
 		}
 		adminAddr = aln.Addr()
 		servers = append(servers, &http.Server{
-			Handler:           admin.Handler(reg, func() []string { return s.current.Load().NotReady() }),
+			Handler: admin.Handler(admin.Options{
+				Gatherer: reg,
+				NotReady: func() []string { return s.current.Load().NotReady() },
+				Draining: s.draining.Load,
+				Token:    func() string { return *s.adminToken.Load() },
+				Reload:   s.reloadFromAdmin,
+			}),
 			ReadHeaderTimeout: DefaultReadHeaderTimeout,
 			IdleTimeout:       DefaultIdleTimeout,
 			ErrorLog:          srv.ErrorLog,
@@ -159,6 +200,15 @@ func Run(ctx context.Context, o Options) error {
 		o.Started(ln.Addr(), adminAddr)
 	}
 
+	var watched <-chan struct{}
+	if o.Watch {
+		w, err := watchConfig(life, o.ConfigPath, s.log)
+		if err != nil {
+			s.log.Error("cannot watch the configuration; reload with SIGHUP or POST /reload", "error", err.Error())
+		}
+		watched = w
+	}
+
 	var runErr error
 loop:
 	for {
@@ -167,6 +217,10 @@ loop:
 			break loop
 		case <-o.Reload:
 			s.reload()
+		case <-watched:
+			s.reload()
+		case reply := <-s.reloadReq:
+			reply <- s.reload()
 		case <-o.Rotate:
 			for _, h := range issuers {
 				if kid, err := h.iss.Rotate(); err != nil {
@@ -181,6 +235,10 @@ loop:
 		}
 	}
 
+	close(s.loopDone)
+	if runErr == nil {
+		s.drain(cfg)
+	}
 	timeout := orDefault(cfg.ShutdownTimeout.Std(), DefaultShutdownTimeout)
 	s.log.Info("shutting down", "timeout", timeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -199,14 +257,46 @@ loop:
 	return runErr
 }
 
+// drain is the first part of a graceful stop: /readyz answers 503 at once
+// while the listener keeps serving for shutdown_delay, so that load
+// balancers (a Kubernetes Service's endpoints) stop sending new requests
+// before it closes. Responses carry Connection: close meanwhile (see
+// serveHTTP), so that clients holding kept-alive connections move to other
+// replicas instead of reusing a connection that is about to close.
+func (s *Server) drain(cfg config.Server) {
+	delay := DefaultShutdownDelay
+	if cfg.ShutdownDelay != nil {
+		delay = cfg.ShutdownDelay.Std()
+	}
+	s.draining.Store(true)
+	if delay <= 0 {
+		return
+	}
+	s.log.Info("draining: /readyz answers 503, still serving until the delay ends", "delay", delay.String())
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.o.Hurry:
+		s.log.Info("shutdown delay cut short")
+	}
+}
+
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		// Each connection closes after its next answer, so clients and
+		// proxies holding kept-alive connections move to other replicas.
+		// Idle connections are not closed now: a client may be sending on
+		// one at this very moment (Shutdown closes the rest later).
+		w.Header().Set("Connection", "close")
+	}
 	s.current.Load().ServeHTTP(w, r)
 }
 
 func (s *Server) deps(prev *gateway.Gateway) gateway.Deps {
 	// Go functions are built from source before they start (check only
 	// checks that they could be).
-	return gateway.Deps{Logger: s.log, Metrics: s.metrics, Transport: s.transport, Previous: prev, BuildGo: true}
+	return gateway.Deps{Logger: s.log, Metrics: s.metrics, Transport: s.transport, Previous: prev, BuildGo: true, Tracer: s.tracer}
 }
 
 // install makes g the serving gateway and stops the previous one's
@@ -266,38 +356,6 @@ func (s *Server) retireAll() {
 // requests still inside it: as long as a shutdown would give them.
 func (s *Server) grace() time.Duration {
 	return orDefault(s.file.Config.Server.ShutdownTimeout.Std(), DefaultShutdownTimeout)
-}
-
-func (s *Server) reload() {
-	f, err := config.Load(s.o.ConfigPath)
-	if err == nil {
-		var g *gateway.Gateway
-		g, err = gateway.Build(f, s.deps(s.current.Load()))
-		if err == nil {
-			s.warnRestartOnly(f)
-			s.install(g)
-			s.log.Info("configuration reloaded", "config", s.o.ConfigPath, "routes", len(f.Config.Routes))
-			return
-		}
-	}
-	var es *config.Errors
-	if errors.As(err, &es) {
-		for _, e := range *es {
-			s.log.Error("reload refused; the running configuration keeps serving", "problem", e.Error())
-		}
-		return
-	}
-	s.log.Error("reload refused; the running configuration keeps serving", "problem", err.Error())
-}
-
-// warnRestartOnly reports changes that a reload cannot apply.
-func (s *Server) warnRestartOnly(f *config.File) {
-	old := s.file.Config
-	if f.Config.Listen != old.Listen || f.Config.AdminListen != old.AdminListen || f.Config.Server != old.Server ||
-		!reflect.DeepEqual(f.Config.Issuers, old.Issuers) {
-		s.log.Warn("listen, admin_listen, server and issuers change only on restart; the new routes and authorizers are in effect")
-	}
-	s.file = f
 }
 
 func orDefault[T comparable](v, def T) T {

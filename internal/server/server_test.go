@@ -31,6 +31,12 @@ type running struct {
 
 func start(t *testing.T, yaml string) *running {
 	t.Helper()
+	return startWith(t, yaml, nil)
+}
+
+// startWith is start with a last say on the options.
+func startWith(t *testing.T, yaml string, adjust func(*Options)) *running {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "portcullis.yaml")
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
@@ -44,24 +50,29 @@ func start(t *testing.T, yaml string) *running {
 			t.Errorf("log lines with a key given twice:\n%s", strings.Join(lines, "\n"))
 		}
 	})
+	hurry := make(chan struct{})
+	close(hurry) // tests stop at once; TestShutdownDelay tests the delay
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	started := make(chan struct{})
-	go func() {
-		r.done <- Run(ctx, Options{
-			ConfigPath: cfg,
-			Logger:     slog.New(slog.NewJSONHandler(r.logs, nil)),
-			Reload:     r.reload,
-			Rotate:     r.rotate,
-			Started: func(l, a net.Addr) {
-				r.base = "http://" + l.String()
-				if a != nil {
-					r.admin = "http://" + a.String()
-				}
-				close(started)
-			},
-		})
-	}()
+	o := Options{
+		ConfigPath: cfg,
+		Logger:     slog.New(slog.NewJSONHandler(r.logs, nil)),
+		Reload:     r.reload,
+		Rotate:     r.rotate,
+		Hurry:      hurry,
+		Started: func(l, a net.Addr) {
+			r.base = "http://" + l.String()
+			if a != nil {
+				r.admin = "http://" + a.String()
+			}
+			close(started)
+		},
+	}
+	if adjust != nil {
+		adjust(&o)
+	}
+	go func() { r.done <- Run(ctx, o) }()
 	select {
 	case <-started:
 	case err := <-r.done:

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/testbin"
+)
+
+// TestCompletionFlags checks the completion table against the flags each
+// command really defines, read from its --help output.
+func TestCompletionFlags(t *testing.T) {
+	flagLine := regexp.MustCompile(`(?m)^  -([a-z][a-z-]*)`)
+	for _, c := range commands {
+		if len(c.subs) > 0 && len(c.flags) == 0 || c.path == "version" || c.path == "help" || c.path == "completion" {
+			continue
+		}
+		var out bytes.Buffer
+		Main(append(strings.Fields(c.path), "--help"), strings.NewReader(""), &out, &out)
+		var defined []string
+		for _, m := range flagLine.FindAllStringSubmatch(out.String(), -1) {
+			defined = append(defined, m[1])
+		}
+		got := slices.Sorted(slices.Values(c.flags))
+		slices.Sort(defined)
+		if !slices.Equal(got, defined) {
+			t.Errorf("%s: completion offers %v, the command defines %v", c.path, got, defined)
+		}
+	}
+}
+
+// TestBashCompletion sources the script in a real bash and completes.
+func TestBashCompletion(t *testing.T) {
+	bash := testbin.Tool(t, "", "bash", "apt-get install -y bash")
+	var script bytes.Buffer
+	if code := Main([]string{"completion", "bash"}, nil, &script, &script); code != 0 {
+		t.Fatalf("exit %d: %s", code, script.String())
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "portcullis.bash")
+	if err := os.WriteFile(file, script.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "gateway.yaml"), nil, 0o644)
+	cases := []struct {
+		line string // the words typed; the last one is being completed
+		want string
+	}{
+		{"portcullis se", "serve"},
+		{"portcullis token ", "mint inspect verify keygen"},
+		{"portcullis token mint --k", "--key --kid"},
+		{"portcullis issuer ", "rotate hash-password"},
+		{"portcullis serve -", "-c --log-level --watch"},
+		{"portcullis health -c gate", "gateway.yaml"},
+		{"portcullis completion f", "fish"},
+		{"portcullis token verify -c x.yaml --r", "--route"},
+	}
+	for _, c := range cases {
+		words := strings.Split(c.line, " ")
+		quoted := make([]string, len(words))
+		for i, w := range words {
+			quoted[i] = "'" + w + "'"
+		}
+		prog := "source " + file + "; cd " + dir + "; COMP_WORDS=(" + strings.Join(quoted, " ") + "); COMP_CWORD=" + strconv.Itoa(len(words)-1) + "; _portcullis; echo \"${COMPREPLY[*]}\""
+		out, err := exec.Command(bash, "-c", prog).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", c.line, err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != c.want {
+			t.Errorf("%q completes to %q, want %q", c.line, got, c.want)
+		}
+	}
+	for _, shell := range []string{"zsh", "fish"} {
+		var out bytes.Buffer
+		if code := Main([]string{"completion", shell}, nil, &out, &out); code != 0 || !strings.Contains(out.String(), "keygen") {
+			t.Errorf("%s: exit %d\n%s", shell, code, out.String())
+		}
+	}
+	if code := Main([]string{"completion", "tcsh"}, nil, &script, &script); code != exitUsage {
+		t.Errorf("unknown shell: exit %d, want %d", code, exitUsage)
+	}
+}
