@@ -1,6 +1,8 @@
 package sam_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,5 +48,37 @@ Resources:
 	}
 	if f := c.Functions["HelloFunction"]; f.Runtime != "python3.12" || f.Handler != "app.handler" || !strings.HasSuffix(f.Code, "hello") {
 		t.Errorf("functions: %+v", c.Functions)
+	}
+}
+
+// TestIncludeRefused: an AWS::Include that cannot be read locally (from S3,
+// a missing file, a file that includes itself) leaves the API's definition
+// out with a note saying why, rather than failing the import.
+func TestIncludeRefused(t *testing.T) {
+	dir := t.TempDir()
+	loop := "openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n  Fn::Transform:\n    Name: AWS::Include\n    Parameters: {Location: loop.yaml}\n"
+	if err := os.WriteFile(filepath.Join(dir, "loop.yaml"), []byte(loop), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ location, want string }{
+		{"s3://bucket/swagger.yaml", "only a local file can be included"},
+		{"missing.yaml", "AWS::Include of missing.yaml could not be read"},
+		{"loop.yaml", "includes nest more than 8 deep"},
+	} {
+		tmpl := "Transform: AWS::Serverless-2016-10-31\nResources:\n  Api:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: Prod\n" +
+			"      DefinitionBody:\n        Fn::Transform:\n          Name: AWS::Include\n          Parameters:\n            Location: " + tc.location + "\n"
+		res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: dir})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.location, err)
+		}
+		var notes []string
+		found := false
+		for _, n := range res.Notes {
+			notes = append(notes, n.String())
+			found = found || strings.Contains(n.Reason, tc.want)
+		}
+		if !found || len(res.Config.Routes) != 0 {
+			t.Errorf("%s: notes lack %q (routes %v):\n%s", tc.location, tc.want, res.Config.Routes, strings.Join(notes, "\n"))
+		}
 	}
 }

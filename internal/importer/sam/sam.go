@@ -447,7 +447,7 @@ func (t *translator) definition(a *api, props map[string]any, src string) {
 			return
 		}
 		var err error
-		if data, err = os.ReadFile(filepath.Join(t.o.Dir, uri)); err != nil {
+		if data, err = readLimited(filepath.Join(t.o.Dir, uri), openapi.MaxSize); err != nil {
 			t.res.Skip("routes", src+".DefinitionUri", "could not be read: %v", err)
 			return
 		}
