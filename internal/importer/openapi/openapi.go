@@ -31,6 +31,10 @@ const MaxSize = 6 << 20
 const (
 	extPortcullis = "x-portcullis"            // root: listen, admin_listen, api, server, issuers, functions
 	extAuthorizer = "x-portcullis-authorizer" // in a security scheme: jwt key settings, timeout
+	// extSource, in an operation or a security scheme, names where it came
+	// from for notes (the CloudFormation resource a definition was written
+	// from); it is never exported.
+	extSource = "x-portcullis-source"
 )
 
 // Options tunes an import.

@@ -346,6 +346,9 @@ func (e *evaluator) ref(name, src string) any {
 		case "AWS::IAM::Role":
 			return name // a role's name; see getAtt
 		}
+		if apiPart(typ) {
+			return name // an id only the API's own resources use (cfnapi.go)
+		}
 		return e.placeholder(name, src, typ+" "+name+" is an AWS resource Portcullis does not create")
 	}
 	switch name {

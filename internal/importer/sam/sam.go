@@ -1,7 +1,8 @@
 // Package sam reads an AWS SAM (or plain CloudFormation) template into a
 // Portcullis configuration: its serverless functions become local functions
-// on the runtime they name, its APIs (explicit, and the implicit ones SAM
-// creates for events without an ApiId) become routes with their
+// on the runtime they name, its APIs (explicit, the implicit ones SAM
+// creates for events without an ApiId, and APIs written as plain
+// AWS::ApiGateway / AWS::ApiGatewayV2 resources) become routes with their
 // authorizers, and what depends on real AWS resources becomes an
 // environment placeholder with a note. Intrinsic functions are resolved in
 // both the short (!Ref) and long ({"Ref": ...}) forms.
@@ -207,6 +208,7 @@ func (t *translator) run() {
 			}
 		}
 	}
+	t.cfnAPIs(names)
 	var events []event
 	for _, name := range names {
 		r := asMap(resources[name])
@@ -220,11 +222,12 @@ func (t *translator) run() {
 			if t.enabled(r, name) {
 				t.lambdaFunction(name, asMap(r["Properties"]))
 			}
-		case "AWS::Serverless::HttpApi", "AWS::Serverless::Api":
+		case "AWS::Serverless::HttpApi", "AWS::Serverless::Api", "AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api":
+			// Carried over above, with the resources apiPart names.
 		case "AWS::Lambda::Permission", "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::Logs::LogGroup":
 			// Access control between AWS services and logging: nothing to run locally.
 		default:
-			if t.enabled(r, name) {
+			if t.enabled(r, name) && !apiPart(typ) {
 				t.res.Skip("", "Resources."+name, "%s is not created: Portcullis runs the API and its functions; what refers to it gets a placeholder", typ)
 			}
 		}
