@@ -169,3 +169,28 @@ func TestImportStrict(t *testing.T) {
 		t.Errorf("no file: exit %d, want 2", code)
 	}
 }
+
+// TestServePythonHTTPPayload1: an HTTP API whose default authorizer is a
+// Python Lambda authorizer on payload format 1.0 (it answers with an IAM
+// policy) invoked through a role, the shape of AWS's serverless-samples
+// bookings API: handlers in a package path with no CodeUri, payload 1.0
+// written as a number, the table a placeholder the test sets.
+func TestServePythonHTTPPayload1(t *testing.T) {
+	python3OnPath(t)
+	cfg, stderr := importFile(t, "testdata/python-http/template.yaml")
+	wantText(t, cfg, "handler: src/api/locations.lambda_handler", "payload_format_version: \"1.0\"", "event_type: REQUEST",
+		"identity_source: [$request.header.Authorization]", "result_ttl: 0s", "timeout: 100s", "LOCATIONS_TABLE: ${LocationsTable}")
+	wantStderr(t, stderr, "FunctionInvokeRole (at authorizers.LambdaAuthorizer): an IAM role to invoke the function is not needed locally", "AccessLogSettings has no Portcullis equivalent")
+	t.Setenv("LocationsTable", "locations-local")
+	base := serve(t, cfg)
+	check(t, base, []exchange{
+		{"GET", "/locations/7", []string{"Authorization", "Bearer allow-alice"}, 200,
+			`{"location":"7","route":"GET /locations/{locationid}","table":"locations-local","user":"alice"}`, false},
+		{"GET", "/locations", []string{"Authorization", "Bearer allow-bob"}, 200,
+			`{"location":null,"route":"GET /locations","table":"locations-local","user":"bob"}`, false},
+		{"GET", "/locations", []string{"Authorization", "Bearer deny-eve"}, 403, explicitDeny, false},
+		{"GET", "/locations", []string{"Authorization", "Bearer nobody"}, 401, unauthorized, false},
+		{"GET", "/locations", []string{"Authorization", "Bearer fail"}, 500, authFailed, false},
+		{"GET", "/locations", nil, 401, unauthorized, false},
+	})
+}
