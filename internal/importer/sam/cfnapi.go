@@ -231,8 +231,8 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 		return parent + "/" + text(t.e.eval(p.props["PathPart"], p.src()+".PathPart")), ok
 	}
 	stage := ""
-	t.e.at = "routes"
 	for _, p := range parts {
+		t.e.at = "routes"
 		get := func(k string) any { return t.e.eval(p.props[k], p.src()+"."+k) }
 		switch p.typ {
 		case "AWS::ApiGateway::Method":
@@ -269,6 +269,7 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 // restScheme writes an AWS::ApiGateway::Authorizer as the security scheme
 // API Gateway exports for it.
 func (t *translator) restScheme(p cfnPart) map[string]any {
+	t.e.at = "authorizers." + p.name
 	get := func(k string) any { return t.e.eval(p.props[k], p.src()+"."+k) }
 	typ := strings.ToLower(text(get("Type")))
 	ext := map[string]any{"type": typ}
@@ -346,6 +347,7 @@ func (t *translator) httpAPI(name string, props map[string]any, parts []cfnPart)
 	}
 	stage := ""
 	for _, p := range parts {
+		t.e.at = "routes"
 		get := func(k string) any { return t.e.eval(p.props[k], p.src()+"."+k) }
 		switch p.typ {
 		case "AWS::ApiGatewayV2::Route":
@@ -376,6 +378,7 @@ func (t *translator) httpAPI(name string, props map[string]any, parts []cfnPart)
 // httpScheme writes an AWS::ApiGatewayV2::Authorizer as the security
 // scheme API Gateway exports for it.
 func (t *translator) httpScheme(p cfnPart) map[string]any {
+	t.e.at = "authorizers." + p.name
 	get := func(k string) any { return t.e.eval(p.props[k], p.src()+"."+k) }
 	ext := map[string]any{"type": strings.ToLower(text(get("AuthorizerType")))}
 	scheme := map[string]any{"type": "apiKey", "in": "header", "name": "Unused", "x-portcullis-source": p.src()}

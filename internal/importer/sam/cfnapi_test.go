@@ -87,7 +87,8 @@ func TestServeHTTPCloudFormation(t *testing.T) {
 // RouteKey on the API itself), a WebSocket API (not carried over, nor its
 // routes), an API resource that belongs to no API of the template, and a
 // method whose authorizer is not in the template (left out, never served
-// open).
+// open), and a Cognito authorizer whose user pool id is a placeholder asked
+// for at the authorizer; nothing else becomes a placeholder.
 func TestImportCloudFormationAPIShapes(t *testing.T) {
 	const tmpl = `Resources:
   Quick:
@@ -126,6 +127,15 @@ func TestImportCloudFormationAPIShapes(t *testing.T) {
       Integration:
         Type: AWS_PROXY
         Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+  Pool:
+    Type: AWS::Cognito::UserPool
+  CognitoAuth:
+    Type: AWS::ApiGateway::Authorizer
+    Properties:
+      RestApiId: !Ref Rest
+      Type: COGNITO_USER_POOLS
+      IdentitySource: method.request.header.Authorization
+      ProviderARNs: [!GetAtt Pool.Arn]
   Fn:
     Type: AWS::Serverless::Function
     Properties:
@@ -139,14 +149,20 @@ func TestImportCloudFormationAPIShapes(t *testing.T) {
 	if r := res.Config.Routes; len(r) != 1 || r[0].Route != "GET /quick" || r[0].Integration.Function != "Fn" || r[0].Integration.PayloadFormatVersion != "2.0" || r[0].Authorizer != "" {
 		t.Errorf("routes: %+v", r)
 	}
+	if a := res.Config.Authorizers["CognitoAuth"]; a.Type != "jwt" || a.Issuer != "https://cognito-idp.us-east-1.amazonaws.com/${Pool}" {
+		t.Errorf("the Cognito authorizer: %+v", a)
+	}
 	var notes []string
 	for _, n := range res.Notes {
 		notes = append(notes, n.String())
+		// The user pool's id is asked for where it is used: at the
+		// authorizer, where the file's comment then stands.
+		if n.Placeholder && (n.Path != "authorizers.CognitoAuth" || !strings.Contains(n.Reason, "Pool")) &&
+			!strings.Contains(n.Reason, "CognitoAuth_AUDIENCE") {
+			t.Errorf("placeholder note at %s: %s", n.Path, n.Reason)
+		}
 	}
 	all := strings.Join(notes, "\n")
-	if strings.Contains(all, "placeholder") {
-		t.Errorf("a value of a resource that is not carried over became a placeholder to set:\n%s", all)
-	}
 	for _, want := range []string{
 		"Resources.Chat.Properties.ProtocolType (at routes): a WEBSOCKET API is not carried over",
 		"Resources.ChatRoute (at routes): AWS::ApiGatewayV2::Route of the WEBSOCKET API Chat is not carried over",
