@@ -30,7 +30,7 @@ func (t *translator) authorizers() {
 
 func (t *translator) authorizer(scheme string, ss *securityScheme) {
 	src := t.o.Source + " components.securitySchemes." + scheme
-	if s, ok := ss.Extensions[extSource].(string); ok && s != "" {
+	if s, ok := ss.Extensions[SourceExtension].(string); ok && s != "" {
 		src = s
 	}
 	name := importer.EnvName(scheme)

@@ -31,11 +31,12 @@ const MaxSize = 6 << 20
 const (
 	extPortcullis = "x-portcullis"            // root: listen, admin_listen, api, server, issuers, functions
 	extAuthorizer = "x-portcullis-authorizer" // in a security scheme: jwt key settings, timeout
-	// extSource, in an operation or a security scheme, names where it came
-	// from for notes (the CloudFormation resource a definition was written
-	// from); it is never exported.
-	extSource = "x-portcullis-source"
 )
+
+// SourceExtension, in an operation or a security scheme, names where it
+// came from for the notes about it (the CloudFormation resource a
+// definition was written from). Export never writes it.
+const SourceExtension = "x-portcullis-source"
 
 // Options tunes an import.
 type Options struct {

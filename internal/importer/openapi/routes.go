@@ -70,7 +70,7 @@ func (t *translator) route(path, method string, op operation) {
 	if method == "ANY" {
 		src = t.o.Source + " paths." + path + ".x-amazon-apigateway-any-method"
 	}
-	if s := str(op.ext, extSource); s != "" {
+	if s := str(op.ext, SourceExtension); s != "" {
 		src = s
 	}
 	r := config.Route{Route: key}

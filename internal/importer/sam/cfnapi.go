@@ -108,8 +108,13 @@ type cfnDoc struct {
 
 func (d *cfnDoc) add(t *translator, path, method string, op map[string]any, src string) {
 	key := strings.ToLower(method)
-	if method == "ANY" {
+	switch method {
+	case "ANY":
 		key = "x-amazon-apigateway-any-method"
+	case "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS":
+	default:
+		t.res.Skip("routes", src, "route %s %s left out: %q is not an HTTP method API Gateway serves", method, path, method)
+		return
 	}
 	if d.paths[path] == nil {
 		d.paths[path] = map[string]any{}
@@ -118,7 +123,7 @@ func (d *cfnDoc) add(t *translator, path, method string, op map[string]any, src 
 		t.res.Skip("routes", src, "route %s %s left out: another resource already defines it", method, path)
 		return
 	}
-	op["x-portcullis-source"] = src
+	op[openapi.SourceExtension] = src
 	d.paths[path][key] = op
 }
 
@@ -273,7 +278,7 @@ func (t *translator) restScheme(p cfnPart) map[string]any {
 	get := func(k string) any { return t.e.eval(p.props[k], p.src()+"."+k) }
 	typ := strings.ToLower(text(get("Type")))
 	ext := map[string]any{"type": typ}
-	scheme := map[string]any{"type": "apiKey", "in": "header", "name": "Unused", "x-portcullis-source": p.src(), "x-amazon-apigateway-authtype": "custom"}
+	scheme := map[string]any{"type": "apiKey", "in": "header", "name": "Unused", openapi.SourceExtension: p.src(), "x-amazon-apigateway-authtype": "custom"}
 	identity := text(get("IdentitySource"))
 	switch typ {
 	case "token", "cognito_user_pools":
@@ -381,14 +386,14 @@ func (t *translator) httpScheme(p cfnPart) map[string]any {
 	t.e.at = "authorizers." + p.name
 	get := func(k string) any { return t.e.eval(p.props[k], p.src()+"."+k) }
 	ext := map[string]any{"type": strings.ToLower(text(get("AuthorizerType")))}
-	scheme := map[string]any{"type": "apiKey", "in": "header", "name": "Unused", "x-portcullis-source": p.src()}
+	scheme := map[string]any{"type": "apiKey", "in": "header", "name": "Unused", openapi.SourceExtension: p.src()}
 	if p.props["IdentitySource"] != nil {
 		ext["identitySource"] = strings.Join(list(get("IdentitySource")), ",")
 	}
 	if ext["type"] == "jwt" {
 		jc := asMap(get("JwtConfiguration"))
 		ext["jwtConfiguration"] = map[string]any{"issuer": first(jc, "Issuer", "issuer"), "audience": first(jc, "Audience", "audience")}
-		scheme = map[string]any{"type": "oauth2", "flows": map[string]any{}, "x-portcullis-source": p.src()}
+		scheme = map[string]any{"type": "oauth2", "flows": map[string]any{}, openapi.SourceExtension: p.src()}
 	}
 	for cfn, oas := range map[string]string{
 		"AuthorizerUri": "authorizerUri", "AuthorizerPayloadFormatVersion": "authorizerPayloadFormatVersion",

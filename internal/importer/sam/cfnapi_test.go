@@ -84,7 +84,8 @@ func TestServeHTTPCloudFormation(t *testing.T) {
 
 // TestImportCloudFormationAPIShapes: the other shapes of plain
 // CloudFormation APIs: an HTTP API made by quick create (Target and
-// RouteKey on the API itself), a WebSocket API (not carried over, nor its
+// RouteKey on the API itself), a route whose method API Gateway does not
+// serve (noted, where it once vanished without a word), a WebSocket API (not carried over, nor its
 // routes), an API resource that belongs to no API of the template, and a
 // method whose authorizer is not in the template (left out, never served
 // open), and a Cognito authorizer whose user pool id is a placeholder asked
@@ -97,6 +98,19 @@ func TestImportCloudFormationAPIShapes(t *testing.T) {
       ProtocolType: HTTP
       Target: !GetAtt Fn.Arn
       RouteKey: GET /quick
+  OddRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Quick
+      RouteKey: FETCH /odd
+      Target: !Sub integrations/${QuickIntegration}
+  QuickIntegration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Quick
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !GetAtt Fn.Arn
+      PayloadFormatVersion: "2.0"
   Chat:
     Type: AWS::ApiGatewayV2::Api
     Properties:
@@ -166,6 +180,7 @@ func TestImportCloudFormationAPIShapes(t *testing.T) {
 	for _, want := range []string{
 		"Resources.Chat.Properties.ProtocolType (at routes): a WEBSOCKET API is not carried over",
 		"Resources.ChatRoute (at routes): AWS::ApiGatewayV2::Route of the WEBSOCKET API Chat is not carried over",
+		`Resources.OddRoute.Properties (at routes): route FETCH /odd left out: "FETCH" is not an HTTP method API Gateway serves`,
 		"Resources.Stray (at routes): AWS::ApiGateway::Method belongs to no API of this template",
 		"Resources.Secret.Properties (at routes): route GET / left out: unknown security scheme \"(an authorizer that is not a resource of this template)\"",
 	} {
