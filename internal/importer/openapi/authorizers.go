@@ -30,6 +30,9 @@ func (t *translator) authorizers() {
 
 func (t *translator) authorizer(scheme string, ss *securityScheme) {
 	src := t.o.Source + " components.securitySchemes." + scheme
+	if s, ok := ss.Extensions[SourceExtension].(string); ok && s != "" {
+		src = s
+	}
 	name := importer.EnvName(scheme)
 	at := "authorizers." + name
 	ext := asObj(ss.Extensions["x-amazon-apigateway-authorizer"])

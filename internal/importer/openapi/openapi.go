@@ -33,6 +33,11 @@ const (
 	extAuthorizer = "x-portcullis-authorizer" // in a security scheme: jwt key settings, timeout
 )
 
+// SourceExtension, in an operation or a security scheme, names where it
+// came from for the notes about it (the CloudFormation resource a
+// definition was written from). Export never writes it.
+const SourceExtension = "x-portcullis-source"
+
 // Options tunes an import.
 type Options struct {
 	// Source names the input in notes, such as "openapi.yaml" or
@@ -92,10 +97,14 @@ func Into(res *importer.Result, data []byte, o Options) error {
 		o.Partition = "aws"
 	}
 	t := &translator{res: res, o: o, doc: doc, auth: map[string]authz{}, keys: map[string]bool{}}
-	if res.Config.Functions == nil {
+	// The maps this call makes it removes again when they stay empty; the
+	// caller's own maps are left for the caller to fill (SAM's functions
+	// come after its APIs' definitions).
+	ownFunctions, ownAuthorizers := res.Config.Functions == nil, res.Config.Authorizers == nil
+	if ownFunctions {
 		res.Config.Functions = map[string]config.Function{}
 	}
-	if res.Config.Authorizers == nil {
+	if ownAuthorizers {
 		res.Config.Authorizers = map[string]config.Authorizer{}
 	}
 	for _, r := range res.Config.Routes {
@@ -112,10 +121,10 @@ func Into(res *importer.Result, data []byte, o Options) error {
 	t.rootExtensions()
 	t.authorizers()
 	t.paths()
-	if len(res.Config.Functions) == 0 {
+	if ownFunctions && len(res.Config.Functions) == 0 {
 		res.Config.Functions = nil
 	}
-	if len(res.Config.Authorizers) == 0 {
+	if ownAuthorizers && len(res.Config.Authorizers) == 0 {
 		res.Config.Authorizers = nil
 	}
 	return nil

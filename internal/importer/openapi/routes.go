@@ -70,6 +70,9 @@ func (t *translator) route(path, method string, op operation) {
 	if method == "ANY" {
 		src = t.o.Source + " paths." + path + ".x-amazon-apigateway-any-method"
 	}
+	if s := str(op.ext, SourceExtension); s != "" {
+		src = s
+	}
 	r := config.Route{Route: key}
 	skip := func(format string, args ...any) {
 		t.res.Add(importer.Note{Path: "routes", Source: src, Reason: "route " + key + " left out: " + fmt.Sprintf(format, args...)})

@@ -402,7 +402,7 @@ func (t *translator) cors(a *api) {
 		split := func(s string) []any {
 			var out []any
 			for _, p := range strings.Split(unquote(s), ",") {
-				if p = strings.TrimSpace(p); p != "" {
+				if p = unquote(p); p != "" { // "'a', 'b'" as well as "'a,b'"
 					out = append(out, p)
 				}
 			}

@@ -4,6 +4,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -120,6 +123,7 @@ type evaluator struct {
 	conds     map[string]bool
 	noted     map[string]bool
 	at        string // the configuration path being produced, for notes
+	includes  int    // AWS::Include transforms being evaluated
 }
 
 // placeholder returns ${env} and notes, once per name, what to set it to.
@@ -253,6 +257,10 @@ func (e *evaluator) intrinsic(fn string, arg any, src string) any {
 		}
 	case "Fn::Base64":
 		return base64.StdEncoding.EncodeToString([]byte(text(e.eval(arg, src))))
+	case "Fn::Transform":
+		if v, ok := e.include(asMap(arg), src); ok {
+			return v
+		}
 	case "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition":
 		return e.boolean(map[string]any{fn: arg}, src)
 	}
@@ -335,6 +343,11 @@ func (e *evaluator) ref(name, src string) any {
 			return e.t.awsFunctionName(name)
 		case "AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api":
 			return e.t.apiID
+		case "AWS::IAM::Role":
+			return name // a role's name; see getAtt
+		}
+		if apiPart(typ) {
+			return name // an id only the API's own resources use (cfnapi.go)
 		}
 		return e.placeholder(name, src, typ+" "+name+" is an AWS resource Portcullis does not create")
 	}
@@ -351,6 +364,10 @@ func (e *evaluator) getAtt(res, attr, src string) any {
 	switch {
 	case (typ == "AWS::Serverless::Function" || typ == "AWS::Lambda::Function") && attr == "Arn":
 		return "arn:" + e.pseudo["AWS::Partition"] + ":lambda:" + e.pseudo["AWS::Region"] + ":" + e.pseudo["AWS::AccountId"] + ":function:" + e.t.awsFunctionName(res)
+	case typ == "AWS::IAM::Role" && attr == "Arn":
+		// Roles only let AWS services call each other: nothing local
+		// needs one, so its ARN is written rather than asked for.
+		return "arn:" + e.pseudo["AWS::Partition"] + ":iam::" + e.pseudo["AWS::AccountId"] + ":role/" + res
 	case typ == "AWS::Cognito::UserPool" && attr == "Arn":
 		id := e.placeholder(res, src, "Cognito user pool "+res+" is not created locally; its pool id")
 		return "arn:" + e.pseudo["AWS::Partition"] + ":cognito-idp:" + e.pseudo["AWS::Region"] + ":" + e.pseudo["AWS::AccountId"] + ":userpool/" + id
@@ -363,6 +380,62 @@ func (e *evaluator) getAtt(res, attr, src string) any {
 		what = res
 	}
 	return e.placeholder(res+"_"+attr, src, "the "+attr+" of "+what+" lives in AWS")
+}
+
+// maxIncludes bounds nested AWS::Include transforms (an included file may
+// include another, or itself).
+const maxIncludes = 8
+
+// include is the AWS::Include transform (Fn::Transform with Name
+// AWS::Include): the YAML or JSON file at Parameters.Location, relative to
+// the template, read as template text (short forms too) and evaluated in
+// its place. ok is false, with a note, when it cannot be read.
+func (e *evaluator) include(arg map[string]any, src string) (v any, ok bool) {
+	if text(arg["Name"]) != "AWS::Include" {
+		e.t.res.Skip(e.at, src, "the transform %s is not run locally", text(arg["Name"]))
+		return nil, false
+	}
+	loc := text(e.eval(asMap(arg["Parameters"])["Location"], src+".Parameters.Location"))
+	if loc == "" || strings.HasPrefix(loc, "s3://") || strings.Contains(loc, "://") {
+		e.t.res.Skip(e.at, src, "AWS::Include of %q: only a local file can be included (import the file itself, or give its local path)", loc)
+		return nil, false
+	}
+	if e.includes >= maxIncludes {
+		e.t.res.Skip(e.at, src, "AWS::Include of %s: includes nest more than %d deep", loc, maxIncludes)
+		return nil, false
+	}
+	path := loc
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(e.t.o.Dir, path)
+	}
+	data, err := readLimited(path, MaxSize)
+	if err == nil {
+		var doc map[string]any
+		if doc, err = parse(data); err == nil {
+			e.includes++
+			defer func() { e.includes-- }()
+			return e.eval(doc, src+"("+loc+")"), true
+		}
+	}
+	e.t.res.Skip(e.at, src, "AWS::Include of %s could not be read: %v", loc, err)
+	return nil, false
+}
+
+// readLimited reads the file at path, refusing one larger than limit.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return data, nil
 }
 
 // condition evaluates the named condition, once.

@@ -1,7 +1,8 @@
 // Package sam reads an AWS SAM (or plain CloudFormation) template into a
 // Portcullis configuration: its serverless functions become local functions
-// on the runtime they name, its APIs (explicit, and the implicit ones SAM
-// creates for events without an ApiId) become routes with their
+// on the runtime they name, its APIs (explicit, the implicit ones SAM
+// creates for events without an ApiId, and APIs written as plain
+// AWS::ApiGateway / AWS::ApiGatewayV2 resources) become routes with their
 // authorizers, and what depends on real AWS resources becomes an
 // environment placeholder with a note. Intrinsic functions are resolved in
 // both the short (!Ref) and long ({"Ref": ...}) forms.
@@ -207,6 +208,7 @@ func (t *translator) run() {
 			}
 		}
 	}
+	t.cfnAPIs(names)
 	var events []event
 	for _, name := range names {
 		r := asMap(resources[name])
@@ -214,17 +216,18 @@ func (t *translator) run() {
 		switch typ {
 		case "AWS::Serverless::Function":
 			if t.enabled(r, name) {
-				events = append(events, t.function(name, asMap(r["Properties"]))...)
+				events = append(events, t.function(name, asMap(r["Properties"]), asMap(r["Metadata"]))...)
 			}
 		case "AWS::Lambda::Function":
 			if t.enabled(r, name) {
 				t.lambdaFunction(name, asMap(r["Properties"]))
 			}
-		case "AWS::Serverless::HttpApi", "AWS::Serverless::Api":
+		case "AWS::Serverless::HttpApi", "AWS::Serverless::Api", "AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api":
+			// Carried over above, with the resources apiPart names.
 		case "AWS::Lambda::Permission", "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::Logs::LogGroup":
 			// Access control between AWS services and logging: nothing to run locally.
 		default:
-			if t.enabled(r, name) {
+			if t.enabled(r, name) && !apiPart(typ) {
 				t.res.Skip("", "Resources."+name, "%s is not created: Portcullis runs the API and its functions; what refers to it gets a placeholder", typ)
 			}
 		}
@@ -276,8 +279,8 @@ func isIntrinsic(m map[string]any) bool {
 }
 
 // function carries an AWS::Serverless::Function over and returns its API
-// events.
-func (t *translator) function(name string, props map[string]any) []event {
+// events. meta is the resource's Metadata (SAM's build settings).
+func (t *translator) function(name string, props, meta map[string]any) []event {
 	props = t.merged("Function", props)
 	src := "Resources." + name + ".Properties"
 	at := "functions." + name
@@ -288,9 +291,12 @@ func (t *translator) function(name string, props map[string]any) []event {
 	local := ""
 	switch code := get("CodeUri").(type) {
 	case string:
-		if strings.HasPrefix(code, "s3://") {
+		switch ext := strings.ToLower(filepath.Ext(code)); {
+		case strings.HasPrefix(code, "s3://"):
 			local = "its code is in S3 (" + code + ")"
-		} else {
+		case ext == ".zip" || ext == ".jar":
+			local = "its code is the archive " + code + " (unpack it into a folder and set code: and the runtime to run it here)"
+		default:
 			f.Code = importer.RebasePath(code, ".", ".")
 		}
 	case nil:
@@ -304,6 +310,9 @@ func (t *translator) function(name string, props map[string]any) []event {
 	}
 	if text(get("PackageType")) == "Image" {
 		local = "it is a container image"
+	}
+	if local == "" {
+		local = t.builtCode(name, &f, meta)
 	}
 	switch {
 	case local != "":
@@ -340,6 +349,10 @@ func (t *translator) function(name string, props map[string]any) []event {
 	for _, k := range sortedKeys(props) {
 		switch k {
 		case "Runtime", "Handler", "CodeUri", "InlineCode", "PackageType", "Timeout", "MemorySize", "Environment", "Events", "FunctionName", "Description", "Tags":
+		case "Layers":
+			if f.Runtime != "invoke" {
+				t.res.Skip(at, src+".Layers", "its layers are not added: what they provide (libraries, a runtime's extensions) must be installed where the function finds it (Python: the interpreter's site-packages or code; Node.js: node_modules in code)")
+			}
 		default:
 			ignored = append(ignored, k)
 		}
@@ -363,6 +376,29 @@ func (t *translator) function(name string, props map[string]any) []event {
 		}
 	}
 	return events
+}
+
+// builtCode handles functions whose code `sam build` produces with a
+// build method of its own (Metadata.BuildMethod esbuild, for TypeScript,
+// or makefile): Portcullis runs code as it is, so f's code becomes sam
+// build's output folder for the function when it exists (with a note),
+// and otherwise the function cannot run here and builtCode says why.
+func (t *translator) builtCode(name string, f *config.Function, meta map[string]any) (why string) {
+	method := strings.ToLower(text(t.e.eval(meta["BuildMethod"], "Resources."+name+".Metadata.BuildMethod")))
+	switch {
+	case method == "esbuild":
+	case method == "makefile" && !strings.HasPrefix(f.Runtime, "provided") && f.Runtime != "go1.x":
+		// Go's makefile builds are left to Portcullis's own go build.
+	default:
+		return ""
+	}
+	built := filepath.Join(".aws-sam", "build", name)
+	if info, err := os.Stat(filepath.Join(t.o.Dir, built)); err != nil || !info.IsDir() {
+		return "its code is built by `sam build` (BuildMethod " + method + ") and " + filepath.ToSlash(built) + " does not exist yet: run `sam build` and import again to run the built code here"
+	}
+	f.Code = importer.RebasePath(filepath.ToSlash(built), ".", ".")
+	t.res.Skip("functions."+name+".code", "Resources."+name+".Metadata", "the code is `sam build`'s output (BuildMethod %s), not the source: run `sam build` again after changing the source", method)
+	return ""
 }
 
 // lambdaFunction carries a plain AWS::Lambda::Function over as an invoke
@@ -414,7 +450,7 @@ func (t *translator) definition(a *api, props map[string]any, src string) {
 			return
 		}
 		var err error
-		if data, err = os.ReadFile(filepath.Join(t.o.Dir, uri)); err != nil {
+		if data, err = readLimited(filepath.Join(t.o.Dir, uri), openapi.MaxSize); err != nil {
 			t.res.Skip("routes", src+".DefinitionUri", "could not be read: %v", err)
 			return
 		}

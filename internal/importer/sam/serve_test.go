@@ -154,3 +154,30 @@ func TestServeHTTPAPILambdaAuthorizer(t *testing.T) {
 		{"GET", "/things/a", nil, 401, `{"message":"Unauthorized"}`, false},
 	})
 }
+
+// TestServeRESTInclude: a REST API whose Swagger definition is a separate
+// file brought in with the AWS::Include transform, its intrinsics resolved
+// against the template (function ARNs, the authorizer's role), with a
+// Lambda TOKEN authorizer and Go functions (go1.x, built from source); the
+// value imported from another stack is a placeholder the test sets.
+func TestServeRESTInclude(t *testing.T) {
+	cfg, stderr := importFile(t, "testdata/rest-include/template.yaml")
+	wantText(t, cfg, "identity_validation_expression: ^Bearer .+$", "result_ttl: 300s", "stage: Prod",
+		"USER_POOL_ID: ${ImportValue_USER_POOL_ID}", "allowHeaders: [Content-Type, Authorization]")
+	wantStderr(t, stderr, "x-amazon-apigateway-gateway-responses has no Portcullis equivalent",
+		"authorizerCredentials (an IAM role to invoke the function) is not needed locally")
+	if strings.Contains(stderr, "AuthorizerRole_Arn") {
+		t.Errorf("the authorizer's role became a placeholder to set, though nothing local uses it:\n%s", stderr)
+	}
+	t.Setenv("ImportValue_USER_POOL_ID", "us-east-1_Example")
+	base := serve(t, cfg)
+	check(t, base, []exchange{
+		{"GET", "/", []string{"Authorization", "Bearer allow-alice"}, 200, `{"principal":"alice","resource":"/","user":"alice"}`, false},
+		{"GET", "/", []string{"Authorization", "Bearer deny-bob"}, 403, explicitDeny, false},
+		{"GET", "/", nil, 401, unauthorized, false},
+		{"GET", "/", []string{"Authorization", "Basic x"}, 401, unauthorized, false},
+		{"GET", "/", []string{"Authorization", "Bearer fail"}, 500, authFailed, false},
+		{"DELETE", "/items/a/b", []string{"Authorization", "Bearer allow-carol"}, 200, `{"principal":"carol","proxy":"a/b","resource":"/items/{proxy+}","user":"carol"}`, false},
+		{"GET", "/public", nil, 200, `{"principal":null,"resource":"/public","user":null}`, false},
+	})
+}
