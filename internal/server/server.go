@@ -76,7 +76,7 @@ func Run(ctx context.Context, o Options) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = gateway.NewMetrics(reg)
-	g, err := gateway.Build(f, s.deps(nil))
+	g, err := validate(f, s.deps(nil))
 	if err != nil {
 		return err
 	}
