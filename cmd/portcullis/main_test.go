@@ -79,6 +79,11 @@ routes:
 	if code != 1 {
 		t.Errorf("exit code %d, want 1", code)
 	}
+	// What serve would refuse, check refuses.
+	os.WriteFile(bad, []byte("listen: 8080\nroutes:\n  - route: GET /a\n    integration: {type: mock}\n"), 0o644)
+	if _, errOut, code := run(t, bin, "check", "-c", bad); code != 1 || !strings.Contains(errOut, bad+`:1:9: listen: "8080" has no host`) {
+		t.Errorf("listen: 8080: exit %d\n%s", code, errOut)
+	}
 	// A YAML syntax error: the line and column of the mistake, with words.
 	os.WriteFile(bad, []byte("listen: 127.0.0.1:8080\nauthorizers:\n  users:\n    type: jwt\n    issuer: https://i\n   audience: [a]\n"), 0o644)
 	if _, errOut, code := run(t, bin, "check", "-c", bad); code != 1 || !strings.Contains(errOut, bad+":6:4: authorizers.users.audience: this line is indented 3 spaces") {

@@ -217,8 +217,9 @@ requests finish), SIGUSR1 rotates the keys of the issuers it hosts.`, stdout, st
 func check(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("check", `-c FILE
 
-Validate FILE without serving. Every problem is printed as
-file:line:column: key.path: message.`, stdout, stderr)
+Validate FILE and everything serve uses before it listens (addresses, ports,
+files, key directories) without serving or writing anything. Every problem is
+printed as file:line:column: key.path: message.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	if code, ok := fs.parse(args, false); !ok {
 		return code

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/token"
@@ -137,6 +138,52 @@ func openKeys(dir, alg string, ttl time.Duration, now time.Time, log *slog.Logge
 		return nil, err
 	}
 	return m, nil
+}
+
+// CheckKeysDir reports, without writing anything, what would stop an
+// issuer from opening its key directory: a path that is not a directory, a
+// missing directory that cannot be made (a file in the way, no permission
+// to write the nearest existing parent), a directory without keys where
+// the first one cannot be written, or keys that do not load.
+func CheckKeysDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		// Made on first start: find the nearest part of the path that
+		// exists; it must be a directory we may write in.
+		for parent := filepath.Dir(dir); ; parent = filepath.Dir(parent) {
+			pfi, perr := os.Stat(parent)
+			switch {
+			case perr == nil && !pfi.IsDir():
+				return fmt.Errorf("%s cannot be made: %s is not a directory", dir, parent)
+			case perr == nil:
+				return writableDir(parent, fmt.Sprintf("%s cannot be made in %s", dir, parent))
+			case parent == filepath.Dir(parent):
+				return fmt.Errorf("key directory %s: %w", dir, err)
+			}
+		}
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, stateFileName)); errors.Is(err, fs.ErrNotExist) {
+		return writableDir(dir, fmt.Sprintf("the first key cannot be written to %s", dir))
+	}
+	st, err := readState(dir)
+	if err != nil {
+		return err
+	}
+	_, err = loadKeySet(dir, st, slog.New(slog.DiscardHandler))
+	return err
+}
+
+// writableDir reports, with what, a directory this process may not create
+// files in.
+func writableDir(dir, what string) error {
+	const wOK, xOK = 2, 1 // access(2)
+	if err := syscall.Access(dir, wOK|xOK); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }
 
 // ensureDir creates dir private to its owner. An existing directory is not

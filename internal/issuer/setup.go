@@ -1,7 +1,6 @@
 package issuer
 
 import (
-	"net"
 	"path/filepath"
 	"strconv"
 
@@ -22,8 +21,8 @@ func FromConfig(f *config.File, at string, c config.Issuer) (Settings, string, e
 	}
 	if c.Listen == "" {
 		errs = append(errs, *f.Errorf(field("listen"), "listen is required (for example 127.0.0.1:8099)"))
-	} else if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		errs = append(errs, *f.Errorf(field("listen"), "listen %q is not host:port", c.Listen))
+	} else if _, err := config.ParseListenAddress(c.Listen); err != nil {
+		errs = append(errs, *f.Errorf(field("listen"), "%v", err))
 	}
 	s := Settings{
 		Issuer:      c.Issuer,
@@ -48,6 +47,11 @@ func FromConfig(f *config.File, at string, c config.Issuer) (Settings, string, e
 		s.Clients = append(s.Clients, Client{ClientID: c.ClientID, SecretHash: c.SecretHash, Public: c.Public, Scopes: c.Scopes, GrantTypes: c.GrantTypes, Claims: c.Claims})
 	}
 	errs = append(errs, f.Lines(at, s.Validate())...)
+	if s.KeysDir != "" {
+		if err := CheckKeysDir(s.KeysDir); err != nil {
+			errs = append(errs, *f.Errorf(field("keys_dir"), "%v", err))
+		}
+	}
 	return s, c.Listen, errs.Err()
 }
 

@@ -61,7 +61,7 @@ func TestUnknownKidStorm(t *testing.T) {
 func TestKeyRotation(t *testing.T) {
 	ti := newTestIssuer(t)
 	s := ti.settings()
-	s.MissRefetchInterval = 50 * time.Millisecond
+	s.MissRefetchInterval = time.Hour
 	a := newTestAuthorizer(t, s, Options{})
 	wantOK(t, a, mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "rsa", ti.claims(), nil))
 	newTok := mint(t, jwt.SigningMethodRS256, ti.keys.rsa2, "rsa-2", ti.claims(), nil)
@@ -70,7 +70,11 @@ func TestKeyRotation(t *testing.T) {
 	ti.set(func(ti *testIssuer) {
 		ti.jwks = append(ti.jwks, publicJWK(t, ti.keys.rsa2.Public(), "rsa-2", "RS256", "sig"))
 	})
-	time.Sleep(60 * time.Millisecond)
+	// Past the limit: the last miss fetch is moved back an interval rather
+	// than waited for, so a slow machine cannot let a refetch in early.
+	a.keys.state.mu.Lock()
+	a.keys.state.lastMiss = a.keys.state.lastMiss.Add(-s.MissRefetchInterval)
+	a.keys.state.mu.Unlock()
 	wantOK(t, a, newTok)
 	if got := ti.jwksHits.Load(); got != 2 {
 		t.Fatalf("JWKS fetched %d times, want 2", got)

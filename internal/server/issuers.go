@@ -9,7 +9,6 @@ import (
 	"sort"
 
 	"github.com/portcullis/portcullis/internal/config"
-	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/issuer"
 )
 
@@ -34,20 +33,6 @@ func issuerSettings(f *config.File) (map[string]issuer.Settings, map[string]stri
 		settings[name], listens[name] = s, listen
 	}
 	return settings, listens, errs.Err()
-}
-
-// Check reports every problem `serve` would find in f, without starting,
-// listening or writing anything.
-func Check(f *config.File) error {
-	var errs config.Errors
-	errs.Add(checkProcess(f))
-	if _, err := gateway.Build(f, gateway.Deps{}); err != nil {
-		errs.Add(err)
-	}
-	if _, _, err := issuerSettings(f); err != nil {
-		errs.Add(err)
-	}
-	return errs.Err()
 }
 
 // startIssuers creates and serves the configured issuers. Their keys are

@@ -109,7 +109,7 @@ func Run(ctx context.Context, o Options) error {
 			s.log.Warn("tracing: spans not sent before exit", "error", err.Error())
 		}
 	}()
-	g, err := gateway.Build(f, s.deps(nil))
+	g, err := validate(f, s.deps(nil))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,137 @@
+package server
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/config"
+)
+
+// Everything serve refuses at start, check refuses too, with the same
+// "file:line:column: key.path: message", and serve says it that way too.
+func TestCheckRefusesWhatServeRefuses(t *testing.T) {
+	dir := t.TempDir()
+	aFile := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(aFile, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const routes = "routes:\n  - route: GET /a\n    integration: {type: mock}\n"
+	issuer := func(listen, keys string) string {
+		return "issuers:\n  dev:\n    listen: " + listen + "\n    keys_dir: " + keys + "\n    audience: [api]\n"
+	}
+	for _, tt := range []struct {
+		name, yaml string
+		want       []string // each the start of one error line
+		words      string
+	}{
+		{"listen without a host", "listen: 8080\n" + routes,
+			[]string{"p.yaml:1:9: listen: "}, "no host"},
+		{"listen port out of range", "listen: 127.0.0.1:99999\n" + routes,
+			[]string{"p.yaml:1:9: listen: "}, "65535"},
+		{"listen negative port", "listen: 127.0.0.1:-1\n" + routes,
+			[]string{"p.yaml:1:9: listen: "}, "65535"},
+		{"listen without a port", "listen: \"127.0.0.1:\"\n" + routes,
+			[]string{"p.yaml:1:9: listen: "}, "no port"},
+		{"listen unknown port name", "listen: 127.0.0.1:htp\n" + routes,
+			[]string{"p.yaml:1:9: listen: "}, "port"},
+		{"listen IPv6 without brackets", "listen: \"::1:8080\"\n" + routes,
+			[]string{"p.yaml:1:9: listen: "}, "[::1]:8080"},
+		{"listen bad host name", "listen: \"bad host!:8080\"\n" + routes,
+			[]string{"p.yaml:1:9: listen: "}, "host"},
+		{"admin_listen port out of range", "listen: 127.0.0.1:0\nadmin_listen: 127.0.0.1:99999\n" + routes,
+			[]string{"p.yaml:2:15: admin_listen: "}, "65535"},
+		{"admin_listen without a port", "listen: 127.0.0.1:0\nadmin_listen: localhost\n" + routes,
+			[]string{"p.yaml:2:15: admin_listen: "}, "port"},
+		{"admin_listen on the listen address", "listen: 127.0.0.1:18080\nadmin_listen: 127.0.0.1:18080\n" + routes,
+			[]string{"p.yaml:2:15: admin_listen: "}, "listen's (line 1)"},
+		{"admin_listen on every interface, same port", "listen: 127.0.0.1:18080\nadmin_listen: :18080\n" + routes,
+			[]string{"p.yaml:2:15: admin_listen: "}, "listen's (line 1)"},
+		{"localhost and 127.0.0.1, same port", "listen: localhost:18080\nadmin_listen: 127.0.0.1:18080\n" + routes,
+			[]string{"p.yaml:2:15: admin_listen: "}, "listen's (line 1)"},
+		{"issuer listen port out of range", "listen: 127.0.0.1:0\n" + routes + issuer("127.0.0.1:70000", dir+"/keys"),
+			[]string{"p.yaml:7:13: issuers.dev.listen: "}, "65535"},
+		{"issuer on the gateway's port", "listen: 127.0.0.1:18080\n" + routes + issuer("127.0.0.1:18080", dir+"/keys"),
+			[]string{"p.yaml:7:13: issuers.dev.listen: "}, "listen's (line 1)"},
+		{"issuer keys_dir is a file", "listen: 127.0.0.1:0\n" + routes + issuer("127.0.0.1:0", aFile),
+			[]string{"p.yaml:8:15: issuers.dev.keys_dir: "}, "not a directory"},
+		{"issuer keys_dir under a file", "listen: 127.0.0.1:0\n" + routes + issuer("127.0.0.1:0", aFile+"/keys"),
+			[]string{"p.yaml:8:15: issuers.dev.keys_dir: "}, "not a directory"},
+		{"negative max_header_bytes", "listen: 127.0.0.1:0\nserver: {max_header_bytes: -1}\n" + routes,
+			[]string{"p.yaml:2:28: server.max_header_bytes: "}, "negative"},
+		{"negative max_body_bytes", "listen: 127.0.0.1:0\nserver:\n  max_body_bytes: -5\n" + routes,
+			[]string{"p.yaml:3:19: server.max_body_bytes: "}, "negative"},
+		{"function dir missing", "listen: 127.0.0.1:0\n" + routes + "functions:\n  f: {runtime: process, command: [/bin/true], dir: no-such-dir}\n",
+			[]string{"p.yaml:6:6: functions.f: "}, "no-such-dir"},
+		{"every problem at once", "listen: 8080\nadmin_listen: 127.0.0.1:99999\n" + routes,
+			[]string{"p.yaml:1:9: listen: ", "p.yaml:2:15: admin_listen: "}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "p.yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := config.Load(path)
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			checked := Check(f)
+			// serve must refuse before it listens; if it starts, stop it.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			started := false
+			served := Run(ctx, Options{ConfigPath: path, Started: func(_, _ net.Addr) { started = true; cancel() }})
+			if started {
+				served = nil
+			}
+			for what, err := range map[string]error{"check": checked, "serve": served} {
+				if err == nil {
+					t.Fatalf("%s accepted it", what)
+				}
+				msg := strings.ReplaceAll(err.Error(), path, "p.yaml")
+				lines := strings.Split(msg, "\n")
+				if len(lines) != len(tt.want) {
+					t.Fatalf("%s: %d problems, want %d:\n%s", what, len(lines), len(tt.want), msg)
+				}
+				for i, w := range tt.want {
+					if !strings.HasPrefix(lines[i], w) || !strings.Contains(lines[i], tt.words) {
+						t.Errorf("%s: %q\nwant %q... saying %q", what, lines[i], w, tt.words)
+					}
+				}
+			}
+		})
+	}
+}
+
+// What serve accepts, check accepts: ports 0 (any free port) do not
+// collide, named ports and IPv6 literals are addresses.
+func TestCheckAcceptsListenAddresses(t *testing.T) {
+	dir := t.TempDir()
+	for _, listens := range [][2]string{
+		{"127.0.0.1:0", "127.0.0.1:0"},
+		{"\"[::1]:18080\"", "127.0.0.1:18080"},
+		{"127.0.0.1:18080", "127.0.0.2:18080"},
+		{"localhost:18080", "127.0.0.1:18081"},
+		{"127.0.0.1:http", "\":18443\""},
+	} {
+		yaml := "listen: " + listens[0] + "\nadmin_listen: " + listens[1] + "\nroutes:\n  - route: GET /a\n    integration: {type: mock}\n" +
+			"issuers:\n  dev:\n    listen: 127.0.0.1:0\n    keys_dir: " + dir + "/new/keys\n    audience: [api]\n"
+		path := filepath.Join(t.TempDir(), "p.yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := config.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Check(f); err != nil {
+			t.Errorf("%v: %v", listens, err)
+		}
+	}
+	if _, err := os.Stat(dir + "/new"); err == nil {
+		t.Error("check created the issuer's key directory")
+	}
+}
