@@ -61,6 +61,15 @@ func Generate(comments map[string]string) (map[string][]byte, error) {
 				}
 			}
 		}
+		for def, props := range patterns {
+			if d := s.Definitions[def]; d != nil {
+				for key, pattern := range props {
+					if p, ok := d.Properties.Get(key); ok {
+						p.Pattern = pattern
+					}
+				}
+			}
+		}
 		s.ID = jsonschema.ID(BaseURL + name)
 		s.Title = map[string]string{GatewayFile: "Portcullis gateway configuration (portcullis serve -c FILE)", IssuerFile: "Portcullis development issuer configuration (portcullis issuer -c FILE)"}[name]
 		b, err := json.MarshalIndent(s, "", "  ")
@@ -78,8 +87,15 @@ func Generate(comments map[string]string) (map[string][]byte, error) {
 var enums = map[string]map[string][]any{
 	"Authorizer":  {"type": {"jwt", "lambda"}, "payload_format_version": {"1.0", "2.0"}, "event_type": {"TOKEN", "REQUEST"}},
 	"Integration": {"type": {"http_proxy", "lambda_proxy", "mock"}, "payload_format_version": {"1.0", "2.0"}},
-	"Function":    {"runtime": {"process", "invoke", "http"}},
 	"Tracing":     {"protocol": {"http/protobuf", "grpc"}},
+}
+
+// patterns are the forms setup accepts for kind keys whose values are a
+// family of names: a function's runtime is process, invoke or http, or the
+// name AWS gives a Python, Node.js, custom or Go runtime (see
+// internal/function/registry); TestEnums checks examples of each.
+var patterns = map[string]map[string]string{
+	"Function": {"runtime": `^(process|invoke|http|provided|provided\.al2|provided\.al2023|go1\.x|python3\.[0-9]{1,2}|nodejs[0-9]{1,2}\.x)$`},
 }
 
 // durationPattern is what time.ParseDuration takes, without a sign (the

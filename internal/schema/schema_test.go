@@ -191,6 +191,17 @@ func TestEnums(t *testing.T) {
 	for key, cfg := range cases {
 		def, field, _ := strings.Cut(key, ".")
 		values := enums[def][strings.ToLower(field)]
+		if pattern := patterns[def][strings.ToLower(field)]; pattern != "" {
+			// A family of names: examples of each, which the pattern
+			// must match, and setup must know.
+			values = []any{"process", "invoke", "http", "provided", "provided.al2", "provided.al2023", "go1.x", "python3.12", "python3.9", "nodejs20.x", "nodejs8.x"}
+			re := regexp.MustCompile(pattern)
+			for _, v := range append(values, "bogus", "python2.7", "nodejs20", "ruby3.3") {
+				if re.MatchString(v.(string)) != (v != "bogus" && v != "python2.7" && v != "nodejs20" && v != "ruby3.3") {
+					t.Errorf("%s pattern on %q", key, v)
+				}
+			}
+		}
 		if len(values) == 0 {
 			t.Fatalf("no enum for %s", key)
 		}
