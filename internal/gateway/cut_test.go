@@ -184,7 +184,7 @@ routes:
 				t.Fatal("no request id")
 			}
 			var mine []map[string]any
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(30 * time.Second) // a bound on waiting, not on speed
 			for {
 				mine = mine[:0]
 				for _, r := range logs.Records() {

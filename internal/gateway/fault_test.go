@@ -32,13 +32,14 @@ import (
 // faultyBackend misbehaves by path and tracks its connections.
 type faultyBackend struct {
 	URL    string
-	active atomic.Int64 // connections with a request in progress
-	open   atomic.Int64 // connections open
+	active atomic.Int64  // connections with a request in progress
+	open   atomic.Int64  // connections open
+	heard  chan struct{} // a /slow-headers request arrived (when there is room)
 }
 
 func newFaultyBackend(t *testing.T) *faultyBackend {
 	t.Helper()
-	b := &faultyBackend{}
+	b := &faultyBackend{heard: make(chan struct{}, 1)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	mux.HandleFunc("/reset", func(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +60,10 @@ func newFaultyBackend(t *testing.T) *faultyBackend {
 		c.Close()
 	})
 	mux.HandleFunc("/slow-headers", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case b.heard <- struct{}{}:
+		default:
+		}
 		select {
 		case <-time.After(5 * time.Second):
 		case <-r.Context().Done():
@@ -157,7 +162,6 @@ type outcome struct {
 	status int
 	body   string
 	err    error // reading the response failed (truncated stream)
-	took   time.Duration
 }
 
 func call(c *http.Client, method, url string, header http.Header) outcome {
@@ -165,18 +169,17 @@ func call(c *http.Client, method, url string, header http.Header) outcome {
 }
 
 func callContext(ctx context.Context, c *http.Client, method, url string, header http.Header) outcome {
-	start := time.Now()
 	req, _ := http.NewRequestWithContext(ctx, method, url, nil)
 	for k, v := range header {
 		req.Header[k] = v
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return outcome{err: err, took: time.Since(start)}
+		return outcome{err: err}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return outcome{status: resp.StatusCode, body: string(b), err: err, took: time.Since(start)}
+	return outcome{status: resp.StatusCode, body: string(b), err: err}
 }
 
 // stillServing fails unless a public mock route answers. It asserts no
@@ -202,7 +205,7 @@ routes:
   - route: GET /be/{what}
     integration: {type: http_proxy, uri: "%s/{what}", timeout: 500ms}
 `, be.URL), Deps{})
-	client := &http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}
+	client := &http.Client{Transport: &http.Transport{}, Timeout: time.Minute} // a bound on hanging, not on speed
 	defer client.Transport.(*http.Transport).CloseIdleConnections()
 	call(client, "GET", srv.URL+"/be/ok", nil) // warm up pools before the baseline
 	client.Transport.(*http.Transport).CloseIdleConnections()
@@ -234,7 +237,7 @@ routes:
 		// (the backend would have sent 50 chunks).
 		o = call(client, "GET", srv.URL+"/be/slow-body", nil)
 		if o.status != 200 || o.err == nil || strings.Count(o.body, "chunk") >= 50 {
-			t.Errorf("slow body: status %d, %d chunks, err %v, after %v", o.status, strings.Count(o.body, "chunk"), o.err, o.took)
+			t.Errorf("slow body: status %d, %d chunks, err %v", o.status, strings.Count(o.body, "chunk"), o.err)
 		}
 		stillServing(t, client, srv.URL)
 	}
@@ -510,6 +513,9 @@ routes:
 // TestBackendFailureRecords: what the access log and the metrics say when
 // an exchange with the backend fails. A client that gives up is the
 // client's doing (499, canceled), not a backend timeout (504, timeout).
+// The client gives up once the backend has its request, on a route whose
+// timeout is far away, so that only the client can end that exchange; the
+// backend answers only after 5 s, far past the other route's timeout.
 func TestBackendFailureRecords(t *testing.T) {
 	be := newFaultyBackend(t)
 	reg := prometheus.NewRegistry()
@@ -517,19 +523,30 @@ func TestBackendFailureRecords(t *testing.T) {
 	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
 routes:
   - route: GET /be/{what}
-    integration: {type: http_proxy, uri: "%s/{what}", timeout: 400ms}
+    integration: {type: http_proxy, uri: "%[1]s/{what}", timeout: 1m}
+  - route: GET /short/{what}
+    integration: {type: http_proxy, uri: "%[1]s/{what}", timeout: 400ms}
 `, be.URL), Deps{Logger: log, Metrics: NewMetrics(reg)})
 
-	impatient := &http.Client{Transport: &http.Transport{}, Timeout: 100 * time.Millisecond}
-	if _, err := impatient.Get(srv.URL + "/be/slow-headers"); err == nil {
-		t.Fatal("the impatient client got an answer")
+	ctx, giveUp := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-be.heard:
+			giveUp()
+		case <-ctx.Done():
+		}
+	}()
+	client := &http.Client{Transport: &http.Transport{}, Timeout: time.Minute} // a bound on hanging, not on speed
+	if o := callContext(ctx, client, "GET", srv.URL+"/be/slow-headers", nil); o.err == nil {
+		t.Fatalf("the client that gave up got an answer: %+v", o)
 	}
-	if o := call(srv.Client(), "GET", srv.URL+"/be/slow-headers", nil); o.status != 504 {
+	giveUp()
+	if o := call(client, "GET", srv.URL+"/short/slow-headers", nil); o.status != 504 {
 		t.Fatalf("timeout: %+v", o)
 	}
 
 	want := map[float64]string{answer.ClientClosed: "canceled", 504: "timeout"}
-	deadline := time.Now().Add(20 * time.Second) // a bound on waiting, not on speed
+	deadline := time.Now().Add(30 * time.Second) // a bound on waiting, not on speed
 	for {
 		got := map[float64]string{}
 		for _, r := range logs.Records() {
@@ -549,9 +566,9 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, status := range []string{"499", "504"} {
-		if n := metricValue(families, "portcullis_requests_total", []string{"GET /be/{what}", status}); n != 1 {
-			t.Errorf("portcullis_requests_total{status=%s} = %v, want 1", status, n)
+	for _, c := range []struct{ route, status string }{{"GET /be/{what}", "499"}, {"GET /short/{what}", "504"}} {
+		if n := metricValue(families, "portcullis_requests_total", []string{c.route, c.status}); n != 1 {
+			t.Errorf("portcullis_requests_total{route=%q, status=%s} = %v, want 1", c.route, c.status, n)
 		}
 	}
 }

@@ -83,7 +83,6 @@ routes:
     integration:
       type: http_proxy
       uri: %[2]s/store/{path}
-      timeout: 300ms
   - route: POST /upload
     integration: {type: http_proxy, uri: "%[2]s/upload"}
   - route: GET /q

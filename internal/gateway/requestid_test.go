@@ -63,7 +63,7 @@ routes:
 				t.Fatalf("%s: %q, want exactly one", RequestIDResponseHeader, ids)
 			}
 			logged := ""
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := time.Now().Add(30 * time.Second) // a bound on waiting, not on speed
 			for logged == "" && time.Now().Before(deadline) {
 				for _, r := range logs.Records() {
 					if r["msg"] == "request" && r["path"] == path {
