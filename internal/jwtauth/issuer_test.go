@@ -72,6 +72,8 @@ type testIssuer struct {
 	body            []byte        // served verbatim as the JWKS when non-nil
 	discoveryIssuer string        // "" means the real issuer URL
 	downRequests    int64         // the first this many requests, to any path, get 503: an issuer still starting
+	jwksHeld        chan struct{} // when non-nil, each JWKS request waits until it is closed
+	jwksArrived     chan struct{} // when non-nil, told of each JWKS request (when it has room)
 
 	jwksHits      atomic.Int64
 	discoveryHits atomic.Int64
@@ -112,6 +114,7 @@ func newTestIssuer(t testing.TB) *testIssuer {
 		ti.jwksHits.Add(1)
 		ti.mu.Lock()
 		delay, status, cc, body := ti.delay, ti.status, ti.cacheControl, ti.body
+		held, arrived := ti.jwksHeld, ti.jwksArrived
 		if body == nil {
 			var err error
 			body, err = json.Marshal(jwkset.JWKSMarshal{Keys: ti.jwks})
@@ -120,6 +123,19 @@ func newTestIssuer(t testing.TB) *testIssuer {
 			}
 		}
 		ti.mu.Unlock()
+		if arrived != nil {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+		}
+		if held != nil {
+			select {
+			case <-held:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if delay > 0 {
 			select {
 			case <-time.After(delay):
@@ -287,10 +303,13 @@ func metricValue(t testing.TB, reg *prometheus.Registry, name string, labels map
 	return 0
 }
 
-// eventually polls cond for up to d.
-func eventually(t testing.TB, d time.Duration, cond func() bool) bool {
-	t.Helper()
-	deadline := time.Now().Add(d)
+// hangGuard bounds waiting for what must happen however loaded the machine
+// is: a bound on hanging, never on speed.
+const hangGuard = 30 * time.Second
+
+// eventually polls cond until it holds, for up to hangGuard.
+func eventually(cond func() bool) bool {
+	deadline := time.Now().Add(hangGuard)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return true
