@@ -64,7 +64,7 @@ in the output as a comment.`, stdout, stderr)
 		values[name] = value
 	}
 	file := pos[0]
-	data, err := readLimited(file, sam.MaxSize+openapi.MaxSize)
+	data, err := config.ReadLimited(file, sam.MaxSize+openapi.MaxSize)
 	if err != nil {
 		fmt.Fprintf(stderr, "portcullis import: %v\n", err)
 		return exitFailed
@@ -126,7 +126,7 @@ Write the configuration in FILE as OpenAPI 3 with API Gateway's extensions.`, st
 	if code, ok := fs.parse(args[1:], false); !ok {
 		return code
 	}
-	data, err := readLimited(*file, config.MaxFileSize)
+	data, err := config.ReadLimited(*file, config.MaxFileSize)
 	if err != nil {
 		fmt.Fprintf(stderr, "portcullis export: %v\n", err)
 		return exitFailed
@@ -148,22 +148,6 @@ Write the configuration in FILE as OpenAPI 3 with API Gateway's extensions.`, st
 		return exitFailed
 	}
 	return writeOut(*out, text, stdout, stderr, "export")
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
 }
 
 func writeOut(path string, data []byte, stdout, stderr io.Writer, cmd string) int {

@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/importer"
 )
 
@@ -408,7 +407,7 @@ func (e *evaluator) include(arg map[string]any, src string) (v any, ok bool) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(e.t.o.Dir, path)
 	}
-	data, err := readLimited(path, MaxSize)
+	data, err := config.ReadLimited(path, MaxSize)
 	if err == nil {
 		var doc map[string]any
 		if doc, err = parse(data); err == nil {
@@ -419,23 +418,6 @@ func (e *evaluator) include(arg map[string]any, src string) (v any, ok bool) {
 	}
 	e.t.res.Skip(e.at, src, "AWS::Include of %s could not be read: %v", loc, err)
 	return nil, false
-}
-
-// readLimited reads the file at path, refusing one larger than limit.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
 }
 
 // condition evaluates the named condition, once.

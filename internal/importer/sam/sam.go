@@ -450,7 +450,7 @@ func (t *translator) definition(a *api, props map[string]any, src string) {
 			return
 		}
 		var err error
-		if data, err = readLimited(filepath.Join(t.o.Dir, uri), openapi.MaxSize); err != nil {
+		if data, err = config.ReadLimited(filepath.Join(t.o.Dir, uri), openapi.MaxSize); err != nil {
 			t.res.Skip("routes", src+".DefinitionUri", "could not be read: %v", err)
 			return
 		}
