@@ -72,7 +72,7 @@ func startProcess(t testing.TB, fn string, s ProcessSettings) *Process {
 
 func invoke(t testing.TB, f Function, event string) ([]byte, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	return f.Invoke(ctx, []byte(event))
 }
@@ -111,6 +111,10 @@ func counterValue(t testing.TB, vec *prometheus.CounterVec, labels ...string) fl
 	}
 	return m.GetCounter().GetValue()
 }
+
+// hangGuard bounds waiting for what must happen however loaded the machine
+// is: a bound on hanging, never on speed.
+const hangGuard = 30 * time.Second
 
 // eventually polls cond until it holds or d passes.
 func eventually(d time.Duration, cond func() bool) bool {

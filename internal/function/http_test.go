@@ -74,7 +74,7 @@ func TestHTTP(t *testing.T) {
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		io.ReadAll(r.Body) // lets the server notice the client leaving
 		select {
-		case <-time.After(2 * time.Second):
+		case <-time.After(10 * time.Second): // an answer, had the timeout not acted
 		case <-r.Context().Done():
 		}
 		w.Write([]byte(`{}`))
@@ -106,7 +106,13 @@ func TestHTTP(t *testing.T) {
 		} {
 			t.Run(tc.path, func(t *testing.T) {
 				t.Parallel()
-				f, err := NewHTTP(HTTPSettings{Name: "h", URL: srv.URL + tc.path, Timeout: 300 * time.Millisecond, MaxResponseBytes: 1024})
+				// Only /slow is about the timeout; elsewhere it is far
+				// away, so that a loaded machine cannot reach it.
+				timeout := hangGuard
+				if tc.wantErr == ErrTimeout {
+					timeout = 300 * time.Millisecond
+				}
+				f, err := NewHTTP(HTTPSettings{Name: "h", URL: srv.URL + tc.path, Timeout: timeout, MaxResponseBytes: 1024})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -71,7 +71,7 @@ func fakeLambda(t *testing.T) (*httptest.Server, map[string]*atomic.Int32) {
 			w.Write([]byte(`"` + strings.Repeat("x", 2000) + `"`))
 		case "slow":
 			select {
-			case <-time.After(2 * time.Second):
+			case <-time.After(10 * time.Second): // an answer, had the timeout not acted
 			case <-r.Context().Done():
 			}
 			w.Write([]byte(`{}`))
@@ -116,8 +116,14 @@ func TestInvokeSDK(t *testing.T) {
 		} {
 			t.Run(tc.function+tc.qualifier, func(t *testing.T) {
 				t.Parallel()
+				// Only slow is about the timeout; elsewhere it is far
+				// away, so that a loaded machine cannot reach it.
+				timeout := hangGuard
+				if tc.wantErr == ErrTimeout {
+					timeout = 300 * time.Millisecond
+				}
 				f := newTestInvoke(t, InvokeSettings{FunctionName: tc.function, Qualifier: tc.qualifier, Region: "eu-west-1",
-					Endpoint: srv.URL, Timeout: 300 * time.Millisecond, MaxResponseBytes: 1024})
+					Endpoint: srv.URL, Timeout: timeout, MaxResponseBytes: 1024})
 				got, err := invoke(t, f, `{"a": 1}`)
 				switch {
 				case tc.want != "":
@@ -194,7 +200,7 @@ func startRIE(t *testing.T, rie, fn string) string {
 			t.Logf("emulator output:\n%s", out.String())
 		}
 	})
-	if !eventually(10*time.Second, func() bool {
+	if !eventually(hangGuard, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()

@@ -9,12 +9,15 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // runtimeAPI starts a process that never calls the Runtime API itself, so
-// that the test can speak it, and returns the process and its address.
+// that the test can speak it, and returns the process and its address. Give
+// it a Timeout far longer than the test may take to speak, on a loaded
+// machine, unless the timeout is what the test is about.
 func runtimeAPI(t *testing.T, s ProcessSettings) (*Process, string) {
 	t.Helper()
 	s.Env = map[string]string{"RAW_MODE": "hang"}
@@ -52,7 +55,7 @@ func (rc *rawConn) send(s string) {
 // read reads one response and its body.
 func (rc *rawConn) read() (*http.Response, string) {
 	rc.t.Helper()
-	_ = rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = rc.c.SetReadDeadline(time.Now().Add(hangGuard))
 	resp, err := http.ReadResponse(rc.br, nil)
 	if err != nil {
 		rc.t.Fatal(err)
@@ -66,7 +69,7 @@ func (rc *rawConn) read() (*http.Response, string) {
 
 func (rc *rawConn) expectClosed() {
 	rc.t.Helper()
-	_ = rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = rc.c.SetReadDeadline(time.Now().Add(hangGuard))
 	if b, err := rc.br.ReadByte(); err == nil {
 		rc.t.Fatalf("connection still open (read %q)", b)
 	}
@@ -90,7 +93,7 @@ func pendingNext(p *Process) bool {
 func invokeAsync(p *Process, event string) <-chan result {
 	ch := make(chan result, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
 		b, err := p.Invoke(ctx, []byte(event))
 		ch <- result{b, err}
@@ -103,10 +106,10 @@ func invokeAsync(p *Process, event string) <-chan result {
 // no invocation is written to the dead connection.
 func TestRuntimeAPIDisconnectWhileWaiting(t *testing.T) {
 	t.Parallel()
-	p, addr := runtimeAPI(t, ProcessSettings{Timeout: 5 * time.Second})
+	p, addr := runtimeAPI(t, ProcessSettings{Timeout: time.Minute})
 	c1 := dialRuntimeAPI(t, addr)
 	c1.send(nextRequest)
-	if !eventually(5*time.Second, func() bool { return pendingNext(p) }) {
+	if !eventually(hangGuard, func() bool { return pendingNext(p) }) {
 		t.Fatal("/next never registered")
 	}
 	c2 := dialRuntimeAPI(t, addr)
@@ -115,7 +118,7 @@ func TestRuntimeAPIDisconnectWhileWaiting(t *testing.T) {
 		t.Fatalf("second /next: %d, want 409", resp.StatusCode)
 	}
 	c1.c.Close()
-	if !eventually(5*time.Second, func() bool { return !pendingNext(p) }) {
+	if !eventually(hangGuard, func() bool { return !pendingNext(p) }) {
 		t.Fatal("/next of a closed connection still pending")
 	}
 	c2.send(nextRequest)
@@ -145,7 +148,7 @@ func TestRuntimeAPIDisconnectWhileWaiting(t *testing.T) {
 
 func TestRuntimeAPIProtocol(t *testing.T) {
 	t.Parallel()
-	p, addr := runtimeAPI(t, ProcessSettings{Timeout: 5 * time.Second, MaxResponseBytes: 100})
+	p, addr := runtimeAPI(t, ProcessSettings{Timeout: time.Minute, MaxResponseBytes: 100})
 
 	c := dialRuntimeAPI(t, addr)
 	c.send("GET /2018-06-01/runtime/nope HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -170,7 +173,7 @@ func TestRuntimeAPIProtocol(t *testing.T) {
 	// Expect: 100-continue is honoured.
 	c = dialRuntimeAPI(t, addr)
 	c.send(nextRequest)
-	if !eventually(5*time.Second, func() bool { return pendingNext(p) }) {
+	if !eventually(hangGuard, func() bool { return pendingNext(p) }) {
 		t.Fatal("/next never registered")
 	}
 	c.send("GET /2018-06-01/runtime/other HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -225,7 +228,7 @@ func TestRuntimeAPIProtocol(t *testing.T) {
 // Errors reported through /error, with the type in a header.
 func TestRuntimeAPIErrorReport(t *testing.T) {
 	t.Parallel()
-	p, addr := runtimeAPI(t, ProcessSettings{Timeout: 5 * time.Second})
+	p, addr := runtimeAPI(t, ProcessSettings{Timeout: time.Minute})
 	c := dialRuntimeAPI(t, addr)
 	c.send(nextRequest)
 	res := invokeAsync(p, `{}`)
@@ -244,38 +247,157 @@ func TestRuntimeAPIErrorReport(t *testing.T) {
 }
 
 // A process that stops reading its events cannot hold up Invoke's callers
-// beyond their contexts: events go out with non-blocking writes.
+// beyond their contexts: events go out with non-blocking writes, small ones
+// from Invoke's goroutine, large ones from a goroutine of their own.
+//
+// The process asks for event after event without reading any, until its
+// connection can take no more. No clock decides when that is: an
+// invocation is let go (its context cancelled) only once it is held (queued,
+// or handed to the process) and the gateway's end of the connection cannot
+// be written to; the process's reading buffer and the gateway's writing
+// buffer are shrunk to a few KiB, so that this comes within a few events.
+// The three invocations from then on must each return with their context's
+// error; a write that blocked Invoke's caller would hold it for good, which
+// the hang guard turns into a failure.
 func TestRuntimeAPIProcessNotReading(t *testing.T) {
 	t.Parallel()
-	p, addr := runtimeAPI(t, ProcessSettings{Timeout: 20 * time.Second})
-	c := dialRuntimeAPI(t, addr)
-	_ = c.c.(*net.TCPConn).SetReadBuffer(4096)
-	// Asking again without reading is allowed (it fails the previous
-	// invocation), so the events pile up unread.
-	c.send(strings.Repeat(nextRequest, 300))
-	event := `"` + strings.Repeat("x", 16<<10-2) + `"`
-	stuck := false
-	for i := 0; i < 300 && !stuck; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		start := time.Now()
-		_, err := p.Invoke(ctx, []byte(event))
-		cancel()
-		// A blocked write would hold the caller for good; the bound only
-		// turns that into a failure, with room for a loaded machine.
-		if d := time.Since(start); d > 20*time.Second {
-			t.Fatalf("invocation %d returned after %v (%v)", i, d, err)
-		}
-		switch {
-		case errors.Is(err, ErrInvalidResponse):
-		case errors.Is(err, context.DeadlineExceeded):
-			stuck = true // the socket is full
-		default:
-			t.Fatalf("invocation %d: %v", i, err)
-		}
+	for _, tc := range []struct {
+		name string
+		size int // the event's length in bytes
+	}{
+		{"copied and written by Invoke", copyEventMax},
+		{"written by a goroutine", copyEventMax + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// The execution timeout would kill the process and close the
+			// connection: it is far away.
+			p, addr := runtimeAPI(t, ProcessSettings{Timeout: time.Hour})
+			c := dialRuntimeAPI(t, addr)
+			if err := c.c.(*net.TCPConn).SetReadBuffer(4096); err != nil {
+				t.Fatal(err)
+			}
+			gw := gatewayEnd(t, p)
+			if err := gw.SetWriteBuffer(4096); err != nil {
+				t.Fatal(err)
+			}
+			// Asking again without reading is allowed (it fails the previous
+			// invocation), so the events pile up unread. 1,024 events of
+			// 16 KiB are far more than any socket buffer holds.
+			const maxEvents = 1024
+			c.send(strings.Repeat(nextRequest, maxEvents+1))
+			event := []byte(`"` + strings.Repeat("x", tc.size-2) + `"`)
+
+			held := 0 // consecutive invocations let go by their context
+			for i := 0; held < 3; i++ {
+				if i == maxEvents {
+					t.Fatalf("%d events went out to a process that reads none", i)
+				}
+				before := currentInvocation(p)
+				ctx, cancel := context.WithCancel(context.Background())
+				res := make(chan error, 1)
+				go func() {
+					_, err := p.Invoke(ctx, event)
+					res <- err
+				}()
+				var err error
+				func() {
+					defer cancel()
+					for deadline := time.Now().Add(hangGuard); ; time.Sleep(time.Millisecond) {
+						select {
+						case err = <-res:
+							return
+						default:
+						}
+						if time.Now().After(deadline) {
+							t.Fatalf("invocation %d: neither answered nor held after %v", i, hangGuard)
+						}
+						if (queued(p) || currentInvocation(p) != before) && !writable(t, gw) {
+							cancel() // held by a process that reads nothing
+							select {
+							case err = <-res:
+							case <-time.After(hangGuard):
+								t.Fatalf("invocation %d: Invoke still held %v after its context was cancelled", i, hangGuard)
+							}
+							return
+						}
+					}
+				}()
+				switch {
+				case errors.Is(err, ErrInvalidResponse): // its event went out whole
+					held = 0
+				case errors.Is(err, context.Canceled):
+					held++
+				default:
+					t.Fatalf("invocation %d: %v", i, err)
+				}
+			}
+		})
 	}
-	if !stuck {
-		t.Skip("the socket never filled up")
+}
+
+// gatewayEnd is the gateway's end of the only Runtime API connection of p's
+// process.
+func gatewayEnd(t *testing.T, p *Process) *net.TCPConn {
+	t.Helper()
+	p.mu.Lock()
+	inst := p.instances[0]
+	p.mu.Unlock()
+	var c net.Conn
+	if !eventually(hangGuard, func() bool {
+		inst.mu.Lock()
+		defer inst.mu.Unlock()
+		for rc := range inst.conns {
+			c = rc.c
+		}
+		return len(inst.conns) == 1
+	}) {
+		t.Fatal("the Runtime API connection was never accepted")
 	}
+	return c.(*net.TCPConn)
+}
+
+// currentInvocation is the invocation p's process holds, or nil.
+func currentInvocation(p *Process) *invocation {
+	p.mu.Lock()
+	inst := p.instances[0]
+	p.mu.Unlock()
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	return inst.current
+}
+
+// queued reports whether an invocation waits in p's queue.
+func queued(p *Process) bool {
+	p.disp.mu.Lock()
+	defer p.disp.mu.Unlock()
+	return p.disp.queue.Len() > 0
+}
+
+// writable reports whether c's socket would take more bytes now.
+func writable(t *testing.T, c *net.TCPConn) bool {
+	t.Helper()
+	raw, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := false
+	err = raw.Control(func(fd uintptr) {
+		for {
+			var w syscall.FdSet
+			w.Bits[fd/64] |= 1 << (fd % 64)
+			n, err := syscall.Select(int(fd)+1, nil, &w, nil, &syscall.Timeval{})
+			if err == syscall.EINTR {
+				continue
+			}
+			ok = err == nil && n > 0
+			return
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
 }
 
 // Events too large to go out in one write from Invoke's goroutine, both
