@@ -185,7 +185,7 @@ func startServe(t *testing.T, bin, cfg string) *served {
 
 func (p *served) waitLog(msg string) map[string]any {
 	p.t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(hangGuard)
 	for {
 		select {
 		case m, ok := <-p.logs:
