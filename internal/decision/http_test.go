@@ -3,8 +3,12 @@ package decision
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/gateway"
 )
 
 // dialect builds the decision request a proxy sends for the original
@@ -216,6 +220,26 @@ func TestClientIP(t *testing.T) {
 		r := &http.Request{Header: c.header, RemoteAddr: c.remote}
 		if got := ClientIP(r); got != c.ip {
 			t.Errorf("ClientIP(%v, %s) = %q, want %q", c.header, c.remote, got, c.ip)
+		}
+	}
+}
+
+// TestExampleConfig: examples/decision-api.yaml builds, and decides as its
+// comments say.
+func TestExampleConfig(t *testing.T) {
+	f, err := config.Load("../../examples/decision-api.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gateway.Build(f, gateway.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := httptest.NewServer(NewHTTP(func() *gateway.Gateway { return g }, nil))
+	defer ds.Close()
+	for target, want := range map[string]int{"/status": 200, "/orders/1": 401} {
+		if got := do(t, dialects[0].build(ds.URL, "GET", target, http.Header{})); got.status != want {
+			t.Errorf("GET %s: %d, want %d", target, got.status, want)
 		}
 	}
 }
