@@ -46,6 +46,16 @@ type Config struct {
 	Functions map[string]Function `yaml:"functions"`
 	// Tracing sends OpenTelemetry traces to an OTLP collector.
 	Tracing Tracing `yaml:"tracing"`
+	// DecisionAPI serves the gateway's decisions to other proxies
+	// (forward-auth over HTTP, Envoy ext_authz over gRPC).
+	DecisionAPI DecisionAPI `yaml:"decision_api"`
+}
+
+// DecisionAPI configures the decision API: the same routes and authorizers
+// as the gateway, asked by a proxy that keeps the traffic.
+type DecisionAPI struct {
+	Listen     string `yaml:"listen"`      // HTTP: forward-auth (nginx, Traefik, Caddy) and Envoy's http_service
+	GRPCListen string `yaml:"grpc_listen"` // gRPC: envoy.service.auth.v3.Authorization/Check
 }
 
 // Tracing configures OpenTelemetry tracing; the standard OTEL_* environment

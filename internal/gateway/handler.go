@@ -58,7 +58,7 @@ type Route struct {
 	auth        authorizer
 	scopes      []string
 	integration integration
-	m           routeMetrics
+	m           [numModes]routeMetrics
 }
 
 // integration sends an allowed request to where the route says.
@@ -118,6 +118,7 @@ type exchange struct {
 	backendErr error
 	call       proxy.Call // for http_proxy routes; pooled with the exchange
 	span       trace.Span // the request's span; nil when tracing is off
+	mode       Mode       // how the request came: served (the zero value) or decided for a proxy
 }
 
 // ServeHTTP implements http.Handler.
@@ -286,7 +287,7 @@ func (ex *exchange) decision(authorizer string, allow bool) {
 		if allow {
 			outcome, reason = "allow", "ok"
 		}
-		m.decisions.WithLabelValues(authorizer, outcome, reason).Inc()
+		m.decisions.WithLabelValues(authorizer, outcome, reason, ex.mode.String()).Inc()
 	}
 }
 
@@ -307,15 +308,17 @@ func (ex *exchange) finish() {
 	if rt == nil {
 		rt = ex.g.unmatched
 	}
-	rt.m.count(status, elapsed)
+	m := &rt.m[ex.mode]
+	m.count(status, elapsed)
 	if ex.cut {
-		rt.m.countCut(ex.reason)
+		m.countCut(ex.reason)
 	}
 	ex.traceEnd(rt, status)
 
-	attrs := make([]slog.Attr, 0, 12)
+	attrs := make([]slog.Attr, 0, 13)
 	attrs = append(attrs,
 		slog.String("request_id", ex.id),
+		slog.String("mode", ex.mode.String()),
 		slog.String("method", ex.r.Method),
 		slog.String("path", ex.r.URL.Path),
 		slog.String("route", rt.label),
@@ -444,9 +447,10 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // proxyIntegration adapts proxy.Proxy to integration.
 type proxyIntegration struct {
-	p      *proxy.Proxy
-	tracer *tracing.Tracer // nil: tracing off
-	host   string          // the backend's host:port, for traces
+	p       *proxy.Proxy
+	mapping *mapping.Mapping // the route's request parameters, which the decision API applies too
+	tracer  *tracing.Tracer  // nil: tracing off
+	host    string           // the backend's host:port, for traces
 }
 
 func (pi *proxyIntegration) bodyTimeout() time.Duration { return pi.p.Timeout() }

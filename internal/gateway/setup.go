@@ -299,7 +299,7 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 			Timeout:           in.Timeout.Std(),
 			Transport:         d.Transport,
 			PassClientHeaders: in.PassClientHeaders,
-		}), tracer: d.Tracer, host: tmpl.URL().Host}, nil
+		}), mapping: m, tracer: d.Tracer, host: tmpl.URL().Host}, nil
 	case "lambda_proxy":
 		errs = append(errs, checkPassClientHeaders(f, at, in.PassClientHeaders, nil)...)
 		notFor("uri", in.URI != "")
