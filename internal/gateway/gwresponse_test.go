@@ -434,3 +434,38 @@ func TestGatewayResponseVariablesProvided(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGatewayResponse is the cost of a configured gateway response:
+// a request without a token, answered with a templated UNAUTHORIZED
+// (compare BenchmarkServe/jwt-missing, the built-in answer).
+func BenchmarkGatewayResponse(b *testing.B) {
+	iss := testissuer.New(b)
+	f, err := config.Parse("bench.yaml", []byte(fmt.Sprintf(`listen: 127.0.0.1:0
+authorizers:
+  users: {type: jwt, issuer: %q, audience: [test-api]}
+routes:
+  - {route: "GET /orders/{id}", authorizer: users, integration: {type: mock, body: ok}}
+gateway_responses:
+  UNAUTHORIZED:
+    headers: {WWW-Authenticate: 'Bearer realm="orders"', Access-Control-Allow-Origin: "'*'"}
+    body: '{"message":$context.error.messageString,"requestId":"$context.requestId","path":"$context.path"}'
+`, iss.URL)), os.LookupEnv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := Build(f, Deps{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slogJSON(io.Discard)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "/orders/1", nil)
+	req.RemoteAddr = "192.0.2.1:1234"
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		g.ServeHTTP(w, req)
+	}
+	if w.status != 401 {
+		b.Fatalf("status %d", w.status)
+	}
+}

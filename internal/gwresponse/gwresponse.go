@@ -43,8 +43,9 @@ type response struct {
 
 // header is one configured header, name canonical.
 type header struct {
-	name  string
-	value template
+	name   string
+	value  template
+	static []string // the value when it has no variables, shared by every answer (header values are only read)
 }
 
 // Options are what the gateway tells Setup.
@@ -154,7 +155,11 @@ func setupResponse(f *config.File, at string, c config.GatewayResponse, ident []
 			resp.contentType, resp.esc = ct, escapingFor(mt)
 			continue
 		}
-		resp.headers = append(resp.headers, header{name: canon, value: v})
+		hd := header{name: canon, value: v}
+		if text, ok := v.static(); ok && text != "" {
+			hd.static = []string{text}
+		}
+		resp.headers = append(resp.headers, hd)
 	}
 	if c.Body != nil {
 		if len(*c.Body) > MaxTemplateBytes {
@@ -289,6 +294,10 @@ func (rs *Responses) Write(w http.ResponseWriter, r *http.Request, src mapping.S
 	var scratch [256]byte
 	for i := range resp.headers {
 		hd := &resp.headers[i]
+		if hd.static != nil {
+			h[hd.name] = hd.static
+			continue
+		}
 		v := hd.value.render(scratch[:0], src, &e, escHeader)
 		if len(v) == 0 {
 			delete(h, hd.name)
