@@ -9,6 +9,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
 )
@@ -307,4 +309,31 @@ func FuzzJSONEscape(f *testing.F) {
 			t.Fatalf("%q: a raw < in %s", v, doc)
 		}
 	})
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.Count(Unauthorized)
+	m.Count(Unauthorized)
+	m.Count(Default4XX) // never an answer's own type: not counted
+	m.Count(0)
+	var nilMetrics *Metrics
+	nilMetrics.Count(Unauthorized)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, s := range f.GetMetric() {
+			got[s.GetLabel()[0].GetValue()] = s.GetCounter().GetValue()
+		}
+	}
+	if got["UNAUTHORIZED"] != 2 || len(got) != 19 {
+		t.Errorf("series %v: want UNAUTHORIZED 2 and the 19 types that can be an answer's own", got)
+	}
+	if _, ok := got["DEFAULT_4XX"]; ok {
+		t.Errorf("DEFAULT_4XX has a series")
+	}
 }

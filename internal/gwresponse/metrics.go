@@ -17,14 +17,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(vec)
 	m := &Metrics{}
 	for t := Type(1); t < numTypes; t++ {
-		m.sent[t] = vec.WithLabelValues(t.String())
+		if t != Default4XX && t != Default5XX { // fallbacks, never an answer's own type
+			m.sent[t] = vec.WithLabelValues(t.String())
+		}
 	}
 	return m
 }
 
 // Count counts one answer of type t.
 func (m *Metrics) Count(t Type) {
-	if m == nil || t == 0 || t >= numTypes {
+	if m == nil || t == 0 || t >= numTypes || m.sent[t] == nil {
 		return
 	}
 	m.sent[t].Inc()
