@@ -100,3 +100,26 @@ gateway_responses:
 		t.Errorf("import(export(c)) gateway_responses\n%+v\nwant\n%+v\n%s", back.GatewayResponses, f.Config.GatewayResponses, def)
 	}
 }
+
+// TestImportGatewayResponsesSwagger2: REST definitions are often Swagger
+// 2.0 (SAM's default); the root extension survives the conversion.
+func TestImportGatewayResponsesSwagger2(t *testing.T) {
+	res, err := Import([]byte(`swagger: "2.0"
+info: {title: t, version: "1"}
+paths:
+  /x:
+    get:
+      x-amazon-apigateway-integration: {type: http_proxy, httpMethod: GET, uri: "http://127.0.0.1:9/x"}
+x-amazon-apigateway-gateway-responses:
+  ACCESS_DENIED:
+    statusCode: "403"
+    responseParameters: {gatewayresponse.header.Access-Control-Allow-Origin: "'*'"}
+`), Options{Source: "swagger.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]config.GatewayResponse{"ACCESS_DENIED": {Status: 403, Headers: map[string]string{"Access-Control-Allow-Origin": "'*'"}}}
+	if !reflect.DeepEqual(res.Config.GatewayResponses, want) {
+		t.Errorf("gateway_responses %+v, want %+v (notes %v)", res.Config.GatewayResponses, want, res.Notes)
+	}
+}
