@@ -23,6 +23,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/gwresponse"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
@@ -45,7 +46,8 @@ type Gateway struct {
 	unmatched   *Route // stands in for "no route" in metrics
 	authorizers map[string]authorizer
 	functions   map[string]*fn
-	tracer      *tracing.Tracer // nil: tracing off
+	tracer      *tracing.Tracer       // nil: tracing off
+	responses   *gwresponse.Responses // nil: every answer the built-in one
 	pool        sync.Pool
 }
 
@@ -195,19 +197,19 @@ func (g *Gateway) decide(ex *exchange) *Route {
 	r := ex.r
 	if !cleanPath(r) {
 		ex.route = g.unmatched
-		ex.answer(http.StatusBadRequest, answer.BadRequest, "bad_path")
+		ex.reject(gwresponse.BadRequestParameters, http.StatusBadRequest, answer.BadRequest, "bad_path")
 		return nil
 	}
 	i := ex.match()
 	if i < 0 {
 		ex.route = g.unmatched
-		ex.answer(http.StatusNotFound, answer.NotFound, "no_route")
+		ex.reject(gwresponse.MissingAuthenticationToken, http.StatusNotFound, answer.NotFound, "no_route")
 		return nil
 	}
 	rt := g.routes[i]
 	ex.route = rt
 	if r.ContentLength > g.maxBody {
-		ex.answer(http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
+		ex.reject(gwresponse.RequestTooLarge, http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return nil
 	}
 	if rt.auth != nil && !ex.authorize(rt) {
@@ -254,7 +256,7 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 	v, ok := a.source.Value(ex.r)
 	if !ok {
 		ex.w.Header().Set("WWW-Authenticate", answer.Challenge)
-		ex.answer(http.StatusUnauthorized, answer.Unauthorized, "missing_identity")
+		ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, "missing_identity")
 		ex.decision(a.label, false)
 		return false
 	}
@@ -265,15 +267,19 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 		if errors.As(err, &d) {
 			reason = d.Reason
 		}
+		t := gwresponse.Unauthorized
+		if reason == jwtauth.ReasonKeysUnavailable {
+			t = gwresponse.AuthorizerFailure // the authorizer could not judge the token
+		}
 		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(err))
-		ex.answer(http.StatusUnauthorized, answer.Unauthorized, reason)
+		ex.reject(t, http.StatusUnauthorized, answer.Unauthorized, reason)
 		ex.decision(a.label, false)
 		return false
 	}
 	ex.ident = id
 	if !id.HasAnyScope(rt.scopes) {
 		ex.w.Header().Set("WWW-Authenticate", answer.InsufficientScope)
-		ex.answer(http.StatusForbidden, answer.Forbidden, "insufficient_scope")
+		ex.reject(gwresponse.AccessDenied, http.StatusForbidden, answer.Forbidden, "insufficient_scope")
 		ex.decision(a.label, false)
 		return false
 	}
@@ -291,10 +297,42 @@ func (ex *exchange) decision(authorizer string, allow bool) {
 	}
 }
 
-// answer writes one of the gateway's own JSON answers.
-func (ex *exchange) answer(status int, body, reason string) {
+// reject writes one of the gateway's own answers and notes why: t is the
+// AWS gateway response type that covers it, status and body (AWS's JSON)
+// the answer Portcullis gives unless gateway_responses changes it. Every
+// answer the gateway gives by itself goes through here (or through Fail,
+// for an integration's).
+func (ex *exchange) reject(t gwresponse.Type, status int, body, reason string) {
 	ex.reason = reason
-	answer.JSON(&ex.w, ex.r, status, body)
+	ex.respond(t, status, body)
+}
+
+// respond writes the gateway's own answer of type t and counts it.
+func (ex *exchange) respond(t gwresponse.Type, status int, body string) {
+	if m := ex.g.metrics; m != nil {
+		m.Responses.Count(t)
+	}
+	if ex.g.responses == nil {
+		answer.JSON(&ex.w, ex.r, status, body)
+		return
+	}
+	ex.g.responses.Write(&ex.w, ex.r, ex, t, status, body)
+}
+
+var _ answer.Failer = (*exchange)(nil)
+
+// Fail implements answer.Failer: an integration's failure answers (its
+// reason is the integration's to give) are gateway responses too.
+func (ex *exchange) Fail(w http.ResponseWriter, r *http.Request, f answer.Failure, status int, body string) {
+	t := gwresponse.FromFailure(f)
+	if m := ex.g.metrics; m != nil {
+		m.Responses.Count(t)
+	}
+	if ex.g.responses == nil {
+		answer.JSON(w, r, status, body)
+		return
+	}
+	ex.g.responses.Write(w, r, ex, t, status, body)
 }
 
 // finish logs the request and counts it.
@@ -456,7 +494,7 @@ type proxyIntegration struct {
 func (pi *proxyIntegration) bodyTimeout() time.Duration { return pi.p.Timeout() }
 
 func (pi *proxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
-	ex.call = proxy.Call{Params: &ex.params, Source: ex, RequestID: ex.id, ClientIP: ex.clientIP}
+	ex.call = proxy.Call{Params: &ex.params, Source: ex, Failer: ex, RequestID: ex.id, ClientIP: ex.clientIP}
 	if pi.tracer != nil {
 		ex.call.Trace = pi.tracer
 	}
