@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/portcullis/portcullis/internal/cors"
 	"github.com/portcullis/portcullis/internal/function"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
@@ -22,6 +23,7 @@ type Metrics struct {
 	JWT       *jwtauth.Metrics
 	Lambda    *lambdaauth.Metrics
 	Functions *function.Metrics
+	CORS      *cors.Metrics
 }
 
 // NewMetrics registers the gateway's collectors (and the JWT authorizers')
@@ -50,6 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.JWT = jwtauth.NewMetrics(reg)
 	m.Lambda = lambdaauth.NewMetrics(reg)
 	m.Functions = function.NewMetrics(reg)
+	m.CORS = cors.NewMetrics(reg)
 	return m
 }
 

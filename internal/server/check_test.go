@@ -66,6 +66,10 @@ func TestCheckRefusesWhatServeRefuses(t *testing.T) {
 			[]string{"p.yaml:3:19: server.max_body_bytes: "}, "negative"},
 		{"function dir missing", "listen: 127.0.0.1:0\n" + routes + "functions:\n  f: {runtime: process, command: [/bin/true], dir: no-such-dir}\n",
 			[]string{"p.yaml:6:6: functions.f: "}, "no-such-dir"},
+		{"cors any origin with credentials", "listen: 127.0.0.1:0\n" + routes + "cors:\n  allowOrigins: [\"*\"]\n  allowCredentials: true\n",
+			[]string{"p.yaml:6:18: cors.allowOrigins[0]: "}, "allowCredentials"},
+		{"cors origin with a path", "listen: 127.0.0.1:0\n" + routes + "cors:\n  allowOrigins:\n    - https://app.example.com/\n",
+			[]string{"p.yaml:7:7: cors.allowOrigins[0]: "}, "write https://app.example.com"},
 		{"every problem at once", "listen: 8080\nadmin_listen: 127.0.0.1:99999\n" + routes,
 			[]string{"p.yaml:1:9: listen: ", "p.yaml:2:15: admin_listen: "}, ""},
 	} {
