@@ -23,6 +23,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/cors"
 	"github.com/portcullis/portcullis/internal/gwresponse"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
@@ -48,6 +49,7 @@ type Gateway struct {
 	functions   map[string]*fn
 	tracer      *tracing.Tracer       // nil: tracing off
 	responses   *gwresponse.Responses // nil: every answer the built-in one
+	cors        *cors.Policy          // nil: CORS not configured
 	pool        sync.Pool
 }
 
@@ -145,6 +147,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.traceStart()
 
 	g.serve(ex)
+	if ex.w.status == 0 && ex.w.cors.Active() {
+		ex.w.cors.Stamp(w.Header()) // nothing was written: net/http sends these headers with its 200
+	}
 
 	ex.finish()
 	if ex.abort {
@@ -195,6 +200,9 @@ func (g *Gateway) serve(ex *exchange) {
 // with ex as its source.
 func (g *Gateway) decide(ex *exchange) *Route {
 	r := ex.r
+	if g.cors != nil {
+		ex.w.cors = g.cors.Check(r)
+	}
 	if !cleanPath(r) {
 		ex.route = g.unmatched
 		ex.reject(gwresponse.BadRequestParameters, http.StatusBadRequest, answer.BadRequest, "bad_path")
@@ -203,6 +211,12 @@ func (g *Gateway) decide(ex *exchange) *Route {
 	i := ex.match()
 	if i < 0 {
 		ex.route = g.unmatched
+		if ex.w.cors.Preflight() {
+			// No route takes OPTIONS for this path: CORS answers the
+			// preflight, before any authorizer (Stamp sets its headers).
+			ex.w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
 		ex.reject(gwresponse.MissingAuthenticationToken, http.StatusNotFound, answer.NotFound, "no_route")
 		return nil
 	}
@@ -442,17 +456,23 @@ func newRequestID() string {
 // that whatever an integration put in the response headers (a backend's,
 // a function's, a mock's), the request id header that goes out is the
 // gateway's, exactly once: the id the client sees is the one in the log.
+// With CORS configured, the CORS headers that go out are likewise the
+// gateway's, on every final response.
 type statusWriter struct {
 	http.ResponseWriter
 	requestID string
 	status    int
 	bytes     int64
+	cors      cors.Response // zero: CORS not configured
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.stampRequestID() // also on 1xx, which go out with the headers as they are
 	if w.status == 0 && code >= 200 {
 		w.status = code
+		if w.cors.Active() {
+			w.cors.Stamp(w.ResponseWriter.Header())
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -461,6 +481,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.stampRequestID()
 		w.status = http.StatusOK
+		if w.cors.Active() {
+			w.cors.Stamp(w.ResponseWriter.Header())
+		}
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)

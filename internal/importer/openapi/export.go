@@ -18,7 +18,8 @@ import (
 // x-amazon-apigateway-any-method, $default as the default route),
 // authorizers as security schemes, integrations as
 // x-amazon-apigateway-integration (a function as the Lambda ARN of the
-// same name in api.region and api.account_id). What API Gateway has no field
+// same name in api.region and api.account_id), `cors:` as
+// x-amazon-apigateway-cors. What API Gateway has no field
 // for (listen addresses, functions and how they run, JWT key settings)
 // goes into x-portcullis extensions, which API Gateway ignores, so that
 // importing the export gives c back.
@@ -46,6 +47,9 @@ func Export(c *config.Config) ([]byte, error) {
 	}
 	if len(x) > 0 {
 		doc[extPortcullis] = x
+	}
+	if c.CORS != nil {
+		doc["x-amazon-apigateway-cors"] = exportCORS(c.CORS)
 	}
 	lambdaURI := func(fn string) string {
 		return "arn:aws:apigateway:" + region + ":lambda:path/2015-03-31/functions/arn:aws:lambda:" + region + ":" + account + ":function:" + fn + "/invocations"
@@ -246,6 +250,28 @@ func generic(v any) any {
 	var out any
 	if err := n.Decode(&out); err != nil {
 		return nil
+	}
+	return out
+}
+
+// exportCORS is `cors:` as x-amazon-apigateway-cors, whose keys are the
+// same lower-camel names.
+func exportCORS(c *config.CORS) map[string]any {
+	out := map[string]any{}
+	for key, list := range map[string][]string{"allowOrigins": c.AllowOrigins, "allowMethods": c.AllowMethods, "allowHeaders": c.AllowHeaders, "exposeHeaders": c.ExposeHeaders} {
+		if len(list) > 0 {
+			vs := make([]any, len(list))
+			for i, v := range list {
+				vs[i] = v
+			}
+			out[key] = vs
+		}
+	}
+	if c.MaxAge != nil {
+		out["maxAge"] = *c.MaxAge
+	}
+	if c.AllowCredentials {
+		out["allowCredentials"] = true
 	}
 	return out
 }
