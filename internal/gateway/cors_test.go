@@ -249,7 +249,7 @@ func TestCORS(t *testing.T) {
 		}
 	}
 	// A gateway-answered preflight is counted as no route, status 204.
-	if got := metricValue(families, "portcullis_requests_total", []string{"none", "204"}); got != 6 {
+	if got := metricValue(families, "portcullis_requests_total", []string{"gateway", "none", "204"}); got != 6 {
 		t.Errorf("portcullis_requests_total{route=none,status=204} = %v, want 6", got)
 	}
 }

@@ -3,6 +3,7 @@ package openapi
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -40,7 +41,7 @@ func Export(c *config.Config) ([]byte, error) {
 		"info":    map[string]any{"title": title, "version": "1.0"},
 	}
 	x := map[string]any{}
-	for key, v := range map[string]any{"listen": c.Listen, "admin_listen": c.AdminListen, "api": c.API, "server": c.Server, "issuers": c.Issuers, "functions": c.Functions} {
+	for key, v := range processSettings(c) {
 		if g := generic(v); g != nil {
 			x[key] = g
 		}
@@ -239,6 +240,41 @@ func exportIntegration(in config.Integration, method string, lambdaURI func(stri
 
 // generic renders a configuration value as plain maps and lists, unset
 // fields left out; nil when nothing is set.
+// inDefinition are the top-level blocks an OpenAPI definition expresses
+// itself (paths, security schemes, API Gateway extensions); every other
+// block is a setting of the process serving the API and travels in the
+// x-portcullis extension.
+var inDefinition = map[string]bool{"routes": true, "authorizers": true, "cors": true, "gateway_responses": true}
+
+// processSettings are c's top-level blocks that are not in inDefinition,
+// by their YAML names. It reads the struct, so a block added to
+// config.Config travels without a change here.
+func processSettings(c *config.Config) map[string]any {
+	out := map[string]any{}
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		if name == "" || name == "-" || inDefinition[name] {
+			continue
+		}
+		out[name] = v.Field(i).Interface()
+	}
+	return out
+}
+
+// setProcessSettings copies from's blocks that processSettings exports
+// into c.
+func setProcessSettings(c, from *config.Config) {
+	dst, src := reflect.ValueOf(c).Elem(), reflect.ValueOf(from).Elem()
+	for i := range dst.NumField() {
+		name, _, _ := strings.Cut(dst.Type().Field(i).Tag.Get("yaml"), ",")
+		if name == "" || name == "-" || inDefinition[name] || name == "functions" {
+			continue
+		}
+		dst.Field(i).Set(src.Field(i))
+	}
+}
+
 func generic(v any) any {
 	n := importer.Node(v)
 	if (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && len(n.Content) == 0 {

@@ -229,8 +229,7 @@ func (t *translator) portcullis() error {
 		return fmt.Errorf("openapi: %w", err)
 	}
 	c := &t.res.Config
-	c.Listen, c.AdminListen, c.API, c.Server = f.Config.Listen, f.Config.AdminListen, f.Config.API, f.Config.Server
-	c.Issuers = f.Config.Issuers
+	setProcessSettings(c, &f.Config)
 	if t.o.Functions == nil {
 		t.o.Functions = map[string]string{}
 	}
