@@ -30,6 +30,7 @@ import (
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/route"
+	"github.com/portcullis/portcullis/internal/state"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
 
@@ -46,6 +47,7 @@ type Gateway struct {
 	authorizers map[string]authorizer
 	functions   map[string]*fn
 	tracer      *tracing.Tracer // nil: tracing off
+	state       *state.Store    // rate limits, quotas, revocations
 	pool        sync.Pool
 }
 

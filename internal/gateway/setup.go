@@ -91,6 +91,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 
 	var errs config.Errors
 	errs.Add(g.buildFunctions(f, d))
+	errs.Add(g.buildState(f, d))
 	if c.Listen == "" {
 		errs = append(errs, *f.Errorf("listen", "listen is required (for example 127.0.0.1:8080)"))
 	}
@@ -129,6 +130,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		g.table = table
 	}
 	if err := errs.Err(); err != nil {
+		g.closeState(d.Previous) // a store opened for g, not one kept from Previous
 		return nil, err
 	}
 	for _, rt := range g.routes {
