@@ -31,6 +31,7 @@ import (
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/route"
 	"github.com/portcullis/portcullis/internal/state"
+	"github.com/portcullis/portcullis/internal/throttle"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
 
@@ -60,6 +61,7 @@ type Route struct {
 	auth        authorizer
 	scopes      []string
 	integration integration
+	limits      *throttle.Route // throttling and rate_limits; nil: none
 	m           routeMetrics
 }
 
@@ -178,7 +180,13 @@ func (g *Gateway) serve(ex *exchange) {
 		ex.answer(http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return
 	}
+	if rt.limits != nil && !ex.throttle(rt.limits) {
+		return
+	}
 	if rt.auth != nil && !ex.authorize(rt) {
+		return
+	}
+	if rt.limits != nil && !ex.limit(rt.limits) {
 		return
 	}
 	if hasBody(r) {

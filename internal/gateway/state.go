@@ -48,7 +48,7 @@ func (g *Gateway) buildState(f *config.File, d Deps) error {
 		g.state = d.Previous.state
 		return nil
 	}
-	o := state.Options{}
+	o := state.Options{Logger: d.Logger}
 	if d.Metrics != nil {
 		o.Metrics = d.Metrics.State
 	}
