@@ -27,7 +27,10 @@ routes:
   - route: GET /a
     integration: {type: mock, body: ok}
 `, srv.Addr))
-	eventually(t, "ready", func() bool { code, body := get(t, r.admin+"/readyz"); return code == 200 && strings.Contains(body, `"ready"`) })
+	eventually(t, "ready", func() bool {
+		code, body := get(t, r.admin+"/readyz")
+		return code == 200 && strings.Contains(body, `"ready"`)
+	})
 	if code, _ := get(t, r.base+"/a"); code != 200 {
 		t.Fatalf("Redis up: %d", code)
 	}
