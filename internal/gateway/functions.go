@@ -124,6 +124,7 @@ func (g *Gateway) startFunctions(ctx context.Context) {
 // Close stops the functions of g that next does not reuse (next may be nil:
 // stop them all). Call it once requests can no longer reach g.
 func (g *Gateway) Close(next *Gateway) {
+	g.closeState(next)
 	for name, f := range g.functions {
 		if f.process == nil {
 			continue

@@ -32,6 +32,8 @@ import (
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/route"
+	"github.com/portcullis/portcullis/internal/state"
+	"github.com/portcullis/portcullis/internal/throttle"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
 
@@ -50,6 +52,7 @@ type Gateway struct {
 	tracer      *tracing.Tracer       // nil: tracing off
 	responses   *gwresponse.Responses // nil: every answer the built-in one
 	cors        *cors.Policy          // nil: CORS not configured
+	state       *state.Store          // rate limits, quotas, revocations
 	pool        sync.Pool
 }
 
@@ -62,6 +65,7 @@ type Route struct {
 	auth        authorizer
 	scopes      []string
 	integration integration
+	limits      *throttle.Route // throttling and rate_limits; nil: none
 	m           [numModes]routeMetrics
 }
 
@@ -226,7 +230,13 @@ func (g *Gateway) decide(ex *exchange) *Route {
 		ex.reject(gwresponse.RequestTooLarge, http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return nil
 	}
+	if rt.limits != nil && !ex.throttle(rt.limits) {
+		return nil
+	}
 	if rt.auth != nil && !ex.authorize(rt) {
+		return nil
+	}
+	if rt.limits != nil && !ex.limit(rt.limits) {
 		return nil
 	}
 	return rt

@@ -100,6 +100,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	policy, err := cors.Setup(f, corsMetrics)
 	errs.Add(err)
 	g.cors = policy
+	errs.Add(g.buildState(f, d))
 	if c.Listen == "" {
 		errs = append(errs, *f.Errorf("listen", "listen is required (for example 127.0.0.1:8080)"))
 	}
@@ -134,6 +135,9 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		g.routes = append(g.routes, rt)
 		keys = append(keys, rt.key)
 	}
+	if len(g.routes) == len(c.Routes) {
+		errs.Add(g.buildLimits(f, d))
+	}
 	if len(errs) == 0 {
 		table, err := route.NewTable(keys)
 		if err != nil {
@@ -142,6 +146,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		g.table = table
 	}
 	if err := errs.Err(); err != nil {
+		g.closeState(d.Previous) // a store opened for g, not one kept from Previous
 		return nil, err
 	}
 	for _, rt := range g.routes {
