@@ -39,7 +39,7 @@ func Export(c *config.Config) ([]byte, error) {
 		"info":    map[string]any{"title": title, "version": "1.0"},
 	}
 	x := map[string]any{}
-	for key, v := range map[string]any{"listen": c.Listen, "admin_listen": c.AdminListen, "api": c.API, "server": c.Server, "issuers": c.Issuers, "functions": c.Functions} {
+	for key, v := range map[string]any{"listen": c.Listen, "admin_listen": c.AdminListen, "api": c.API, "server": c.Server, "issuers": c.Issuers, "functions": c.Functions, "decision_api": c.DecisionAPI} {
 		if g := generic(v); g != nil {
 			x[key] = g
 		}

@@ -231,6 +231,7 @@ func (t *translator) portcullis() error {
 	c := &t.res.Config
 	c.Listen, c.AdminListen, c.API, c.Server = f.Config.Listen, f.Config.AdminListen, f.Config.API, f.Config.Server
 	c.Issuers = f.Config.Issuers
+	c.DecisionAPI = f.Config.DecisionAPI
 	if t.o.Functions == nil {
 		t.o.Functions = map[string]string{}
 	}
