@@ -204,7 +204,10 @@ func (g *Gateway) serve(ex *exchange) {
 // with ex as its source.
 func (g *Gateway) decide(ex *exchange) *Route {
 	r := ex.r
-	if g.cors != nil {
+	if g.cors != nil && ex.mode == ModeGateway {
+		// CORS is the serving proxy's own business: a decision asked
+		// through the decision API is about the request, and a preflight
+		// answered here would read as "allowed" to a forward-auth proxy.
 		ex.w.cors = g.cors.Check(r)
 	}
 	if !cleanPath(r) {
