@@ -331,27 +331,11 @@ func (ex *exchange) decision(authorizer string, allow bool) {
 // for an integration's).
 func (ex *exchange) reject(t gwresponse.Type, status int, body, reason string) {
 	ex.reason = reason
-	ex.respond(t, status, body)
+	ex.respond(&ex.w, ex.r, t, status, body)
 }
 
-// respond writes the gateway's own answer of type t and counts it.
-func (ex *exchange) respond(t gwresponse.Type, status int, body string) {
-	if m := ex.g.metrics; m != nil {
-		m.Responses.Count(t)
-	}
-	if ex.g.responses == nil {
-		answer.JSON(&ex.w, ex.r, status, body)
-		return
-	}
-	ex.g.responses.Write(&ex.w, ex.r, ex, t, status, body)
-}
-
-var _ answer.Failer = (*exchange)(nil)
-
-// Fail implements answer.Failer: an integration's failure answers (its
-// reason is the integration's to give) are gateway responses too.
-func (ex *exchange) Fail(w http.ResponseWriter, r *http.Request, f answer.Failure, status int, body string) {
-	t := gwresponse.FromFailure(f)
+// respond writes the gateway's own answer of type t to w and counts it.
+func (ex *exchange) respond(w http.ResponseWriter, r *http.Request, t gwresponse.Type, status int, body string) {
 	if m := ex.g.metrics; m != nil {
 		m.Responses.Count(t)
 	}
@@ -360,6 +344,14 @@ func (ex *exchange) Fail(w http.ResponseWriter, r *http.Request, f answer.Failur
 		return
 	}
 	ex.g.responses.Write(w, r, ex, t, status, body)
+}
+
+var _ answer.Failer = (*exchange)(nil)
+
+// Fail implements answer.Failer: an integration's failure answers (its
+// reason is the integration's to give) are gateway responses too.
+func (ex *exchange) Fail(w http.ResponseWriter, r *http.Request, f answer.Failure, status int, body string) {
+	ex.respond(w, r, gwresponse.FromFailure(f), status, body)
 }
 
 // finish logs the request and counts it.
