@@ -46,6 +46,17 @@ type Config struct {
 	Functions map[string]Function `yaml:"functions"`
 	// Tracing sends OpenTelemetry traces to an OTLP collector.
 	Tracing Tracing `yaml:"tracing"`
+	// AccessLog says how and where each request is logged.
+	AccessLog AccessLog `yaml:"access_log"`
+}
+
+// AccessLog is the access log: one line per request, in Format (AWS's
+// $context variables; empty: Portcullis's JSON line), to Output (stderr,
+// stdout or a file path, relative to the configuration file; empty:
+// stderr).
+type AccessLog struct {
+	Format string `yaml:"format"` // one line with $context.NAME variables, as AWS's accessLogSettings.format
+	Output string `yaml:"output"` // stderr (default), stdout or a file path; reopened on SIGUSR2 and SIGHUP
 }
 
 // Tracing configures OpenTelemetry tracing; the standard OTEL_* environment

@@ -21,6 +21,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/identity"
@@ -47,6 +48,10 @@ type Gateway struct {
 	functions   map[string]*fn
 	tracer      *tracing.Tracer // nil: tracing off
 	pool        sync.Pool
+	// access writes the access log in a configured format; nil: the
+	// default JSON line goes to accessDefault.
+	access        *accesslog.Logger
+	accessDefault slog.Handler
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -118,6 +123,7 @@ type exchange struct {
 	backendErr error
 	call       proxy.Call // for http_proxy routes; pooled with the exchange
 	span       trace.Span // the request's span; nil when tracing is off
+	timing     timing     // measured only for a configured access log format
 }
 
 // ServeHTTP implements http.Handler.
@@ -176,7 +182,7 @@ func (g *Gateway) serve(ex *exchange) {
 		ex.answer(http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return
 	}
-	if rt.auth != nil && !ex.authorize(rt) {
+	if rt.auth != nil && !ex.timedAuthorize(rt) {
 		return
 	}
 	if hasBody(r) {
@@ -194,7 +200,7 @@ func (g *Gateway) serve(ex *exchange) {
 		}
 		r.Body = http.MaxBytesReader(&ex.w, r.Body, g.maxBody)
 	}
-	ex.integrate(rt)
+	ex.timedIntegrate(rt)
 }
 
 func hasBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
@@ -295,6 +301,11 @@ func (ex *exchange) finish() {
 	}
 	ex.traceEnd(rt, status)
 
+	if ex.g.access != nil {
+		ex.timing.status, ex.timing.elapsed = status, elapsed
+		ex.logAccess()
+		return
+	}
 	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
 		slog.String("request_id", ex.id),
@@ -320,7 +331,11 @@ func (ex *exchange) finish() {
 	if ex.backendErr != nil {
 		attrs = append(attrs, slog.String("backend_error", ex.backendErr.Error()))
 	}
-	ex.g.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
+	// The access log is not a debug log: it is written whatever the
+	// level of the process log (--log-level warn keeps it).
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	rec.AddAttrs(attrs...)
+	_ = ex.g.accessDefault.Handle(context.Background(), rec)
 }
 
 // cleanPath refuses paths whose meaning could differ between the gateway and
@@ -388,7 +403,11 @@ type statusWriter struct {
 	requestID string
 	status    int
 	bytes     int64
+	answer    string // the body of the gateway's own answer, if it gave one
 }
+
+// RecordAnswer implements answer.Recorder.
+func (w *statusWriter) RecordAnswer(body string) { w.answer = body }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.stampRequestID() // also on 1xx, which go out with the headers as they are

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/textproto"
@@ -51,6 +52,10 @@ type Deps struct {
 	BuildGo bool
 	// Tracer traces requests; nil: tracing off.
 	Tracer *tracing.Tracer
+	// AccessLog is where request lines go (the server's access_log
+	// output). nil: the default JSON line through Logger's handler, at any
+	// level; a configured format to stderr.
+	AccessLog io.Writer
 }
 
 // Build checks the configuration's meaning and assembles a Gateway. Every
@@ -90,6 +95,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	}
 
 	var errs config.Errors
+	errs.Add(g.buildAccessLog(f, d))
 	errs.Add(g.buildFunctions(f, d))
 	if c.Listen == "" {
 		errs = append(errs, *f.Errorf("listen", "listen is required (for example 127.0.0.1:8080)"))
