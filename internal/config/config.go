@@ -178,6 +178,9 @@ type Authorizer struct {
 	RefreshInterval Duration `yaml:"refresh_interval"`
 	JWKSMaxStale    Duration `yaml:"jwks_max_stale"`
 	CacheSize       int      `yaml:"cache_size"`
+	// Issuers is the REST API JWT authorizer shape: several issuers, each
+	// with its own audiences and claim rules, instead of issuer + audience.
+	Issuers []JWTIssuer `yaml:"issuers"`
 
 	// type: lambda
 	Function                     string    `yaml:"function"`
@@ -187,6 +190,23 @@ type Authorizer struct {
 	ResultTTL                    *Duration `yaml:"result_ttl"` // unset: 300s; 0 disables
 	EnableSimpleResponses        bool      `yaml:"enable_simple_responses"`
 	Timeout                      Duration  `yaml:"timeout"`
+}
+
+// JWTIssuer is one issuer of a REST-shape jwt authorizer (AWS's JwtIssuer).
+type JWTIssuer struct {
+	Issuer           string      `yaml:"issuer"`   // compared exactly with iss; chooses this entry before any key is fetched
+	Audience         Strings     `yaml:"audience"` // the token's aud must hold one (AWS: audiences)
+	JWKSURI          string      `yaml:"jwks_uri"` // optional: default is OIDC discovery from issuer
+	JWKSFile         string      `yaml:"jwks_file"`
+	AdditionalClaims []ClaimRule `yaml:"additional_claims"`
+}
+
+// ClaimRule is one of an issuer's additional_claims (AWS's
+// JwtAdditionalClaim, format SINGLE_STRING).
+type ClaimRule struct {
+	Name     string  `yaml:"name"`     // the claim (AWS: claimName)
+	Values   Strings `yaml:"values"`   // any one of them, exactly; empty: any string (AWS: expectedValues)
+	Required bool    `yaml:"required"` // the token must carry the claim
 }
 
 // Route is one entry of `routes:`.

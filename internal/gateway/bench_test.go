@@ -35,7 +35,12 @@ func benchmarkServe(b *testing.B, accessLog string, out io.Writer) {
 	iss := testissuer.New(b)
 	f, err := config.Parse("bench.yaml", []byte(accessLog+fmt.Sprintf(`listen: 127.0.0.1:0
 authorizers:
-  users: {type: jwt, issuer: %q, audience: [test-api]}
+  users: {type: jwt, issuer: %[1]q, audience: [test-api]}
+  multi:
+    type: jwt
+    issuers:
+      - {issuer: "https://other.example", audience: [other-api], jwks_uri: "https://other.example/keys"}
+      - {issuer: %[1]q, audience: [test-api], additional_claims: [{name: sub, required: true}]}
 routes:
   - route: GET /public
     integration: {type: mock, body: ok}
@@ -46,7 +51,11 @@ routes:
   - route: GET /proxied/{id}
     authorizer: users
     authorization_scopes: [orders:read]
-    integration: {type: http_proxy, uri: "http://%s/hello/{id}"}
+    integration: {type: http_proxy, uri: "http://%[2]s/hello/{id}"}
+  - route: GET /multi/{id}
+    authorizer: multi
+    authorization_scopes: [orders:read]
+    integration: {type: mock, body: ok}
 `, iss.URL, rawBackend(b))), os.LookupEnv)
 	if err != nil {
 		b.Fatal(err)
@@ -68,6 +77,7 @@ routes:
 		{"jwt-cached", "/orders/1", "Bearer " + tok, 200},
 		{"jwt-missing", "/orders/1", "", 401},
 		{"jwt-proxy", "/proxied/1", "Bearer " + tok, 200},
+		{"jwt-issuers-cached", "/multi/1", "Bearer " + tok, 200},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			req := httptest.NewRequest("GET", bc.path, nil)

@@ -88,7 +88,7 @@ type authorizer interface {
 type jwtAuthorizer struct {
 	label    string
 	source   identity.Source
-	verifier *jwtauth.Authorizer
+	verifier tokenVerifier
 }
 
 var _ authorizer = (*jwtAuthorizer)(nil)
@@ -558,6 +558,10 @@ func (ex *exchange) Context(name string) string {
 		return ex.r.UserAgent()
 	}
 	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && ex.ident != nil {
+		if ex.ident.JSONClaims.Len() > 0 { // a REST-shape authorizer: JSON text, as AWS
+			v, _ := ex.ident.JSONClaims.Get(claim)
+			return v
+		}
 		v, _ := ex.ident.Claims.Get(claim)
 		return v
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -181,10 +180,13 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	if err != nil {
 		errs = append(errs, *f.Errorf(at+".identity_source", "%v", err))
 	}
-	jwksFile := a.JWKSFile
-	if jwksFile != "" && !filepath.IsAbs(jwksFile) {
-		jwksFile = filepath.Join(filepath.Dir(f.Path), jwksFile) // relative to the config file
+	if len(a.Issuers) > 0 {
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
+		return g.buildIssuers(f, at, name, a, source, d)
 	}
+	jwksFile := configRelative(f, a.JWKSFile)
 	s := jwtauth.Settings{
 		Name:            name,
 		Issuer:          a.Issuer,
@@ -210,7 +212,7 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	}
 	if d.Previous != nil {
 		if prev, ok := d.Previous.authorizers[name].(*jwtAuthorizer); ok {
-			o.Previous = prev.verifier
+			o.Previous, _ = prev.verifier.(*jwtauth.Authorizer)
 		}
 	}
 	v, err := jwtauth.New(s, o)
