@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 )
 
 // ReasonUnknownIssuer is the denial of a token whose iss names none of an
@@ -28,6 +29,7 @@ type Issuers struct {
 	name string
 	list []*Authorizer
 	by   map[string]*Authorizer
+	bufs sync.Pool // *[]byte for payloads larger than pick's stack buffer
 }
 
 // previous returns the authorizer of issuer that a reload replaces, so
@@ -145,8 +147,21 @@ func (m *Issuers) pick(token string) (*Authorizer, *Denial) {
 	if len(token) > maxTokenBytes {
 		return nil, deny(ReasonTokenTooLarge, nil)
 	}
-	var buf [1024]byte
-	iss, ok := peekIssuer(token, buf[:])
+	var stack [1024]byte
+	buf := stack[:]
+	if headerLen, sigDot, ok := splitCompact(token); ok && strictB64.DecodedLen(sigDot-headerLen-1) > len(buf) {
+		// A large payload (a Cognito token with many groups) borrows a
+		// pooled buffer, so that choosing the issuer still allocates
+		// nothing in the steady state.
+		pb, _ := m.bufs.Get().(*[]byte)
+		if pb == nil || cap(*pb) < strictB64.DecodedLen(sigDot-headerLen-1) {
+			b := make([]byte, strictB64.DecodedLen(sigDot-headerLen-1))
+			pb = &b
+		}
+		defer m.bufs.Put(pb)
+		buf = (*pb)[:cap(*pb)]
+	}
+	iss, ok := peekIssuer(token, buf)
 	if !ok {
 		return nil, denyIssuer(errors.New("the token has no iss claim this authorizer can read"))
 	}
