@@ -230,3 +230,25 @@ func TestAccessLogCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessLogDefaultToOutput: with an output but no format, the default
+// JSON line goes to the output, not to the process log.
+func TestAccessLogDefaultToOutput(t *testing.T) {
+	f, err := config.Parse("test.yaml", []byte("listen: 127.0.0.1:0\nroutes:\n  - route: GET /x\n    integration: {type: mock, body: ok}\n"), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, logs := &testlog.Buffer{}, &testlog.Buffer{}
+	g, err := Build(f, Deps{Logger: slogJSON(logs), AccessLog: access})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
+	recs := access.Records()
+	if len(recs) != 1 || recs[0]["msg"] != "request" || recs[0]["route"] != "GET /x" || recs[0]["level"] != "INFO" {
+		t.Fatalf("access output: %s", access)
+	}
+	if logs.String() != "" {
+		t.Errorf("process log: %s", logs)
+	}
+}
