@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -149,19 +150,20 @@ func (m *Issuers) pick(token string) (*Authorizer, *Denial) {
 	}
 	var stack [1024]byte
 	buf := stack[:]
-	if headerLen, sigDot, ok := splitCompact(token); ok && strictB64.DecodedLen(sigDot-headerLen-1) > len(buf) {
+	seg := payloadSegment(token)
+	if n := strictB64.DecodedLen(len(seg)); n > len(buf) {
 		// A large payload (a Cognito token with many groups) borrows a
 		// pooled buffer, so that choosing the issuer still allocates
 		// nothing in the steady state.
 		pb, _ := m.bufs.Get().(*[]byte)
-		if pb == nil || cap(*pb) < strictB64.DecodedLen(sigDot-headerLen-1) {
-			b := make([]byte, strictB64.DecodedLen(sigDot-headerLen-1))
+		if pb == nil || cap(*pb) < n {
+			b := make([]byte, n)
 			pb = &b
 		}
 		defer m.bufs.Put(pb)
 		buf = (*pb)[:cap(*pb)]
 	}
-	iss, ok := peekIssuer(token, buf)
+	iss, ok := peekIssuer(seg, buf)
 	if !ok {
 		return nil, denyIssuer(errors.New("the token has no iss claim this authorizer can read"))
 	}
@@ -176,17 +178,30 @@ func denyIssuer(err error) *Denial {
 	return &Denial{Reason: ReasonUnknownIssuer, Description: "The token's issuer is not accepted.", Err: err}
 }
 
+// payloadSegment returns the text between a compact token's first two
+// dots ("" without two). It checks nothing else: the strict base64 decoder
+// refuses what is not base64url, and the chosen Authorizer checks the rest.
+func payloadSegment(token string) string {
+	i := strings.IndexByte(token, '.')
+	if i < 0 {
+		return ""
+	}
+	j := strings.IndexByte(token[i+1:], '.')
+	if j < 0 {
+		return ""
+	}
+	return token[i+1 : i+1+j]
+}
+
 // peekIssuer returns the decoded value of the payload's first top-level
 // "iss" member (written without escapes in its name) when it is a JSON
-// string. It decodes the payload into buf, or into a new buffer when buf
-// is too small, and reads no further than it must; it validates nothing
-// (the chosen Authorizer does).
-func peekIssuer(token string, buf []byte) ([]byte, bool) {
-	headerLen, sigDot, ok := splitCompact(token)
-	if !ok {
+// string. It decodes seg, the payload segment, into buf, or into a new
+// buffer when buf is too small, and reads no further than it must; it
+// validates nothing (the chosen Authorizer does).
+func peekIssuer(seg string, buf []byte) ([]byte, bool) {
+	if seg == "" {
 		return nil, false
 	}
-	seg := token[headerLen+1 : sigDot]
 	if n := strictB64.DecodedLen(len(seg)); n > len(buf) {
 		buf = make([]byte, n)
 	}

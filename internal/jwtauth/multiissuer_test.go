@@ -226,7 +226,7 @@ func TestPeekIssuer(t *testing.T) {
 		{`{"iss":"https://a`, "", false},
 		{`{"a":1 "iss":"https://a"}`, "", false},
 	} {
-		got, ok := peekIssuer(enc(tc.payload), make([]byte, 16))
+		got, ok := peekIssuer(payloadSegment(enc(tc.payload)), make([]byte, 16))
 		if ok != tc.ok || string(got) != tc.want {
 			t.Errorf("%s: %q %v, want %q %v", tc.payload, got, ok, tc.want, tc.ok)
 		}
