@@ -66,6 +66,8 @@ type Config struct {
 	// RateLimits are per-identity limits (ours), applied after the
 	// authorizer.
 	RateLimits []RateLimit `yaml:"rate_limits"`
+	// AccessLog says how and where each request is logged.
+	AccessLog AccessLog `yaml:"access_log"`
 }
 
 // DecisionAPI configures the decision API: the same routes and authorizers
@@ -177,6 +179,15 @@ type RedisTLS struct {
 	CertFile   string `yaml:"cert_file"` // a client certificate, with key_file
 	KeyFile    string `yaml:"key_file"`
 	ServerName string `yaml:"server_name"`
+}
+
+// AccessLog is the access log: one line per request, in Format (AWS's
+// $context variables; empty: Portcullis's JSON line), to Output (stderr,
+// stdout or a file path, relative to the configuration file; empty:
+// stderr).
+type AccessLog struct {
+	Format string `yaml:"format"` // one line with $context.NAME variables, as AWS's accessLogSettings.format
+	Output string `yaml:"output"` // stderr (default), stdout or a file path; reopened on SIGUSR2 and SIGHUP
 }
 
 // Tracing configures OpenTelemetry tracing; the standard OTEL_* environment
@@ -298,6 +309,9 @@ type Authorizer struct {
 	RefreshInterval Duration `yaml:"refresh_interval"`
 	JWKSMaxStale    Duration `yaml:"jwks_max_stale"`
 	CacheSize       int      `yaml:"cache_size"`
+	// Issuers is the REST API JWT authorizer shape: several issuers, each
+	// with its own audiences and claim rules, instead of issuer + audience.
+	Issuers []JWTIssuer `yaml:"issuers"`
 
 	// type: lambda
 	Function                     string    `yaml:"function"`
@@ -307,6 +321,23 @@ type Authorizer struct {
 	ResultTTL                    *Duration `yaml:"result_ttl"` // unset: 300s; 0 disables
 	EnableSimpleResponses        bool      `yaml:"enable_simple_responses"`
 	Timeout                      Duration  `yaml:"timeout"`
+}
+
+// JWTIssuer is one issuer of a REST-shape jwt authorizer (AWS's JwtIssuer).
+type JWTIssuer struct {
+	Issuer           string      `yaml:"issuer"`   // compared exactly with iss; chooses this entry before any key is fetched
+	Audience         Strings     `yaml:"audience"` // the token's aud must hold one (AWS: audiences)
+	JWKSURI          string      `yaml:"jwks_uri"` // optional: default is OIDC discovery from issuer
+	JWKSFile         string      `yaml:"jwks_file"`
+	AdditionalClaims []ClaimRule `yaml:"additional_claims"`
+}
+
+// ClaimRule is one of an issuer's additional_claims (AWS's
+// JwtAdditionalClaim, format SINGLE_STRING).
+type ClaimRule struct {
+	Name     string  `yaml:"name"`     // the claim (AWS: claimName)
+	Values   Strings `yaml:"values"`   // any one of them, exactly; empty: any string (AWS: expectedValues)
+	Required bool    `yaml:"required"` // the token must carry the claim
 }
 
 // Route is one entry of `routes:`.

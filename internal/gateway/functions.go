@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"reflect"
@@ -322,6 +323,12 @@ func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, e
 	case ex.ident != nil:
 		req.Authorizer.JWT = true
 		req.Authorizer.JWTClaims = ex.ident.Claims.Map()
+		if c := ex.ident.JSONClaims; c.Len() > 0 { // REST shape: typed values
+			req.Authorizer.JWTClaimsJSON = make(map[string]json.RawMessage, c.Len())
+			for n, v := range c.All() {
+				req.Authorizer.JWTClaimsJSON[n] = json.RawMessage(v)
+			}
+		}
 		if len(rt.scopes) > 0 { // AWS sends scopes only on routes that require them
 			req.Authorizer.JWTScopes = ex.ident.Scopes
 		}

@@ -21,6 +21,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/cors"
@@ -54,6 +55,10 @@ type Gateway struct {
 	cors        *cors.Policy          // nil: CORS not configured
 	state       *state.Store          // rate limits, quotas, revocations
 	pool        sync.Pool
+	// access writes the access log in a configured format; nil: the
+	// default JSON line goes to accessDefault.
+	access        *accesslog.Logger
+	accessDefault slog.Handler
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -91,7 +96,7 @@ type authorizer interface {
 type jwtAuthorizer struct {
 	label    string
 	source   identity.Source
-	verifier *jwtauth.Authorizer
+	verifier tokenVerifier
 }
 
 var _ authorizer = (*jwtAuthorizer)(nil)
@@ -127,6 +132,7 @@ type exchange struct {
 	call       proxy.Call // for http_proxy routes; pooled with the exchange
 	span       trace.Span // the request's span; nil when tracing is off
 	mode       Mode       // how the request came: served (the zero value) or decided for a proxy
+	timing     timing     // measured only for a configured access log format
 }
 
 // ServeHTTP implements http.Handler.
@@ -190,7 +196,7 @@ func (g *Gateway) serve(ex *exchange) {
 		}
 		r.Body = http.MaxBytesReader(&ex.w, r.Body, g.maxBody)
 	}
-	ex.integrate(rt)
+	ex.timedIntegrate(rt)
 }
 
 // decide is the decision path, the one way every request is decided,
@@ -236,7 +242,7 @@ func (g *Gateway) decide(ex *exchange) *Route {
 	if rt.limits != nil && !ex.throttle(rt.limits) {
 		return nil
 	}
-	if rt.auth != nil && !ex.authorize(rt) {
+	if rt.auth != nil && !ex.timedAuthorize(rt) {
 		return nil
 	}
 	if rt.limits != nil && !ex.limit(rt.limits) {
@@ -343,6 +349,11 @@ func (ex *exchange) respond(w http.ResponseWriter, r *http.Request, t gwresponse
 		answer.JSON(w, r, status, body)
 		return
 	}
+	// $context.error.message is the built-in answer's message even when a
+	// gateway response replaces the body, as on AWS.
+	if rec, ok := w.(answer.Recorder); ok {
+		rec.RecordAnswer(body)
+	}
 	ex.g.responses.Write(w, r, ex, t, status, body)
 }
 
@@ -372,6 +383,11 @@ func (ex *exchange) finish() {
 	}
 	ex.traceEnd(rt, status)
 
+	if ex.g.access != nil {
+		ex.timing.status, ex.timing.elapsed = status, elapsed
+		ex.logAccess()
+		return
+	}
 	attrs := make([]slog.Attr, 0, 13)
 	attrs = append(attrs,
 		slog.String("request_id", ex.id),
@@ -398,7 +414,11 @@ func (ex *exchange) finish() {
 	if ex.backendErr != nil {
 		attrs = append(attrs, slog.String("backend_error", ex.backendErr.Error()))
 	}
-	ex.g.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
+	// The access log is not a debug log: it is written whatever the
+	// level of the process log (--log-level warn keeps it).
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	rec.AddAttrs(attrs...)
+	_ = ex.g.accessDefault.Handle(context.Background(), rec)
 }
 
 // cleanPath refuses paths whose meaning could differ between the gateway and
@@ -469,7 +489,11 @@ type statusWriter struct {
 	status    int
 	bytes     int64
 	cors      cors.Response // zero: CORS not configured
+	answer    string        // the body of the gateway's own answer, if it gave one
 }
+
+// RecordAnswer implements answer.Recorder.
+func (w *statusWriter) RecordAnswer(body string) { w.answer = body }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.stampRequestID() // also on 1xx, which go out with the headers as they are
@@ -627,6 +651,10 @@ func (ex *exchange) Context(name string) string {
 		return ex.r.UserAgent()
 	}
 	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && ex.ident != nil {
+		if ex.ident.JSONClaims.Len() > 0 { // a REST-shape authorizer: JSON text, as AWS
+			v, _ := ex.ident.JSONClaims.Get(claim)
+			return v
+		}
 		v, _ := ex.ident.Claims.Get(claim)
 		return v
 	}

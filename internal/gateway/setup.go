@@ -3,10 +3,10 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/textproto"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -53,6 +53,10 @@ type Deps struct {
 	BuildGo bool
 	// Tracer traces requests; nil: tracing off.
 	Tracer *tracing.Tracer
+	// AccessLog is where request lines go (the server's access_log
+	// output). nil: the default JSON line through Logger's handler, at any
+	// level; a configured format to stderr.
+	AccessLog io.Writer
 }
 
 // Build checks the configuration's meaning and assembles a Gateway. Every
@@ -92,6 +96,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	}
 
 	var errs config.Errors
+	errs.Add(g.buildAccessLog(f, d))
 	errs.Add(g.buildFunctions(f, d))
 	var corsMetrics *cors.Metrics
 	if d.Metrics != nil {
@@ -193,10 +198,13 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	if err != nil {
 		errs = append(errs, *f.Errorf(at+".identity_source", "%v", err))
 	}
-	jwksFile := a.JWKSFile
-	if jwksFile != "" && !filepath.IsAbs(jwksFile) {
-		jwksFile = filepath.Join(filepath.Dir(f.Path), jwksFile) // relative to the config file
+	if len(a.Issuers) > 0 {
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
+		return g.buildIssuers(f, at, name, a, source, d)
 	}
+	jwksFile := configRelative(f, a.JWKSFile)
 	s := jwtauth.Settings{
 		Name:            name,
 		Issuer:          a.Issuer,
@@ -222,7 +230,7 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	}
 	if d.Previous != nil {
 		if prev, ok := d.Previous.authorizers[name].(*jwtAuthorizer); ok {
-			o.Previous = prev.verifier
+			o.Previous, _ = prev.verifier.(*jwtauth.Authorizer)
 		}
 	}
 	v, err := jwtauth.New(s, o)
