@@ -59,7 +59,7 @@ var logNames = []string{
 	"integrationLatency", "integration.latency",
 	"integrationStatus", "integration.status", "integration.integrationStatus",
 	"integration.error", "integrationErrorMessage",
-	"error.message", "error.messageString",
+	"error.message", "error.messageString", "error.responseType",
 	"extendedRequestId", "domainPrefix", "resourcePath",
 	"authorizer.error", "authorizer.latency", "authorizer.status", "authorizer.principalId",
 }
@@ -164,6 +164,11 @@ func (ex *exchange) AppendContext(dst []byte, name string) []byte {
 			return dst
 		}
 		return append(dst, ex.backendErr.Error()...)
+	case "error.responseType":
+		if !ex.responded {
+			return dst
+		}
+		return append(dst, ex.respType.String()...)
 	case "error.message", "error.messageString": // the format quotes messageString
 		msg, _ := answerMessage(ex.w.answer)
 		return append(dst, msg...)

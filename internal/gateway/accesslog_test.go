@@ -79,7 +79,7 @@ func TestAccessLogFormat(t *testing.T) {
 		`"tenant":"$context.authorizer.claims.tenant","principal":"$context.authorizer.principalId","err":"$context.error.message",` +
 		`"errString":$context.error.messageString,"authStatus":"$context.authorizer.status","authError":"$context.authorizer.error",` +
 		`"intStatus":"$context.integrationStatus","intError":"$context.integration.error","ua":"$context.identity.userAgent",` +
-		`"lat":"$context.responseLatency","intLat":"$context.integrationLatency","method":"$context.httpMethod","prefix":"$context.domainPrefix"}'`
+		`"lat":"$context.responseLatency","intLat":"$context.integrationLatency","method":"$context.httpMethod","prefix":"$context.domainPrefix","type":"$context.error.responseType"}'`
 	srv, iss, access, logs := accessLogGateway(t, format)
 	tok := iss.Mint(t, "k1", map[string]any{"scope": "orders:read", "sub": "user-1", "tenant": "a\"c\nme\\"})
 	hostileUA := "evil\"agent\\ {\"x\":1}\t\xff" // a client cannot send a newline in a header; the tenant claim has one
@@ -103,11 +103,11 @@ func TestAccessLogFormat(t *testing.T) {
 	for i, want := range []map[string]any{
 		{"requestId": r1.Header.Get(RequestIDResponseHeader), "status": "200", "route": "GET /orders/{id}", "resource": "/orders/{id}",
 			"sub": "user-1", "tenant": "a\"c\nme\\", "principal": "user-1", "err": "-", "errString": nil, "authStatus": "200", "authError": "-",
-			"intStatus": "200", "intError": "-", "ua": "evil\"agent\\ {\"x\":1}\t\uFFFD", "ip": "127.0.0.1", "method": "GET", "prefix": "127.0.0.1"},
+			"intStatus": "200", "intError": "-", "ua": "evil\"agent\\ {\"x\":1}\t\uFFFD", "ip": "127.0.0.1", "method": "GET", "prefix": "127.0.0.1", "type": "-"},
 		{"requestId": r2.Header.Get(RequestIDResponseHeader), "status": "401", "sub": "-", "principal": "-", "err": "Unauthorized",
-			"errString": "Unauthorized", "authStatus": "401", "authError": "missing_identity", "intStatus": "-", "len": "26", "intLat": "-"},
-		{"requestId": r3.Header.Get(RequestIDResponseHeader), "status": "404", "route": "-", "resource": "-", "err": "Not Found", "authStatus": "-"},
-		{"requestId": r4.Header.Get(RequestIDResponseHeader), "status": "502", "err": "Bad Gateway", "intStatus": "-", "authStatus": "-"},
+			"errString": "Unauthorized", "authStatus": "401", "authError": "missing_identity", "intStatus": "-", "len": "26", "intLat": "-", "type": "UNAUTHORIZED"},
+		{"requestId": r3.Header.Get(RequestIDResponseHeader), "status": "404", "route": "-", "resource": "-", "err": "Not Found", "authStatus": "-", "type": "MISSING_AUTHENTICATION_TOKEN"},
+		{"requestId": r4.Header.Get(RequestIDResponseHeader), "status": "502", "err": "Bad Gateway", "intStatus": "-", "authStatus": "-", "type": "INTEGRATION_FAILURE"},
 	} {
 		for k, v := range want {
 			if lines[i][k] != v {
@@ -176,7 +176,7 @@ routes:
 	for k := range recs[0] {
 		keys = append(keys, k)
 	}
-	want := "authorizer bytes client_ip latency_ms level method msg path principal request_id route status time"
+	want := "authorizer bytes client_ip latency_ms level method mode msg path principal request_id route status time"
 	if got := strings.Join(sorted(keys), " "); got != want {
 		t.Errorf("keys %s\nwant %s", got, want)
 	}

@@ -129,10 +129,12 @@ type exchange struct {
 	abort      bool                 // the client's connection must be cut: panic(http.ErrAbortHandler) after finish
 	query      url.Values
 	backendErr error
-	call       proxy.Call // for http_proxy routes; pooled with the exchange
-	span       trace.Span // the request's span; nil when tracing is off
-	mode       Mode       // how the request came: served (the zero value) or decided for a proxy
-	timing     timing     // measured only for a configured access log format
+	call       proxy.Call      // for http_proxy routes; pooled with the exchange
+	span       trace.Span      // the request's span; nil when tracing is off
+	mode       Mode            // how the request came: served (the zero value) or decided for a proxy
+	timing     timing          // measured only for a configured access log format
+	respType   gwresponse.Type // the type of the gateway's own answer; meaningful when respType is set (responded)
+	responded  bool            // the gateway answered by itself (respType)
 }
 
 // ServeHTTP implements http.Handler.
@@ -345,6 +347,7 @@ func (ex *exchange) respond(w http.ResponseWriter, r *http.Request, t gwresponse
 	if m := ex.g.metrics; m != nil {
 		m.Responses.Count(t)
 	}
+	ex.respType, ex.responded = t, true
 	if ex.g.responses == nil {
 		answer.JSON(w, r, status, body)
 		return
