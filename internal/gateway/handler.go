@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portcullis/portcullis/internal/answer"
+	"github.com/portcullis/portcullis/internal/apikey"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
@@ -29,6 +30,7 @@ import (
 	"github.com/portcullis/portcullis/internal/lambdaproxy"
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/revocation"
 	"github.com/portcullis/portcullis/internal/route"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
@@ -45,7 +47,11 @@ type Gateway struct {
 	unmatched   *Route // stands in for "no route" in metrics
 	authorizers map[string]authorizer
 	functions   map[string]*fn
-	tracer      *tracing.Tracer // nil: tracing off
+	tracer      *tracing.Tracer  // nil: tracing off
+	apiKeys     *apikey.Stage    // nil: api_keys not configured
+	counters    apikey.Counter   // quota counts, kept across reloads
+	limiter     apikey.Limiter   // usage plan throttles, kept across reloads
+	revocations *revocation.List // nil: revocation off
 	pool        sync.Pool
 }
 
@@ -57,6 +63,7 @@ type Route struct {
 	label       string // the route key, the only route label in metrics and logs
 	auth        authorizer
 	scopes      []string
+	apiKey      bool // api_key_required
 	integration integration
 	m           routeMetrics
 }
@@ -100,24 +107,26 @@ const RequestIDResponseHeader = "Apigw-Requestid"
 // ServeHTTP returns. An exchange whose response was aborted is not pooled
 // (see ServeHTTP).
 type exchange struct {
-	g          *Gateway
-	r          *http.Request
-	w          statusWriter
-	start      time.Time
-	id         string
-	clientIP   string
-	route      *Route
-	params     route.Params
-	paramMap   map[string]string    // params as a map, built on first use (pathParams)
-	ident      *jwtauth.Identity    // set by a jwt authorizer
-	lambda     *lambdaauth.Decision // set by a lambda authorizer
-	reason     string               // why the request was denied or failed; "" when it was not
-	cut        bool                 // the response was cut short after its headers were sent (reason says why)
-	abort      bool                 // the client's connection must be cut: panic(http.ErrAbortHandler) after finish
-	query      url.Values
-	backendErr error
-	call       proxy.Call // for http_proxy routes; pooled with the exchange
-	span       trace.Span // the request's span; nil when tracing is off
+	g           *Gateway
+	r           *http.Request
+	w           statusWriter
+	start       time.Time
+	id          string
+	clientIP    string
+	route       *Route
+	params      route.Params
+	paramMap    map[string]string    // params as a map, built on first use (pathParams)
+	ident       *jwtauth.Identity    // set by a jwt authorizer
+	lambda      *lambdaauth.Decision // set by a lambda authorizer
+	apiKey      *apikey.Key          // set by checkAPIKey
+	apiKeyValue string               // the key of an api_key_required route: $context.identity.apiKey, never logged
+	reason      string               // why the request was denied or failed; "" when it was not
+	cut         bool                 // the response was cut short after its headers were sent (reason says why)
+	abort       bool                 // the client's connection must be cut: panic(http.ErrAbortHandler) after finish
+	query       url.Values
+	backendErr  error
+	call        proxy.Call // for http_proxy routes; pooled with the exchange
+	span        trace.Span // the request's span; nil when tracing is off
 }
 
 // ServeHTTP implements http.Handler.
@@ -177,6 +186,9 @@ func (g *Gateway) serve(ex *exchange) {
 		return
 	}
 	if rt.auth != nil && !ex.authorize(rt) {
+		return
+	}
+	if rt.apiKey && !ex.checkAPIKey() {
 		return
 	}
 	if hasBody(r) {
@@ -252,6 +264,12 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 		return false
 	}
 	ex.ident = id
+	if rl := ex.g.revocations; rl != nil && ex.revoked(rl) {
+		ex.w.Header().Set("WWW-Authenticate", answer.RevokedToken)
+		ex.answer(http.StatusUnauthorized, answer.Unauthorized, "revoked") // gateway response: UNAUTHORIZED
+		ex.decision(a.label, false)
+		return false
+	}
 	if !id.HasAnyScope(rt.scopes) {
 		ex.w.Header().Set("WWW-Authenticate", answer.InsufficientScope)
 		ex.answer(http.StatusForbidden, answer.Forbidden, "insufficient_scope")
@@ -313,6 +331,9 @@ func (ex *exchange) finish() {
 		attrs = append(attrs, slog.String("principal", ex.ident.Subject))
 	} else if ex.lambda != nil && ex.lambda.PrincipalID != "" {
 		attrs = append(attrs, slog.String("principal", ex.lambda.PrincipalID))
+	}
+	if ex.apiKey != nil {
+		attrs = append(attrs, slog.String("api_key", ex.apiKey.Name)) // its name, never its value
 	}
 	if ex.reason != "" {
 		attrs = append(attrs, slog.String("reason", ex.reason))
@@ -537,6 +558,13 @@ func (ex *exchange) Context(name string) string {
 		return ex.clientIP
 	case "identity.userAgent":
 		return ex.r.UserAgent()
+	case "identity.apiKey":
+		return ex.apiKeyValue
+	case "identity.apiKeyId":
+		if ex.apiKey != nil && ex.apiKeyValue != "" {
+			return ex.apiKey.ID
+		}
+		return ""
 	}
 	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && ex.ident != nil {
 		v, _ := ex.ident.Claims.Get(claim)

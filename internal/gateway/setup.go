@@ -13,11 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/apikey"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/revocation"
 	"github.com/portcullis/portcullis/internal/route"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
@@ -51,6 +53,16 @@ type Deps struct {
 	BuildGo bool
 	// Tracer traces requests; nil: tracing off.
 	Tracer *tracing.Tracer
+	// Counters count usage plan quotas and Limiter applies their throttles;
+	// nil: the previous gateway's, else in process.
+	Counters apikey.Counter
+	Limiter  apikey.Limiter
+	// StateFailClosed refuses requests whose quota or throttle cannot be
+	// read; by default they pass.
+	StateFailClosed bool
+	// Revocations is the process's revocation list, used when revocation
+	// is enabled; nil: an empty one of the gateway's own.
+	Revocations *revocation.List
 }
 
 // Build checks the configuration's meaning and assembles a Gateway. Every
@@ -91,6 +103,8 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 
 	var errs config.Errors
 	errs.Add(g.buildFunctions(f, d))
+	errs.Add(g.buildAPIKeys(f, d))
+	g.buildRevocation(f, d)
 	if c.Listen == "" {
 		errs = append(errs, *f.Errorf("listen", "listen is required (for example 127.0.0.1:8080)"))
 	}
@@ -221,7 +235,7 @@ func (g *Gateway) buildRoute(f *config.File, i int, authorizers []string, d Deps
 	if err != nil {
 		return nil, f.Errorf(at+".route", "%v", err)
 	}
-	rt := &Route{key: key, label: key.String()}
+	rt := &Route{key: key, label: key.String(), apiKey: c.APIKeyRequired}
 	var errs config.Errors
 	if c.Authorizer != "" {
 		rt.auth = g.authorizers[c.Authorizer]
@@ -364,7 +378,7 @@ func checkPassClientHeaders(f *config.File, at string, names, mapped []string) c
 var contextNames = []string{
 	"accountId", "apiId", "domainName", "httpMethod", "path", "protocol",
 	"requestId", "requestTime", "requestTimeEpoch", "routeKey", "stage",
-	"identity.sourceIp", "identity.userAgent",
+	"identity.sourceIp", "identity.userAgent", "identity.apiKey", "identity.apiKeyId",
 }
 
 func checkContextName(name, authType string) error {
@@ -411,6 +425,9 @@ func validHeaderName(s string) bool {
 func (g *Gateway) Start(ctx context.Context) {
 	for _, a := range g.authorizers {
 		a.start(ctx)
+	}
+	if g.revocations != nil {
+		g.revocations.Start()
 	}
 	g.startFunctions(context.WithoutCancel(ctx))
 }

@@ -100,6 +100,8 @@ type List struct {
 	// raced with a change starts again rather than store a list older
 	// than the change.
 	version uint64
+	once    sync.Once
+	stop    context.CancelFunc // ends Start's watch; nil before Start
 }
 
 // createdField marks a list that was written to: a store without it that
@@ -117,9 +119,26 @@ func New(store Store, log *slog.Logger) *List {
 	return l
 }
 
-// Start reads the list and follows its changes until ctx is done.
-func (l *List) Start(ctx context.Context) {
-	l.store.Watch(ctx, l.apply, func() { l.resync(ctx) })
+// Start reads the list and follows its changes until Stop; it starts once,
+// however often it is called (a reload keeps the list of the gateway it
+// replaces).
+func (l *List) Start() {
+	l.once.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		l.mu.Lock()
+		l.stop = cancel
+		l.mu.Unlock()
+		l.store.Watch(ctx, l.apply, func() { l.resync(ctx) })
+	})
+}
+
+// Stop stops following the store; the copy stays as it is.
+func (l *List) Stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stop != nil {
+		l.stop()
+	}
 }
 
 // resync replaces the copy with the store's list; on failure the last copy

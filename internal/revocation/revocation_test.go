@@ -12,10 +12,9 @@ import (
 
 func started(t *testing.T, store Store) *List {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	l := New(store, nil)
-	l.Start(ctx)
+	l.Start()
+	t.Cleanup(l.Stop)
 	return l
 }
 
