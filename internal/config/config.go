@@ -46,6 +46,9 @@ type Config struct {
 	Functions map[string]Function `yaml:"functions"`
 	// Tracing sends OpenTelemetry traces to an OTLP collector.
 	Tracing Tracing `yaml:"tracing"`
+	// State is where limits and counters live: in the process (omitted)
+	// or in Redis, shared by every replica.
+	State State `yaml:"state"`
 	// APIKeys turns on API keys for routes with api_key_required (REST
 	// API's apiKeySource and the keys themselves).
 	APIKeys *APIKeys `yaml:"api_keys"`
@@ -88,6 +91,43 @@ type UsagePlanQuota struct {
 // Revocation is the `revocation:` block.
 type Revocation struct {
 	Enabled bool `yaml:"enabled"`
+}
+
+// State configures shared state (package state). Without `redis:` it is
+// kept in the process, exact for one replica.
+type State struct {
+	Redis *Redis `yaml:"redis"`
+}
+
+// Redis is a Redis deployment: one server, a Cluster (several addresses, or
+// cluster: true) or a Sentinel-managed primary.
+type Redis struct {
+	Addresses Strings        `yaml:"addresses"` // host:port; several = Redis Cluster
+	Cluster   bool           `yaml:"cluster"`   // a Cluster reached through one seed address
+	Sentinel  *RedisSentinel `yaml:"sentinel"`
+	Username  string         `yaml:"username"`
+	Password  string         `yaml:"password"`
+	DB        int            `yaml:"db"`
+	TLS       *RedisTLS      `yaml:"tls"`
+	KeyPrefix *string        `yaml:"key_prefix"` // unset: "portcullis:"
+	Timeout   Duration       `yaml:"timeout"`    // unset: 50ms; the longest any request waits for Redis
+	FailOpen  *bool          `yaml:"fail_open"`  // unset: true; false refuses limited requests while Redis is down
+}
+
+// RedisSentinel names the primary that Sentinel servers watch.
+type RedisSentinel struct {
+	Master    string  `yaml:"master"`
+	Addresses Strings `yaml:"addresses"`
+	Username  string  `yaml:"username"`
+	Password  string  `yaml:"password"`
+}
+
+// RedisTLS turns on TLS to Redis; an empty block uses the system roots.
+type RedisTLS struct {
+	CAFile     string `yaml:"ca_file"`
+	CertFile   string `yaml:"cert_file"` // a client certificate, with key_file
+	KeyFile    string `yaml:"key_file"`
+	ServerName string `yaml:"server_name"`
 }
 
 // Tracing configures OpenTelemetry tracing; the standard OTEL_* environment

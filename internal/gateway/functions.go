@@ -126,6 +126,7 @@ func (g *Gateway) startFunctions(ctx context.Context) {
 // list. Call it once requests can no longer reach g.
 func (g *Gateway) Close(next *Gateway) {
 	g.closeRevocation(next)
+	g.closeState(next)
 	for name, f := range g.functions {
 		if f.process == nil {
 			continue

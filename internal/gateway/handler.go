@@ -32,6 +32,7 @@ import (
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/revocation"
 	"github.com/portcullis/portcullis/internal/route"
+	"github.com/portcullis/portcullis/internal/state"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
 
@@ -48,6 +49,7 @@ type Gateway struct {
 	authorizers map[string]authorizer
 	functions   map[string]*fn
 	tracer      *tracing.Tracer  // nil: tracing off
+	state       *state.Store     // rate limits, quotas, revocations
 	apiKeys     *apikey.Stage    // nil: api_keys not configured
 	counters    apikey.Counter   // quota counts, kept across reloads
 	limiter     apikey.Limiter   // usage plan throttles, kept across reloads

@@ -9,6 +9,7 @@ import (
 	"github.com/portcullis/portcullis/internal/function"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
+	"github.com/portcullis/portcullis/internal/state"
 )
 
 // Metrics are the gateway's Prometheus collectors. They outlive reloads: one
@@ -22,6 +23,7 @@ type Metrics struct {
 	JWT       *jwtauth.Metrics
 	Lambda    *lambdaauth.Metrics
 	Functions *function.Metrics
+	State     *state.Metrics
 }
 
 // NewMetrics registers the gateway's collectors (and the JWT authorizers')
@@ -50,6 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.JWT = jwtauth.NewMetrics(reg)
 	m.Lambda = lambdaauth.NewMetrics(reg)
 	m.Functions = function.NewMetrics(reg)
+	m.State = state.NewMetrics(reg)
 	return m
 }
 

@@ -103,6 +103,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 
 	var errs config.Errors
 	errs.Add(g.buildFunctions(f, d))
+	errs.Add(g.buildState(f, d))
 	errs.Add(g.buildAPIKeys(f, d))
 	g.buildRevocation(f, d)
 	if c.Listen == "" {
@@ -143,6 +144,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		g.table = table
 	}
 	if err := errs.Err(); err != nil {
+		g.closeState(d.Previous) // a store opened for g, not one kept from Previous
 		return nil, err
 	}
 	for _, rt := range g.routes {
