@@ -73,6 +73,7 @@ api_keys:
 usage_plans:
   bronze: {quota: {limit: 2, period: DAY}}
   silver: {quota: {limit: 1000, period: MONTH}}
+  gold: {throttle: {rate: 0.001, burst: 1}, quota: {limit: 1000, period: WEEK}}
 routes:
   - {route: GET /x, api_key_required: true, integration: {type: mock}}
 `
@@ -127,7 +128,7 @@ func TestAppend(t *testing.T) {
 	if strings.Contains(string(data), "alice-key") {
 		t.Errorf("the key value is in the file:\n%s", data)
 	}
-	s, err := Setup(f, Deps{Counter: state.NewMemoryCounters(nil)})
+	s, err := Setup(f, Deps{Counter: state.NewMemoryCounters(nil), Limiter: state.NewMemory(1000, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,17 +140,18 @@ func TestAppend(t *testing.T) {
 func TestCheck(t *testing.T) {
 	f := writeConfig(t, stageConfig)
 	yes, no := true, false
-	alice, bob, carol := "alice-key-0123456789abcdef", "bob-key-0123456789abcdefgh", "carol-key-0123456789abcdef"
+	alice, bob, carol, dave := "alice-key-0123456789abcdef", "bob-key-0123456789abcdefgh", "carol-key-0123456789abcdef", "dave-key-0123456789abcdefg"
 	for _, e := range []FileEntry{
 		{Name: "alice", Hash: Hash(alice), Plan: "bronze", Enabled: &yes},
 		{Name: "bob", Hash: Hash(bob), Plan: "silver", Enabled: &no},
 		{Name: "carol", Hash: Hash(carol), Plan: "silver", Enabled: &yes},
+		{Name: "dave", Hash: Hash(dave), Plan: "gold", Enabled: &yes},
 	} {
 		if err := Append(keysPath(f), e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s, err := Setup(f, Deps{Counter: state.NewMemoryCounters(nil)})
+	s, err := Setup(f, Deps{Counter: state.NewMemoryCounters(nil), Limiter: state.NewMemory(1000, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +170,8 @@ func TestCheck(t *testing.T) {
 		{"second", alice, 0, "", "", "", "alice"},
 		{"over the quota", alice, http.StatusTooManyRequests, BodyLimitExceeded, ResponseQuotaExceeded, ReasonQuotaExceeded, "alice"},
 		{"another key's quota is its own", carol, 0, "", "", "", "carol"},
+		{"within the plan's burst", dave, 0, "", "", "", "dave"},
+		{"past the plan's burst", dave, http.StatusTooManyRequests, BodyTooMany, ResponseThrottled, ReasonThrottled, "dave"},
 	}
 	for _, c := range cases {
 		v := s.Check(context.Background(), c.value)
@@ -181,9 +185,12 @@ func TestCheck(t *testing.T) {
 		if name != c.key {
 			t.Errorf("%s: key %q, want %q", c.name, name, c.key)
 		}
+		if (v.RetryAfter > 0) != (v.Status == http.StatusTooManyRequests) {
+			t.Errorf("%s: Retry-After %v with status %d", c.name, v.RetryAfter, v.Status)
+		}
 	}
 	usage := s.Usage(context.Background())
-	if len(usage) != 3 || usage[0].Quota == nil || usage[0].Quota.Used != 3 || usage[0].Quota.Remaining != 0 || usage[2].Quota.Used != 1 {
+	if len(usage) != 4 || usage[3].Limit == nil || usage[3].Quota.Used != 1 || usage[0].Quota == nil || usage[0].Quota.Used != 3 || usage[0].Quota.Remaining != 0 || usage[2].Quota.Used != 1 {
 		t.Errorf("usage %+v", usage)
 	}
 }

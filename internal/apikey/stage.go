@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/state"
 )
 
 // Sources of the key, as AWS's RestApi.apiKeySource.
@@ -62,18 +63,12 @@ type Counter interface {
 	Get(ctx context.Context, key string) (int64, error)
 }
 
-// Limiter is a token bucket per key; the throttle stage's limiter
-// implements it.
-type Limiter interface {
-	Allow(ctx context.Context, key string, rate float64, burst int) (bool, error)
-}
-
 // Deps are what a Stage shares with the process.
 type Deps struct {
-	Counter Counter // quotas; required when a plan has a quota
-	Limiter Limiter // plan throttles; required when a plan has a throttle
-	// FailClosed refuses requests (500) when Counter or Limiter fail; by
-	// default they pass (AWS-like availability over exactness).
+	Counter Counter       // quotas; required when a plan has a quota
+	Limiter state.Limiter // plan throttles; required when a plan has a throttle
+	// FailClosed refuses requests (500) when Counter or Limiter fail
+	// (state.redis.fail_open: false); by default they pass.
 	FailClosed bool
 	Now        func() time.Time // nil: time.Now
 }
@@ -106,7 +101,10 @@ type Verdict struct {
 	Body         string // AWS's body when refused
 	ResponseType string // AWS's gateway response type when refused
 	Reason       string
-	Err          error // a state failure, passed or refused per FailClosed
+	// RetryAfter is when a refused request may pass: the bucket's refill
+	// for THROTTLED, the end of the period for QUOTA_EXCEEDED; 0 unknown.
+	RetryAfter time.Duration
+	Err        error // a state failure, passed or refused per FailClosed
 }
 
 // Setup checks the api_keys and usage_plans blocks and the routes'
@@ -239,39 +237,47 @@ func (s *Stage) Check(ctx context.Context, value string) Verdict {
 		return refused(k, http.StatusForbidden, BodyForbidden, ResponseInvalidAPIKey, ReasonDisabled)
 	}
 	p := s.plans[k.Plan]
+	var stateErr error
 	if p.hasThrottle {
-		ok, err := s.d.Limiter.Allow(ctx, "apikey:"+k.ID, p.rate, p.burst)
+		r, err := s.d.Limiter.Allow(ctx, "apikey:"+k.ID, state.Limit{Rate: p.rate, Burst: p.burst})
 		if err != nil {
 			if v, stop := s.failed(k, err); stop {
 				return v
 			}
-		} else if !ok {
-			return refused(k, http.StatusTooManyRequests, BodyTooMany, ResponseThrottled, ReasonThrottled)
+			stateErr = err
+		} else if !r.Allowed {
+			v := refused(k, http.StatusTooManyRequests, BodyTooMany, ResponseThrottled, ReasonThrottled)
+			v.RetryAfter = r.RetryAfter
+			return v
 		}
 	}
 	if p.quota > 0 {
-		start, end := Period(p.period, s.d.Now())
+		now := s.d.Now()
+		start, end := Period(p.period, now)
 		n, err := s.d.Counter.Incr(ctx, quotaKey(k, start), end)
 		if err != nil {
 			if v, stop := s.failed(k, err); stop {
 				return v
 			}
+			stateErr = err
 		} else if n > p.quota {
-			return refused(k, http.StatusTooManyRequests, BodyLimitExceeded, ResponseQuotaExceeded, ReasonQuotaExceeded)
+			v := refused(k, http.StatusTooManyRequests, BodyLimitExceeded, ResponseQuotaExceeded, ReasonQuotaExceeded)
+			v.RetryAfter = end.Sub(now)
+			return v
 		}
 	}
-	return Verdict{Key: k}
+	return Verdict{Key: k, Err: stateErr}
 }
 
-// failed decides a request whose limit could not be read: it passes unless
-// FailClosed.
+// failed decides a request whose limit could not be read: it goes on
+// (false) unless FailClosed.
 func (s *Stage) failed(k *Key, err error) (Verdict, bool) {
-	if s.d.FailClosed {
-		v := refused(k, http.StatusInternalServerError, BodyInternal, "", ReasonStateUnavailable)
-		v.Err = err
-		return v, true
+	if !s.d.FailClosed {
+		return Verdict{}, false
 	}
-	return Verdict{Key: k, Err: err}, false
+	v := refused(k, http.StatusInternalServerError, BodyInternal, "", ReasonStateUnavailable)
+	v.Err = err
+	return v, true
 }
 
 func refused(k *Key, status int, body, typ, reason string) Verdict {

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/apikey"
@@ -10,25 +12,18 @@ import (
 	"github.com/portcullis/portcullis/internal/state"
 )
 
-// buildAPIKeys builds the API key stage (nil when api_keys is unset). Its
-// quota counters and rate limiter are the process's (Deps), else the
-// previous gateway's, so that a reload does not reset them, else new ones
-// in process.
+// buildAPIKeys builds the API key stage (nil when api_keys is unset) on
+// the gateway's state store: its limiter for plan throttles, and quota
+// counters that a reload keeping the store keeps too.
 func (g *Gateway) buildAPIKeys(f *config.File, d Deps) error {
-	deps := apikey.Deps{Counter: d.Counters, Limiter: d.Limiter, FailClosed: d.StateFailClosed}
-	if prev := d.Previous; prev != nil {
-		if deps.Counter == nil {
-			deps.Counter = prev.counters
-		}
-		if deps.Limiter == nil {
-			deps.Limiter = prev.limiter
-		}
+	if g.state == nil {
+		return nil // the state block is wrong; buildState said why
 	}
-	if deps.Counter == nil {
-		deps.Counter = state.NewMemoryCounters(nil)
+	g.counters = state.NewCounters(g.state)
+	if prev := d.Previous; prev != nil && prev.state == g.state && prev.counters != nil {
+		g.counters = prev.counters
 	}
-	g.counters, g.limiter = deps.Counter, deps.Limiter
-	s, err := apikey.Setup(f, deps)
+	s, err := apikey.Setup(f, apikey.Deps{Counter: g.counters, Limiter: g.state, FailClosed: !g.state.FailOpen()})
 	if err != nil {
 		return err
 	}
@@ -36,21 +31,24 @@ func (g *Gateway) buildAPIKeys(f *config.File, d Deps) error {
 	return nil
 }
 
-// buildRevocation sets up the revocation list when revocation is enabled:
-// the process's (Deps), else the previous gateway's, else a new one in
-// process. Start starts it; Close stops it unless the next gateway keeps it.
+// buildRevocation sets up the revocation list when revocation is enabled,
+// in the gateway's state store: the previous gateway's when it has the same
+// store, else a new one. Start starts it; Close stops it unless the next
+// gateway keeps it.
 func (g *Gateway) buildRevocation(f *config.File, d Deps) {
-	if !f.Config.Revocation.Enabled {
+	if !f.Config.Revocation.Enabled || g.state == nil {
 		return
 	}
-	g.revocations = d.Revocations
-	if g.revocations == nil && d.Previous != nil {
-		g.revocations = d.Previous.revocations
+	if prev := d.Previous; prev != nil && prev.state == g.state && prev.revocations != nil {
+		g.revocations = prev.revocations
+		return
 	}
-	if g.revocations == nil {
-		g.revocations = revocation.New(state.NewMemoryHash(), d.Logger)
-	}
+	g.revocations = revocation.New(state.NewHash(g.state, RevocationsKey, d.Logger), d.Logger)
 }
+
+// RevocationsKey names the revocation list in the state store (a Redis
+// hash and channel under the key prefix).
+const RevocationsKey = "revocations"
 
 // closeRevocation stops the revocation list unless next keeps it.
 func (g *Gateway) closeRevocation(next *Gateway) {
@@ -84,6 +82,9 @@ func (ex *exchange) checkAPIKey() bool {
 	v := s.Check(ex.r.Context(), value)
 	if v.Key != nil {
 		ex.apiKey = v.Key
+	}
+	if v.RetryAfter > 0 {
+		ex.w.Header().Set("Retry-After", strconv.FormatInt(int64((v.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	switch v.ResponseType {
 	case apikey.ResponseInvalidAPIKey:

@@ -66,13 +66,14 @@ func get(t *testing.T, url string, header http.Header) (*http.Response, string) 
 func TestAPIKeyHeader(t *testing.T) {
 	iss := testissuer.New(t)
 	be, seenBy := backend(t)
-	keys, v := writeKeys(t, "alice", "bob:gold", "disabled")
+	keys, v := writeKeys(t, "alice", "bob:gold", "disabled", "dan:tight")
 	logs := &testlog.Buffer{}
 	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
 api_keys: {source: HEADER, keys_file: %[3]q}
 usage_plans:
   bronze: {quota: {limit: 2, period: DAY}}
   gold: {quota: {limit: 1000, period: MONTH}}
+  tight: {throttle: {rate: 0.001, burst: 1}}
 authorizers:
   users: {type: jwt, issuer: %[1]q, audience: [test-api]}
 routes:
@@ -108,6 +109,8 @@ routes:
 		{"alice 2", "/keyed", key(v["alice"]), 200, ""},
 		{"alice over her quota", "/keyed", key(v["alice"]), 429, apikey.BodyLimitExceeded},
 		{"bob's quota is his", "/keyed", key(v["bob"]), 200, ""},
+		{"dan within his plan's burst", "/keyed", key(v["dan"]), 200, ""},
+		{"dan past his plan's burst", "/keyed", key(v["dan"]), 429, apikey.BodyTooMany},
 	}
 	for _, c := range cases {
 		resp, body := get(t, srv.URL+c.path, c.header)
@@ -116,6 +119,9 @@ routes:
 		}
 		if c.status >= 400 && resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s: Content-Type %q", c.name, resp.Header.Get("Content-Type"))
+		}
+		if ra := resp.Header.Get("Retry-After"); (c.status == 429) != (ra != "") {
+			t.Errorf("%s: Retry-After %q with status %d", c.name, ra, resp.StatusCode)
 		}
 	}
 	var sawKey bool

@@ -51,8 +51,7 @@ type Gateway struct {
 	tracer      *tracing.Tracer  // nil: tracing off
 	state       *state.Store     // rate limits, quotas, revocations
 	apiKeys     *apikey.Stage    // nil: api_keys not configured
-	counters    apikey.Counter   // quota counts, kept across reloads
-	limiter     apikey.Limiter   // usage plan throttles, kept across reloads
+	counters    *state.Counters  // quota counts, kept by a reload that keeps state
 	revocations *revocation.List // nil: revocation off
 	pool        sync.Pool
 }

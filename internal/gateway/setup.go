@@ -13,13 +13,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portcullis/portcullis/internal/apikey"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
-	"github.com/portcullis/portcullis/internal/revocation"
 	"github.com/portcullis/portcullis/internal/route"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
@@ -53,16 +51,6 @@ type Deps struct {
 	BuildGo bool
 	// Tracer traces requests; nil: tracing off.
 	Tracer *tracing.Tracer
-	// Counters count usage plan quotas and Limiter applies their throttles;
-	// nil: the previous gateway's, else in process.
-	Counters apikey.Counter
-	Limiter  apikey.Limiter
-	// StateFailClosed refuses requests whose quota or throttle cannot be
-	// read; by default they pass.
-	StateFailClosed bool
-	// Revocations is the process's revocation list, used when revocation
-	// is enabled; nil: an empty one of the gateway's own.
-	Revocations *revocation.List
 }
 
 // Build checks the configuration's meaning and assembles a Gateway. Every

@@ -38,8 +38,9 @@ type Store interface {
 	All(ctx context.Context) (map[string]string, error)
 	// Watch calls changed for each change (deleted: value is "") and
 	// resync whenever changes may have been missed (first at the start,
-	// then after a lost connection), until ctx is done. It returns at once.
-	Watch(ctx context.Context, changed func(field, value string, deleted bool), resync func())
+	// then after a lost connection, and again while resync fails), until
+	// ctx is done, from one goroutine in order. It returns at once.
+	Watch(ctx context.Context, changed func(field, value string, deleted bool), resync func() error)
 }
 
 // Entry is one revocation: a token id, or a subject with the time before
@@ -128,7 +129,7 @@ func (l *List) Start() {
 		l.mu.Lock()
 		l.stop = cancel
 		l.mu.Unlock()
-		l.store.Watch(ctx, l.apply, func() { l.resync(ctx) })
+		l.store.Watch(ctx, l.apply, func() error { return l.resync(ctx) })
 	})
 }
 
@@ -142,8 +143,9 @@ func (l *List) Stop() {
 }
 
 // resync replaces the copy with the store's list; on failure the last copy
-// stays. A store that lost the list gets this replica's copy back.
-func (l *List) resync(ctx context.Context) {
+// stays and the error says to try again. A store that lost the list gets
+// this replica's copy back.
+func (l *List) resync(ctx context.Context) error {
 	for range 5 {
 		l.mu.Lock()
 		v := l.version
@@ -151,12 +153,11 @@ func (l *List) resync(ctx context.Context) {
 		all, err := l.store.All(ctx)
 		if err != nil {
 			l.log.Warn("revocation: list not read; the last copy stays in force", "error", err.Error())
-			return
+			return err
 		}
 		if _, ok := all[createdField]; !ok {
 			if mine := l.Entries(); len(mine) > 0 {
-				l.restore(ctx, mine)
-				return
+				return l.restore(ctx, mine)
 			}
 		}
 		s := &snapshot{jti: map[string]struct{}{}, sub: map[string]int64{}}
@@ -170,25 +171,27 @@ func (l *List) resync(ctx context.Context) {
 		}
 		l.mu.Unlock()
 		if stored {
-			return
+			return nil
 		}
 	}
 	l.log.Warn("revocation: the list kept changing during a full read; the copy follows the changes")
+	return nil
 }
 
 // restore writes entries back to a store that lost them.
-func (l *List) restore(ctx context.Context, entries []Entry) {
+func (l *List) restore(ctx context.Context, entries []Entry) error {
 	l.log.Warn("revocation: the store lost the list (restarted without its data?); writing this replica's copy back", "entries", len(entries))
-	if err := l.store.Put(ctx, createdField, "1"); err != nil {
-		l.log.Warn("revocation: list not written back; the last copy stays in force", "error", err.Error())
-		return
-	}
 	for _, e := range entries {
 		if err := l.store.Put(ctx, e.field(), e.value()); err != nil {
 			l.log.Warn("revocation: list not written back; the last copy stays in force", "error", err.Error())
-			return
+			return err
 		}
 	}
+	if err := l.store.Put(ctx, createdField, "1"); err != nil {
+		l.log.Warn("revocation: list not written back; the last copy stays in force", "error", err.Error())
+		return err
+	}
+	return nil
 }
 
 // apply makes one change to the copy.
