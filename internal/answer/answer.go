@@ -22,6 +22,8 @@ const (
 	BadGateway    = `{"message":"Bad Gateway"}`
 	TimedOut      = `{"message":"Endpoint request timed out"}`
 	InternalError = `{"message":"Internal server error"}`
+	// TooManyRequests is the THROTTLED gateway response's body (429).
+	TooManyRequests = `{"message":"Too Many Requests"}`
 )
 
 // ClientClosed is the status recorded, in the access log and the metrics,

@@ -49,6 +49,12 @@ type Config struct {
 	// State is where limits and counters live: in the process (omitted)
 	// or in Redis, shared by every replica.
 	State State `yaml:"state"`
+	// Throttling is AWS HTTP API stage and route throttling, applied
+	// before the authorizer.
+	Throttling Throttling `yaml:"throttling"`
+	// RateLimits are per-identity limits (ours), applied after the
+	// authorizer.
+	RateLimits []RateLimit `yaml:"rate_limits"`
 	// APIKeys turns on API keys for routes with api_key_required (REST
 	// API's apiKeySource and the keys themselves).
 	APIKeys *APIKeys `yaml:"api_keys"`
@@ -91,6 +97,32 @@ type UsagePlanQuota struct {
 // Revocation is the `revocation:` block.
 type Revocation struct {
 	Enabled bool `yaml:"enabled"`
+}
+
+// Throttling is a stage's DefaultRouteSettings and RouteSettings throttling:
+// every route gets its own bucket with Default, or with its entry in
+// Routes (keyed by route key), whose unset fields come from Default.
+type Throttling struct {
+	Default *Throttle           `yaml:"default"`
+	Routes  map[string]Throttle `yaml:"routes"`
+}
+
+// Throttle is a token bucket: rate requests a second (AWS's
+// ThrottlingRateLimit), burst the bucket's size (ThrottlingBurstLimit).
+type Throttle struct {
+	Rate  *float64 `yaml:"rate"`
+	Burst *int     `yaml:"burst"`
+}
+
+// RateLimit is one `rate_limits:` rule: a bucket per value of Key (a
+// $context variable) on Routes (route keys; omitted: every route).
+// Requests for which Key is empty are not limited by the rule.
+type RateLimit struct {
+	Name   string  `yaml:"name"`
+	Routes Strings `yaml:"routes"`
+	Key    string  `yaml:"key"`
+	Rate   float64 `yaml:"rate"`
+	Burst  int     `yaml:"burst"`
 }
 
 // State configures shared state (package state). Without `redis:` it is

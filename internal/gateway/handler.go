@@ -33,6 +33,7 @@ import (
 	"github.com/portcullis/portcullis/internal/revocation"
 	"github.com/portcullis/portcullis/internal/route"
 	"github.com/portcullis/portcullis/internal/state"
+	"github.com/portcullis/portcullis/internal/throttle"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
 
@@ -66,6 +67,7 @@ type Route struct {
 	scopes      []string
 	apiKey      bool // api_key_required
 	integration integration
+	limits      *throttle.Route // throttling and rate_limits; nil: none
 	m           routeMetrics
 }
 
@@ -186,10 +188,16 @@ func (g *Gateway) serve(ex *exchange) {
 		ex.answer(http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return
 	}
+	if rt.limits != nil && !ex.throttle(rt.limits) {
+		return
+	}
 	if rt.auth != nil && !ex.authorize(rt) {
 		return
 	}
 	if rt.apiKey && !ex.checkAPIKey() {
+		return
+	}
+	if rt.limits != nil && !ex.limit(rt.limits) {
 		return
 	}
 	if hasBody(r) {

@@ -10,6 +10,7 @@ import (
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
 	"github.com/portcullis/portcullis/internal/state"
+	"github.com/portcullis/portcullis/internal/throttle"
 )
 
 // Metrics are the gateway's Prometheus collectors. They outlive reloads: one
@@ -24,6 +25,7 @@ type Metrics struct {
 	Lambda    *lambdaauth.Metrics
 	Functions *function.Metrics
 	State     *state.Metrics
+	Throttle  *throttle.Metrics
 }
 
 // NewMetrics registers the gateway's collectors (and the JWT authorizers')
@@ -53,6 +55,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.Lambda = lambdaauth.NewMetrics(reg)
 	m.Functions = function.NewMetrics(reg)
 	m.State = state.NewMetrics(reg)
+	m.Throttle = throttle.NewMetrics(reg)
 	return m
 }
 

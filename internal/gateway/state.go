@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"path/filepath"
 	"reflect"
 
@@ -48,7 +49,7 @@ func (g *Gateway) buildState(f *config.File, d Deps) error {
 		g.state = d.Previous.state
 		return nil
 	}
-	o := state.Options{}
+	o := state.Options{Logger: d.Logger}
 	if d.Metrics != nil {
 		o.Metrics = d.Metrics.State
 	}
@@ -62,6 +63,18 @@ func (g *Gateway) buildState(f *config.File, d Deps) error {
 
 // State returns the gateway's shared state (never nil once built).
 func (g *Gateway) State() *state.Store { return g.state }
+
+// Degraded names what does not work while the gateway serves: "redis"
+// with its last error while the state store falls back.
+func (g *Gateway) Degraded(ctx context.Context) map[string]string {
+	if g.state == nil {
+		return nil
+	}
+	if st := g.state.Status(ctx); !st.Up {
+		return map[string]string{st.Mode: st.Err}
+	}
+	return nil
+}
 
 // closeState closes g's store unless next keeps it.
 func (g *Gateway) closeState(next *Gateway) {

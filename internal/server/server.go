@@ -171,6 +171,7 @@ func Run(ctx context.Context, o Options) error {
 			Handler: admin.Handler(admin.Options{
 				Gatherer: reg,
 				NotReady: func() []string { return s.current.Load().NotReady() },
+				Degraded: func(ctx context.Context) map[string]string { return s.current.Load().Degraded(ctx) },
 				Draining: s.draining.Load,
 				Token:    func() string { return *s.adminToken.Load() },
 				Reload:   s.reloadFromAdmin,

@@ -116,6 +116,7 @@ func (r *RedisSettings) Options() (*redis.UniversalOptions, error) {
 		SentinelUsername:      r.SentinelUsername,
 		SentinelPassword:      r.SentinelPassword,
 		MaxRetries:            -1,
+		DialerRetries:         1,
 		DialTimeout:           t,
 		ReadTimeout:           t,
 		WriteTimeout:          t,

@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -110,6 +111,7 @@ type Store struct {
 	failOpen bool
 	probe    time.Duration
 	metrics  *Metrics
+	log      *slog.Logger
 
 	down      atomic.Bool
 	lastErr   atomic.Pointer[string]
@@ -119,7 +121,8 @@ type Store struct {
 
 // Options are a Store's process-wide parts.
 type Options struct {
-	Metrics *Metrics // nil: not measured
+	Metrics *Metrics     // nil: not measured
+	Logger  *slog.Logger // nil: silent; logs when Redis goes down and comes back
 	// ProbeInterval is how often, while Redis is down, one call tries it
 	// again; 0 means DefaultProbeInterval.
 	ProbeInterval time.Duration
@@ -131,7 +134,10 @@ func Open(s Settings, o Options) (*Store, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	st := &Store{settings: s, metrics: o.Metrics, probe: o.ProbeInterval, failOpen: true}
+	st := &Store{settings: s, metrics: o.Metrics, log: o.Logger, probe: o.ProbeInterval, failOpen: true}
+	if st.log == nil {
+		st.log = slog.New(slog.DiscardHandler)
+	}
 	if st.probe <= 0 {
 		st.probe = DefaultProbeInterval
 	}
@@ -240,6 +246,7 @@ func (s *Store) probeDue() bool {
 func (s *Store) markUp() {
 	if s.down.Load() && s.down.CompareAndSwap(true, false) {
 		s.metrics.up(s.settings.Mode(), true)
+		s.log.Info("state: redis is back; limits use it again", "fallbacks", s.fallbacks.Load())
 	}
 }
 
@@ -249,6 +256,7 @@ func (s *Store) markDown(err error) {
 	s.nextProbe.Store(time.Now().UnixNano() + int64(s.probe))
 	if s.down.CompareAndSwap(false, true) {
 		s.metrics.up(s.settings.Mode(), false)
+		s.log.Warn("state: redis is down; limits fall back until it answers again", "fail_open", s.failOpen, "error", msg)
 	}
 }
 
