@@ -269,7 +269,7 @@ func (l *List) Revoke(ctx context.Context, e Entry) error {
 		return err
 	}
 	if s := l.snap.Load(); len(s.jti)+len(s.sub) >= MaxEntries {
-		return fmt.Errorf("the list holds %d entries, its limit", MaxEntries)
+		return &FullError{}
 	}
 	if err := l.store.Put(ctx, createdField, "1"); err != nil {
 		return fmt.Errorf("revocation: storing: %w", err)
@@ -278,6 +278,13 @@ func (l *List) Revoke(ctx context.Context, e Entry) error {
 		return fmt.Errorf("revocation: storing: %w", err)
 	}
 	return nil
+}
+
+// FullError is Revoke's answer when the list holds MaxEntries.
+type FullError struct{}
+
+func (*FullError) Error() string {
+	return fmt.Sprintf("the list holds %d entries, its limit; reinstate some first", MaxEntries)
 }
 
 // Reinstate removes e (by jti, or by sub whatever its before) from the

@@ -43,8 +43,11 @@ func orDiscard(log *slog.Logger) *slog.Logger {
 // the hash's name) in one MULTI/EXEC, and Watch follows the channel.
 // Whenever the subscription (re)starts, Watch asks for a resync, so changes
 // missed while Redis was unreachable are read in full once it is back.
-// Writes and reads go through Store.Do (its timeout and health); the
-// subscription is one long-lived connection of the Store's client.
+// Its calls are off the request path (the admin API, the watch), so they
+// do not go through Store.Do: each is tried up to three times (the client's
+// timeout bounds each try) and a failure here never marks the Store down
+// for the requests' limits. The subscription is one long-lived connection
+// of the Store's client.
 type RedisHash struct {
 	store *Store
 	key   string // the hash, and the channel
@@ -71,8 +74,8 @@ func (h *RedisHash) Delete(ctx context.Context, field string) error {
 }
 
 func (h *RedisHash) write(ctx context.Context, cmds func(context.Context, redis.Pipeliner)) error {
-	err := h.store.Do(ctx, func(ctx context.Context, r redis.UniversalClient) error {
-		_, err := r.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err := h.try(ctx, func() error {
+		_, err := h.store.Redis().TxPipelined(ctx, func(p redis.Pipeliner) error {
 			cmds(ctx, p)
 			return nil
 		})
@@ -87,15 +90,35 @@ func (h *RedisHash) write(ctx context.Context, cmds func(context.Context, redis.
 // All returns the whole hash.
 func (h *RedisHash) All(ctx context.Context) (map[string]string, error) {
 	var m map[string]string
-	err := h.store.Do(ctx, func(ctx context.Context, r redis.UniversalClient) error {
+	err := h.try(ctx, func() error {
 		var err error
-		m, err = r.HGetAll(ctx, h.key).Result()
+		m, err = h.store.Redis().HGetAll(ctx, h.key).Result()
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("state: reading %s: %w", h.key, err)
 	}
 	return m, nil
+}
+
+// try runs call up to three times, 20 ms then 40 ms apart, until ctx ends.
+func (h *RedisHash) try(ctx context.Context, call func() error) error {
+	var err error
+	for i := range 3 {
+		if i > 0 {
+			t := time.NewTimer(time.Duration(10<<i) * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return errors.Join(err, ctx.Err())
+			case <-t.C:
+			}
+		}
+		if err = call(); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // Watch follows the hash's channel in a goroutine until ctx is done:
