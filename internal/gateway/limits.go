@@ -22,7 +22,10 @@ func (g *Gateway) buildLimits(f *config.File, d Deps) error {
 		}
 		infos = append(infos, info)
 	}
-	o := throttle.Options{Store: g.state, CheckContext: checkContextName}
+	o := throttle.Options{CheckContext: checkContextName}
+	if g.state != nil { // else only validate: the state block's error is reported
+		o.Store = g.state
+	}
 	if d.Metrics != nil {
 		o.Metrics = d.Metrics.Throttle
 	}

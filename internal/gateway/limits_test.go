@@ -230,3 +230,46 @@ func TestNoLimitsWhenUnconfigured(t *testing.T) {
 		}
 	}
 }
+
+// A reload with the same state settings keeps the store: buckets spent
+// before the reload stay spent, and closing the old gateway leaves the
+// store to the new one. A changed state block gets a new store.
+func TestReloadKeepsBuckets(t *testing.T) {
+	src := "listen: 127.0.0.1:0\nthrottling:\n  default: {rate: 0.001, burst: 1}\nroutes:\n  - route: GET /a\n    integration: {type: mock}\n"
+	f, err := config.Parse("r.yaml", []byte(src), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g1, err := Build(f, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := serveOnce(g1, "/a", ""); resp.StatusCode != 200 {
+		t.Fatalf("first: %d", resp.StatusCode)
+	}
+	g2, err := Build(f, Deps{Previous: g1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g1.Close(g2)
+	if g2.State() != g1.State() {
+		t.Fatal("the reload opened a new store for the same settings")
+	}
+	if resp := serveOnce(g2, "/a", ""); resp.StatusCode != 429 {
+		t.Fatalf("after reload: %d; want 429 (the spent bucket kept)", resp.StatusCode)
+	}
+	prefix := "other:"
+	f3, err := config.Parse("r.yaml", []byte(src+"state: {redis: {addresses: [127.0.0.1:1], key_prefix: "+prefix+"}}\n"), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g3, err := Build(f3, Deps{Previous: g2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g3.Close(nil)
+	if g3.State() == g2.State() || !g3.State().Remote() {
+		t.Fatal("a changed state block kept the old store")
+	}
+	g2.Close(g3)
+}

@@ -124,7 +124,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		g.routes = append(g.routes, rt)
 		keys = append(keys, rt.key)
 	}
-	if g.state != nil && len(g.routes) == len(c.Routes) {
+	if len(g.routes) == len(c.Routes) {
 		errs.Add(g.buildLimits(f, d))
 	}
 	if len(errs) == 0 {

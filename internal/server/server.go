@@ -26,6 +26,7 @@ import (
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/revocation"
+	"github.com/portcullis/portcullis/internal/state"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
 
@@ -89,6 +90,7 @@ func Run(ctx context.Context, o Options) error {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{o: o, log: o.Logger, transport: proxy.NewTransport(), reloadReq: make(chan chan error), loopDone: make(chan struct{})}
+	state.SendRedisLogsTo(o.Logger) // go-redis logs per process; only JSON lines on stderr
 	f, err := config.Load(o.ConfigPath)
 	if err != nil {
 		return err

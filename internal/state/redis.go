@@ -123,6 +123,7 @@ func (r *RedisSettings) Options() (*redis.UniversalOptions, error) {
 		PoolTimeout:           t,
 		ContextTimeoutEnabled: true,
 		DisableIdentity:       true, // no CLIENT SETINFO round trip on connect
+		Protocol:              2,    // RESP2: no push-notification read before each command
 	}
 	if r.SentinelMaster != "" {
 		o.Addrs = r.SentinelAddresses

@@ -3,8 +3,10 @@ package state
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -274,4 +276,30 @@ func TestRedisSettingsValidate(t *testing.T) {
 	if err := (&RedisSettings{Addresses: []string{"127.0.0.1:6379"}}).Validate(); err != nil {
 		t.Errorf("a plain address: %v", err)
 	}
+}
+
+// go-redis's own messages become debug lines of the given logger.
+func TestSendRedisLogsTo(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	SendRedisLogsTo(slog.New(slog.NewJSONHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { SendRedisLogsTo(slog.New(slog.DiscardHandler)) })
+	st := openRedis(t, &RedisSettings{Addresses: []string{"127.0.0.1:1"}}, Options{})
+	_, _ = st.Allow(context.Background(), "k", Limit{Rate: 1, Burst: 1}) // dial refused: go-redis logs it
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(buf.String(), `"level":"DEBUG","msg":"redis: `) {
+		t.Errorf("no go-redis line in the logger:\n%s", buf.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
