@@ -80,7 +80,7 @@ routes:
 
 // writeConfig writes the configuration and returns it loaded, with the
 // keys file beside it.
-func writeConfig(t *testing.T, cfg string) *config.File {
+func writeConfig(t testing.TB, cfg string) *config.File {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "portcullis.yaml")

@@ -110,6 +110,8 @@ type Key struct {
 	Plan    string
 	Enabled bool
 	digest  [32]byte
+	limiter string // the plan throttle's bucket: "apikey:" + ID
+	quota   string // the quota counters' prefix: "quota:" + ID + ":"
 }
 
 // readKeysFile reads and checks path; plans are the usage plans defined.
@@ -152,6 +154,7 @@ func readKeysFile(path string, plans map[string]*plan) ([]*Key, error) {
 		}
 		k := &Key{Name: e.Name, Plan: e.Plan, Enabled: e.Enabled != nil && *e.Enabled, digest: d}
 		k.ID = hex.EncodeToString(d[:8])
+		k.limiter, k.quota = "apikey:"+k.ID, "quota:"+k.ID+":"
 		keys = append(keys, k)
 	}
 	if len(problems) > 0 {

@@ -239,7 +239,7 @@ func (s *Stage) Check(ctx context.Context, value string) Verdict {
 	p := s.plans[k.Plan]
 	var stateErr error
 	if p.hasThrottle {
-		r, err := s.d.Limiter.Allow(ctx, "apikey:"+k.ID, state.Limit{Rate: p.rate, Burst: p.burst})
+		r, err := s.d.Limiter.Allow(ctx, k.limiter, state.Limit{Rate: p.rate, Burst: p.burst})
 		if err != nil {
 			if v, stop := s.failed(k, err); stop {
 				return v
@@ -284,8 +284,12 @@ func refused(k *Key, status int, body, typ, reason string) Verdict {
 	return Verdict{Key: k, Status: status, Body: body, ResponseType: typ, Reason: reason}
 }
 
+// quotaKey is the counter of k's quota period that starts at start: one
+// allocation.
 func quotaKey(k *Key, start time.Time) string {
-	return "quota:" + k.ID + ":" + strconv.FormatInt(start.Unix(), 10)
+	var buf [64]byte
+	b := append(buf[:0], k.quota...)
+	return string(strconv.AppendInt(b, start.Unix(), 10))
 }
 
 // Period returns the quota period (DAY, WEEK or MONTH) that holds now, in
