@@ -1,7 +1,8 @@
 // Package admin serves the operator endpoints on their own listener:
 // /healthz (the process is alive), /readyz (every JWT authorizer holds keys
-// and the process is not shutting down; 200 "degraded" while Redis is down)
-// and /metrics (Prometheus).
+// and the process is not shutting down; 200 "degraded" while Redis is down),
+// /metrics (Prometheus), POST /reload, GET /apikeys (keys and their usage)
+// and /revocations (list, revoke, reinstate tokens).
 package admin
 
 import (
@@ -16,7 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portcullis/portcullis/internal/apikey"
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/revocation"
 )
 
 // Options are what the endpoints report on.
@@ -40,6 +43,12 @@ type Options struct {
 	// Reload reloads the configuration; its error says why a reload was
 	// refused.
 	Reload func(ctx context.Context) error
+	// APIKeys returns the serving gateway's API key stage (nil: api_keys
+	// is off), for GET /apikeys.
+	APIKeys func() *apikey.Stage
+	// Revocations returns the serving gateway's revocation list (nil:
+	// revocation is off), for /revocations.
+	Revocations func() *revocation.List
 }
 
 // Handler returns the admin endpoints.
@@ -70,6 +79,7 @@ func Handler(o Options) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 	})
 	mux.HandleFunc("POST /reload", o.reload)
+	o.limitEndpoints(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	return mux
 }
@@ -78,19 +88,11 @@ func Handler(o Options) http.Handler {
 // it did not exist; a wrong or missing token is 401. The token is compared
 // in constant time (as SHA-256 digests, so its length does not leak either).
 func (o Options) reload(w http.ResponseWriter, r *http.Request) {
-	token := ""
-	if o.Token != nil {
-		token = o.Token()
-	}
-	if token == "" || o.Reload == nil {
+	if o.Reload == nil {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "reload over HTTP is off: set admin_token"})
 		return
 	}
-	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(token))
-	if !ok || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
-		w.Header().Set("WWW-Authenticate", "Bearer")
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized"})
+	if !o.authorized(w, r, "reload over HTTP") {
 		return
 	}
 	if err := o.Reload(r.Context()); err != nil {
@@ -107,6 +109,30 @@ func (o Options) reload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded"})
+}
+
+// authorized checks the request's Bearer token against admin_token and
+// answers when it is not: 404 when no token is configured (what is
+// named by off is then off, as if it did not exist), 401 when the token is
+// missing or wrong. The token is compared in constant time (as SHA-256
+// digests, so its length does not leak either).
+func (o Options) authorized(w http.ResponseWriter, r *http.Request, off string) bool {
+	token := ""
+	if o.Token != nil {
+		token = o.Token()
+	}
+	if token == "" {
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": off + " is off: set admin_token"})
+		return false
+	}
+	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(token))
+	if !ok || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized"})
+		return false
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

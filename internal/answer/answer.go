@@ -61,6 +61,10 @@ const Challenge = "Bearer"
 // route's scopes.
 const InsufficientScope = `Bearer error="insufficient_scope", error_description="the token has none of the scopes this route requires"`
 
+// RevokedToken is the WWW-Authenticate value for a valid token that an
+// operator revoked (revocation: by jti, or by sub issued before a time).
+const RevokedToken = `Bearer error="invalid_token", error_description="the token has been revoked"`
+
 // InvalidToken is the WWW-Authenticate value for a token that failed
 // verification. The description is jwtauth's, never the token.
 func InvalidToken(err error) string {

@@ -57,6 +57,8 @@ Usage:
                                    step by step; exit 0 allow, 1 deny
   portcullis token keygen --out DIR [--type rsa|ec|ed25519] [--kid KID]
                                    write private.pem, public.pem and jwks.json
+  portcullis apikey create -c FILE --name NAME --plan PLAN [--disabled]
+                                   print a new API key once and add only its hash to api_keys.keys_file
   portcullis health -c FILE | --url URL
                                    ask a running gateway's /readyz: exit 0 ready, 1 not (for probes)
   portcullis completion bash|zsh|fish
@@ -107,6 +109,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	case "health":
 		return health(args[1:], stdout, stderr)
+	case "apikey":
+		return apikeyCmd(args[1:], stdout, stderr)
 	case "completion":
 		return completion(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -31,6 +31,8 @@ var commands = []commandSpec{
 	{path: "token inspect"},
 	{path: "token verify", flags: []string{"c", "route"}, files: []string{"c"}},
 	{path: "token keygen", flags: []string{"out", "type", "kid"}, files: []string{"out"}},
+	{path: "apikey", subs: []string{"create"}},
+	{path: "apikey create", flags: []string{"c", "name", "plan", "disabled"}, files: []string{"c"}, bools: []string{"disabled"}},
 	{path: "version"},
 	{path: "completion", subs: []string{"bash", "zsh", "fish"}},
 	{path: "help"},

@@ -68,6 +68,13 @@ type Config struct {
 	RateLimits []RateLimit `yaml:"rate_limits"`
 	// AccessLog says how and where each request is logged.
 	AccessLog AccessLog `yaml:"access_log"`
+	// APIKeys turns on API keys for routes with api_key_required (REST
+	// API's apiKeySource and the keys themselves).
+	APIKeys *APIKeys `yaml:"api_keys"`
+	// UsagePlans are AWS usage plans by name: each API key is in one.
+	UsagePlans map[string]UsagePlan `yaml:"usage_plans"`
+	// Revocation lets an operator revoke JWTs before they expire (admin API).
+	Revocation Revocation `yaml:"revocation"`
 }
 
 // DecisionAPI configures the decision API: the same routes and authorizers
@@ -116,6 +123,41 @@ type CORS struct {
 	// AllowCredentials sends Access-Control-Allow-Credentials: true, so
 	// pages may send cookies and read the answer; not with an origin of `*`.
 	AllowCredentials bool `yaml:"allowCredentials"`
+}
+
+// APIKeys is the `api_keys:` block.
+type APIKeys struct {
+	// Source is HEADER (the x-api-key header, the default) or AUTHORIZER
+	// (the usageIdentifierKey a Lambda authorizer returns).
+	Source string `yaml:"source"`
+	// KeysFile holds the keys: YAML `keys: [{name, hash, plan, enabled}]`,
+	// only SHA-256 hashes of the values (see `portcullis apikey create`).
+	KeysFile string `yaml:"keys_file"`
+}
+
+// UsagePlan is one entry of `usage_plans:`: AWS's throttle and quota per key.
+type UsagePlan struct {
+	Throttle *UsagePlanThrottle `yaml:"throttle"`
+	Quota    *UsagePlanQuota    `yaml:"quota"`
+}
+
+// UsagePlanThrottle is a usage plan's token bucket per key: Rate requests
+// per second, Burst the bucket's size.
+type UsagePlanThrottle struct {
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// UsagePlanQuota is a usage plan's quota per key: Limit requests per Period
+// (DAY, WEEK or MONTH, in UTC).
+type UsagePlanQuota struct {
+	Limit  int64  `yaml:"limit"`
+	Period string `yaml:"period"`
+}
+
+// Revocation is the `revocation:` block.
+type Revocation struct {
+	Enabled bool `yaml:"enabled"`
 }
 
 // Throttling is a stage's DefaultRouteSettings and RouteSettings throttling:
@@ -342,10 +384,12 @@ type ClaimRule struct {
 
 // Route is one entry of `routes:`.
 type Route struct {
-	Route               string      `yaml:"route"`
-	Authorizer          string      `yaml:"authorizer"`
-	AuthorizationScopes Strings     `yaml:"authorization_scopes"`
-	Integration         Integration `yaml:"integration"`
+	Route               string  `yaml:"route"`
+	Authorizer          string  `yaml:"authorizer"`
+	AuthorizationScopes Strings `yaml:"authorization_scopes"`
+	// APIKeyRequired asks for an API key (AWS's apiKeyRequired); needs api_keys.
+	APIKeyRequired bool        `yaml:"api_key_required"`
+	Integration    Integration `yaml:"integration"`
 }
 
 // Integration says where an allowed request goes. Which fields apply depends on Type.

@@ -123,8 +123,10 @@ func (g *Gateway) startFunctions(ctx context.Context) {
 }
 
 // Close stops the functions of g that next does not reuse (next may be nil:
-// stop them all). Call it once requests can no longer reach g.
+// stop them all), and its revocation list's watch unless next keeps the
+// list. Call it once requests can no longer reach g.
 func (g *Gateway) Close(next *Gateway) {
+	g.closeRevocation(next)
 	g.closeState(next)
 	for name, f := range g.functions {
 		if f.process == nil {

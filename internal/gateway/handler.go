@@ -23,6 +23,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/answer"
+	"github.com/portcullis/portcullis/internal/apikey"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/cors"
 	"github.com/portcullis/portcullis/internal/gwresponse"
@@ -32,6 +33,7 @@ import (
 	"github.com/portcullis/portcullis/internal/lambdaproxy"
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/revocation"
 	"github.com/portcullis/portcullis/internal/route"
 	"github.com/portcullis/portcullis/internal/state"
 	"github.com/portcullis/portcullis/internal/throttle"
@@ -54,6 +56,9 @@ type Gateway struct {
 	responses   *gwresponse.Responses // nil: every answer the built-in one
 	cors        *cors.Policy          // nil: CORS not configured
 	state       *state.Store          // rate limits, quotas, revocations
+	apiKeys     *apikey.Stage         // nil: api_keys not configured
+	counters    *state.Counters       // quota counts, kept by a reload that keeps state
+	revocations *revocation.List      // nil: revocation off
 	pool        sync.Pool
 	// access writes the access log in a configured format; nil: the
 	// default JSON line goes to accessDefault.
@@ -69,6 +74,7 @@ type Route struct {
 	label       string // the route key, the only route label in metrics and logs
 	auth        authorizer
 	scopes      []string
+	apiKey      bool // api_key_required
 	integration integration
 	limits      *throttle.Route // throttling and rate_limits; nil: none
 	m           [numModes]routeMetrics
@@ -113,28 +119,30 @@ const RequestIDResponseHeader = "Apigw-Requestid"
 // ServeHTTP returns. An exchange whose response was aborted is not pooled
 // (see ServeHTTP).
 type exchange struct {
-	g          *Gateway
-	r          *http.Request
-	w          statusWriter
-	start      time.Time
-	id         string
-	clientIP   string
-	route      *Route
-	params     route.Params
-	paramMap   map[string]string    // params as a map, built on first use (pathParams)
-	ident      *jwtauth.Identity    // set by a jwt authorizer
-	lambda     *lambdaauth.Decision // set by a lambda authorizer
-	reason     string               // why the request was denied or failed; "" when it was not
-	cut        bool                 // the response was cut short after its headers were sent (reason says why)
-	abort      bool                 // the client's connection must be cut: panic(http.ErrAbortHandler) after finish
-	query      url.Values
-	backendErr error
-	call       proxy.Call      // for http_proxy routes; pooled with the exchange
-	span       trace.Span      // the request's span; nil when tracing is off
-	mode       Mode            // how the request came: served (the zero value) or decided for a proxy
-	timing     timing          // measured only for a configured access log format
-	respType   gwresponse.Type // the type of the gateway's own answer; meaningful when respType is set (responded)
-	responded  bool            // the gateway answered by itself (respType)
+	g           *Gateway
+	r           *http.Request
+	w           statusWriter
+	start       time.Time
+	id          string
+	clientIP    string
+	route       *Route
+	params      route.Params
+	paramMap    map[string]string    // params as a map, built on first use (pathParams)
+	ident       *jwtauth.Identity    // set by a jwt authorizer
+	lambda      *lambdaauth.Decision // set by a lambda authorizer
+	reason      string               // why the request was denied or failed; "" when it was not
+	cut         bool                 // the response was cut short after its headers were sent (reason says why)
+	abort       bool                 // the client's connection must be cut: panic(http.ErrAbortHandler) after finish
+	query       url.Values
+	backendErr  error
+	call        proxy.Call      // for http_proxy routes; pooled with the exchange
+	span        trace.Span      // the request's span; nil when tracing is off
+	mode        Mode            // how the request came: served (the zero value) or decided for a proxy
+	timing      timing          // measured only for a configured access log format
+	respType    gwresponse.Type // the type of the gateway's own answer; meaningful when respType is set (responded)
+	responded   bool            // the gateway answered by itself (respType)
+	apiKey      *apikey.Key     // set by checkAPIKey
+	apiKeyValue string          // the key of an api_key_required route: $context.identity.apiKey, never logged
 }
 
 // ServeHTTP implements http.Handler.
@@ -247,6 +255,9 @@ func (g *Gateway) decide(ex *exchange) *Route {
 	if rt.auth != nil && !ex.timedAuthorize(rt) {
 		return nil
 	}
+	if rt.apiKey && !ex.checkAPIKey() {
+		return nil
+	}
 	if rt.limits != nil && !ex.limit(rt.limits) {
 		return nil
 	}
@@ -312,6 +323,12 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 		return false
 	}
 	ex.ident = id
+	if rl := ex.g.revocations; rl != nil && ex.revoked(rl) {
+		ex.w.Header().Set("WWW-Authenticate", answer.RevokedToken)
+		ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, "revoked")
+		ex.decision(a.label, false)
+		return false
+	}
 	if !id.HasAnyScope(rt.scopes) {
 		ex.w.Header().Set("WWW-Authenticate", answer.InsufficientScope)
 		ex.reject(gwresponse.AccessDenied, http.StatusForbidden, answer.Forbidden, "insufficient_scope")
@@ -410,6 +427,9 @@ func (ex *exchange) finish() {
 		attrs = append(attrs, slog.String("principal", ex.ident.Subject))
 	} else if ex.lambda != nil && ex.lambda.PrincipalID != "" {
 		attrs = append(attrs, slog.String("principal", ex.lambda.PrincipalID))
+	}
+	if ex.apiKey != nil {
+		attrs = append(attrs, slog.String("api_key", ex.apiKey.Name)) // its name, never its value
 	}
 	if ex.reason != "" {
 		attrs = append(attrs, slog.String("reason", ex.reason))
@@ -652,6 +672,13 @@ func (ex *exchange) Context(name string) string {
 		return ex.clientIP
 	case "identity.userAgent":
 		return ex.r.UserAgent()
+	case "identity.apiKey":
+		return ex.apiKeyValue
+	case "identity.apiKeyId":
+		if ex.apiKey != nil && ex.apiKeyValue != "" {
+			return ex.apiKey.ID
+		}
+		return ""
 	}
 	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && ex.ident != nil {
 		if ex.ident.JSONClaims.Len() > 0 { // a REST-shape authorizer: JSON text, as AWS

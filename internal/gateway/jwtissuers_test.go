@@ -61,7 +61,8 @@ func TestIssuersThroughTheGateway(t *testing.T) {
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	call := func(tok string) int {
-		return get(t, srv.URL+"/orders/1", http.Header{"Authorization": {"Bearer " + tok}}).StatusCode
+		resp, _ := get(t, srv.URL+"/orders/1", http.Header{"Authorization": {"Bearer " + tok}})
+		return resp.StatusCode
 	}
 
 	if got := call(a.Mint(t, "k1", map[string]any{"iss": "https://unknown.example", "aud": "orders-api", "tenant_tier": "gold"})); got != 401 {

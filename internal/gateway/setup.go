@@ -106,6 +106,8 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	errs.Add(err)
 	g.cors = policy
 	errs.Add(g.buildState(f, d))
+	errs.Add(g.buildAPIKeys(f, d))
+	g.buildRevocation(f, d)
 	if c.Listen == "" {
 		errs = append(errs, *f.Errorf("listen", "listen is required (for example 127.0.0.1:8080)"))
 	}
@@ -247,7 +249,7 @@ func (g *Gateway) buildRoute(f *config.File, i int, authorizers []string, d Deps
 	if err != nil {
 		return nil, f.Errorf(at+".route", "%v", err)
 	}
-	rt := &Route{key: key, label: key.String()}
+	rt := &Route{key: key, label: key.String(), apiKey: c.APIKeyRequired}
 	var errs config.Errors
 	if c.Authorizer != "" {
 		rt.auth = g.authorizers[c.Authorizer]
@@ -390,7 +392,7 @@ func checkPassClientHeaders(f *config.File, at string, names, mapped []string) c
 var contextNames = []string{
 	"accountId", "apiId", "domainName", "httpMethod", "path", "protocol",
 	"requestId", "requestTime", "requestTimeEpoch", "routeKey", "stage",
-	"identity.sourceIp", "identity.userAgent",
+	"identity.sourceIp", "identity.userAgent", "identity.apiKey", "identity.apiKeyId",
 }
 
 func checkContextName(name, authType string) error {
@@ -451,6 +453,9 @@ func validHeaderName(s string) bool {
 func (g *Gateway) Start(ctx context.Context) {
 	for _, a := range g.authorizers {
 		a.start(ctx)
+	}
+	if g.revocations != nil {
+		g.revocations.Start()
 	}
 	g.startFunctions(context.WithoutCancel(ctx))
 }

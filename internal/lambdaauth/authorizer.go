@@ -323,6 +323,9 @@ type Decision struct {
 	// constants.
 	Reason      string
 	PrincipalID string
+	// UsageIdentifierKey is the API key an IAM-policy answer names, for
+	// api_keys source AUTHORIZER; "" when none.
+	UsageIdentifierKey string
 	// Context is the authorizer context as returned; JSON numbers are
 	// json.Number so they keep their exact text.
 	Context map[string]any
@@ -540,6 +543,7 @@ func (a *Authorizer) decide(res *result, err error, arn string, cached bool) Dec
 	d.PrincipalID = res.principalID
 	d.Cached = cached
 	if d.Allow {
+		d.UsageIdentifierKey = res.usageKey
 		d.Context = res.context
 		d.ContextStrings = res.contextStrings
 	}

@@ -116,6 +116,7 @@ func TestOutcomes(t *testing.T) {
 		body    string
 		reason  string
 		invoked int64
+		usage   string // the UsageIdentifierKey an allow carries
 	}{
 		{name: "allow", mod: token, handler: iamAllow, header: []string{"Authorization", "Bearer x"}, status: 0, reason: ReasonOK, invoked: 1},
 		{name: "identity missing", mod: token, handler: iamAllow, status: 401, body: bodyUnauthorized, reason: ReasonMissingIdentity},
@@ -198,8 +199,12 @@ func TestOutcomes(t *testing.T) {
 			s.IdentitySources = []string{"$request.header.Authorization"}
 		}, handler: raw(`{"principalId":"u","policyDocument":{"Statement":[{"Action":"*","Effect":"Allow","Resource":"*"}]},"context":{"o":{"a":1}}}`),
 			header: []string{"Authorization", "t"}, reason: ReasonOK, invoked: 1},
-		{name: "usageIdentifierKey ignored", mod: token, handler: raw(`{"principalId":"u","policyDocument":{"Statement":[{"Action":"*","Effect":"Allow","Resource":"*"}]},"usageIdentifierKey":"k"}`),
-			header: []string{"Authorization", "t"}, reason: ReasonOK, invoked: 1},
+		{name: "usageIdentifierKey", mod: token, handler: raw(`{"principalId":"u","policyDocument":{"Statement":[{"Action":"*","Effect":"Allow","Resource":"*"}]},"usageIdentifierKey":"k"}`),
+			header: []string{"Authorization", "t"}, reason: ReasonOK, invoked: 1, usage: "k"},
+		{name: "usageIdentifierKey not a string", mod: token, handler: raw(`{"principalId":"u","policyDocument":{"Statement":[{"Action":"*","Effect":"Allow","Resource":"*"}]},"usageIdentifierKey":1}`),
+			header: []string{"Authorization", "t"}, status: 500, body: bodyConfigError, reason: ReasonBadResponse, invoked: 1},
+		{name: "usageIdentifierKey on a deny", mod: token, handler: raw(`{"principalId":"u","policyDocument":{"Statement":[{"Action":"*","Effect":"Deny","Resource":"*"}]},"usageIdentifierKey":"k"}`),
+			header: []string{"Authorization", "t"}, status: 403, body: bodyExplicitDeny, reason: ReasonExplicitDeny, invoked: 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -222,6 +227,9 @@ func TestOutcomes(t *testing.T) {
 			d := a.Authorize(context.Background(), get("/pets/1", c.header...))
 			if d.Reason != c.reason {
 				t.Errorf("reason %q, want %q", d.Reason, c.reason)
+			}
+			if d.UsageIdentifierKey != c.usage {
+				t.Errorf("UsageIdentifierKey %q, want %q", d.UsageIdentifierKey, c.usage)
 			}
 			if c.status == 0 {
 				if !d.Allow || d.Status != 0 || d.Body != "" {

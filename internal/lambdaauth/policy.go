@@ -17,6 +17,7 @@ type result struct {
 	policy         *compiledPolicy
 	allow          bool
 	principalID    string
+	usageKey       string // usageIdentifierKey: the API key of source AUTHORIZER
 	context        map[string]any
 	contextStrings map[string]string
 }
@@ -119,9 +120,16 @@ func interpretPolicy(obj map[string]any, v2 bool) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	usageKey := ""
+	if uv, ok := obj["usageIdentifierKey"]; ok && uv != nil {
+		if usageKey, ok = uv.(string); !ok {
+			return nil, fmt.Errorf("usageIdentifierKey is a %s, not a string", jsonKind(uv))
+		}
+	}
 	return &result{
 		policy:         pol,
 		principalID:    principal,
+		usageKey:       usageKey,
 		context:        ctx,
 		contextStrings: stringifyContext(ctx, principal, true),
 	}, nil

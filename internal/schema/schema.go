@@ -92,12 +92,14 @@ func Generate(comments map[string]string) (map[string][]byte, error) {
 }
 
 // enums are the values setup accepts for the keys that choose a kind (see
-// internal/gateway and internal/tracing); TestEnums checks each against
+// internal/gateway, internal/apikey and internal/tracing); TestEnums checks each against
 // portcullis check.
 var enums = map[string]map[string][]any{
-	"Authorizer":  {"type": {"jwt", "lambda"}, "payload_format_version": {"1.0", "2.0"}, "event_type": {"TOKEN", "REQUEST"}},
-	"Integration": {"type": {"http_proxy", "lambda_proxy", "mock"}, "payload_format_version": {"1.0", "2.0"}},
-	"Tracing":     {"protocol": {"http/protobuf", "grpc"}},
+	"Authorizer":     {"type": {"jwt", "lambda"}, "payload_format_version": {"1.0", "2.0"}, "event_type": {"TOKEN", "REQUEST"}},
+	"Integration":    {"type": {"http_proxy", "lambda_proxy", "mock"}, "payload_format_version": {"1.0", "2.0"}},
+	"Tracing":        {"protocol": {"http/protobuf", "grpc"}},
+	"APIKeys":        {"source": {"HEADER", "AUTHORIZER"}},
+	"UsagePlanQuota": {"period": {"DAY", "WEEK", "MONTH"}},
 }
 
 // patterns are the forms setup accepts for kind keys whose values are a

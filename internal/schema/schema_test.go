@@ -186,8 +186,14 @@ func TestEnums(t *testing.T) {
 		"Tracing.protocol": func(v string) string {
 			return "listen: 127.0.0.1:0\ntracing: {protocol: " + v + "}\nroutes: [{route: GET /a, integration: {type: mock}}]\n"
 		},
+		"APIKeys.source": func(v string) string {
+			return "listen: 127.0.0.1:0\napi_keys: {source: " + v + ", keys_file: /dev/null}\nroutes: [{route: GET /a, integration: {type: mock}}]\n"
+		},
+		"UsagePlanQuota.period": func(v string) string {
+			return "listen: 127.0.0.1:0\napi_keys: {keys_file: /dev/null}\nusage_plans:\n  p: {quota: {limit: 1, period: " + v + "}}\nroutes: [{route: GET /a, integration: {type: mock}}]\n"
+		},
 	}
-	unknown := regexp.MustCompile(`unknown (authorizer type|integration type|runtime)|protocol "`)
+	unknown := regexp.MustCompile(`unknown (authorizer type|integration type|runtime)|protocol "|source "|period "`)
 	for key, cfg := range cases {
 		def, field, _ := strings.Cut(key, ".")
 		values := enums[def][strings.ToLower(field)]

@@ -55,10 +55,10 @@ func checkProcess(f *config.File) error {
 		return &errs
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLength {
-		return &config.Errors{*f.Errorf("admin_token", "admin_token must be at least %d characters (it authorizes POST /reload)", MinAdminTokenLength)}
+		return &config.Errors{*f.Errorf("admin_token", "admin_token must be at least %d characters (it authorizes POST /reload and /revocations)", MinAdminTokenLength)}
 	}
 	if c.AdminToken != "" && c.AdminListen == "" {
-		return &config.Errors{*f.Errorf("admin_token", "admin_token needs admin_listen: it is for POST /reload there")}
+		return &config.Errors{*f.Errorf("admin_token", "admin_token needs admin_listen: it is for POST /reload and /revocations there")}
 	}
 	return nil
 }

@@ -24,11 +24,13 @@ import (
 
 	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/admin"
+	"github.com/portcullis/portcullis/internal/apikey"
 	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/decision"
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/revocation"
 	"github.com/portcullis/portcullis/internal/state"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
@@ -188,12 +190,14 @@ func Run(ctx context.Context, o Options) error {
 		adminAddr = aln.Addr()
 		servers = append(servers, &http.Server{
 			Handler: admin.Handler(admin.Options{
-				Gatherer: reg,
-				NotReady: func() []string { return s.current.Load().NotReady() },
-				Degraded: func(ctx context.Context) map[string]string { return s.current.Load().Degraded(ctx) },
-				Draining: s.draining.Load,
-				Token:    func() string { return *s.adminToken.Load() },
-				Reload:   s.reloadFromAdmin,
+				Gatherer:    reg,
+				NotReady:    func() []string { return s.current.Load().NotReady() },
+				Degraded:    func(ctx context.Context) map[string]string { return s.current.Load().Degraded(ctx) },
+				Draining:    s.draining.Load,
+				Token:       func() string { return *s.adminToken.Load() },
+				Reload:      s.reloadFromAdmin,
+				APIKeys:     func() *apikey.Stage { return s.current.Load().APIKeys() },
+				Revocations: func() *revocation.List { return s.current.Load().Revocations() },
 			}),
 			ReadHeaderTimeout: DefaultReadHeaderTimeout,
 			IdleTimeout:       DefaultIdleTimeout,

@@ -1,0 +1,319 @@
+// Package revocation lets an operator cut off JWTs before they expire: by
+// token id (jti) or by subject (sub) for tokens issued before a time. The
+// list lives in a shared store (internal/state: in process, or Redis with
+// pub/sub to every replica), and each replica keeps its own copy, so the
+// check on the request path is two map lookups and never waits on Redis.
+// When the store is unreachable the last copy stays in force; the copy is
+// read again in full whenever the store's subscription (re)starts.
+package revocation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MaxEntries bounds the list: each replica holds all of it in memory.
+const MaxEntries = 100_000
+
+// MaxIDLength bounds a jti or sub.
+const MaxIDLength = 1024
+
+// Store is a map of strings shared by every replica, with change
+// notifications; internal/state implements it in process and in Redis.
+type Store interface {
+	// Put sets field to value and tells every watcher.
+	Put(ctx context.Context, field, value string) error
+	// Delete removes field and tells every watcher.
+	Delete(ctx context.Context, field string) error
+	// All returns the whole map.
+	All(ctx context.Context) (map[string]string, error)
+	// Watch calls changed for each change (deleted: value is "") and
+	// resync whenever changes may have been missed (first at the start,
+	// then after a lost connection, and again while resync fails), until
+	// ctx is done, from one goroutine in order. It returns at once.
+	Watch(ctx context.Context, changed func(field, value string, deleted bool), resync func() error)
+}
+
+// Entry is one revocation: a token id, or a subject with the time before
+// which its tokens were issued.
+type Entry struct {
+	JTI    string    `json:"jti,omitempty"`
+	Sub    string    `json:"sub,omitempty"`
+	Before time.Time `json:"before,omitzero"`
+}
+
+// field and value are an Entry's form in the Store.
+func (e Entry) field() string {
+	if e.JTI != "" {
+		return "jti:" + e.JTI
+	}
+	return "sub:" + e.Sub
+}
+
+func (e Entry) value() string {
+	if e.JTI != "" {
+		return "1"
+	}
+	return strconv.FormatInt(e.Before.UnixNano(), 10)
+}
+
+// Validate reports what is wrong with e as a request: exactly one of jti
+// and sub, sub with before.
+func (e Entry) Validate() error {
+	switch {
+	case e.JTI != "" && e.Sub != "":
+		return errors.New("give jti or sub, not both")
+	case e.JTI == "" && e.Sub == "":
+		return errors.New("give jti, or sub with before")
+	case len(e.JTI) > MaxIDLength || len(e.Sub) > MaxIDLength:
+		return fmt.Errorf("jti and sub are at most %d bytes", MaxIDLength)
+	case e.JTI != "" && !e.Before.IsZero():
+		return errors.New("before goes with sub, not jti")
+	case e.Sub != "" && e.Before.IsZero():
+		return errors.New("sub needs before (RFC 3339): tokens issued before it are refused")
+	}
+	return nil
+}
+
+// snapshot is an immutable copy of the list.
+type snapshot struct {
+	jti map[string]struct{}
+	sub map[string]int64 // sub -> before, Unix nanoseconds
+}
+
+// List is a replica's copy of the revocation list and the way to change
+// it. Safe for concurrent use; Revoked never blocks.
+type List struct {
+	store Store
+	log   *slog.Logger
+	snap  atomic.Pointer[snapshot]
+	mu    sync.Mutex // serializes writers of snap and version
+	// version counts the changes applied, so that a resync whose read
+	// raced with a change starts again rather than store a list older
+	// than the change.
+	version uint64
+	once    sync.Once
+	stop    context.CancelFunc // ends Start's watch; nil before Start
+}
+
+// createdField marks a list that was written to: a store without it that
+// answers empty lost its data (a Redis restarted without persistence), and
+// the replica writes its copy back rather than forget every revocation.
+const createdField = "meta:created"
+
+// New returns a List over store, empty until Start.
+func New(store Store, log *slog.Logger) *List {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &List{store: store, log: log}
+	l.snap.Store(&snapshot{jti: map[string]struct{}{}, sub: map[string]int64{}})
+	return l
+}
+
+// Start reads the list and follows its changes until Stop; it starts once,
+// however often it is called (a reload keeps the list of the gateway it
+// replaces).
+func (l *List) Start() {
+	l.once.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		l.mu.Lock()
+		l.stop = cancel
+		l.mu.Unlock()
+		l.store.Watch(ctx, l.apply, func() error { return l.resync(ctx) })
+	})
+}
+
+// Stop stops following the store; the copy stays as it is.
+func (l *List) Stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stop != nil {
+		l.stop()
+	}
+}
+
+// resync replaces the copy with the store's list; on failure the last copy
+// stays and the error says to try again. A store that lost the list gets
+// this replica's copy back.
+func (l *List) resync(ctx context.Context) error {
+	for range 5 {
+		l.mu.Lock()
+		v := l.version
+		l.mu.Unlock()
+		all, err := l.store.All(ctx)
+		if err != nil {
+			l.log.Warn("revocation: list not read; the last copy stays in force", "error", err.Error())
+			return err
+		}
+		if _, ok := all[createdField]; !ok {
+			if mine := l.Entries(); len(mine) > 0 {
+				return l.restore(ctx, mine)
+			}
+		}
+		s := &snapshot{jti: map[string]struct{}{}, sub: map[string]int64{}}
+		for f, v := range all {
+			add(s, f, v)
+		}
+		l.mu.Lock()
+		stored := l.version == v
+		if stored {
+			l.snap.Store(s)
+		}
+		l.mu.Unlock()
+		if stored {
+			return nil
+		}
+	}
+	l.log.Warn("revocation: the list kept changing during a full read; the copy follows the changes")
+	return nil
+}
+
+// restore writes entries back to a store that lost them.
+func (l *List) restore(ctx context.Context, entries []Entry) error {
+	l.log.Warn("revocation: the store lost the list (restarted without its data?); writing this replica's copy back", "entries", len(entries))
+	for _, e := range entries {
+		if err := l.store.Put(ctx, e.field(), e.value()); err != nil {
+			l.log.Warn("revocation: list not written back; the last copy stays in force", "error", err.Error())
+			return err
+		}
+	}
+	if err := l.store.Put(ctx, createdField, "1"); err != nil {
+		l.log.Warn("revocation: list not written back; the last copy stays in force", "error", err.Error())
+		return err
+	}
+	return nil
+}
+
+// apply makes one change to the copy.
+func (l *List) apply(field, value string, deleted bool) {
+	if !strings.HasPrefix(field, "jti:") && !strings.HasPrefix(field, "sub:") {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.version++
+	old := l.snap.Load()
+	s := &snapshot{jti: old.jti, sub: old.sub}
+	if strings.HasPrefix(field, "jti:") {
+		s.jti = make(map[string]struct{}, len(old.jti)+1)
+		for k := range old.jti {
+			s.jti[k] = struct{}{}
+		}
+	} else {
+		s.sub = make(map[string]int64, len(old.sub)+1)
+		for k, v := range old.sub {
+			s.sub[k] = v
+		}
+	}
+	if deleted {
+		delete(s.jti, strings.TrimPrefix(field, "jti:"))
+		delete(s.sub, strings.TrimPrefix(field, "sub:"))
+	} else {
+		add(s, field, value)
+	}
+	l.snap.Store(s)
+}
+
+func add(s *snapshot, field, value string) {
+	if jti, ok := strings.CutPrefix(field, "jti:"); ok {
+		s.jti[jti] = struct{}{}
+		return
+	}
+	if sub, ok := strings.CutPrefix(field, "sub:"); ok {
+		before, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			before = math.MaxInt64 // unreadable: refuse every token of sub (fail closed)
+		}
+		s.sub[sub] = before
+	}
+}
+
+// Revoked reports whether a token with id jti and subject sub, issued at
+// iat (Unix seconds as its JSON text, "" when absent) is revoked. A
+// subject's revocation also refuses its tokens without a readable iat.
+func (l *List) Revoked(jti, sub, iat string) bool {
+	s := l.snap.Load()
+	if jti != "" && len(s.jti) > 0 {
+		if _, ok := s.jti[jti]; ok {
+			return true
+		}
+	}
+	if sub == "" || len(s.sub) == 0 {
+		return false
+	}
+	before, ok := s.sub[sub]
+	if !ok {
+		return false
+	}
+	issued, err := strconv.ParseFloat(iat, 64)
+	if err != nil || math.IsNaN(issued) {
+		return true
+	}
+	return issued*1e9 < float64(before)
+}
+
+// Revoke adds e to the shared list. The local copy changes when the
+// store's notification arrives (at once in process).
+func (l *List) Revoke(ctx context.Context, e Entry) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	if s := l.snap.Load(); len(s.jti)+len(s.sub) >= MaxEntries {
+		return &FullError{}
+	}
+	if err := l.store.Put(ctx, createdField, "1"); err != nil {
+		return fmt.Errorf("revocation: storing: %w", err)
+	}
+	if err := l.store.Put(ctx, e.field(), e.value()); err != nil {
+		return fmt.Errorf("revocation: storing: %w", err)
+	}
+	return nil
+}
+
+// FullError is Revoke's answer when the list holds MaxEntries.
+type FullError struct{}
+
+func (*FullError) Error() string {
+	return fmt.Sprintf("the list holds %d entries, its limit; reinstate some first", MaxEntries)
+}
+
+// Reinstate removes e (by jti, or by sub whatever its before) from the
+// shared list.
+func (l *List) Reinstate(ctx context.Context, e Entry) error {
+	if (e.JTI == "") == (e.Sub == "") {
+		return errors.New("give jti or sub")
+	}
+	if err := l.store.Delete(ctx, e.field()); err != nil {
+		return fmt.Errorf("revocation: removing: %w", err)
+	}
+	return nil
+}
+
+// Entries returns the local copy, jtis first, each part sorted.
+func (l *List) Entries() []Entry {
+	s := l.snap.Load()
+	out := make([]Entry, 0, len(s.jti)+len(s.sub))
+	for j := range s.jti {
+		out = append(out, Entry{JTI: j})
+	}
+	for sub, before := range s.sub {
+		out = append(out, Entry{Sub: sub, Before: time.Unix(0, before).UTC()})
+	}
+	slices.SortFunc(out, func(a, b Entry) int {
+		if c := strings.Compare(a.Sub, b.Sub); c != 0 {
+			return c
+		}
+		return strings.Compare(a.JTI, b.JTI)
+	})
+	return out
+}
