@@ -96,8 +96,6 @@ func awsOnly(name string) (string, bool) {
 		return "it is the Lambda service's view of the authorizer call", true
 	case "dataProcessed":
 		return "it is an AWS billing measure", true
-	case "identity.apiKey", "identity.apiKeyId":
-		return "API keys are not in this build", true
 	case "tlsVersion", "cipherSuite":
 		return "TLS is terminated in front of Portcullis in this build", true
 	}

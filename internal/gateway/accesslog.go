@@ -68,6 +68,10 @@ var logNames = []string{
 // for this configuration: authorizer.claims.NAME needs a jwt authorizer,
 // authorizer.KEY a lambda authorizer, somewhere in the API.
 func checkLogName(f *config.File, name string) error {
+	if name == "identity.apiKey" {
+		// AWS logs the key itself; a log is no place for a secret.
+		return fmt.Errorf("$context.identity.apiKey is the caller's API key, a secret, and is never logged: use $context.identity.apiKeyId")
+	}
 	if slices.Contains(contextNames, name) || slices.Contains(logNames, name) {
 		return nil
 	}

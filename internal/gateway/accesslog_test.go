@@ -201,6 +201,7 @@ func TestAccessLogCheck(t *testing.T) {
 		{"lambda key needs lambda", `access_log: {format: '$context.requestId $context.authorizer.tenant'}`, "$context.authorizer.tenant needs a lambda authorizer"},
 		{"aws only", `access_log: {format: '$context.requestId $context.xrayTraceId'}`, "test.yaml:2:22: access_log.format: $context.xrayTraceId is an AWS variable Portcullis cannot know"},
 		{"typo", `access_log: {format: '$context.requestid'}`, "$context.requestid is not a variable Portcullis provides"},
+		{"api key value", `access_log: {format: '$context.requestId $context.identity.apiKey'}`, "$context.identity.apiKey is the caller's API key, a secret, and is never logged"},
 		{"input", `access_log: {format: '$input.body'}`, "may hold only $context variables"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
