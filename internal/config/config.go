@@ -46,6 +46,34 @@ type Config struct {
 	Functions map[string]Function `yaml:"functions"`
 	// Tracing sends OpenTelemetry traces to an OTLP collector.
 	Tracing Tracing `yaml:"tracing"`
+	// TLS, when set, makes listen an HTTPS listener (HTTP/1.1 and HTTP/2),
+	// with mutual TLS when client_auth is set (see internal/tlsconf).
+	TLS *TLS `yaml:"tls"`
+	// HTTPRedirectListen is an optional plain-HTTP listener that answers
+	// every request with 308 to the same URL over https; it needs tls.
+	HTTPRedirectListen string `yaml:"http_redirect_listen"`
+}
+
+// TLS is the `tls:` block: the listener's certificates, protocol policy and
+// mutual TLS. internal/tlsconf checks it.
+type TLS struct {
+	// Certificates are chosen by SNI; the first is the default.
+	Certificates []Certificate `yaml:"certificates"`
+	MinVersion   string        `yaml:"min_version"`   // "1.2" (default) or "1.3"
+	CipherSuites []string      `yaml:"cipher_suites"` // TLS 1.2 allow-list by IANA name; default ECDHE with AEAD
+	ClientAuth   *ClientAuth   `yaml:"client_auth"`
+}
+
+// Certificate is one certificate chain (PEM, leaf first) and its key.
+type Certificate struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// ClientAuth is mutual TLS, as API Gateway's truststore.
+type ClientAuth struct {
+	Truststore string `yaml:"truststore"` // PEM bundle of the CAs clients' certificates must chain to
+	Mode       string `yaml:"mode"`       // require (default) or optional
 }
 
 // Tracing configures OpenTelemetry tracing; the standard OTEL_* environment
@@ -167,6 +195,9 @@ type Authorizer struct {
 	RefreshInterval Duration `yaml:"refresh_interval"`
 	JWKSMaxStale    Duration `yaml:"jwks_max_stale"`
 	CacheSize       int      `yaml:"cache_size"`
+	// RequireCertificateBinding denies tokens that are not bound to the
+	// client's TLS certificate (RFC 8705 cnf.x5t#S256); needs mutual TLS.
+	RequireCertificateBinding bool `yaml:"require_certificate_binding"`
 
 	// type: lambda
 	Function                     string    `yaml:"function"`

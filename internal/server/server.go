@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,8 +25,13 @@ import (
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/tlsconf"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
+
+// HTTP2MaxConcurrentStreams bounds the streams one HTTP/2 connection may
+// have open at once (nginx: 128; Go: 250).
+const HTTP2MaxConcurrentStreams = 100
 
 // Listener defaults, used when `server:` leaves them out.
 const (
@@ -56,6 +62,9 @@ type Options struct {
 	Watch bool
 	// Started, if set, is called once every listener accepts connections.
 	Started func(listen, admin net.Addr)
+	// RedirectStarted, if set, is called with http_redirect_listen's
+	// address once it accepts connections.
+	RedirectStarted func(net.Addr)
 }
 
 // Server is a running gateway process.
@@ -72,7 +81,8 @@ type Server struct {
 	mu       sync.Mutex
 	retiring []*retiree
 
-	tracer     *tracing.Tracer // nil: tracing off
+	tracer     *tracing.Tracer     // nil: tracing off
+	tls        *tlsconf.Terminator // nil: plain HTTP
 	ops        *operatorMetrics
 	adminToken atomic.Pointer[string] // "" turns POST /reload off
 	reloadReq  chan chan error        // POST /reload, served by Run's loop
@@ -109,9 +119,13 @@ func Run(ctx context.Context, o Options) error {
 			s.log.Warn("tracing: spans not sent before exit", "error", err.Error())
 		}
 	}()
-	g, err := validate(f, s.deps(nil))
+	g, bundle, err := validate(f, s.deps(nil))
 	if err != nil {
 		return err
+	}
+	if bundle != nil {
+		s.tls = tlsconf.NewTerminator(bundle, reg)
+		s.warnTLS(bundle)
 	}
 	s.file = f
 	s.adminToken.Store(&f.Config.AdminToken)
@@ -153,9 +167,38 @@ func Run(ctx context.Context, o Options) error {
 	}
 	servers := []*http.Server{srv}
 	listeners := []net.Listener{ln}
+	if s.tls != nil {
+		// HTTP/2 is offered through ALPN with the same handler, so routes,
+		// authorizers and limits are the same as over HTTP/1.1.
+		srv.TLSConfig = s.tls.Config()
+		srv.HTTP2 = &http.HTTP2Config{
+			MaxConcurrentStreams: HTTP2MaxConcurrentStreams,
+			// The header list is bounded by MaxHeaderBytes, as for HTTP/1.1.
+		}
+		listeners[0] = tls.NewListener(ln, srv.TLSConfig)
+	}
 	for _, h := range issuers {
 		servers = append(servers, h.srv)
 		listeners = append(listeners, h.ln)
+	}
+	var redirectAddr net.Addr
+	if f.Config.HTTPRedirectListen != "" {
+		rln, err := net.Listen("tcp", f.Config.HTTPRedirectListen)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return fmt.Errorf("http_redirect_listen: %w", err)
+		}
+		redirectAddr = rln.Addr()
+		servers = append(servers, &http.Server{
+			Handler:           tlsconf.RedirectHandler(ln.Addr().(*net.TCPAddr).Port),
+			ReadHeaderTimeout: DefaultReadHeaderTimeout,
+			IdleTimeout:       DefaultIdleTimeout,
+			MaxHeaderBytes:    DefaultMaxHeaderBytes,
+			ErrorLog:          srv.ErrorLog,
+		})
+		listeners = append(listeners, rln)
 	}
 	var adminAddr net.Addr
 	if f.Config.AdminListen != "" {
@@ -195,9 +238,18 @@ func Run(ctx context.Context, o Options) error {
 	if adminAddr != nil {
 		attrs = append(attrs, "admin", adminAddr.String())
 	}
+	if s.tls != nil {
+		attrs = append(attrs, "tls", true, "mutual_tls", bundle.MutualTLS())
+	}
+	if redirectAddr != nil {
+		attrs = append(attrs, "http_redirect", redirectAddr.String())
+	}
 	s.log.Info("serving", attrs...)
 	if o.Started != nil {
 		o.Started(ln.Addr(), adminAddr)
+	}
+	if o.RedirectStarted != nil && redirectAddr != nil {
+		o.RedirectStarted(redirectAddr)
 	}
 
 	var watched <-chan struct{}
