@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portcullis/portcullis/internal/answer"
+	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
@@ -84,6 +85,7 @@ type jwtAuthorizer struct {
 	label    string
 	source   identity.Source
 	verifier *jwtauth.Authorizer
+	bindCert bool // require_certificate_binding: RFC 8705 cnf.x5t#S256
 }
 
 var _ authorizer = (*jwtAuthorizer)(nil)
@@ -248,6 +250,12 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 		}
 		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(err))
 		ex.answer(http.StatusUnauthorized, answer.Unauthorized, reason)
+		ex.decision(a.label, false)
+		return false
+	}
+	if a.bindCert && !id.CertificateBound(apigwevent.VerifiedClientCert(ex.r.TLS)) {
+		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(jwtauth.CertificateBindingDenial()))
+		ex.answer(http.StatusUnauthorized, answer.Unauthorized, jwtauth.ReasonNotCertificateBound) // gateway response: UNAUTHORIZED
 		ex.decision(a.label, false)
 		return false
 	}
@@ -537,6 +545,9 @@ func (ex *exchange) Context(name string) string {
 		return ex.clientIP
 	case "identity.userAgent":
 		return ex.r.UserAgent()
+	}
+	if field, ok := strings.CutPrefix(name, "identity.clientCert."); ok {
+		return clientCertField(ex.r, field)
 	}
 	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && ex.ident != nil {
 		v, _ := ex.ident.Claims.Get(claim)

@@ -154,17 +154,25 @@ type requestEventV1 struct {
 
 type requestContextV1 struct {
 	events.APIGatewayV2CustomAuthorizerV1RequestTypeRequestContext
-	Identity         events.APIGatewayRequestIdentity `json:"identity"`
-	Protocol         string                           `json:"protocol"`
-	DomainName       string                           `json:"domainName"`
-	DomainPrefix     string                           `json:"domainPrefix"`
-	RequestTime      string                           `json:"requestTime"`
-	RequestTimeEpoch int64                            `json:"requestTimeEpoch"`
+	Identity         identityV1 `json:"identity"`
+	Protocol         string     `json:"protocol"`
+	DomainName       string     `json:"domainName"`
+	DomainPrefix     string     `json:"domainPrefix"`
+	RequestTime      string     `json:"requestTime"`
+	RequestTimeEpoch int64      `json:"requestTimeEpoch"`
+}
+
+// identityV1 is requestContext.identity with clientCert always present: the
+// mutual TLS client certificate, or null without one (ours; AWS's examples
+// always show it).
+type identityV1 struct {
+	events.APIGatewayRequestIdentity
+	ClientCert *apigwevent.ClientCert `json:"clientCert"`
 }
 
 // requestEventV2 is HTTP API's payload 2.0 REQUEST event; requestContext is
-// apigwevent's, which omits "authentication" (mTLS, never used here) as AWS
-// omits it, instead of an object of empty strings.
+// apigwevent's, which has "authentication" only with a mutual TLS client
+// certificate, instead of an object of empty strings.
 type requestEventV2 struct {
 	events.APIGatewayV2CustomAuthorizerV2Request
 	RequestContext apigwevent.ContextV2 `json:"requestContext"`
@@ -227,9 +235,12 @@ func (a *Authorizer) eventV1(r *Request, values []string, arn string) *requestEv
 				HTTPMethod:   hr.Method,
 				APIID:        a.parts.APIID,
 			},
-			Identity: events.APIGatewayRequestIdentity{
-				SourceIP:  apigwevent.SourceIP(r.SourceIP, hr),
-				UserAgent: hr.UserAgent(),
+			Identity: identityV1{
+				APIGatewayRequestIdentity: events.APIGatewayRequestIdentity{
+					SourceIP:  apigwevent.SourceIP(r.SourceIP, hr),
+					UserAgent: hr.UserAgent(),
+				},
+				ClientCert: apigwevent.ClientCertOf(hr.TLS),
 			},
 			Protocol:         hr.Proto,
 			DomainName:       domain,

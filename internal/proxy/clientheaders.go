@@ -107,7 +107,8 @@ func removedClientHeaders(passed []string) []string {
 
 // ClientHeaderFilter returns the filter of UntrustedClientHeaders for a
 // lambda_proxy route: all of them but those passed (any case; X-Real-IP is
-// always removed).
+// always removed), and ClientCertHeader, always removed too: the event
+// carries the verified certificate in requestContext.
 func ClientHeaderFilter(passed []string) *HeaderFilter {
-	return NewHeaderFilter(removedClientHeaders(passed)...)
+	return NewHeaderFilter(append(removedClientHeaders(passed), ClientCertHeader)...)
 }
