@@ -56,6 +56,8 @@ Usage:
                                    step by step; exit 0 allow, 1 deny
   portcullis token keygen --out DIR [--type rsa|ec|ed25519] [--kid KID]
                                    write private.pem, public.pem and jwks.json
+  portcullis cert dev --out DIR    write a development CA, a server certificate for localhost and
+                                   127.0.0.1, and a client certificate, for trying TLS and mutual TLS
   portcullis health -c FILE | --url URL
                                    ask a running gateway's /readyz: exit 0 ready, 1 not (for probes)
   portcullis completion bash|zsh|fish
@@ -100,6 +102,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 		fmt.Fprint(stderr, "portcullis token: expected mint, inspect, verify or keygen\n\n", usage)
+		return exitUsage
+	case "cert":
+		if len(args) > 1 && args[1] == "dev" {
+			return certDev(args[2:], stdout, stderr)
+		}
+		if len(args) > 1 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		fmt.Fprint(stderr, "portcullis cert: expected dev\n\n", usage)
 		return exitUsage
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Read())

@@ -31,6 +31,8 @@ var commands = []commandSpec{
 	{path: "token inspect"},
 	{path: "token verify", flags: []string{"c", "route"}, files: []string{"c"}},
 	{path: "token keygen", flags: []string{"out", "type", "kid"}, files: []string{"out"}},
+	{path: "cert", subs: []string{"dev"}},
+	{path: "cert dev", flags: []string{"out"}, files: []string{"out"}},
 	{path: "version"},
 	{path: "completion", subs: []string{"bash", "zsh", "fish"}},
 	{path: "help"},
