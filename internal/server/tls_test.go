@@ -381,7 +381,7 @@ func TestTLSMutualAndHTTP2(t *testing.T) {
 			},
 		}
 		for _, tc := range []struct{ path, at string }{{"/fn1", "identity"}, {"/fn2", "authentication"}} {
-			resp, body, err := tr.do(t, c, tc.path, "X-Key", "k", "X-Forwarded-Client-Cert", "forged")
+			resp, body, err := tr.do(t, c, tc.path, "X-Key", "k", "X-Forwarded-Client-Cert", "forged", "X-Forwarded-Proto", "http")
 			if err != nil || resp.StatusCode != 200 || body != "function" {
 				t.Fatalf("%s: %v %q %v", tc.path, resp, body, err)
 			}
@@ -397,8 +397,8 @@ func TestTLSMutualAndHTTP2(t *testing.T) {
 				if !bytes.Equal(got, exp) {
 					t.Errorf("%s event %d: requestContext.%s.clientCert =\n%s\nwant\n%s", tc.path, i, tc.at, got, exp)
 				}
-				if hs, _ := ev["headers"].(map[string]any); i == 1 && hs["x-forwarded-client-cert"] != nil {
-					t.Errorf("%s: the client's X-Forwarded-Client-Cert reached the function", tc.path)
+				if hs, _ := ev["headers"].(map[string]any); i == 1 && (hs["x-forwarded-client-cert"] != nil || hs["x-forwarded-proto"] != nil) {
+					t.Errorf("%s: the client's X-Forwarded-Client-Cert or X-Forwarded-Proto reached the function: %v", tc.path, hs)
 				}
 			}
 		}
