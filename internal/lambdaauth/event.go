@@ -65,8 +65,39 @@ func contextVariable(name string) (func(a *Authorizer, r *Request) string, bool)
 		return func(_ *Authorizer, r *Request) string { return apigwevent.SourceIP(r.SourceIP, r.HTTP) }, true
 	case "identity.userAgent", "http.userAgent":
 		return func(_ *Authorizer, r *Request) string { return r.HTTP.UserAgent() }, true
+	case "identity.clientCert.subjectDN", "identity.clientCert.issuerDN", "identity.clientCert.serialNumber",
+		"identity.clientCert.clientCertPem", "identity.clientCert.validity.notBefore", "identity.clientCert.validity.notAfter":
+		// Mutual TLS: the verified client certificate; empty (401 without
+		// invoking) without one. As an identity source it also keys the
+		// result cache, so a cached decision is reused only with the same
+		// certificate.
+		field := strings.TrimPrefix(name, "identity.clientCert.")
+		return func(_ *Authorizer, r *Request) string {
+			return clientCertField(apigwevent.ClientCertOf(r.HTTP.TLS), field)
+		}, true
 	}
 	return nil, false
+}
+
+func clientCertField(c *apigwevent.ClientCert, field string) string {
+	if c == nil {
+		return ""
+	}
+	switch field {
+	case "subjectDN":
+		return c.SubjectDN
+	case "issuerDN":
+		return c.IssuerDN
+	case "serialNumber":
+		return c.SerialNumber
+	case "clientCertPem":
+		return c.ClientCertPem
+	case "validity.notBefore":
+		return c.Validity.NotBefore
+	case "validity.notAfter":
+		return c.Validity.NotAfter
+	}
+	return ""
 }
 
 func parseSource(expr string) (source, error) {
