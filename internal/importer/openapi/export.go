@@ -39,7 +39,7 @@ func Export(c *config.Config) ([]byte, error) {
 		"info":    map[string]any{"title": title, "version": "1.0"},
 	}
 	x := map[string]any{}
-	for key, v := range map[string]any{"listen": c.Listen, "admin_listen": c.AdminListen, "api": c.API, "server": c.Server, "issuers": c.Issuers, "functions": c.Functions} {
+	for key, v := range map[string]any{"listen": c.Listen, "admin_listen": c.AdminListen, "api": c.API, "server": c.Server, "issuers": c.Issuers, "functions": c.Functions, "tls": c.TLS, "http_redirect_listen": c.HTTPRedirectListen} {
 		if g := generic(v); g != nil {
 			x[key] = g
 		}
@@ -132,7 +132,8 @@ func exportAuthorizer(a config.Authorizer, lambdaURI func(string) string) (map[s
 			},
 		}
 		extra = config.Authorizer{JWKSURI: a.JWKSURI, JWKSFile: a.JWKSFile, Algorithms: a.Algorithms, ClockSkew: a.ClockSkew,
-			HMACSecret: a.HMACSecret, RefreshInterval: a.RefreshInterval, JWKSMaxStale: a.JWKSMaxStale, CacheSize: a.CacheSize}
+			HMACSecret: a.HMACSecret, RefreshInterval: a.RefreshInterval, JWKSMaxStale: a.JWKSMaxStale, CacheSize: a.CacheSize,
+			RequireCertificateBinding: a.RequireCertificateBinding}
 	case "lambda":
 		ttl := DefaultRESTResultTTL
 		if a.ResultTTL != nil {

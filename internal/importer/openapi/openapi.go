@@ -29,7 +29,7 @@ const MaxSize = 6 << 20
 // Portcullis configuration holds that API Gateway has no field for, so that
 // an exported configuration imports back unchanged.
 const (
-	extPortcullis = "x-portcullis"            // root: listen, admin_listen, api, server, issuers, functions
+	extPortcullis = "x-portcullis"            // root: listen, admin_listen, api, server, issuers, functions, tls, http_redirect_listen
 	extAuthorizer = "x-portcullis-authorizer" // in a security scheme: jwt key settings, timeout
 )
 
@@ -231,6 +231,7 @@ func (t *translator) portcullis() error {
 	c := &t.res.Config
 	c.Listen, c.AdminListen, c.API, c.Server = f.Config.Listen, f.Config.AdminListen, f.Config.API, f.Config.Server
 	c.Issuers = f.Config.Issuers
+	c.TLS, c.HTTPRedirectListen = f.Config.TLS, f.Config.HTTPRedirectListen
 	if t.o.Functions == nil {
 		t.o.Functions = map[string]string{}
 	}
