@@ -23,6 +23,14 @@ import (
 type h2Conn struct {
 	c  *tls.Conn
 	fr *http2.Framer
+	mu sync.Mutex // writes: the framer is not safe for concurrent writers
+}
+
+// write runs one frame write under the lock.
+func (h *h2Conn) write(f func(*http2.Framer) error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return f(h.fr)
 }
 
 func dialH2(t *testing.T, p *testPKI, port string) *h2Conn {
@@ -71,7 +79,7 @@ func (h *h2Conn) readUntil(stop func(http2.Frame) bool) (goAway bool, err error)
 			goAway = true
 		case *http2.SettingsFrame:
 			if !f.IsAck() {
-				_ = h.fr.WriteSettingsAck()
+				_ = h.write((*http2.Framer).WriteSettingsAck)
 			}
 		}
 		if stop(f) {
@@ -123,16 +131,18 @@ func TestHTTP2RapidReset(t *testing.T) {
 	go func() {
 		for i := range streams {
 			id := uint32(2*i + 1)
-			if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndStream: true, EndHeaders: true}); err != nil {
+			if err := h.write(func(fr *http2.Framer) error {
+				return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndStream: true, EndHeaders: true})
+			}); err != nil {
 				writeErr <- err
 				return
 			}
-			if err := h.fr.WriteRSTStream(id, http2.ErrCodeCancel); err != nil {
+			if err := h.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(id, http2.ErrCodeCancel) }); err != nil {
 				writeErr <- err
 				return
 			}
 		}
-		writeErr <- h.fr.WritePing(false, [8]byte{'d', 'o', 'n', 'e'})
+		writeErr <- h.write(func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{'d', 'o', 'n', 'e'}) })
 	}()
 	// The PING's answer comes after the server has read every frame
 	// before it (or the server ends the connection first).
@@ -185,9 +195,11 @@ func TestHTTP2ContinuationFlood(t *testing.T) {
 	written := make(chan int, 1)
 	go func() {
 		n := 0
-		if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: first, EndStream: true}); err == nil {
+		if err := h.write(func(fr *http2.Framer) error {
+			return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: first, EndStream: true})
+		}); err == nil {
 			for n < total {
-				if err := h.fr.WriteContinuation(1, false, junk); err != nil {
+				if err := h.write(func(fr *http2.Framer) error { return fr.WriteContinuation(1, false, junk) }); err != nil {
 					break
 				}
 				n += len(junk)

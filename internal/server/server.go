@@ -63,7 +63,7 @@ type Options struct {
 	// Started, if set, is called once every listener accepts connections.
 	Started func(listen, admin net.Addr)
 	// RedirectStarted, if set, is called with http_redirect_listen's
-	// address once it accepts connections.
+	// address once it accepts connections, before Started.
 	RedirectStarted func(net.Addr)
 }
 
@@ -245,11 +245,11 @@ func Run(ctx context.Context, o Options) error {
 		attrs = append(attrs, "http_redirect", redirectAddr.String())
 	}
 	s.log.Info("serving", attrs...)
-	if o.Started != nil {
-		o.Started(ln.Addr(), adminAddr)
-	}
 	if o.RedirectStarted != nil && redirectAddr != nil {
 		o.RedirectStarted(redirectAddr)
+	}
+	if o.Started != nil {
+		o.Started(ln.Addr(), adminAddr)
 	}
 
 	var watched <-chan struct{}
