@@ -96,16 +96,11 @@ func awsOnly(name string) (string, bool) {
 		return "it is the Lambda service's view of the authorizer call", true
 	case "dataProcessed":
 		return "it is an AWS billing measure", true
-	case "tlsVersion", "cipherSuite":
-		return "TLS is terminated in front of Portcullis in this build", true
 	}
 	for _, p := range []string{"authenticate.", "authorize."} {
 		if strings.HasPrefix(name, p) {
 			return "it comes from REST's IAM and resource policy steps", true
 		}
-	}
-	if strings.HasPrefix(name, "identity.clientCert.") {
-		return "mutual TLS is not in this build", true
 	}
 	return "", false
 }

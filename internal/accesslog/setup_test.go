@@ -26,7 +26,7 @@ func TestSetupErrorsHavePositions(t *testing.T) {
 	}{
 		{"aws only", "  format: '$context.requestId $context.identity.caller'\n", "cfg.yaml:3:11: access_log.format: $context.identity.caller is an AWS variable Portcullis cannot know (it comes from IAM"},
 		{"waf", "  format: '$context.requestId $context.waf.status'\n", "cfg.yaml:3:11: access_log.format: $context.waf.status is an AWS variable Portcullis cannot know (it comes from AWS WAF)"},
-		{"client cert", "  format: '$context.identity.clientCert.pem $context.requestId'\n", "$context.identity.clientCert.pem is an AWS variable Portcullis cannot know"},
+		{"client cert", "  format: '$context.identity.clientCert.pem $context.requestId'\n", "$context.identity.clientCert.pem is not a variable Portcullis provides"},
 		{"unknown", "  format: '$context.requestId $context.stauts'\n", "cfg.yaml:3:11: access_log.format: $context.stauts is not a variable Portcullis provides"},
 		{"syntax", "  format: '$input.body $context.requestId'\n", "cfg.yaml:3:11: access_log.format: $input at offset 0"},
 		{"no folder", "  output: nowhere/access.log\n", "cfg.yaml:3:11: access_log.output: the folder of " + filepath.Join(dir, "nowhere", "access.log")},

@@ -251,18 +251,29 @@ func parseQuery(rawQuery string) url.Values {
 }
 
 // ContextV2 is a payload 2.0 event's requestContext: aws-lambda-go's type
-// with authentication (mTLS, never used here) shadowed so that it is
-// omitted, as AWS omits it, rather than sent as an object of empty strings.
+// with authentication shadowed so that, without mutual TLS, it is omitted,
+// rather than sent as an object of empty strings.
 type ContextV2 struct {
 	events.APIGatewayV2HTTPRequestContext
-	Authentication *events.APIGatewayV2HTTPRequestContextAuthentication `json:"authentication,omitempty"`
+	Authentication *Authentication `json:"authentication,omitempty"`
+}
+
+// Authentication is a 2.0 requestContext.authentication: the mutual TLS
+// client certificate.
+type Authentication struct {
+	ClientCert *ClientCert `json:"clientCert"`
 }
 
 // NewContextV2 returns the requestContext of a 2.0 event for r: routeKey
-// and sourceIP as RouteKey and SourceIP return them, t the request time.
+// and sourceIP as RouteKey and SourceIP return them, t the request time,
+// authentication.clientCert when r came with a verified client certificate.
 func NewContextV2(r *http.Request, p Parts, routeKey, requestID, sourceIP string, t time.Time) ContextV2 {
 	domain := DomainName(r)
-	return ContextV2{APIGatewayV2HTTPRequestContext: events.APIGatewayV2HTTPRequestContext{
+	var auth *Authentication
+	if cc := ClientCertOf(r.TLS); cc != nil {
+		auth = &Authentication{ClientCert: cc}
+	}
+	return ContextV2{Authentication: auth, APIGatewayV2HTTPRequestContext: events.APIGatewayV2HTTPRequestContext{
 		RouteKey:     routeKey,
 		AccountID:    p.AccountID,
 		Stage:        p.Stage,

@@ -59,6 +59,8 @@ Usage:
                                    write private.pem, public.pem and jwks.json
   portcullis apikey create -c FILE --name NAME --plan PLAN [--disabled]
                                    print a new API key once and add only its hash to api_keys.keys_file
+  portcullis cert dev --out DIR    write a development CA, a server certificate for localhost and
+                                   127.0.0.1, and a client certificate, for trying TLS and mutual TLS
   portcullis health -c FILE | --url URL
                                    ask a running gateway's /readyz: exit 0 ready, 1 not (for probes)
   portcullis completion bash|zsh|fish
@@ -103,6 +105,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 		fmt.Fprint(stderr, "portcullis token: expected mint, inspect, verify or keygen\n\n", usage)
+		return exitUsage
+	case "cert":
+		if len(args) > 1 && args[1] == "dev" {
+			return certDev(args[2:], stdout, stderr)
+		}
+		if len(args) > 1 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		fmt.Fprint(stderr, "portcullis cert: expected dev\n\n", usage)
 		return exitUsage
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Read())

@@ -33,6 +33,8 @@ var commands = []commandSpec{
 	{path: "token keygen", flags: []string{"out", "type", "kid"}, files: []string{"out"}},
 	{path: "apikey", subs: []string{"create"}},
 	{path: "apikey create", flags: []string{"c", "name", "plan", "disabled"}, files: []string{"c"}, bools: []string{"disabled"}},
+	{path: "cert", subs: []string{"dev"}},
+	{path: "cert dev", flags: []string{"out"}, files: []string{"out"}},
 	{path: "version"},
 	{path: "completion", subs: []string{"bash", "zsh", "fish"}},
 	{path: "help"},

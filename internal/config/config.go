@@ -75,6 +75,12 @@ type Config struct {
 	UsagePlans map[string]UsagePlan `yaml:"usage_plans"`
 	// Revocation lets an operator revoke JWTs before they expire (admin API).
 	Revocation Revocation `yaml:"revocation"`
+	// TLS, when set, makes listen an HTTPS listener (HTTP/1.1 and HTTP/2),
+	// with mutual TLS when client_auth is set (see internal/tlsconf).
+	TLS *TLS `yaml:"tls"`
+	// HTTPRedirectListen is an optional plain-HTTP listener that answers
+	// every request with 308 to the same URL over https; it needs tls.
+	HTTPRedirectListen string `yaml:"http_redirect_listen"`
 }
 
 // DecisionAPI configures the decision API: the same routes and authorizers
@@ -232,6 +238,28 @@ type AccessLog struct {
 	Output string `yaml:"output"` // stderr (default), stdout or a file path; reopened on SIGUSR2 and SIGHUP
 }
 
+// TLS is the `tls:` block: the listener's certificates, protocol policy and
+// mutual TLS. internal/tlsconf checks it.
+type TLS struct {
+	// Certificates are chosen by SNI; the first is the default.
+	Certificates []Certificate `yaml:"certificates"`
+	MinVersion   string        `yaml:"min_version"`   // "1.2" (default) or "1.3"
+	CipherSuites []string      `yaml:"cipher_suites"` // TLS 1.2 allow-list by IANA name; default ECDHE with AEAD
+	ClientAuth   *ClientAuth   `yaml:"client_auth"`
+}
+
+// Certificate is one certificate chain (PEM, leaf first) and its key.
+type Certificate struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// ClientAuth is mutual TLS, as API Gateway's truststore.
+type ClientAuth struct {
+	Truststore string `yaml:"truststore"` // PEM bundle of the CAs clients' certificates must chain to
+	Mode       string `yaml:"mode"`       // require (default) or optional
+}
+
 // Tracing configures OpenTelemetry tracing; the standard OTEL_* environment
 // variables fill in what it leaves out.
 type Tracing struct {
@@ -354,6 +382,9 @@ type Authorizer struct {
 	// Issuers is the REST API JWT authorizer shape: several issuers, each
 	// with its own audiences and claim rules, instead of issuer + audience.
 	Issuers []JWTIssuer `yaml:"issuers"`
+	// RequireCertificateBinding denies tokens that are not bound to the
+	// client's TLS certificate (RFC 8705 cnf.x5t#S256); needs mutual TLS.
+	RequireCertificateBinding bool `yaml:"require_certificate_binding"`
 
 	// type: lambda
 	Function                     string    `yaml:"function"`

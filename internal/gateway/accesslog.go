@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -60,6 +61,7 @@ var logNames = []string{
 	"integrationStatus", "integration.status", "integration.integrationStatus",
 	"integration.error", "integrationErrorMessage",
 	"error.message", "error.messageString", "error.responseType",
+	"tlsVersion", "cipherSuite",
 	"extendedRequestId", "domainPrefix", "resourcePath",
 	"authorizer.error", "authorizer.latency", "authorizer.status", "authorizer.principalId",
 }
@@ -168,6 +170,17 @@ func (ex *exchange) AppendContext(dst []byte, name string) []byte {
 			return dst
 		}
 		return append(dst, ex.backendErr.Error()...)
+	case "tlsVersion":
+		if ex.r.TLS == nil {
+			return dst
+		}
+		// AWS's spelling (TLSv1.2), not Go's (TLS 1.2).
+		return append(append(dst, "TLSv"...), strings.TrimPrefix(tls.VersionName(ex.r.TLS.Version), "TLS ")...)
+	case "cipherSuite":
+		if ex.r.TLS == nil {
+			return dst
+		}
+		return append(dst, tls.CipherSuiteName(ex.r.TLS.CipherSuite)...) // the IANA name; AWS writes OpenSSL's
 	case "error.responseType":
 		if !ex.responded {
 			return dst

@@ -32,9 +32,10 @@ routes:
     integration: {type: http_proxy, uri: "http://127.0.0.1:1/nothing"}
 `
 
-// accessLogGateway serves accessLogConfig with format, its access log
-// written to the returned buffer and its process log, at warn, to the other.
-func accessLogGateway(t *testing.T, format string) (*httptest.Server, *testissuer.Issuer, *testlog.Buffer, *testlog.Buffer) {
+// accessLogGateway serves accessLogConfig with format on a server that
+// serve starts (httptest.NewServer or NewTLSServer), its access log written
+// to the returned buffer and its process log, at warn, to the other.
+func accessLogGateway(t *testing.T, format string, serve func(http.Handler) *httptest.Server) (*httptest.Server, *testissuer.Issuer, *testlog.Buffer, *testlog.Buffer) {
 	t.Helper()
 	iss := testissuer.New(t)
 	be, _ := backend(t)
@@ -51,7 +52,7 @@ func accessLogGateway(t *testing.T, format string) (*httptest.Server, *testissue
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	g.Start(ctx)
-	srv := httptest.NewServer(g)
+	srv := serve(g)
 	t.Cleanup(srv.Close)
 	return srv, iss, access, logs
 }
@@ -65,7 +66,7 @@ func TestAccessLogFormat(t *testing.T) {
 		`"errString":$context.error.messageString,"authStatus":"$context.authorizer.status","authError":"$context.authorizer.error",` +
 		`"intStatus":"$context.integrationStatus","intError":"$context.integration.error","ua":"$context.identity.userAgent",` +
 		`"lat":"$context.responseLatency","intLat":"$context.integrationLatency","method":"$context.httpMethod","prefix":"$context.domainPrefix","type":"$context.error.responseType"}'`
-	srv, iss, access, logs := accessLogGateway(t, format)
+	srv, iss, access, logs := accessLogGateway(t, format, httptest.NewServer)
 	tok := iss.Mint(t, "k1", map[string]any{"scope": "orders:read", "sub": "user-1", "tenant": "a\"c\nme\\"})
 	hostileUA := "evil\"agent\\ {\"x\":1}\t\xff" // a client cannot send a newline in a header; the tenant claim has one
 
@@ -236,5 +237,32 @@ func TestAccessLogDefaultToOutput(t *testing.T) {
 	}
 	if logs.String() != "" {
 		t.Errorf("process log: %s", logs)
+	}
+}
+
+// TestAccessLogTLS: over TLS the line names the protocol version and cipher
+// suite as AWS spells the version; over plain HTTP both are "-".
+func TestAccessLogTLS(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		serve func(http.Handler) *httptest.Server
+		want  []string
+	}{
+		// The suite depends on the CPU (AES-GCM or ChaCha20): any TLS 1.3 one.
+		{"tls", httptest.NewTLSServer, []string{"TLSv1.3", "TLS_"}},
+		{"plain", httptest.NewServer, []string{"-", "-"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _, access, _ := accessLogGateway(t, `'$context.tlsVersion $context.cipherSuite'`, tc.serve)
+			resp, err := srv.Client().Get(srv.URL + "/down")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got := strings.TrimSpace(access.String())
+			if version, suite, _ := strings.Cut(got, " "); version != tc.want[0] || !strings.HasPrefix(suite, tc.want[1]) {
+				t.Errorf("line %q, want %q and a suite starting %q", got, tc.want[0], tc.want[1])
+			}
+		})
 	}
 }

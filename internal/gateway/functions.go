@@ -195,6 +195,7 @@ func (g *Gateway) buildLambdaAuthorizer(f *config.File, at, name string, a confi
 		"issuer": a.Issuer != "", "audience": len(a.Audience) > 0, "jwks_uri": a.JWKSURI != "",
 		"jwks_file": a.JWKSFile != "", "algorithms": len(a.Algorithms) > 0, "hmac_secret": a.HMACSecret != "",
 		"clock_skew": a.ClockSkew != 0, "refresh_interval": a.RefreshInterval != 0, "jwks_max_stale": a.JWKSMaxStale != 0,
+		"require_certificate_binding": a.RequireCertificateBinding,
 	} {
 		if set {
 			errs = append(errs, *f.Errorf(at+"."+field, "%s applies to jwt authorizers, not lambda", field))

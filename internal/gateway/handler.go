@@ -23,6 +23,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/answer"
+	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/apikey"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/cors"
@@ -103,6 +104,7 @@ type jwtAuthorizer struct {
 	label    string
 	source   identity.Source
 	verifier tokenVerifier
+	bindCert bool // require_certificate_binding: RFC 8705 cnf.x5t#S256
 }
 
 var _ authorizer = (*jwtAuthorizer)(nil)
@@ -319,6 +321,12 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 		}
 		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(err))
 		ex.reject(t, http.StatusUnauthorized, answer.Unauthorized, reason)
+		ex.decision(a.label, false)
+		return false
+	}
+	if a.bindCert && !id.CertificateBound(apigwevent.VerifiedClientCert(ex.r.TLS)) {
+		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(jwtauth.CertificateBindingDenial()))
+		ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, jwtauth.ReasonNotCertificateBound)
 		ex.decision(a.label, false)
 		return false
 	}
@@ -679,6 +687,9 @@ func (ex *exchange) Context(name string) string {
 			return ex.apiKey.ID
 		}
 		return ""
+	}
+	if field, ok := strings.CutPrefix(name, "identity.clientCert."); ok {
+		return clientCertField(ex.r, field)
 	}
 	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && ex.ident != nil {
 		if ex.ident.JSONClaims.Len() > 0 { // a REST-shape authorizer: JSON text, as AWS

@@ -188,6 +188,9 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 		}
 	}
 	var errs config.Errors
+	if a.RequireCertificateBinding && (f.Config.TLS == nil || f.Config.TLS.ClientAuth == nil) {
+		errs = append(errs, *f.Errorf(at+".require_certificate_binding", "require_certificate_binding checks tokens against the client's TLS certificate and needs mutual TLS (tls.client_auth)"))
+	}
 	src := "$request.header.Authorization"
 	switch len(a.IdentitySource) {
 	case 0:
@@ -239,7 +242,7 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	if err != nil {
 		return nil, f.Errorf(at, "%v", err)
 	}
-	return &jwtAuthorizer{label: name, source: source, verifier: v}, nil
+	return &jwtAuthorizer{label: name, source: source, verifier: v, bindCert: a.RequireCertificateBinding}, nil
 }
 
 func (g *Gateway) buildRoute(f *config.File, i int, authorizers []string, d Deps) (*Route, error) {
@@ -393,6 +396,8 @@ var contextNames = []string{
 	"accountId", "apiId", "domainName", "httpMethod", "path", "protocol",
 	"requestId", "requestTime", "requestTimeEpoch", "routeKey", "stage",
 	"identity.sourceIp", "identity.userAgent", "identity.apiKey", "identity.apiKeyId",
+	"identity.clientCert.clientCertPem", "identity.clientCert.subjectDN", "identity.clientCert.issuerDN",
+	"identity.clientCert.serialNumber", "identity.clientCert.validity.notBefore", "identity.clientCert.validity.notAfter",
 }
 
 func checkContextName(name, authType string) error {

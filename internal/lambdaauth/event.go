@@ -65,8 +65,39 @@ func contextVariable(name string) (func(a *Authorizer, r *Request) string, bool)
 		return func(_ *Authorizer, r *Request) string { return apigwevent.SourceIP(r.SourceIP, r.HTTP) }, true
 	case "identity.userAgent", "http.userAgent":
 		return func(_ *Authorizer, r *Request) string { return r.HTTP.UserAgent() }, true
+	case "identity.clientCert.subjectDN", "identity.clientCert.issuerDN", "identity.clientCert.serialNumber",
+		"identity.clientCert.clientCertPem", "identity.clientCert.validity.notBefore", "identity.clientCert.validity.notAfter":
+		// Mutual TLS: the verified client certificate; empty (401 without
+		// invoking) without one. As an identity source it also keys the
+		// result cache, so a cached decision is reused only with the same
+		// certificate.
+		field := strings.TrimPrefix(name, "identity.clientCert.")
+		return func(_ *Authorizer, r *Request) string {
+			return clientCertField(apigwevent.ClientCertOf(r.HTTP.TLS), field)
+		}, true
 	}
 	return nil, false
+}
+
+func clientCertField(c *apigwevent.ClientCert, field string) string {
+	if c == nil {
+		return ""
+	}
+	switch field {
+	case "subjectDN":
+		return c.SubjectDN
+	case "issuerDN":
+		return c.IssuerDN
+	case "serialNumber":
+		return c.SerialNumber
+	case "clientCertPem":
+		return c.ClientCertPem
+	case "validity.notBefore":
+		return c.Validity.NotBefore
+	case "validity.notAfter":
+		return c.Validity.NotAfter
+	}
+	return ""
 }
 
 func parseSource(expr string) (source, error) {
@@ -154,17 +185,25 @@ type requestEventV1 struct {
 
 type requestContextV1 struct {
 	events.APIGatewayV2CustomAuthorizerV1RequestTypeRequestContext
-	Identity         events.APIGatewayRequestIdentity `json:"identity"`
-	Protocol         string                           `json:"protocol"`
-	DomainName       string                           `json:"domainName"`
-	DomainPrefix     string                           `json:"domainPrefix"`
-	RequestTime      string                           `json:"requestTime"`
-	RequestTimeEpoch int64                            `json:"requestTimeEpoch"`
+	Identity         identityV1 `json:"identity"`
+	Protocol         string     `json:"protocol"`
+	DomainName       string     `json:"domainName"`
+	DomainPrefix     string     `json:"domainPrefix"`
+	RequestTime      string     `json:"requestTime"`
+	RequestTimeEpoch int64      `json:"requestTimeEpoch"`
+}
+
+// identityV1 is requestContext.identity with clientCert always present: the
+// mutual TLS client certificate, or null without one (ours; AWS's examples
+// always show it).
+type identityV1 struct {
+	events.APIGatewayRequestIdentity
+	ClientCert *apigwevent.ClientCert `json:"clientCert"`
 }
 
 // requestEventV2 is HTTP API's payload 2.0 REQUEST event; requestContext is
-// apigwevent's, which omits "authentication" (mTLS, never used here) as AWS
-// omits it, instead of an object of empty strings.
+// apigwevent's, which has "authentication" only with a mutual TLS client
+// certificate, instead of an object of empty strings.
 type requestEventV2 struct {
 	events.APIGatewayV2CustomAuthorizerV2Request
 	RequestContext apigwevent.ContextV2 `json:"requestContext"`
@@ -227,9 +266,12 @@ func (a *Authorizer) eventV1(r *Request, values []string, arn string) *requestEv
 				HTTPMethod:   hr.Method,
 				APIID:        a.parts.APIID,
 			},
-			Identity: events.APIGatewayRequestIdentity{
-				SourceIP:  apigwevent.SourceIP(r.SourceIP, hr),
-				UserAgent: hr.UserAgent(),
+			Identity: identityV1{
+				APIGatewayRequestIdentity: events.APIGatewayRequestIdentity{
+					SourceIP:  apigwevent.SourceIP(r.SourceIP, hr),
+					UserAgent: hr.UserAgent(),
+				},
+				ClientCert: apigwevent.ClientCertOf(hr.TLS),
 			},
 			Protocol:         hr.Proto,
 			DomainName:       domain,

@@ -67,8 +67,8 @@ type requestContextV1 struct {
 	ResourceID *string    `json:"resourceId"`
 }
 
-// identityV1 is requestContext.identity as HTTP APIs send it: only sourceIp
-// and userAgent are known, the rest is null. Field names are those of
+// identityV1 is requestContext.identity as HTTP APIs send it: only sourceIp,
+// userAgent and (with mutual TLS) clientCert are known, the rest is null. Field names are those of
 // events.APIGatewayRequestIdentity, so the Go type decodes it.
 type identityV1 struct {
 	AccessKey                     *string `json:"accessKey"`
@@ -83,6 +83,9 @@ type identityV1 struct {
 	User                          *string `json:"user"`
 	UserAgent                     string  `json:"userAgent"`
 	UserArn                       *string `json:"userArn"`
+	// ClientCert is the mutual TLS client certificate; null without one
+	// (ours: AWS's examples always show it).
+	ClientCert *apigwevent.ClientCert `json:"clientCert"`
 }
 
 // jwtAuthorizerV1 is requestContext.authorizer for payload 1.0 with a JWT
@@ -140,8 +143,9 @@ func eventV1(s *Settings, r *Request, body []byte) *proxyEventV1 {
 			},
 			Authorizer: authorizerV1(&r.Authorizer),
 			Identity: identityV1{
-				SourceIP:  apigwevent.SourceIP(r.SourceIP, hr),
-				UserAgent: hr.UserAgent(),
+				SourceIP:   apigwevent.SourceIP(r.SourceIP, hr),
+				UserAgent:  hr.UserAgent(),
+				ClientCert: apigwevent.ClientCertOf(hr.TLS),
 			},
 		},
 	}

@@ -12,7 +12,7 @@ import (
 
 const identityNulls = `"accessKey":null,"accountId":null,"caller":null,"cognitoAuthenticationProvider":null,
 	"cognitoAuthenticationType":null,"cognitoIdentityId":null,"cognitoIdentityPoolId":null,"principalOrgId":null,
-	"user":null,"userArn":null`
+	"user":null,"userArn":null,"clientCert":null`
 
 // wantV1 is the whole 1.0 event for realRequest, with authorizer spliced in.
 func wantV1(authorizer string) string {

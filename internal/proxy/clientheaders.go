@@ -107,7 +107,9 @@ func removedClientHeaders(passed []string) []string {
 
 // ClientHeaderFilter returns the filter of UntrustedClientHeaders for a
 // lambda_proxy route: all of them but those passed (any case; X-Real-IP is
-// always removed).
+// always removed), and X-Forwarded-Proto and ClientCertHeader, always
+// removed too: only the gateway may say how the client connected, and the
+// event carries the verified certificate in requestContext.
 func ClientHeaderFilter(passed []string) *HeaderFilter {
-	return NewHeaderFilter(removedClientHeaders(passed)...)
+	return NewHeaderFilter(append(removedClientHeaders(passed), "X-Forwarded-Proto", ClientCertHeader)...)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/answer"
+	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/route"
 )
@@ -148,7 +149,7 @@ func New(o Options) *Proxy {
 	}
 	// ReverseProxy removes X-Forwarded-For, -Host and -Proto itself; they
 	// are named here for their underscore spellings.
-	strip := []string{"Forwarded", RequestIDHeader, "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", RealIPHeader}
+	strip := []string{"Forwarded", RequestIDHeader, "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", RealIPHeader, ClientCertHeader}
 	strip = append(strip, removedClientHeaders(o.PassClientHeaders)...)
 	p.strip = NewHeaderFilter(append(strip, o.Mapping.Headers()...)...)
 	next := o.Transport
@@ -293,6 +294,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 		out.Header.Set("X-Forwarded-Proto", "http")
 	}
 	out.Header.Set(RequestIDHeader, c.RequestID)
+	if cert := apigwevent.VerifiedClientCert(pr.In.TLS); cert != nil {
+		out.Header.Set(ClientCertHeader, forwardedClientCert(cert))
+	}
 	if c.Trace != nil {
 		c.Trace.Inject(pr.In.Context(), out.Header)
 	}

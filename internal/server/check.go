@@ -8,12 +8,13 @@ import (
 	"github.com/portcullis/portcullis/internal/admin"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gateway"
+	"github.com/portcullis/portcullis/internal/tlsconf"
 )
 
 // Check reports every problem `serve` would find in f, without starting,
 // listening or writing anything.
 func Check(f *config.File) error {
-	_, err := validate(f, gateway.Deps{})
+	_, _, err := validate(f, gateway.Deps{})
 	return err
 }
 
@@ -21,8 +22,9 @@ func Check(f *config.File) error {
 // before it listens: the listen addresses and server settings, and the
 // hosted issuers (settings, users and clients files, key directories).
 // Every problem comes back at once, in file order. serve and check both
-// call it, so check refuses exactly what serve would.
-func validate(f *config.File, d gateway.Deps) (*gateway.Gateway, error) {
+// call it, so check refuses exactly what serve would. The TLS bundle is nil
+// without a tls block.
+func validate(f *config.File, d gateway.Deps) (*gateway.Gateway, *tlsconf.Bundle, error) {
 	var errs config.Errors
 	errs.Add(checkProcess(f))
 	g, err := gateway.Build(f, d)
@@ -31,13 +33,15 @@ func validate(f *config.File, d gateway.Deps) (*gateway.Gateway, error) {
 	if _, _, err := issuerSettings(f); err != nil {
 		errs.Add(err)
 	}
+	bundle, err := tlsconf.Setup(f)
+	errs.Add(err)
 	if len(errs) == 0 {
-		return g, nil
+		return g, bundle, nil
 	}
 	slices.SortStableFunc(errs, func(a, b config.Error) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
-	return nil, errs.Err()
+	return nil, nil, errs.Err()
 }
 
 // checkListeners checks listen and admin_listen (an issuer's listen is
@@ -64,7 +68,8 @@ func checkListeners(f *config.File) error {
 		}
 		all = append(all, listener{path, a})
 	}
-	add("listen", c.Listen, true)                            // required: gateway.Build says so when empty
+	add("listen", c.Listen, true) // required: gateway.Build says so when empty
+	add("http_redirect_listen", c.HTTPRedirectListen, true)
 	if !strings.HasPrefix(c.AdminListen, admin.UnixPrefix) { // a Unix socket takes no port
 		add("admin_listen", c.AdminListen, true)
 	}

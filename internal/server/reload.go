@@ -12,6 +12,7 @@ import (
 	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gateway"
+	"github.com/portcullis/portcullis/internal/tlsconf"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
 
@@ -72,8 +73,16 @@ func (s *Server) reload() error {
 		errs.Add(checkProcess(f))
 		g, buildErr := gateway.Build(f, s.deps(f, s.current.Load()))
 		errs.Add(buildErr)
+		// Certificates and the truststore are read again: new handshakes
+		// use them, established connections keep theirs.
+		bundle, tlsErr := tlsconf.Setup(f)
+		errs.Add(tlsErr)
 		if err = errs.Err(); err == nil {
 			s.warnRestartOnly(f)
+			if s.tls != nil && bundle != nil {
+				s.tls.Swap(bundle)
+				s.warnTLS(bundle)
+			}
 			s.install(g)
 			s.adminToken.Store(&f.Config.AdminToken)
 			s.ops.reloadOK.Inc()
@@ -92,6 +101,13 @@ func (s *Server) reload() error {
 	}
 	s.log.Error("reload refused; the running configuration keeps serving", "problem", err.Error())
 	return err
+}
+
+// warnTLS logs what may keep clients from accepting the certificates.
+func (s *Server) warnTLS(b *tlsconf.Bundle) {
+	for _, w := range b.Warnings() {
+		s.log.Warn("tls: " + w)
+	}
 }
 
 // reloadFromAdmin is POST /reload: the reload runs in Run's loop, like one
@@ -128,13 +144,15 @@ func (s *Server) warnRestartOnly(f *config.File) {
 		{"tracing", reflect.DeepEqual(f.Config.Tracing, old.Tracing)},
 		{"decision_api", f.Config.DecisionAPI == old.DecisionAPI},
 		{"access_log.output", accesslog.OutputPath(f) == s.accessOut.Dest()},
+		{"http_redirect_listen", f.Config.HTTPRedirectListen == old.HTTPRedirectListen},
+		{"tls (on or off)", (f.Config.TLS == nil) == (old.TLS == nil)},
 	} {
 		if !c.same {
 			changed = append(changed, c.name)
 		}
 	}
 	if len(changed) > 0 {
-		s.log.Warn("listen, admin_listen, server, issuers, tracing and access_log.output change only on restart; the new routes and authorizers are in effect",
+		s.log.Warn("listen, admin_listen, server, issuers, tracing, access_log.output, http_redirect_listen and turning tls on or off change only on restart; the new routes, authorizers and certificates are in effect",
 			"changed", strings.Join(changed, ","))
 	}
 	s.file = f

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,8 +33,13 @@ import (
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/revocation"
 	"github.com/portcullis/portcullis/internal/state"
+	"github.com/portcullis/portcullis/internal/tlsconf"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
+
+// HTTP2MaxConcurrentStreams bounds the streams one HTTP/2 connection may
+// have open at once (nginx: 128; Go: 250).
+const HTTP2MaxConcurrentStreams = 100
 
 // Listener defaults, used when `server:` leaves them out.
 const (
@@ -70,6 +76,9 @@ type Options struct {
 	Watch bool
 	// Started, if set, is called once every listener accepts connections.
 	Started func(listen, admin net.Addr)
+	// RedirectStarted, if set, is called with http_redirect_listen's
+	// address once it accepts connections, before Started.
+	RedirectStarted func(net.Addr)
 }
 
 // Server is a running gateway process.
@@ -88,6 +97,7 @@ type Server struct {
 
 	tracer     *tracing.Tracer // nil: tracing off
 	accessOut  *accesslog.Output
+	tls        *tlsconf.Terminator // nil: plain HTTP
 	ops        *operatorMetrics
 	adminToken atomic.Pointer[string] // "" turns POST /reload off
 	reloadReq  chan chan error        // POST /reload, served by Run's loop
@@ -126,7 +136,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 	s.accessOut = accesslog.NewOutput(accesslog.OutputPath(f), orDefault[io.Writer](o.Stdout, os.Stdout), orDefault[io.Writer](o.Stderr, os.Stderr))
-	g, err := validate(f, s.deps(f, nil))
+	g, bundle, err := validate(f, s.deps(f, nil))
 	if err != nil {
 		return err
 	}
@@ -134,6 +144,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer s.accessOut.Close()
+	if bundle != nil {
+		s.tls = tlsconf.NewTerminator(bundle, reg)
+		s.warnTLS(bundle)
+	}
 	s.file = f
 	s.adminToken.Store(&f.Config.AdminToken)
 	s.ops.loaded()
@@ -174,9 +188,38 @@ func Run(ctx context.Context, o Options) error {
 	}
 	servers := []*http.Server{srv}
 	listeners := []net.Listener{ln}
+	if s.tls != nil {
+		// HTTP/2 is offered through ALPN with the same handler, so routes,
+		// authorizers and limits are the same as over HTTP/1.1.
+		srv.TLSConfig = s.tls.Config()
+		srv.HTTP2 = &http.HTTP2Config{
+			MaxConcurrentStreams: HTTP2MaxConcurrentStreams,
+			// The header list is bounded by MaxHeaderBytes, as for HTTP/1.1.
+		}
+		listeners[0] = tls.NewListener(ln, srv.TLSConfig)
+	}
 	for _, h := range issuers {
 		servers = append(servers, h.srv)
 		listeners = append(listeners, h.ln)
+	}
+	var redirectAddr net.Addr
+	if f.Config.HTTPRedirectListen != "" {
+		rln, err := net.Listen("tcp", f.Config.HTTPRedirectListen)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return fmt.Errorf("http_redirect_listen: %w", err)
+		}
+		redirectAddr = rln.Addr()
+		servers = append(servers, &http.Server{
+			Handler:           tlsconf.RedirectHandler(ln.Addr().(*net.TCPAddr).Port),
+			ReadHeaderTimeout: DefaultReadHeaderTimeout,
+			IdleTimeout:       DefaultIdleTimeout,
+			MaxHeaderBytes:    DefaultMaxHeaderBytes,
+			ErrorLog:          srv.ErrorLog,
+		})
+		listeners = append(listeners, rln)
 	}
 	var adminAddr net.Addr
 	if f.Config.AdminListen != "" {
@@ -240,7 +283,16 @@ func Run(ctx context.Context, o Options) error {
 	if grpcLn != nil {
 		attrs = append(attrs, "decision_api_grpc", grpcLn.Addr().String())
 	}
+	if s.tls != nil {
+		attrs = append(attrs, "tls", true, "mutual_tls", bundle.MutualTLS())
+	}
+	if redirectAddr != nil {
+		attrs = append(attrs, "http_redirect", redirectAddr.String())
+	}
 	s.log.Info("serving", attrs...)
+	if o.RedirectStarted != nil && redirectAddr != nil {
+		o.RedirectStarted(redirectAddr)
+	}
 	if o.Started != nil {
 		o.Started(ln.Addr(), adminAddr)
 	}

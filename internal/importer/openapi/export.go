@@ -148,7 +148,8 @@ func exportAuthorizer(a config.Authorizer, lambdaURI func(string) string) (map[s
 			},
 		}
 		extra = config.Authorizer{JWKSURI: a.JWKSURI, JWKSFile: a.JWKSFile, Algorithms: a.Algorithms, ClockSkew: a.ClockSkew,
-			HMACSecret: a.HMACSecret, RefreshInterval: a.RefreshInterval, JWKSMaxStale: a.JWKSMaxStale, CacheSize: a.CacheSize}
+			HMACSecret: a.HMACSecret, RefreshInterval: a.RefreshInterval, JWKSMaxStale: a.JWKSMaxStale, CacheSize: a.CacheSize,
+			RequireCertificateBinding: a.RequireCertificateBinding}
 		for _, is := range a.Issuers {
 			if is.JWKSURI != "" || is.JWKSFile != "" { // not in AWS's form: the whole list goes in ours
 				extra.Issuers = a.Issuers

@@ -29,7 +29,7 @@ const MaxSize = 6 << 20
 // Portcullis configuration holds that API Gateway has no field for, so that
 // an exported configuration imports back unchanged.
 const (
-	extPortcullis = "x-portcullis"            // root: listen, admin_listen, api, server, issuers, functions
+	extPortcullis = "x-portcullis"            // root: listen, admin_listen, api, server, issuers, functions, tls, http_redirect_listen
 	extAuthorizer = "x-portcullis-authorizer" // in a security scheme: jwt key settings, timeout
 )
 
