@@ -354,3 +354,49 @@ routes:
 		t.Errorf("%d, Access-Control-Allow-Origin %q; want 200 with the origin", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 }
+
+// TestCORSNotInDecisions: the decision API leaves CORS to the proxy: a
+// preflight the gateway itself answers with 204 is, asked as a decision,
+// an ordinary request with no route (a denial, never an allow), and no
+// decision carries CORS headers.
+func TestCORSNotInDecisions(t *testing.T) {
+	f, err := config.Parse("cors.yaml", []byte(`listen: 127.0.0.1:0
+cors: {allowOrigins: [https://app.example.com], allowMethods: [GET], allowHeaders: [authorization]}
+routes:
+  - route: GET /public
+    integration: {type: mock, body: ok}
+`), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Build(f, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	preflight := func() *http.Request {
+		r := httptest.NewRequest("OPTIONS", "/public", nil)
+		r.Header.Set("Origin", "https://app.example.com")
+		r.Header.Set("Access-Control-Request-Method", "GET")
+		return r
+	}
+	served := httptest.NewRecorder()
+	g.ServeHTTP(served, preflight())
+	if served.Code != http.StatusNoContent || served.Header().Get("Access-Control-Allow-Origin") == "" {
+		t.Fatalf("served preflight: %d %v, want 204 with CORS headers", served.Code, served.Header())
+	}
+	for _, mode := range []Mode{ModeForwardAuth, ModeExtAuthz} {
+		w := httptest.NewRecorder()
+		if v := g.Decide(w, preflight(), "192.0.2.1", mode); v.Allowed {
+			t.Errorf("%v: a preflight decided as allowed", mode)
+		}
+		if w.Code != http.StatusNotFound || w.Header().Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("%v: decision %d %v, want the 404 of no route and no CORS header", mode, w.Code, w.Header())
+		}
+		r := httptest.NewRequest("GET", "/public", nil)
+		r.Header.Set("Origin", "https://app.example.com")
+		w = httptest.NewRecorder()
+		if v := g.Decide(w, r, "192.0.2.1", mode); !v.Allowed || w.Header().Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("%v: GET decided %v with headers %v, want allowed without CORS headers", mode, v.Allowed, w.Header())
+		}
+	}
+}
