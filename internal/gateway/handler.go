@@ -118,15 +118,22 @@ type exchange struct {
 	backendErr error
 	call       proxy.Call // for http_proxy routes; pooled with the exchange
 	span       trace.Span // the request's span; nil when tracing is off
+	trace      *Trace     // what explain records; nil when serving
 }
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.serveHTTP(w, r, nil)
+}
+
+// serveHTTP serves r, recording in t (nil: nothing) what was decided.
+func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, t *Trace) {
 	ex, _ := g.pool.Get().(*exchange)
 	if ex == nil {
 		ex = &exchange{g: g}
 	}
 	ex.r = r
+	ex.trace = t
 	ex.w = statusWriter{ResponseWriter: w}
 	ex.start = time.Now()
 	ex.id = newRequestID()
@@ -142,6 +149,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.traceStart()
 
 	g.serve(ex)
+	if t != nil {
+		t.Reason = ex.reason
+	}
 
 	ex.finish()
 	if ex.abort {
@@ -160,6 +170,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) serve(ex *exchange) {
 	r := ex.r
 	if !cleanPath(r) {
+		if ex.trace != nil {
+			ex.trace.BadPath = true
+		}
 		ex.route = g.unmatched
 		ex.answer(http.StatusBadRequest, answer.BadRequest, "bad_path")
 		return
@@ -172,6 +185,9 @@ func (g *Gateway) serve(ex *exchange) {
 	}
 	rt := g.routes[i]
 	ex.route = rt
+	if ex.trace != nil {
+		ex.traceRoute(rt)
+	}
 	if r.ContentLength > g.maxBody {
 		ex.answer(http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return
@@ -233,13 +249,27 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 // that is not a verified identity with a required scope denies.
 func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 	v, ok := a.source.Value(ex.r)
+	t := ex.trace
+	if t != nil {
+		t.JWT = &JWTTrace{Source: a.source, Found: ok, Scopes: rt.scopes}
+	}
 	if !ok {
 		ex.w.Header().Set("WWW-Authenticate", answer.Challenge)
 		ex.answer(http.StatusUnauthorized, answer.Unauthorized, "missing_identity")
 		ex.decision(a.label, false)
 		return false
 	}
-	id, err := a.verifier.Verify(ex.r.Context(), identity.BearerToken(v))
+	var id *jwtauth.Identity
+	var err error
+	if t != nil {
+		// The same verification, reporting each check (and bypassing the
+		// verified-token cache).
+		t.JWT.Token = identity.BearerToken(v)
+		id, t.JWT.Steps, err = a.verifier.Explain(ex.r.Context(), t.JWT.Token)
+		t.JWT.Identity = id
+	} else {
+		id, err = a.verifier.Verify(ex.r.Context(), identity.BearerToken(v))
+	}
 	if err != nil || id == nil {
 		reason := "error"
 		var d *jwtauth.Denial
