@@ -168,33 +168,11 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, t *Trace) {
 }
 
 func (g *Gateway) serve(ex *exchange) {
+	rt := g.decide(ex)
+	if rt == nil {
+		return
+	}
 	r := ex.r
-	if !cleanPath(r) {
-		if ex.trace != nil {
-			ex.trace.BadPath = true
-		}
-		ex.route = g.unmatched
-		ex.answer(http.StatusBadRequest, answer.BadRequest, "bad_path")
-		return
-	}
-	i := ex.match()
-	if i < 0 {
-		ex.route = g.unmatched
-		ex.answer(http.StatusNotFound, answer.NotFound, "no_route")
-		return
-	}
-	rt := g.routes[i]
-	ex.route = rt
-	if ex.trace != nil {
-		ex.traceRoute(rt)
-	}
-	if r.ContentLength > g.maxBody {
-		ex.answer(http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
-		return
-	}
-	if rt.auth != nil && !ex.authorize(rt) {
-		return
-	}
 	if hasBody(r) {
 		if d := rt.integration.bodyTimeout(); d > 0 {
 			ex.limitBodyTime(d)
@@ -211,6 +189,46 @@ func (g *Gateway) serve(ex *exchange) {
 		r.Body = http.MaxBytesReader(&ex.w, r.Body, g.maxBody)
 	}
 	ex.integrate(rt)
+}
+
+// decide is the decision path, the one way every request is decided,
+// whether the gateway serves it or a proxy asks for the decision alone:
+// route selection, then the route's stages (CORS, throttling), its
+// authorizer and its limits, in that order. It returns the route when the
+// request may go on; otherwise it has written the denial to ex.w (status,
+// body and headers such as WWW-Authenticate) and returns nil. The identity
+// mapping that follows an allowed decision is the route's request
+// parameter mapping, applied by the integration to the outbound request
+// with ex as its source.
+func (g *Gateway) decide(ex *exchange) *Route {
+	r := ex.r
+	if !cleanPath(r) {
+		if ex.trace != nil {
+			ex.trace.BadPath = true
+		}
+		ex.route = g.unmatched
+		ex.answer(http.StatusBadRequest, answer.BadRequest, "bad_path")
+		return nil
+	}
+	i := ex.match()
+	if i < 0 {
+		ex.route = g.unmatched
+		ex.answer(http.StatusNotFound, answer.NotFound, "no_route")
+		return nil
+	}
+	rt := g.routes[i]
+	ex.route = rt
+	if ex.trace != nil {
+		ex.traceRoute(rt)
+	}
+	if r.ContentLength > g.maxBody {
+		ex.answer(http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
+		return nil
+	}
+	if rt.auth != nil && !ex.authorize(rt) {
+		return nil
+	}
+	return rt
 }
 
 func hasBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
