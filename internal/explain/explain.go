@@ -25,6 +25,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gateway"
+	"github.com/portcullis/portcullis/internal/identity"
 )
 
 // Options is the request to explain.
@@ -38,6 +39,10 @@ type Options struct {
 	Invoke bool
 	// RemoteAddr is the client's address; "" takes 192.0.2.1:1234.
 	RemoteAddr string
+	// Token, when set, is a bearer token put where the selected route's jwt
+	// authorizer reads it (a header as "Bearer TOKEN", a query parameter, a
+	// cookie), for `portcullis token verify`.
+	Token string
 }
 
 // Outcome says how an explained request ends.
@@ -79,6 +84,9 @@ func Run(ctx context.Context, f *config.File, o Options) (*Report, error) {
 		g.StartAuthorizers(ctx)
 	}
 
+	if o.Token != "" {
+		placeToken(g, req, o.Token)
+	}
 	var sec secrets
 	sec.addRequest(req.Header)
 	t := &gateway.Trace{Invoke: o.Invoke}
@@ -115,6 +123,26 @@ func newRequest(ctx context.Context, o Options) (*http.Request, error) {
 		req.RemoteAddr = o.RemoteAddr
 	}
 	return req, nil
+}
+
+// placeToken puts token where the jwt authorizer of the route req takes
+// reads it; nothing for other routes.
+func placeToken(g *gateway.Gateway, req *http.Request, token string) {
+	info, ok := g.RouteFor(req.Method, req.URL.Path)
+	if !ok || info.AuthorizerType != "jwt" {
+		return
+	}
+	switch info.Source.Kind {
+	case identity.Header:
+		req.Header.Set(info.Source.Name, "Bearer "+token)
+	case identity.Query:
+		q := req.URL.Query()
+		q.Set(info.Source.Name, token)
+		req.URL.RawQuery = q.Encode()
+		req.RequestURI = req.URL.RequestURI()
+	case identity.Cookie:
+		req.AddCookie(&http.Cookie{Name: info.Source.Name, Value: token})
+	}
 }
 
 // recorder stands in for every backend: it keeps the request the gateway

@@ -484,13 +484,3 @@ func (rt *Route) info() RouteInfo {
 	}
 	return info
 }
-
-// ExplainToken verifies token with the named authorizer, step by step (see
-// jwtauth.Authorizer.Explain).
-func (g *Gateway) ExplainToken(ctx context.Context, authorizer, token string) (*jwtauth.Identity, []jwtauth.Step, error) {
-	a, ok := g.authorizers[authorizer].(*jwtAuthorizer)
-	if !ok {
-		return nil, nil, fmt.Errorf("no jwt authorizer %q", authorizer)
-	}
-	return a.verifier.Explain(ctx, token)
-}
