@@ -28,7 +28,15 @@ authorizers:
     type: jwt
     issuer: %[1]s
     audience: [%[2]s]
+  query:
+    type: jwt
+    identity_source: $request.querystring.access_token
+    issuer: %[1]s
+    audience: [%[2]s]
 routes:
+  - route: GET /q
+    authorizer: query
+    integration: {type: http_proxy, uri: "http://127.0.0.1:9/q"}
   - route: GET /orders/{id}
     authorizer: orders
     authorization_scopes: [orders:read]
@@ -85,6 +93,10 @@ func TestExplainJWT(t *testing.T) {
 			"authorizer  · none: a public route", "the mock integration answers 200 public",
 		}},
 		{"bad path", []string{"GET /orders/%2e%2e/x"}, exitFailed, "", []string{"refused before route selection", "DENY 400"}},
+		{"token in the query string", []string{"GET /q", "--query", "access_token=" + good}, exitOK, good, []string{
+			"request     · GET /q?access_token=<secret: ", "identity    ✓ $request.querystring.access_token = <secret: ",
+			"decision    ✓ ALLOW", "GET http://127.0.0.1:9/q?access_token=<secret: ",
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out, errOut, code := runMain(t, "", append([]string{"explain", "-c", cfg}, tt.args...)...)
@@ -97,6 +109,55 @@ func TestExplainJWT(t *testing.T) {
 				}
 			}
 			assertNoSecret(t, out, tt.token)
+		})
+	}
+}
+
+// TestTokenVerifyIsExplain: token verify puts the token where the route's
+// jwt authorizer reads it (a header, the query string) and explains with the
+// same path; a Lambda-authorized route is sent to explain.
+func TestTokenVerifyIsExplain(t *testing.T) {
+	iss := testissuer.New(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "jwt.yaml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, explainJWTConfig, iss.URL, testissuer.Audience), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lambdaCfg := filepath.Join(dir, "lambda.yaml")
+	conf := fmt.Sprintf(`listen: 127.0.0.1:0
+functions:
+  arnauth: {runtime: process, command: [%s]}
+authorizers:
+  arn: {type: lambda, function: arnauth, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization]}
+routes:
+  - {route: GET /a, authorizer: arn, integration: {type: mock}}
+`, explainFunctions.Path(t, "arnauth"))
+	if err := os.WriteFile(lambdaCfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := iss.Mint(t, "k1", map[string]any{"scope": "orders:read"})
+	for _, tt := range []struct {
+		name, cfg, route string
+		code             int
+		want             []string
+	}{
+		{"header", cfg, "GET /orders/3", exitOK, []string{"token from $request.header.Authorization", "signature  ✓", "decision   ✓ ALLOW",
+			"would receive GET http://127.0.0.1:9/orders/3", "Authorization: Bearer <secret: ", "X-User: alice"}},
+		{"query", cfg, "GET /q", exitOK, []string{"token from $request.querystring.access_token", "decision   ✓ ALLOW",
+			"would receive GET http://127.0.0.1:9/q?access_token=<secret: "}},
+		{"lambda route", lambdaCfg, "GET /a", exitFailed, []string{"authorizer arn is a lambda authorizer: token verify checks jwt authorizers; `portcullis explain`"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runMain(t, "", "token", "verify", "-c", tt.cfg, "--route", tt.route, good)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			assertNoSecret(t, out, good)
 		})
 	}
 }
