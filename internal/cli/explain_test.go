@@ -188,7 +188,13 @@ authorizers:
     payload_format_version: "1.0"
     event_type: TOKEN
     identity_source: [method.request.header.Authorization]
+    identity_validation_expression: "Bearer [a-z-]+"
     result_ttl: 300s
+  twosources:
+    type: lambda
+    function: simpleauth
+    payload_format_version: "1.0"
+    identity_source: [$request.header.X-Api-Key, $request.querystring.tenant]
   simple:
     type: lambda
     function: simpleauth
@@ -212,6 +218,9 @@ routes:
   - route: GET /reports/{proxy+}
     authorizer: simple
     integration: {type: lambda_proxy, function: backend}
+  - route: GET /tenants
+    authorizer: twosources
+    integration: {type: mock}
   - route: GET /status
     integration: {type: mock, body: up}
 `
@@ -251,6 +260,15 @@ func TestExplainLambda(t *testing.T) {
 			"identity    ✗ method.request.header.Authorization is missing or empty: 401 without calling the authorizer",
 			`DENY 401 {"message":"Unauthorized"}`,
 		}, []string{"event ", "invoke"}},
+		{"token fails the validation expression: 401, no event", []string{"GET /orders/1", "-H", "Authorization: Bearer NOT-valid!", "--invoke"}, exitFailed, "NOT-valid!", []string{
+			`validation  ✗ the token does not match "Bearer [a-z-]+": 401 without calling the authorizer`,
+			`DENY 401 {"message":"Unauthorized"}`, "reason: invalid_identity",
+		}, []string{"event ", "invoke"}},
+		{"one of two identity sources missing: 401, no event", []string{"GET /tenants", "-H", "X-Api-Key: open-sesame", "--invoke"}, exitFailed, "open-sesame", []string{
+			"identity    ✓ $request.header.X-Api-Key = <secret: 11 chars",
+			"identity    ✗ $request.querystring.tenant is missing or empty: 401 without calling the authorizer",
+			`DENY 401 {"message":"Unauthorized"}`, "reason: missing_identity",
+		}, []string{"event ", "invoke"}},
 		{"exact ARN: the cached policy denies the other routes", []string{"GET /orders/1", "-H", "Authorization: Bearer exact-alice", "--invoke"}, exitOK, "exact-alice", []string{
 			"invoke      ✓ the function answered:", `"echo": "Bearer <secret: 11 chars`,
 			`policy      · principal "alice"; statements against ` + arn + "GET/orders/1",
@@ -261,7 +279,7 @@ func TestExplainLambda(t *testing.T) {
 			"(key sha256:",
 			`✗ GET /orders/{id}: DENIED 403 {"Message":"User is not authorized to access this resource"}`,
 			`✗ DELETE /orders/{id}: DENIED 403`, `✗ POST /admin: DENIED 403`, `✗ OPTIONS /admin: DENIED 403`,
-			"2 route(s) with another authorizer or none are not affected",
+			"3 route(s) with another authorizer or none are not affected",
 			"decision    ✓ ALLOW", "GET http://127.0.0.1:9/orders/1", "X-User: alice",
 		}, []string{"✓ GET /orders/{id}: allowed"}},
 		{"explicit deny wins over the stage-wide allow", []string{"DELETE /orders/7", "-H", "Authorization: Bearer nodelete-bob", "--invoke"}, exitFailed, "nodelete-bob", []string{
