@@ -101,8 +101,7 @@ func (s *secrets) concealJSON(raw []byte) json.RawMessage {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		b, _ := json.Marshal(s.conceal(string(raw)))
-		return b
+		return s.concealText(raw)
 	}
 	v = s.concealValue(v)
 	var buf bytes.Buffer
@@ -110,9 +109,17 @@ func (s *secrets) concealJSON(raw []byte) json.RawMessage {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		b, _ := json.Marshal(s.conceal(string(raw)))
-		return b
+		return s.concealText(raw)
 	}
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}
+
+// concealText is raw, concealed, as a JSON string.
+func (s *secrets) concealText(raw []byte) json.RawMessage {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s.conceal(string(raw))) // a string always encodes
 	return bytes.TrimRight(buf.Bytes(), "\n")
 }
 
