@@ -61,6 +61,9 @@ func TestBashCompletion(t *testing.T) {
 		{"portcullis health -c gate", "gateway.yaml"},
 		{"portcullis completion f", "fish"},
 		{"portcullis token verify -c x.yaml --r", "--route"},
+		{"portcullis ex", "explain"},
+		{"portcullis explain -", "-c -H --query --invoke --json"},
+		{"portcullis explain -c gate", "gateway.yaml"},
 	}
 	for _, c := range cases {
 		words := strings.Split(c.line, " ")

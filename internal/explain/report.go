@@ -235,6 +235,12 @@ func build(g *gateway.Gateway, req *http.Request, t *gateway.Trace, resp *http.R
 	}
 
 	switch {
+	case t.Route == nil && !t.BadPath && t.Reason == "":
+		// No route, yet no denial: a stage answered by itself (CORS
+		// answers a preflight no OPTIONS route takes).
+		rep.Outcome = Allowed
+		rep.Decision = "ANSWERED by the gateway itself: " + statusLine(status, body)
+		rep.Route.Why = "no route takes " + req.Method + " " + req.URL.Path + "; the gateway answered it before route selection decided (a CORS preflight when CORS is configured)"
 	case t.Reason == lambdaauth.ReasonNotInvoked:
 		rep.Outcome = Undecided
 		rep.Decision = "UNDECIDED: the Lambda authorizer was not invoked (--invoke runs it)"
