@@ -50,8 +50,9 @@ type Trace struct {
 
 // Param is one path parameter and its (decoded) value.
 type Param struct {
-	Name, Value string
-	Greedy      bool
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Greedy bool   `json:"greedy,omitempty"`
 }
 
 // JWTTrace is what a jwt authorizer did.
@@ -66,8 +67,8 @@ type JWTTrace struct {
 
 // Note is one stage's account of what it did to the request or response.
 type Note struct {
-	Stage  string // "cors", "gateway_response", ...
-	Detail string
+	Stage  string `json:"stage"` // "cors", "gateway_response", ...
+	Detail string `json:"detail"`
 }
 
 // ServeTraced serves r exactly as ServeHTTP does, recording in t what was
