@@ -476,10 +476,12 @@ func (rt *Route) info() RouteInfo {
 	}
 	if rt.auth != nil {
 		info.Authorizer = rt.auth.name()
-		info.AuthorizerType = "lambda"
-		if j, ok := rt.auth.(*jwtAuthorizer); ok {
+		switch a := rt.auth.(type) {
+		case *jwtAuthorizer:
 			info.AuthorizerType = "jwt"
-			info.Source = j.source
+			info.Source = a.source
+		case *lambdaAuthorizer:
+			info.AuthorizerType = "lambda"
 		}
 	}
 	return info
