@@ -25,6 +25,7 @@ type load struct {
 	dur   time.Duration
 	limit int
 	rate  float64 // > 0: open loop at this rate (openloop.go) instead of wrk
+	grpc  bool    // ext_authz Checks on a gRPC address (decisionload.go) instead of wrk
 }
 
 type wrkOut struct {
@@ -49,6 +50,9 @@ type wrkOut struct {
 func (e *env) wrk(addr string, l load) (*wrkOut, error) {
 	if l.rate > 0 {
 		return e.openLoop(addr, l)
+	}
+	if l.grpc {
+		return e.grpcLoad(addr, l)
 	}
 	sp := filepath.Join(e.tmp, "wrk.lua")
 	if err := os.WriteFile(sp, []byte(wrkLua), 0o644); err != nil {

@@ -114,6 +114,7 @@ type env struct {
 	portcullis, backend, authorizerBn string
 	emptyFn                           string // bench/emptyfn, for scenario 6
 	backendAddr, nginxAddr, gwAddr    string
+	decisionAddr, decisionGRPCAddr    string // scenario 7: decision_api's listen and grpc_listen
 	adminAddr                         string
 	keys                              map[string]string // alg -> key dir
 	tokens3                           map[string]string // alg -> token file
@@ -128,6 +129,9 @@ func main() {
 	flag.Parse()
 	if *flagAttack != "" {
 		os.Exit(attack())
+	}
+	if *flagCheck != "" {
+		os.Exit(checkLoad())
 	}
 	if *flagQuick {
 		if !isSet("d") {
@@ -194,10 +198,12 @@ func run() error {
 	p := *flagBasePort
 	e := &env{
 		tmp: tmp, bin: filepath.Join(tmp, "bin"),
-		backendAddr: fmt.Sprintf("127.0.0.1:%d", p),
-		nginxAddr:   fmt.Sprintf("127.0.0.1:%d", p+1),
-		gwAddr:      fmt.Sprintf("127.0.0.1:%d", p+80),
-		adminAddr:   fmt.Sprintf("127.0.0.1:%d", p+90),
+		backendAddr:      fmt.Sprintf("127.0.0.1:%d", p),
+		nginxAddr:        fmt.Sprintf("127.0.0.1:%d", p+1),
+		gwAddr:           fmt.Sprintf("127.0.0.1:%d", p+80),
+		decisionAddr:     fmt.Sprintf("127.0.0.1:%d", p+81),
+		decisionGRPCAddr: fmt.Sprintf("127.0.0.1:%d", p+82),
+		adminAddr:        fmt.Sprintf("127.0.0.1:%d", p+90),
 	}
 	e.report = &Report{Started: time.Now().UTC(), Machine: machine(), Method: method()}
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {

@@ -295,6 +295,25 @@ routes:
 		}
 		smu.Unlock()
 	}
+	// 7: the decision API: one cached RS256 token decided for a proxy,
+	// over HTTP (Envoy's http_service dialect: GET /envoy/jwt) and over
+	// gRPC (ext_authz Check), beside 2.peak's served requests.
+	s7 := "decision_api: {listen: " + e.decisionAddr + ", grpc_listen: " + e.decisionGRPCAddr + "}\n" + s2
+	if err := gwRun("7", "", "s7", s7,
+		func(p *proc) error {
+			warm(e.decisionAddr, "/envoy/jwt", fixed)
+			_, err := e.measure("7.http", "7: decision API over HTTP, JWT RS256, one token (cache warm)", "portcullis", e.decisionAddr, p.pid(), false,
+				load{path: "/envoy/jwt", auth: fixed, conns: c, dur: d})
+			return err
+		},
+		func(p *proc) error {
+			_, err := e.measure("7.grpc", "7: decision API over gRPC (ext_authz Check), JWT RS256, one token (cache warm)", "portcullis", e.decisionGRPCAddr, p.pid(), false,
+				load{path: "/jwt", auth: fixed, conns: c, dur: d, grpc: true})
+			return err
+		},
+	); err != nil {
+		return err
+	}
 	// 6: function round trips per runtime, and cold starts.
 	return e.functionScenarios()
 }

@@ -181,7 +181,7 @@ http {
 	for i, g := range gateways {
 		waitFor(t, fmt.Sprintf("new gateway %d serving", i), func() bool {
 			_, body := get(t, "http://"+g.adminAddr()+"/metrics", "")
-			return strings.Contains(body, `portcullis_requests_total{route="GET /work",status="200"}`)
+			return strings.Contains(body, `portcullis_requests_total{mode="gateway",route="GET /work",status="200"}`)
 		})
 	}
 	close(stop)

@@ -70,3 +70,34 @@ func quoteSafe(s string) string {
 		return r
 	}, s)
 }
+
+// Failure is an integration's failure that the gateway answers by itself:
+// which of its own answers it is, in the integration's terms. The gateway
+// turns it into a gateway response type (package gwresponse).
+type Failure uint8
+
+// Failures an integration answers by itself.
+const (
+	FailureTooLarge Failure = iota + 1 // the client's body is over the limit (413)
+	FailureBodyRead                    // the client's body could not be read (400)
+	FailureBackend                     // the backend or function failed (502, or 500 for a function)
+	FailureTimeout                     // the integration timed out (504)
+)
+
+// Failer is an integration's hook for its failure answers, as
+// httputil.ReverseProxy's ErrorHandler is a proxy's: status and body are
+// the built-in answer, which the Failer writes to w as it is or as the
+// configuration changes it. It must write a complete answer.
+type Failer interface {
+	Fail(w http.ResponseWriter, r *http.Request, f Failure, status int, body string)
+}
+
+// Fail writes an integration failure's answer through h, or as the built-in
+// JSON answer when h is nil.
+func Fail(h Failer, w http.ResponseWriter, r *http.Request, f Failure, status int, body string) {
+	if h != nil {
+		h.Fail(w, r, f, status, body)
+		return
+	}
+	JSON(w, r, status, body)
+}

@@ -47,6 +47,11 @@ routes:
         "overwrite:header.x-user": $context.authorizer.claims.sub
   - route: ANY /{proxy+}
     integration: {type: mock, status: 200, body: public}
+gateway_responses:
+  ACCESS_DENIED:
+    status: 403
+    headers: {X-Denied: "'scope'"}
+    body: '{"error":"forbidden","type":"$context.error.responseType"}'
 `
 
 // TestExplainJWT explains requests to routes with a jwt authorizer whose
@@ -81,12 +86,15 @@ func TestExplainJWT(t *testing.T) {
 			"identity    ✗ $request.header.Authorization is missing or empty: 401 without calling the authorizer",
 			`decision    ✗ DENY 401 {"message":"Unauthorized"}`, "reason: missing_identity",
 		}},
-		{"scope missing", []string{"GET /orders/1", "-H", "Authorization: Bearer " + noScope}, exitFailed, noScope, []string{
+		{"scope missing: the configured gateway response applies", []string{"GET /orders/1", "-H", "Authorization: Bearer " + noScope}, exitFailed, noScope, []string{
 			"scopes      ✗ the route needs one of [orders:read]; the token has []",
-			`DENY 403 {"message":"Forbidden"}`, "insufficient_scope",
+			`DENY 403 {"error":"forbidden","type":"ACCESS_DENIED"}`, "insufficient_scope",
+			`gw response · ACCESS_DENIED: the configured gateway response (the type's own entry, else DEFAULT_4XX/DEFAULT_5XX) replaced the built-in 403 {"message":"Forbidden"}`,
+			"X-Denied: scope",
 		}},
 		{"expired", []string{"GET /orders/1", "-H", "Authorization: Bearer " + expired}, exitFailed, expired, []string{
 			"claims      ✗ expired", `DENY 401 {"message":"Unauthorized"}`, "Www-Authenticate: Bearer error=\"invalid_token\"",
+			"gw response · UNAUTHORIZED: the built-in answer (gateway_responses has no entry for it, nor DEFAULT_4XX/DEFAULT_5XX)",
 		}},
 		{"public greedy route", []string{"POST /elsewhere/a/b", "--query", "x=1"}, exitOK, "", []string{
 			"route       ✓ ANY /{proxy+}: a greedy {name+} path", `path parameter proxy = "elsewhere/a/b"`,
@@ -300,6 +308,7 @@ func TestExplainLambda(t *testing.T) {
 			// A secret is masked wherever it appears, even inside a word.
 			`invoke      ✗ the function failed with "the authorizer <secret: 4 chars`, `for Bearer <secret: 4 chars`,
 			`DENY 500 {"message":null}`, "X-Amzn-Errortype: AuthorizerConfigurationException", "reason: function_error",
+			"gw response · AUTHORIZER_CONFIGURATION_ERROR: the built-in answer",
 		}, nil},
 		{"simple response, python, 2.0: lambda_proxy event not invoked", []string{"GET /reports/q1/x", "-H", "X-Api-Key: open-sesame", "--invoke"}, exitOK, "open-sesame", []string{
 			"authorizer  · simple (lambda)", "REQUEST event, payload 2.0, simple responses",

@@ -46,6 +46,37 @@ type Config struct {
 	Functions map[string]Function `yaml:"functions"`
 	// Tracing sends OpenTelemetry traces to an OTLP collector.
 	Tracing Tracing `yaml:"tracing"`
+	// DecisionAPI serves the gateway's decisions to other proxies
+	// (forward-auth over HTTP, Envoy ext_authz over gRPC).
+	DecisionAPI DecisionAPI `yaml:"decision_api"`
+	// GatewayResponses customise the answers the gateway gives by itself
+	// (REST API GatewayResponses), keyed by AWS response type
+	// (UNAUTHORIZED, DEFAULT_4XX, ...); see internal/gwresponse.
+	GatewayResponses map[string]GatewayResponse `yaml:"gateway_responses"`
+}
+
+// DecisionAPI configures the decision API: the same routes and authorizers
+// as the gateway, asked by a proxy that keeps the traffic.
+type DecisionAPI struct {
+	Listen     string `yaml:"listen"`      // HTTP: forward-auth (nginx, Traefik, Caddy) and Envoy's http_service
+	GRPCListen string `yaml:"grpc_listen"` // gRPC: envoy.service.auth.v3.Authorization/Check
+}
+
+// GatewayResponse is one `gateway_responses:` entry: what replaces the
+// gateway's own answer of one response type. Unset fields keep the
+// built-in answer's.
+type GatewayResponse struct {
+	// Status replaces the answer's status code (300-599); 0 keeps it.
+	Status int `yaml:"status"`
+	// Headers are added to the answer, replacing any of the same name:
+	// 'static text' (AWS's quoted form), context.NAME or
+	// method.request.path.NAME (AWS's expressions), or text with
+	// $context.NAME variables.
+	Headers map[string]string `yaml:"headers"`
+	// Body is the template of the answer's body, with $context.NAME
+	// variables (JSON-escaped when the answer's Content-Type is JSON);
+	// nil keeps the built-in body.
+	Body *string `yaml:"body"`
 }
 
 // Tracing configures OpenTelemetry tracing; the standard OTEL_* environment

@@ -153,11 +153,17 @@ type CORSPart struct {
 	Detail  string       `json:"detail"`
 }
 
-// GatewayPart is the gateway's own answer (a denial, 404, 500, ...).
+// GatewayPart is the gateway's own answer (a denial, 404, 500, ...) and the
+// gateway response that shaped it.
 type GatewayPart struct {
-	Status int    `json:"status"`
-	Body   string `json:"body"`
-	Detail string `json:"detail"`
+	Type   string `json:"type"`   // AWS's gateway response type, e.g. ACCESS_DENIED
+	Custom bool   `json:"custom"` // gateway_responses changed the built-in answer
+	// BuiltIn is the built-in answer, "STATUS BODY"; Status and Body what
+	// the client gets.
+	BuiltIn string `json:"built_in"`
+	Status  int    `json:"status"`
+	Body    string `json:"body"`
+	Detail  string `json:"detail"`
 }
 
 // BackendPart is what the integration would receive.
@@ -254,9 +260,14 @@ func build(g *gateway.Gateway, req *http.Request, t *gateway.Trace, resp *http.R
 	if rep.Outcome == Undecided {
 		rep.Response = ResponsePart{} // the gateway's 500 would mean nothing here
 	}
-	if rep.Outcome == Denied {
-		rep.GatewayResponse = &GatewayPart{Status: status, Body: sec.conceal(body),
-			Detail: "the gateway's own answer (" + t.Reason + "); custom gateway responses, when configured, change it here"}
+	if r := t.Response; r != nil && rep.Outcome != Undecided {
+		gp := &GatewayPart{Type: r.Type, Custom: r.Custom, BuiltIn: sec.conceal(statusLine(r.Status, r.Body)), Status: status, Body: sec.conceal(body)}
+		if r.Custom {
+			gp.Detail = r.Type + ": the configured gateway response (the type's own entry, else DEFAULT_4XX/DEFAULT_5XX) replaced the built-in " + gp.BuiltIn
+		} else {
+			gp.Detail = r.Type + ": the built-in answer (gateway_responses has no entry for it, nor DEFAULT_4XX/DEFAULT_5XX)"
+		}
+		rep.GatewayResponse = gp
 	}
 	rep.CORS = explainCORS(resp.Header, sec)
 	if rep.Outcome == Allowed && t.Route != nil {

@@ -211,7 +211,7 @@ routes:
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := metricValue(families, "portcullis_requests_total", []string{"GET " + tc.path, "200"}); n != 1 {
+			if n := metricValue(families, "portcullis_requests_total", []string{"gateway", "GET " + tc.path, "200"}); n != 1 {
 				t.Errorf("portcullis_requests_total{route=%q,status=200} = %v, want 1", "GET "+tc.path, n)
 			}
 			if n := metricValue(families, "portcullis_responses_cut_total", []string{tc.reason, "GET " + tc.path}); n != 1 {

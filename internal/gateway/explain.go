@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 
+	"github.com/portcullis/portcullis/internal/gwresponse"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
@@ -38,6 +39,11 @@ type Trace struct {
 	// receive; the function is not invoked while tracing.
 	Event []byte
 
+	// Response is the gateway's own answer (a denial, a failure), when it
+	// gave one: its gateway response type and whether gateway_responses
+	// changed it.
+	Response *ResponseTrace
+
 	// Reason is the request's short reason code, as logged ("" when it was
 	// served without one).
 	Reason string
@@ -65,6 +71,17 @@ type JWTTrace struct {
 	Scopes   []string // the route's authorization_scopes
 }
 
+// ResponseTrace is one of the gateway's own answers.
+type ResponseTrace struct {
+	Type string // the AWS gateway response type, e.g. ACCESS_DENIED
+	// Status and Body are the built-in answer, before gateway_responses.
+	Status int
+	Body   string
+	// Custom says a configured gateway response (the type's own, or
+	// DEFAULT_4XX/DEFAULT_5XX) replaced the built-in answer.
+	Custom bool
+}
+
 // Note is one stage's account of what it did to the request or response.
 type Note struct {
 	Stage  string `json:"stage"` // "cors", "gateway_response", ...
@@ -86,6 +103,11 @@ func (ex *exchange) note(stage, detail string) {
 	if t := ex.trace; t != nil {
 		t.Notes = append(t.Notes, Note{Stage: stage, Detail: detail})
 	}
+}
+
+// traceResponse records the gateway's own answer of type t.
+func (ex *exchange) traceResponse(t gwresponse.Type, status int, body string) {
+	ex.trace.Response = &ResponseTrace{Type: t.String(), Status: status, Body: body, Custom: ex.g.responses.Configured(t, status)}
 }
 
 // traceRoute records the selected route and its parameters.

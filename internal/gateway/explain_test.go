@@ -37,15 +37,16 @@ func TestServeTracedServesAlike(t *testing.T) {
 		name, method, target, token string
 		route, reason               string
 		steps                       bool
+		response                    string // the gateway response type; "" when the integration answered
 	}{
-		{"allowed", "GET", "/orders/1", good, "GET /orders/{id}", "", true},
-		{"no token", "GET", "/orders/1", "", "GET /orders/{id}", "missing_identity", false},
-		{"bad token", "GET", "/orders/1", "x.y.z", "GET /orders/{id}", "malformed", true},
-		{"scope", "GET", "/orders/1", noScope, "GET /orders/{id}", "insufficient_scope", true},
-		{"public mock", "GET", "/status", "", "GET /status", "", false},
-		{"greedy", "PUT", "/files/a/b", good, "ANY /files/{path+}", "", true},
-		{"no route", "GET", "/nowhere", "", "", "no_route", false},
-		{"bad path", "GET", "/orders/%2e%2e/x", "", "", "bad_path", false},
+		{"allowed", "GET", "/orders/1", good, "GET /orders/{id}", "", true, ""},
+		{"no token", "GET", "/orders/1", "", "GET /orders/{id}", "missing_identity", false, "UNAUTHORIZED"},
+		{"bad token", "GET", "/orders/1", "x.y.z", "GET /orders/{id}", "malformed", true, "UNAUTHORIZED"},
+		{"scope", "GET", "/orders/1", noScope, "GET /orders/{id}", "insufficient_scope", true, "ACCESS_DENIED"},
+		{"public mock", "GET", "/status", "", "GET /status", "", false, ""},
+		{"greedy", "PUT", "/files/a/b", good, "ANY /files/{path+}", "", true, ""},
+		{"no route", "GET", "/nowhere", "", "", "no_route", false, "MISSING_AUTHENTICATION_TOKEN"},
+		{"bad path", "GET", "/orders/%2e%2e/x", "", "", "bad_path", false, "BAD_REQUEST_PARAMETERS"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			newReq := func() *http.Request {
@@ -79,6 +80,13 @@ func TestServeTracedServesAlike(t *testing.T) {
 			}
 			if key != c.route || tr.Reason != c.reason || (len(tr.JWT.stepsOrNil()) > 0) != c.steps {
 				t.Errorf("trace: route %q reason %q jwt %+v; want %q %q steps %v", key, tr.Reason, tr.JWT, c.route, c.reason, c.steps)
+			}
+			response := ""
+			if tr.Response != nil {
+				response = tr.Response.Type
+			}
+			if response != c.response {
+				t.Errorf("gateway response %q, want %q", response, c.response)
 			}
 			if c.name == "bad path" && !tr.BadPath {
 				t.Error("trace does not say the path was refused")

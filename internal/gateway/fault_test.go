@@ -567,7 +567,7 @@ routes:
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ route, status string }{{"GET /be/{what}", "499"}, {"GET /short/{what}", "504"}} {
-		if n := metricValue(families, "portcullis_requests_total", []string{c.route, c.status}); n != 1 {
+		if n := metricValue(families, "portcullis_requests_total", []string{"gateway", c.route, c.status}); n != 1 {
 			t.Errorf("portcullis_requests_total{route=%q, status=%s} = %v, want 1", c.route, c.status, n)
 		}
 	}

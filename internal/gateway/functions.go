@@ -8,13 +8,13 @@ import (
 	"sort"
 	"time"
 
-	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/function"
 	"github.com/portcullis/portcullis/internal/function/node"
 	"github.com/portcullis/portcullis/internal/function/python"
 	"github.com/portcullis/portcullis/internal/function/registry"
+	"github.com/portcullis/portcullis/internal/gwresponse"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
 	"github.com/portcullis/portcullis/internal/lambdaproxy"
 	"github.com/portcullis/portcullis/internal/proxy"
@@ -173,8 +173,14 @@ func (l *lambdaAuthorizer) authorize(ex *exchange, rt *Route) bool {
 		for k, vs := range d.Header {
 			ex.w.Header()[k] = vs
 		}
-		ex.reason = d.Reason
-		answer.JSON(&ex.w, ex.r, d.Status, d.Body)
+		t := gwresponse.AuthorizerConfigurationError // 500: the function failed or answered badly
+		switch d.Status {
+		case http.StatusUnauthorized:
+			t = gwresponse.Unauthorized
+		case http.StatusForbidden:
+			t = gwresponse.AccessDenied
+		}
+		ex.reject(t, d.Status, d.Body, d.Reason)
 		ex.decision(l.label, false)
 		return false
 	}
@@ -311,6 +317,7 @@ func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, e
 		RequestID:  ex.id,
 		SourceIP:   ex.clientIP,
 		Time:       ex.start,
+		Failer:     ex,
 	}
 	if rt.key.IsDefault() {
 		req.Resource = "$default"

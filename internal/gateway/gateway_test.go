@@ -340,11 +340,11 @@ func TestMetricsAndLogs(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		{"portcullis_requests_total", []string{"GET /orders/{id}", "200"}, 2},
-		{"portcullis_requests_total", []string{"GET /orders/{id}", "401"}, 1},
-		{"portcullis_requests_total", []string{"none", "404"}, 1},
-		{"portcullis_authorizer_decisions_total", []string{"users", "allow", "ok"}, 2},
-		{"portcullis_authorizer_decisions_total", []string{"users", "deny", "missing_identity"}, 1},
+		{"portcullis_requests_total", []string{"gateway", "GET /orders/{id}", "200"}, 2},
+		{"portcullis_requests_total", []string{"gateway", "GET /orders/{id}", "401"}, 1},
+		{"portcullis_requests_total", []string{"gateway", "none", "404"}, 1},
+		{"portcullis_authorizer_decisions_total", []string{"users", "gateway", "allow", "ok"}, 2},
+		{"portcullis_authorizer_decisions_total", []string{"users", "gateway", "deny", "missing_identity"}, 1},
 		{"portcullis_jwt_token_cache_total", []string{"users", "hit"}, 1},
 	}
 	families, err := h.reg.Gather()

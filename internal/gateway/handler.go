@@ -23,6 +23,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/gwresponse"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
@@ -45,7 +46,8 @@ type Gateway struct {
 	unmatched   *Route // stands in for "no route" in metrics
 	authorizers map[string]authorizer
 	functions   map[string]*fn
-	tracer      *tracing.Tracer // nil: tracing off
+	tracer      *tracing.Tracer       // nil: tracing off
+	responses   *gwresponse.Responses // nil: every answer the built-in one
 	pool        sync.Pool
 }
 
@@ -58,7 +60,7 @@ type Route struct {
 	auth        authorizer
 	scopes      []string
 	integration integration
-	m           routeMetrics
+	m           [numModes]routeMetrics
 }
 
 // integration sends an allowed request to where the route says.
@@ -118,6 +120,7 @@ type exchange struct {
 	backendErr error
 	call       proxy.Call // for http_proxy routes; pooled with the exchange
 	span       trace.Span // the request's span; nil when tracing is off
+	mode       Mode       // how the request came: served (the zero value) or decided for a proxy
 	trace      *Trace     // what explain records; nil when serving
 }
 
@@ -207,13 +210,13 @@ func (g *Gateway) decide(ex *exchange) *Route {
 			ex.trace.BadPath = true
 		}
 		ex.route = g.unmatched
-		ex.answer(http.StatusBadRequest, answer.BadRequest, "bad_path")
+		ex.reject(gwresponse.BadRequestParameters, http.StatusBadRequest, answer.BadRequest, "bad_path")
 		return nil
 	}
 	i := ex.match()
 	if i < 0 {
 		ex.route = g.unmatched
-		ex.answer(http.StatusNotFound, answer.NotFound, "no_route")
+		ex.reject(gwresponse.MissingAuthenticationToken, http.StatusNotFound, answer.NotFound, "no_route")
 		return nil
 	}
 	rt := g.routes[i]
@@ -222,7 +225,7 @@ func (g *Gateway) decide(ex *exchange) *Route {
 		ex.traceRoute(rt)
 	}
 	if r.ContentLength > g.maxBody {
-		ex.answer(http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
+		ex.reject(gwresponse.RequestTooLarge, http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return nil
 	}
 	if rt.auth != nil && !ex.authorize(rt) {
@@ -273,7 +276,7 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 	}
 	if !ok {
 		ex.w.Header().Set("WWW-Authenticate", answer.Challenge)
-		ex.answer(http.StatusUnauthorized, answer.Unauthorized, "missing_identity")
+		ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, "missing_identity")
 		ex.decision(a.label, false)
 		return false
 	}
@@ -294,15 +297,19 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 		if errors.As(err, &d) {
 			reason = d.Reason
 		}
+		t := gwresponse.Unauthorized
+		if reason == jwtauth.ReasonKeysUnavailable {
+			t = gwresponse.AuthorizerFailure // the authorizer could not judge the token
+		}
 		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(err))
-		ex.answer(http.StatusUnauthorized, answer.Unauthorized, reason)
+		ex.reject(t, http.StatusUnauthorized, answer.Unauthorized, reason)
 		ex.decision(a.label, false)
 		return false
 	}
 	ex.ident = id
 	if !id.HasAnyScope(rt.scopes) {
 		ex.w.Header().Set("WWW-Authenticate", answer.InsufficientScope)
-		ex.answer(http.StatusForbidden, answer.Forbidden, "insufficient_scope")
+		ex.reject(gwresponse.AccessDenied, http.StatusForbidden, answer.Forbidden, "insufficient_scope")
 		ex.decision(a.label, false)
 		return false
 	}
@@ -316,14 +323,52 @@ func (ex *exchange) decision(authorizer string, allow bool) {
 		if allow {
 			outcome, reason = "allow", "ok"
 		}
-		m.decisions.WithLabelValues(authorizer, outcome, reason).Inc()
+		m.decisions.WithLabelValues(authorizer, outcome, reason, ex.mode.String()).Inc()
 	}
 }
 
-// answer writes one of the gateway's own JSON answers.
-func (ex *exchange) answer(status int, body, reason string) {
+// reject writes one of the gateway's own answers and notes why: t is the
+// AWS gateway response type that covers it, status and body (AWS's JSON)
+// the answer Portcullis gives unless gateway_responses changes it. Every
+// answer the gateway gives by itself goes through here (or through Fail,
+// for an integration's).
+func (ex *exchange) reject(t gwresponse.Type, status int, body, reason string) {
 	ex.reason = reason
-	answer.JSON(&ex.w, ex.r, status, body)
+	ex.respond(t, status, body)
+}
+
+// respond writes the gateway's own answer of type t and counts it.
+func (ex *exchange) respond(t gwresponse.Type, status int, body string) {
+	if m := ex.g.metrics; m != nil {
+		m.Responses.Count(t)
+	}
+	if ex.trace != nil {
+		ex.traceResponse(t, status, body)
+	}
+	if ex.g.responses == nil {
+		answer.JSON(&ex.w, ex.r, status, body)
+		return
+	}
+	ex.g.responses.Write(&ex.w, ex.r, ex, t, status, body)
+}
+
+var _ answer.Failer = (*exchange)(nil)
+
+// Fail implements answer.Failer: an integration's failure answers (its
+// reason is the integration's to give) are gateway responses too.
+func (ex *exchange) Fail(w http.ResponseWriter, r *http.Request, f answer.Failure, status int, body string) {
+	t := gwresponse.FromFailure(f)
+	if m := ex.g.metrics; m != nil {
+		m.Responses.Count(t)
+	}
+	if ex.trace != nil {
+		ex.traceResponse(t, status, body)
+	}
+	if ex.g.responses == nil {
+		answer.JSON(w, r, status, body)
+		return
+	}
+	ex.g.responses.Write(w, r, ex, t, status, body)
 }
 
 // finish logs the request and counts it.
@@ -337,15 +382,17 @@ func (ex *exchange) finish() {
 	if rt == nil {
 		rt = ex.g.unmatched
 	}
-	rt.m.count(status, elapsed)
+	m := &rt.m[ex.mode]
+	m.count(status, elapsed)
 	if ex.cut {
-		rt.m.countCut(ex.reason)
+		m.countCut(ex.reason)
 	}
 	ex.traceEnd(rt, status)
 
-	attrs := make([]slog.Attr, 0, 12)
+	attrs := make([]slog.Attr, 0, 13)
 	attrs = append(attrs,
 		slog.String("request_id", ex.id),
+		slog.String("mode", ex.mode.String()),
 		slog.String("method", ex.r.Method),
 		slog.String("path", ex.r.URL.Path),
 		slog.String("route", rt.label),
@@ -474,15 +521,16 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // proxyIntegration adapts proxy.Proxy to integration.
 type proxyIntegration struct {
-	p      *proxy.Proxy
-	tracer *tracing.Tracer // nil: tracing off
-	host   string          // the backend's host:port, for traces
+	p       *proxy.Proxy
+	mapping *mapping.Mapping // the route's request parameters, which the decision API applies too
+	tracer  *tracing.Tracer  // nil: tracing off
+	host    string           // the backend's host:port, for traces
 }
 
 func (pi *proxyIntegration) bodyTimeout() time.Duration { return pi.p.Timeout() }
 
 func (pi *proxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
-	ex.call = proxy.Call{Params: &ex.params, Source: ex, RequestID: ex.id, ClientIP: ex.clientIP}
+	ex.call = proxy.Call{Params: &ex.params, Source: ex, Failer: ex, RequestID: ex.id, ClientIP: ex.clientIP}
 	if pi.tracer != nil {
 		ex.call.Trace = pi.tracer
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/gwresponse"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/mapping"
@@ -107,6 +108,10 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		}
 		g.authorizers[name] = a
 	}
+
+	responses, err := gwresponse.Setup(f, gwresponse.Options{IdentityHeaders: identityHeaders(c)})
+	errs.Add(err)
+	g.responses = responses
 
 	if len(c.Routes) == 0 {
 		errs = append(errs, *f.Errorf("routes", "at least one route is required"))
@@ -299,7 +304,7 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 			Timeout:           in.Timeout.Std(),
 			Transport:         d.Transport,
 			PassClientHeaders: in.PassClientHeaders,
-		}), tracer: d.Tracer, host: tmpl.URL().Host}, nil
+		}), mapping: m, tracer: d.Tracer, host: tmpl.URL().Host}, nil
 	case "lambda_proxy":
 		errs = append(errs, checkPassClientHeaders(f, at, in.PassClientHeaders, nil)...)
 		notFor("uri", in.URI != "")
@@ -384,6 +389,20 @@ func checkContextName(name, authType string) error {
 		return nil
 	}
 	return fmt.Errorf("$context.%s is not a context variable Portcullis provides (known: %s, authorizer.claims.NAME, authorizer.principalId, authorizer.KEY)", name, strings.Join(contextNames, ", "))
+}
+
+// identityHeaders are the request headers any authorizer reads an identity
+// from (a jwt authorizer's default is Authorization).
+func identityHeaders(c *config.Config) []string {
+	out := []string{"Authorization"}
+	for _, a := range c.Authorizers {
+		for _, expr := range a.IdentitySource {
+			if src, err := identity.Parse(expr); err == nil && src.Kind == identity.Header {
+				out = append(out, src.Name)
+			}
+		}
+	}
+	return out
 }
 
 func list(names []string) string {

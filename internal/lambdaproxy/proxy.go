@@ -125,6 +125,9 @@ type Request struct {
 	SourceIP   string    // empty: host of HTTP.RemoteAddr
 	Time       time.Time // zero: now
 	Authorizer Authorizer
+	// Failer, when set, writes the integration's failure answers in place
+	// of the built-in ones: the gateway's gateway responses.
+	Failer answer.Failer
 }
 
 // Invoker invokes the function; internal/function's runtimes satisfy it. An
@@ -196,17 +199,17 @@ func (i *Integration) Serve(w http.ResponseWriter, r *Request) string {
 	body, reason := readBody(hr, i.s.MaxBodyBytes)
 	switch reason {
 	case ReasonBodyTooLarge:
-		answer.JSON(w, hr, http.StatusRequestEntityTooLarge, answer.TooLarge)
+		answer.Fail(r.Failer, w, hr, answer.FailureTooLarge, http.StatusRequestEntityTooLarge, answer.TooLarge)
 		return reason
 	case ReasonBodyRead:
-		answer.JSON(w, hr, http.StatusBadRequest, answer.BadRequest)
+		answer.Fail(r.Failer, w, hr, answer.FailureBodyRead, http.StatusBadRequest, answer.BadRequest)
 		return reason
 	}
 
 	event, err := buildEvent(i.s, r, body)
 	if err != nil {
 		i.log.Error("lambda proxy: building the event", "request_id", r.RequestID, "error", err)
-		answer.JSON(w, hr, http.StatusInternalServerError, answer.InternalError)
+		answer.Fail(r.Failer, w, hr, answer.FailureBackend, http.StatusInternalServerError, answer.InternalError)
 		return ReasonEvent
 	}
 
@@ -220,7 +223,7 @@ func (i *Integration) Serve(w http.ResponseWriter, r *Request) string {
 	res, err := parseResponse(i.s.PayloadFormatVersion, out, i.s.MaxBodyBytes)
 	if err != nil {
 		i.log.Warn("lambda proxy: malformed Lambda proxy response", "request_id", r.RequestID, "error", err)
-		answer.JSON(w, hr, http.StatusBadGateway, answer.InternalError)
+		answer.Fail(r.Failer, w, hr, answer.FailureBackend, http.StatusBadGateway, answer.InternalError)
 		return ReasonBadResponse
 	}
 	writeResponse(w, hr, res)
@@ -236,18 +239,18 @@ func (i *Integration) invokeFailed(w http.ResponseWriter, r *Request, err error)
 		// The function's message is its own business (and may carry
 		// secrets): logged at debug level only.
 		i.log.Debug("lambda proxy: function error", "request_id", r.RequestID, "error", err)
-		answer.JSON(w, hr, http.StatusInternalServerError, FunctionErrorBody)
+		answer.Fail(r.Failer, w, hr, answer.FailureBackend, http.StatusInternalServerError, FunctionErrorBody)
 		return ReasonFunctionError
 	case errors.Is(err, function.ErrUnavailable):
 		// Nothing ran the function: its queue was full, no process was
 		// free in time, or Lambda refused the invocation (throttling). API
 		// Gateway answers an invocation Lambda rejects with 500, not 502.
 		i.log.Warn("lambda proxy: function unavailable", "request_id", r.RequestID, "error", err)
-		answer.JSON(w, hr, http.StatusInternalServerError, FunctionErrorBody)
+		answer.Fail(r.Failer, w, hr, answer.FailureBackend, http.StatusInternalServerError, FunctionErrorBody)
 		return ReasonUnavailable
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, function.ErrTimeout):
 		i.log.Warn("lambda proxy: function timed out", "request_id", r.RequestID, "error", err)
-		answer.JSON(w, hr, http.StatusGatewayTimeout, answer.TimedOut)
+		answer.Fail(r.Failer, w, hr, answer.FailureTimeout, http.StatusGatewayTimeout, answer.TimedOut)
 		return ReasonTimeout
 	case errors.Is(err, context.Canceled) && hr.Context().Err() != nil:
 		// The client went away; nobody reads an answer.
@@ -255,15 +258,15 @@ func (i *Integration) invokeFailed(w http.ResponseWriter, r *Request, err error)
 		return ReasonCanceled
 	case errors.Is(err, function.ErrTooLarge):
 		i.log.Warn("lambda proxy: function response too large", "request_id", r.RequestID, "error", err)
-		answer.JSON(w, hr, http.StatusBadGateway, answer.InternalError)
+		answer.Fail(r.Failer, w, hr, answer.FailureBackend, http.StatusBadGateway, answer.InternalError)
 		return ReasonResponseTooLarge
 	case errors.Is(err, function.ErrInvalidResponse):
 		i.log.Warn("lambda proxy: malformed Lambda proxy response", "request_id", r.RequestID, "error", err)
-		answer.JSON(w, hr, http.StatusBadGateway, answer.InternalError)
+		answer.Fail(r.Failer, w, hr, answer.FailureBackend, http.StatusBadGateway, answer.InternalError)
 		return ReasonBadResponse
 	}
 	i.log.Error("lambda proxy: invocation failed", "request_id", r.RequestID, "error", err)
-	answer.JSON(w, hr, http.StatusBadGateway, answer.InternalError)
+	answer.Fail(r.Failer, w, hr, answer.FailureBackend, http.StatusBadGateway, answer.InternalError)
 	return ReasonInvocationError
 }
 

@@ -36,6 +36,10 @@ type Call struct {
 	// Trace, when set, writes the request's trace context into the
 	// backend request's headers (replacing the client's).
 	Trace TraceInjector
+	// Failer, when set, writes the answers to failed exchanges (413, 400,
+	// 502, 504) in place of the built-in ones: the gateway's gateway
+	// responses. The client going away is never answered.
+	Failer answer.Failer
 
 	// Err is why the exchange failed (the backend's fault, or the client's
 	// body), for logs; nil when a backend response was relayed whole, or
@@ -309,21 +313,21 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	c := r.Context().Value(callKey{}).(*Call)
 	c.Err = err
-	status, body := http.StatusBadGateway, answer.BadGateway
+	f, status, body := answer.FailureBackend, http.StatusBadGateway, answer.BadGateway
 	var tooBig *http.MaxBytesError
 	var clientBody *requestBodyError
 	switch ctxErr := r.Context().Err(); {
 	case errors.As(err, &tooBig):
-		status, body = http.StatusRequestEntityTooLarge, answer.TooLarge
+		f, status, body = answer.FailureTooLarge, http.StatusRequestEntityTooLarge, answer.TooLarge
 	case errors.As(err, &clientBody):
-		status, body = http.StatusBadRequest, answer.BadRequest
+		f, status, body = answer.FailureBodyRead, http.StatusBadRequest, answer.BadRequest
 	case errors.Is(ctxErr, context.Canceled):
 		w.WriteHeader(answer.ClientClosed)
 		return
 	case errors.Is(ctxErr, context.DeadlineExceeded), isTimeout(err):
-		status, body = http.StatusGatewayTimeout, answer.TimedOut
+		f, status, body = answer.FailureTimeout, http.StatusGatewayTimeout, answer.TimedOut
 	}
-	answer.JSON(w, r, status, body)
+	answer.Fail(c.Failer, w, r, f, status, body)
 }
 
 func isTimeout(err error) bool {

@@ -26,6 +26,7 @@ import (
 	"github.com/invopop/jsonschema"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/gwresponse"
 )
 
 // Files are the schemas Generate makes, by file name under schema/.
@@ -68,6 +69,15 @@ func Generate(comments map[string]string) (map[string][]byte, error) {
 						p.Pattern = pattern
 					}
 				}
+			}
+		}
+		if d := s.Definitions["Config"]; d != nil {
+			if p, ok := d.Properties.Get("gateway_responses"); ok {
+				var types []any
+				for _, t := range gwresponse.Types() {
+					types = append(types, t.String())
+				}
+				p.PropertyNames = &jsonschema.Schema{Enum: types}
 			}
 		}
 		s.ID = jsonschema.ID(BaseURL + name)

@@ -68,6 +68,8 @@ func checkListeners(f *config.File) error {
 	if !strings.HasPrefix(c.AdminListen, admin.UnixPrefix) { // a Unix socket takes no port
 		add("admin_listen", c.AdminListen, true)
 	}
+	add("decision_api.listen", c.DecisionAPI.Listen, true)
+	add("decision_api.grpc_listen", c.DecisionAPI.GRPCListen, true)
 	for name, is := range c.Issuers {
 		add("issuers."+name+".listen", is.Listen, false)
 	}

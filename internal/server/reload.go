@@ -125,6 +125,7 @@ func (s *Server) warnRestartOnly(f *config.File) {
 		{"server", reflect.DeepEqual(f.Config.Server, old.Server)},
 		{"issuers", reflect.DeepEqual(f.Config.Issuers, old.Issuers)},
 		{"tracing", reflect.DeepEqual(f.Config.Tracing, old.Tracing)},
+		{"decision_api", f.Config.DecisionAPI == old.DecisionAPI},
 	} {
 		if !c.same {
 			changed = append(changed, c.name)

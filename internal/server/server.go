@@ -18,10 +18,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
 
 	"github.com/portcullis/portcullis/internal/admin"
 	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/decision"
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/tracing"
@@ -182,7 +184,15 @@ func Run(ctx context.Context, o Options) error {
 		listeners = append(listeners, aln)
 	}
 
-	failed := make(chan error, len(servers))
+	decisionAddr, grpcServer, grpcLn, err := s.listenDecisionAPI(f, srv, &servers, &listeners)
+	if err != nil {
+		for _, l := range listeners {
+			l.Close()
+		}
+		return err
+	}
+
+	failed := make(chan error, len(servers)+1)
 	var wg sync.WaitGroup
 	for i := range servers {
 		wg.Go(func() {
@@ -191,9 +201,22 @@ func Run(ctx context.Context, o Options) error {
 			}
 		})
 	}
+	if grpcServer != nil {
+		wg.Go(func() {
+			if err := grpcServer.Serve(grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				failed <- err
+			}
+		})
+	}
 	attrs := []any{"listen", ln.Addr().String(), "routes", len(f.Config.Routes), "config", o.ConfigPath}
 	if adminAddr != nil {
 		attrs = append(attrs, "admin", adminAddr.String())
+	}
+	if decisionAddr != nil {
+		attrs = append(attrs, "decision_api", decisionAddr.String())
+	}
+	if grpcLn != nil {
+		attrs = append(attrs, "decision_api_grpc", grpcLn.Addr().String())
 	}
 	s.log.Info("serving", attrs...)
 	if o.Started != nil {
@@ -248,6 +271,9 @@ loop:
 			s.log.Warn("in-flight requests did not finish in time; closing their connections", "error", err)
 			hs.Close()
 		}
+	}
+	if grpcServer != nil {
+		stopGRPC(sctx, grpcServer)
 	}
 	wg.Wait()
 	s.retireAll()
@@ -364,4 +390,53 @@ func orDefault[T comparable](v, def T) T {
 		return def
 	}
 	return v
+}
+
+// listenDecisionAPI opens the decision API's listeners (decision_api:): the
+// HTTP one joins servers, with the gateway listener's limits; the gRPC one
+// is returned with its server. Both decide with the gateway serving now.
+func (s *Server) listenDecisionAPI(f *config.File, gw *http.Server, servers *[]*http.Server, listeners *[]net.Listener) (net.Addr, *grpc.Server, net.Listener, error) {
+	c := f.Config.DecisionAPI
+	var addr net.Addr
+	if c.Listen != "" {
+		ln, err := net.Listen("tcp", c.Listen)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("decision_api listen: %w", err)
+		}
+		addr = ln.Addr()
+		*servers = append(*servers, &http.Server{
+			Handler:           decision.NewHTTP(s.current.Load, s.log),
+			ReadHeaderTimeout: gw.ReadHeaderTimeout,
+			IdleTimeout:       gw.IdleTimeout,
+			MaxHeaderBytes:    gw.MaxHeaderBytes,
+			ErrorLog:          gw.ErrorLog,
+		})
+		*listeners = append(*listeners, ln)
+	}
+	if c.GRPCListen == "" {
+		return addr, nil, nil, nil
+	}
+	ln, err := net.Listen("tcp", c.GRPCListen)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("decision_api grpc_listen: %w", err)
+	}
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(decision.MaxCheckRequestBytes))
+	decision.NewExtAuthz(s.current.Load).Register(gs)
+	return addr, gs, ln, nil
+}
+
+// stopGRPC lets the ext_authz calls in flight finish until ctx is done, then
+// cuts them.
+func stopGRPC(ctx context.Context, gs *grpc.Server) {
+	done := make(chan struct{})
+	go func() {
+		gs.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		gs.Stop()
+		<-done
+	}
 }

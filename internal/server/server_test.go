@@ -172,7 +172,7 @@ func TestAdminReadinessAndReload(t *testing.T) {
 	if code, body := get(t, r.base+"/hello", "Authorization", "Bearer "+tok); code != 200 || body != "v2" {
 		t.Errorf("after broken reload: %d %q", code, body)
 	}
-	if code, body := get(t, r.admin+"/metrics"); code != 200 || !strings.Contains(body, `portcullis_requests_total{route="GET /hello",status="200"}`) {
+	if code, body := get(t, r.admin+"/metrics"); code != 200 || !strings.Contains(body, `portcullis_requests_total{mode="gateway",route="GET /hello",status="200"}`) {
 		t.Errorf("metrics = %d, lacks request counter", code)
 	}
 }

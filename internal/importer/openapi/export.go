@@ -62,6 +62,13 @@ func Export(c *config.Config) ([]byte, error) {
 	if len(schemes) > 0 {
 		doc["components"] = map[string]any{"securitySchemes": schemes}
 	}
+	if len(c.GatewayResponses) > 0 {
+		gr := map[string]any{}
+		for name, g := range c.GatewayResponses {
+			gr[name] = importer.ExportGatewayResponse(g)
+		}
+		doc["x-amazon-apigateway-gateway-responses"] = gr
+	}
 
 	paths := map[string]any{}
 	for i, r := range c.Routes {

@@ -252,7 +252,8 @@ func (t *translator) portcullis() error {
 func keepEnv(name string) (string, bool) { return "${" + name + "}", true }
 
 // rootExtensions carries CORS over (as a note until Portcullis has CORS)
-// and notes every other API Gateway extension at the root.
+// and gateway responses, and notes every other API Gateway extension at the
+// root.
 func (t *translator) rootExtensions() {
 	for _, k := range sortedKeys(t.doc.Extensions) {
 		src := t.o.Source + " " + k
@@ -260,6 +261,11 @@ func (t *translator) rootExtensions() {
 		case extPortcullis, "x-amazon-apigateway-importexport-version":
 		case "x-amazon-apigateway-cors":
 			importer.CORS(t.res, src, asObj(t.doc.Extensions[k]))
+		case "x-amazon-apigateway-gateway-responses":
+			all := asObj(t.doc.Extensions[k])
+			for _, typ := range sortedKeys(all) {
+				importer.GatewayResponse(t.res, src+"."+typ, typ, asObj(all[typ]))
+			}
 		default:
 			if strings.HasPrefix(k, "x-amazon-apigateway-") {
 				t.note("", src, "%s has no Portcullis equivalent", k)

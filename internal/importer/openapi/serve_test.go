@@ -119,8 +119,9 @@ func TestServeHTTPAPIDefinition(t *testing.T) {
 // behind an API key and an AWS service integration left out.
 func TestServeRESTDefinition(t *testing.T) {
 	t.Setenv("BACKEND_URL", backend(t))
-	base, text := importAndServe(t, "testdata/rest-api.json", "route GET /keys left out: API keys", "route POST /legacy left out", "gateway-responses")
-	for _, w := range []string{"function_name: token-auth", "event_type: TOKEN", "result_ttl: 60s", "identity_validation_expression: ^Bearer .+$"} {
+	base, text := importAndServe(t, "testdata/rest-api.json", "route GET /keys left out: API keys", "route POST /legacy left out")
+	for _, w := range []string{"function_name: token-auth", "event_type: TOKEN", "result_ttl: 60s", "identity_validation_expression: ^Bearer .+$",
+		"gateway_responses:", "DEFAULT_4XX:", "Access-Control-Allow-Origin: '''*'''"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("output lacks %q:\n%s", w, text)
 		}
@@ -132,8 +133,13 @@ func TestServeRESTDefinition(t *testing.T) {
 		t.Errorf("GET /pets/5 = %d %q", code, body)
 	}
 	for _, p := range []string{"/keys", "/legacy"} {
-		if code, _, _ := do(t, "GET", base+p); code != 404 {
-			t.Errorf("GET %s = %d, want 404 (left out)", p, code)
+		// The definition's DEFAULT_4XX gateway response adds its CORS
+		// header to the gateway's own 404.
+		if code, h, _ := do(t, "GET", base+p); code != 404 || h.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET %s = %d, Access-Control-Allow-Origin %q; want 404 (left out) with DEFAULT_4XX's *", p, code, h.Get("Access-Control-Allow-Origin"))
 		}
+	}
+	if _, h, _ := do(t, "GET", base+"/ping"); h.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("GET /ping has Access-Control-Allow-Origin %q: a gateway response header on an integration's answer", h.Get("Access-Control-Allow-Origin"))
 	}
 }

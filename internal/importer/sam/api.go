@@ -363,13 +363,54 @@ func (t *translator) finishAPIs() {
 			t.res.Skip("api", a.src, "API %s's routes are served beside %s's: Portcullis serves one API, with %s's id and stage in events and ARNs", a.id, main.id, main.id)
 		}
 		t.cors(a)
+		t.gatewayResponses(a)
 		for _, k := range sortedKeys(a.props) {
 			switch k {
-			case "Auth", "CorsConfiguration", "Cors", "StageName", "DefinitionBody", "DefinitionUri", "Name", "Description", "Tags", "OpenApiVersion", "FailOnWarnings":
+			case "Auth", "CorsConfiguration", "Cors", "StageName", "DefinitionBody", "DefinitionUri", "Name", "Description", "Tags", "OpenApiVersion", "FailOnWarnings", "GatewayResponses":
 			default:
 				t.res.Skip("api", a.src+"."+k, "%s has no Portcullis equivalent", k)
 			}
 		}
+	}
+}
+
+// gatewayResponses carries a REST API's GatewayResponses over:
+// {TYPE: {StatusCode, ResponseParameters: {Headers: {Name: "'value'"},
+// Paths, QueryStrings}, ResponseTemplates}}, as SAM writes them into the
+// definition's x-amazon-apigateway-gateway-responses.
+func (t *translator) gatewayResponses(a *api) {
+	v, ok := a.props["GatewayResponses"]
+	if !ok {
+		return
+	}
+	src := a.src + ".GatewayResponses"
+	t.e.at = "gateway_responses"
+	all := asMap(t.e.eval(v, src))
+	for _, typ := range sortedKeys(all) {
+		g := asMap(all[typ])
+		at := src + "." + typ
+		obj := map[string]any{}
+		for _, k := range sortedKeys(g) {
+			switch k {
+			case "ResponseParameters":
+				params := map[string]any{}
+				rp := asMap(g[k])
+				for _, kind := range sortedKeys(rp) {
+					if kind != "Headers" {
+						t.res.Skip("gateway_responses."+typ, at+"."+k+"."+kind, "only Headers have a Portcullis equivalent")
+						continue
+					}
+					headers := asMap(rp[kind])
+					for _, name := range sortedKeys(headers) {
+						params[importer.HeaderParameter+name] = headers[name]
+					}
+				}
+				obj[k] = params
+			default:
+				obj[k] = g[k]
+			}
+		}
+		importer.GatewayResponse(t.res, at, typ, obj)
 	}
 }
 

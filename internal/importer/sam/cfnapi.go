@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/portcullis/portcullis/internal/importer"
 	"github.com/portcullis/portcullis/internal/importer/openapi"
 )
 
@@ -18,7 +19,7 @@ import (
 var (
 	restParts = map[string]bool{
 		"AWS::ApiGateway::Resource": true, "AWS::ApiGateway::Method": true, "AWS::ApiGateway::Authorizer": true,
-		"AWS::ApiGateway::Deployment": true, "AWS::ApiGateway::Stage": true,
+		"AWS::ApiGateway::Deployment": true, "AWS::ApiGateway::Stage": true, "AWS::ApiGateway::GatewayResponse": true,
 	}
 	httpParts = map[string]bool{
 		"AWS::ApiGatewayV2::Route": true, "AWS::ApiGatewayV2::Integration": true, "AWS::ApiGatewayV2::Authorizer": true,
@@ -261,6 +262,15 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 			d.add(t, path, strings.ToUpper(text(get("HttpMethod"))), op, p.src())
 		case "AWS::ApiGateway::Authorizer":
 			d.schemes[p.name] = t.restScheme(p)
+		case "AWS::ApiGateway::GatewayResponse":
+			t.e.at = "gateway_responses"
+			obj := map[string]any{}
+			for _, k := range sortedKeys(p.props) {
+				if k != "RestApiId" && k != "ResponseType" {
+					obj[k] = get(k)
+				}
+			}
+			importer.GatewayResponse(t.res, p.src(), text(get("ResponseType")), obj)
 		case "AWS::ApiGateway::Stage", "AWS::ApiGateway::Deployment":
 			if s := text(get("StageName")); s != "" && (stage == "" || p.typ == "AWS::ApiGateway::Stage") {
 				stage = s

@@ -163,9 +163,12 @@ func TestServeHTTPAPILambdaAuthorizer(t *testing.T) {
 func TestServeRESTInclude(t *testing.T) {
 	cfg, stderr := importFile(t, "testdata/rest-include/template.yaml")
 	wantText(t, cfg, "identity_validation_expression: ^Bearer .+$", "result_ttl: 300s", "stage: Prod",
-		"USER_POOL_ID: ${ImportValue_USER_POOL_ID}", "allowHeaders: [Content-Type, Authorization]")
-	wantStderr(t, stderr, "x-amazon-apigateway-gateway-responses has no Portcullis equivalent",
-		"authorizerCredentials (an IAM role to invoke the function) is not needed locally")
+		"USER_POOL_ID: ${ImportValue_USER_POOL_ID}", "allowHeaders: [Content-Type, Authorization]",
+		"DEFAULT_4XX:", "Access-Control-Allow-Origin: '''*'''")
+	wantStderr(t, stderr, "authorizerCredentials (an IAM role to invoke the function) is not needed locally")
+	if strings.Contains(stderr, "gateway-responses") {
+		t.Errorf("the gateway responses were not carried over:\n%s", stderr)
+	}
 	if strings.Contains(stderr, "AuthorizerRole_Arn") {
 		t.Errorf("the authorizer's role became a placeholder to set, though nothing local uses it:\n%s", stderr)
 	}
@@ -180,4 +183,20 @@ func TestServeRESTInclude(t *testing.T) {
 		{"DELETE", "/items/a/b", []string{"Authorization", "Bearer allow-carol"}, 200, `{"principal":"carol","proxy":"a/b","resource":"/items/{proxy+}","user":"carol"}`, false},
 		{"GET", "/public", nil, 200, `{"principal":null,"resource":"/public","user":null}`, false},
 	})
+	// The definition's DEFAULT_4XX gateway response puts its CORS header on
+	// the authorizer's 401 and 403.
+	for _, auth := range []string{"", "Bearer deny-bob"} {
+		req, _ := http.NewRequest("GET", base+"/", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 4 || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET / (%q) = %d, Access-Control-Allow-Origin %q", auth, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+	}
 }

@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/testissuer"
+)
+
+// BenchmarkDecide measures the decision path as the decision API runs it
+// (Decide), beside the same requests served (ServeHTTP, as in
+// BenchmarkServe): routing, the JWT authorizer with a warm cache, metrics
+// and the JSON access log. "mapped" adds the identity mapping of one
+// claim; the gateway's counterpart is the mapping inside the http_proxy
+// integration (BenchmarkServe/jwt-proxy). Decide must allocate no more
+// than ServeHTTP for the same request.
+func BenchmarkDecide(b *testing.B) {
+	iss := testissuer.New(b)
+	f, err := config.Parse("bench.yaml", []byte(fmt.Sprintf(`listen: 127.0.0.1:0
+authorizers:
+  users: {type: jwt, issuer: %q, audience: [test-api]}
+routes:
+  - route: GET /public
+    integration: {type: mock, body: ok}
+  - route: GET /orders/{id}
+    authorizer: users
+    authorization_scopes: [orders:read]
+    integration: {type: mock, body: ok}
+  - route: GET /mapped/{id}
+    authorizer: users
+    authorization_scopes: [orders:read]
+    integration:
+      type: http_proxy
+      uri: http://127.0.0.1:1/{id}
+      request_parameters: {"overwrite:header.x-user": $context.authorizer.claims.sub}
+`, iss.URL)), os.LookupEnv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := Build(f, Deps{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slogJSON(io.Discard)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g.Start(ctx)
+	tok := iss.Mint(b, "k1", map[string]any{"scope": "orders:read"})
+
+	for _, bc := range []struct {
+		name, path, auth string
+		want             int
+		serve            bool // compare with ServeHTTP (not for mapped: it would reach the backend)
+	}{
+		{"public", "/public", "", 200, true},
+		{"jwt-cached", "/orders/1", "Bearer " + tok, 200, true},
+		{"jwt-missing", "/orders/1", "", 401, true},
+		{"jwt-mapped", "/mapped/1", "Bearer " + tok, 200, false},
+	} {
+		req := httptest.NewRequest("GET", bc.path, nil)
+		if bc.auth != "" {
+			req.Header.Set("Authorization", bc.auth)
+		}
+		b.Run("decide/"+bc.name, func(b *testing.B) {
+			w := &discardWriter{h: http.Header{}}
+			v := g.Decide(w, req, "192.0.2.1", ModeForwardAuth) // warm the cache
+			if status := map[bool]int{true: 200, false: w.status}[v.Allowed]; status != bc.want {
+				b.Fatalf("status %d, want %d", status, bc.want)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				clear(w.h)
+				g.Decide(w, req, "192.0.2.1", ModeForwardAuth)
+			}
+		})
+		if !bc.serve {
+			continue
+		}
+		b.Run("serve/"+bc.name, func(b *testing.B) {
+			w := &discardWriter{h: http.Header{}}
+			g.ServeHTTP(w, req)
+			if w.status != bc.want {
+				b.Fatalf("status %d, want %d", w.status, bc.want)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				clear(w.h)
+				g.ServeHTTP(w, req)
+			}
+		})
+	}
+}
