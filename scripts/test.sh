@@ -10,10 +10,11 @@ export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/
 # Debian packages the tests run for real, by the command they provide:
 # curl, bash and sed run the quickstart's printed lines; python3 and node run
 # Python and Node.js functions; podman builds the image; nginx fronts the
-# rolling-restart test; kubectl checks the Kubernetes manifests.
+# rolling-restart test; kubectl checks the Kubernetes manifests; chromium
+# loads the CORS test's pages (internal/gateway/cors_browser_test.go).
 declare -A packages=(
   [curl]=curl [bash]=bash [sed]=sed [python3]=python3 [node]=nodejs
-  [podman]=podman [nginx]=nginx [kubectl]=kubernetes-client
+  [podman]=podman [nginx]=nginx [kubectl]=kubernetes-client [chromium]=chromium
 )
 # Python modules the examples import, for /usr/bin/python3.
 declare -A modules=([jwt]=python3-jwt [cryptography]=python3-cryptography)

@@ -45,8 +45,12 @@ routes:
       uri: http://127.0.0.1:9/orders/{id}
       request_parameters:
         "overwrite:header.x-user": $context.authorizer.claims.sub
-  - route: ANY /{proxy+}
+  - route: GET /{proxy+}
     integration: {type: mock, status: 200, body: public}
+cors:
+  allowOrigins: [https://app.example.com]
+  allowMethods: [GET]
+  allowHeaders: [authorization]
 gateway_responses:
   ACCESS_DENIED:
     status: 403
@@ -74,8 +78,9 @@ func TestExplainJWT(t *testing.T) {
 		want  []string
 	}{
 		{"allowed", []string{"GET /orders/1", "-H", "Authorization: Bearer " + good}, exitOK, good, []string{
+			"cors        · no Origin header: no CORS headers",
 			"route       ✓ GET /orders/{id}: a path with {name} parameters",
-			`path parameter id = "1"`, "also matching, and beaten: ANY /{proxy+}",
+			`path parameter id = "1"`, "also matching, and beaten: GET /{proxy+}",
 			"authorizer  · orders (jwt)", "identity    ✓ $request.header.Authorization = <secret: ",
 			"signature   ✓ valid RS256 signature", `kid "k1"`,
 			"scopes      ✓ the route needs one of [orders:read]; the token has [orders:read]",
@@ -96,11 +101,26 @@ func TestExplainJWT(t *testing.T) {
 			"claims      ✗ expired", `DENY 401 {"message":"Unauthorized"}`, "Www-Authenticate: Bearer error=\"invalid_token\"",
 			"gw response · UNAUTHORIZED: the built-in answer (gateway_responses has no entry for it, nor DEFAULT_4XX/DEFAULT_5XX)",
 		}},
-		{"public greedy route", []string{"POST /elsewhere/a/b", "--query", "x=1"}, exitOK, "", []string{
-			"route       ✓ ANY /{proxy+}: a greedy {name+} path", `path parameter proxy = "elsewhere/a/b"`,
+		{"public greedy route", []string{"GET /elsewhere/a/b", "--query", "x=1"}, exitOK, "", []string{
+			"route       ✓ GET /{proxy+}: a greedy {name+} path", `path parameter proxy = "elsewhere/a/b"`,
 			"authorizer  · none: a public route", "the mock integration answers 200 public",
 		}},
 		{"bad path", []string{"GET /orders/%2e%2e/x"}, exitFailed, "", []string{"refused before route selection", "DENY 400"}},
+		{"CORS preflight answered before the authorizer", []string{"OPTIONS /orders/1", "-H", "Origin: https://app.example.com", "-H", "Access-Control-Request-Method: GET"}, exitOK, "", []string{
+			"route       · no route takes OPTIONS /orders/1; the gateway answered it itself: a CORS preflight",
+			"decision    ✓ ANSWERED by the gateway itself: 204", "cors        · preflight from https://app.example.com allowed",
+			"Access-Control-Allow-Methods: GET",
+		}},
+		{"CORS preflight for a method not allowed", []string{"OPTIONS /orders/1", "-H", "Origin: https://app.example.com", "-H", "Access-Control-Request-Method: DELETE"}, exitOK, "", []string{
+			"cors        · preflight from https://app.example.com refused",
+		}},
+		{"CORS headers on the gateway's own 401", []string{"GET /orders/1", "-H", "Origin: https://app.example.com"}, exitFailed, "", []string{
+			"cors        · origin https://app.example.com allowed: the response, the gateway's own answers included",
+			"Access-Control-Allow-Origin: https://app.example.com", `DENY 401 {"message":"Unauthorized"}`,
+		}},
+		{"CORS origin not allowed", []string{"GET /orders/1", "-H", "Origin: https://evil.example", "-H", "Authorization: Bearer " + good}, exitOK, good, []string{
+			"cors        · origin https://evil.example is not allowed: no CORS headers", "decision    ✓ ALLOW",
+		}},
 		{"token in the query string", []string{"GET /q", "--query", "access_token=" + good}, exitOK, good, []string{
 			"request     · GET /q?access_token=<secret: ", "identity    ✓ $request.querystring.access_token = <secret: ",
 			"decision    ✓ ALLOW", "GET http://127.0.0.1:9/q?access_token=<secret: ",

@@ -53,6 +53,10 @@ type Config struct {
 	// (REST API GatewayResponses), keyed by AWS response type
 	// (UNAUTHORIZED, DEFAULT_4XX, ...); see internal/gwresponse.
 	GatewayResponses map[string]GatewayResponse `yaml:"gateway_responses"`
+	// CORS is AWS HTTP API's CorsConfiguration: with it the gateway answers
+	// browsers' preflights and sets the CORS headers on every response to an
+	// allowed Origin (see internal/cors). Unset: no CORS handling at all.
+	CORS *CORS `yaml:"cors"`
 }
 
 // DecisionAPI configures the decision API: the same routes and authorizers
@@ -77,6 +81,30 @@ type GatewayResponse struct {
 	// variables (JSON-escaped when the answer's Content-Type is JSON);
 	// nil keeps the built-in body.
 	Body *string `yaml:"body"`
+}
+
+// CORS is an HTTP API CorsConfiguration, with AWS's lower-camel names (the
+// apigatewayv2 API's and the x-amazon-apigateway-cors extension's).
+type CORS struct {
+	// AllowOrigins are the origins allowed to read responses: exact
+	// origins (https://app.example.com), `*` (any), `https://*` or
+	// `http://*` (any origin of that scheme) and `https://*.example.com`
+	// (any subdomain).
+	AllowOrigins []string `yaml:"allowOrigins"`
+	// AllowMethods are the methods a preflight may ask for; `*` allows any.
+	AllowMethods []string `yaml:"allowMethods"`
+	// AllowHeaders are the request headers a preflight may ask for; `*`
+	// allows any (the requested ones are echoed, so it covers Authorization).
+	AllowHeaders []string `yaml:"allowHeaders"`
+	// ExposeHeaders are the response headers a page may read beyond the
+	// CORS-safelisted ones.
+	ExposeHeaders []string `yaml:"exposeHeaders"`
+	// MaxAge is how many seconds a browser may cache a preflight's answer
+	// (Access-Control-Max-Age), -1 to 86400 as on AWS; unset: no header.
+	MaxAge *int `yaml:"maxAge"`
+	// AllowCredentials sends Access-Control-Allow-Credentials: true, so
+	// pages may send cookies and read the answer; not with an origin of `*`.
+	AllowCredentials bool `yaml:"allowCredentials"`
 }
 
 // Tracing configures OpenTelemetry tracing; the standard OTEL_* environment

@@ -246,7 +246,10 @@ func build(g *gateway.Gateway, req *http.Request, t *gateway.Trace, resp *http.R
 		// answers a preflight no OPTIONS route takes).
 		rep.Outcome = Allowed
 		rep.Decision = "ANSWERED by the gateway itself: " + statusLine(status, body)
-		rep.Route.Why = "no route takes " + req.Method + " " + req.URL.Path + "; the gateway answered it before route selection decided (a CORS preflight when CORS is configured)"
+		rep.Route.Why = "no route takes " + req.Method + " " + req.URL.Path + "; the gateway answered it itself"
+		if t.CORS != nil && t.CORS.Preflight {
+			rep.Route.Why += ": a CORS preflight, which no route takes for this path, is answered by CORS before any authorizer"
+		}
 	case t.Reason == lambdaauth.ReasonNotInvoked:
 		rep.Outcome = Undecided
 		rep.Decision = "UNDECIDED: the Lambda authorizer was not invoked (--invoke runs it)"
@@ -269,7 +272,7 @@ func build(g *gateway.Gateway, req *http.Request, t *gateway.Trace, resp *http.R
 		}
 		rep.GatewayResponse = gp
 	}
-	rep.CORS = explainCORS(resp.Header, sec)
+	rep.CORS = explainCORS(t.CORS, resp.Header, sec)
 	if rep.Outcome == Allowed && t.Route != nil {
 		rep.Backend = explainBackend(t, sent, status, body, sec)
 	}
@@ -399,7 +402,7 @@ func reuses(g *gateway.Gateway, authorizer string, l *lambdaauth.Trace) ([]Reuse
 	return out, others
 }
 
-func explainCORS(h http.Header, sec *secrets) CORSPart {
+func explainCORS(c *gateway.CORSTrace, h http.Header, sec *secrets) CORSPart {
 	var lines []HeaderLine
 	for _, hl := range sec.concealHeader(h) {
 		if strings.HasPrefix(strings.ToLower(hl.Name), "access-control-") || strings.EqualFold(hl.Name, "Vary") {
@@ -408,10 +411,19 @@ func explainCORS(h http.Header, sec *secrets) CORSPart {
 	}
 	p := CORSPart{Headers: lines}
 	p.Applied = slices.ContainsFunc(lines, func(l HeaderLine) bool { return strings.HasPrefix(strings.ToLower(l.Name), "access-control-") })
-	if p.Applied {
-		p.Detail = "the response carries CORS headers"
-	} else {
-		p.Detail = "no CORS headers on the response (CORS not configured, or no allowed Origin header sent)"
+	switch {
+	case c == nil:
+		p.Detail = "CORS is not configured: no CORS headers (a backend's own pass through)"
+	case c.Origin == "":
+		p.Detail = "no Origin header: no CORS headers (-H 'Origin: https://...' to see what a browser gets)"
+	case !c.Allowed && c.Preflight:
+		p.Detail = "preflight from " + c.Origin + " refused (origin, requested method or headers not allowed): no CORS headers, the browser will not send the request"
+	case !c.Allowed:
+		p.Detail = "origin " + c.Origin + " is not allowed: no CORS headers, a browser hides the response from the page"
+	case c.Preflight:
+		p.Detail = "preflight from " + c.Origin + " allowed: the CORS headers below (answered by the gateway before any authorizer unless a route takes OPTIONS for this path)"
+	default:
+		p.Detail = "origin " + c.Origin + " allowed: the response, the gateway's own answers included, carries the CORS headers below"
 	}
 	return p
 }

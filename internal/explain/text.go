@@ -16,7 +16,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 
 	if !r.Route.Matched {
-		tw.line("route", "✗", r.Route.Why)
+		m := "✗"
+		if r.Outcome == Allowed { // answered by a stage, such as a CORS preflight
+			m = "·"
+		}
+		tw.line("route", m, r.Route.Why)
 	} else {
 		tw.line("route", "✓", r.Route.Key+": "+r.Route.Why)
 		for _, p := range r.Route.Params {

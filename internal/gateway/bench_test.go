@@ -23,6 +23,42 @@ import (
 // JSON access log (written to io.Discard) and a mock integration.
 func BenchmarkServe(b *testing.B) {
 	iss := testissuer.New(b)
+	backend := rawBackend(b)
+	tok := iss.Mint(b, "k1", map[string]any{"scope": "orders:read"})
+	plain := benchGateway(b, iss, backend, "")
+	benchCases(b, plain, "", []benchCase{
+		{"public", "GET", "/public", "", 200},
+		{"jwt-cached", "GET", "/orders/1", "Bearer " + tok, 200},
+		{"jwt-missing", "GET", "/orders/1", "", 401},
+		{"jwt-proxy", "GET", "/proxied/1", "Bearer " + tok, 200},
+	})
+	// The same requests from a browser, with CORS configured: an exact
+	// origin, a pattern origin, a denial and a preflight the gateway answers.
+	withCORS := benchGateway(b, iss, backend, `cors:
+  allowOrigins: [https://app.example.com, "https://*.example.org"]
+  allowMethods: [GET, POST]
+  allowHeaders: [authorization, content-type]
+  exposeHeaders: [x-request-id]
+  maxAge: 300
+  allowCredentials: true
+`)
+	benchCases(b, withCORS, "https://app.example.com", []benchCase{
+		{"cors-jwt-cached", "GET", "/orders/1", "Bearer " + tok, 200},
+		{"cors-jwt-missing", "GET", "/orders/1", "", 401},
+		{"cors-jwt-proxy", "GET", "/proxied/1", "Bearer " + tok, 200},
+		{"cors-preflight", "OPTIONS", "/orders/1", "", 204},
+	})
+	benchCases(b, withCORS, "https://shop.example.org", []benchCase{
+		{"cors-pattern-jwt-cached", "GET", "/orders/1", "Bearer " + tok, 200},
+	})
+	benchCases(b, withCORS, "", []benchCase{
+		{"cors-no-origin-jwt-cached", "GET", "/orders/1", "Bearer " + tok, 200},
+	})
+}
+
+// benchGateway builds and starts the benchmark's gateway, with extra
+// configuration appended.
+func benchGateway(b *testing.B, iss *testissuer.Issuer, backend, extra string) *Gateway {
 	f, err := config.Parse("bench.yaml", []byte(fmt.Sprintf(`listen: 127.0.0.1:0
 authorizers:
   users: {type: jwt, issuer: %q, audience: [test-api]}
@@ -37,7 +73,7 @@ routes:
     authorizer: users
     authorization_scopes: [orders:read]
     integration: {type: http_proxy, uri: "http://%s/hello/{id}"}
-`, iss.URL, rawBackend(b))), os.LookupEnv)
+`, iss.URL, backend)+extra), os.LookupEnv)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,28 +82,39 @@ routes:
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	b.Cleanup(cancel)
 	g.Start(ctx)
-	tok := iss.Mint(b, "k1", map[string]any{"scope": "orders:read"})
+	return g
+}
 
-	for _, bc := range []struct {
-		name, path, auth string
-		want             int
-	}{
-		{"public", "/public", "", 200},
-		{"jwt-cached", "/orders/1", "Bearer " + tok, 200},
-		{"jwt-missing", "/orders/1", "", 401},
-		{"jwt-proxy", "/proxied/1", "Bearer " + tok, 200},
-	} {
+type benchCase struct {
+	name, method, path, auth string
+	want                     int
+}
+
+// benchCases runs each case as a sub-benchmark; origin, when set, is sent
+// as the Origin header (and a preflight asks for GET with Authorization).
+func benchCases(b *testing.B, g *Gateway, origin string, cases []benchCase) {
+	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
-			req := httptest.NewRequest("GET", bc.path, nil)
+			req := httptest.NewRequest(bc.method, bc.path, nil)
 			if bc.auth != "" {
 				req.Header.Set("Authorization", bc.auth)
+			}
+			if origin != "" {
+				req.Header.Set("Origin", origin)
+			}
+			if bc.method == "OPTIONS" {
+				req.Header.Set("Access-Control-Request-Method", "GET")
+				req.Header.Set("Access-Control-Request-Headers", "authorization")
 			}
 			w := &discardWriter{h: http.Header{}}
 			g.ServeHTTP(w, req) // warm the cache
 			if w.status != bc.want {
 				b.Fatalf("status %d, want %d", w.status, bc.want)
+			}
+			if origin != "" && w.h.Get("Access-Control-Allow-Origin") != origin {
+				b.Fatalf("Access-Control-Allow-Origin %q, want %q", w.h.Get("Access-Control-Allow-Origin"), origin)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -39,6 +39,9 @@ type Trace struct {
 	// receive; the function is not invoked while tracing.
 	Event []byte
 
+	// CORS is what the CORS stage decided; nil when CORS is not configured.
+	CORS *CORSTrace
+
 	// Response is the gateway's own answer (a denial, a failure), when it
 	// gave one: its gateway response type and whether gateway_responses
 	// changed it.
@@ -69,6 +72,13 @@ type JWTTrace struct {
 	Steps    []jwtauth.Step // jwtauth.Authorizer.Explain's, the checks Verify makes
 	Identity *jwtauth.Identity
 	Scopes   []string // the route's authorization_scopes
+}
+
+// CORSTrace is the CORS stage's decision for the request.
+type CORSTrace struct {
+	Origin    string // the request's Origin; "": none sent, so no CORS headers
+	Allowed   bool   // the response gets CORS headers
+	Preflight bool   // OPTIONS with Origin and Access-Control-Request-Method
 }
 
 // ResponseTrace is one of the gateway's own answers.
@@ -108,6 +118,12 @@ func (ex *exchange) note(stage, detail string) {
 // traceResponse records the gateway's own answer of type t.
 func (ex *exchange) traceResponse(t gwresponse.Type, status int, body string) {
 	ex.trace.Response = &ResponseTrace{Type: t.String(), Status: status, Body: body, Custom: ex.g.responses.Configured(t, status)}
+}
+
+// traceCORS records the CORS stage's decision.
+func (ex *exchange) traceCORS() {
+	c := &ex.w.cors
+	ex.trace.CORS = &CORSTrace{Origin: ex.r.Header.Get("Origin"), Allowed: c.Allowed(), Preflight: c.Preflight()}
 }
 
 // traceRoute records the selected route and its parameters.

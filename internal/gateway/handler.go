@@ -23,6 +23,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/cors"
 	"github.com/portcullis/portcullis/internal/gwresponse"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
@@ -48,6 +49,7 @@ type Gateway struct {
 	functions   map[string]*fn
 	tracer      *tracing.Tracer       // nil: tracing off
 	responses   *gwresponse.Responses // nil: every answer the built-in one
+	cors        *cors.Policy          // nil: CORS not configured
 	pool        sync.Pool
 }
 
@@ -155,6 +157,9 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, t *Trace) {
 	if t != nil {
 		t.Reason = ex.reason
 	}
+	if ex.w.status == 0 && ex.w.cors.Active() {
+		ex.w.cors.Stamp(w.Header()) // nothing was written: net/http sends these headers with its 200
+	}
 
 	ex.finish()
 	if ex.abort {
@@ -205,6 +210,12 @@ func (g *Gateway) serve(ex *exchange) {
 // with ex as its source.
 func (g *Gateway) decide(ex *exchange) *Route {
 	r := ex.r
+	if g.cors != nil {
+		ex.w.cors = g.cors.Check(r)
+		if ex.trace != nil {
+			ex.traceCORS()
+		}
+	}
 	if !cleanPath(r) {
 		if ex.trace != nil {
 			ex.trace.BadPath = true
@@ -216,6 +227,12 @@ func (g *Gateway) decide(ex *exchange) *Route {
 	i := ex.match()
 	if i < 0 {
 		ex.route = g.unmatched
+		if ex.w.cors.Preflight() {
+			// No route takes OPTIONS for this path: CORS answers the
+			// preflight, before any authorizer (Stamp sets its headers).
+			ex.w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
 		ex.reject(gwresponse.MissingAuthenticationToken, http.StatusNotFound, answer.NotFound, "no_route")
 		return nil
 	}
@@ -478,17 +495,23 @@ func newRequestID() string {
 // that whatever an integration put in the response headers (a backend's,
 // a function's, a mock's), the request id header that goes out is the
 // gateway's, exactly once: the id the client sees is the one in the log.
+// With CORS configured, the CORS headers that go out are likewise the
+// gateway's, on every final response.
 type statusWriter struct {
 	http.ResponseWriter
 	requestID string
 	status    int
 	bytes     int64
+	cors      cors.Response // zero: CORS not configured
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.stampRequestID() // also on 1xx, which go out with the headers as they are
 	if w.status == 0 && code >= 200 {
 		w.status = code
+		if w.cors.Active() {
+			w.cors.Stamp(w.ResponseWriter.Header())
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -497,6 +520,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.stampRequestID()
 		w.status = http.StatusOK
+		if w.cors.Active() {
+			w.cors.Stamp(w.ResponseWriter.Header())
+		}
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)

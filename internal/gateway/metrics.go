@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/portcullis/portcullis/internal/cors"
 	"github.com/portcullis/portcullis/internal/function"
 	"github.com/portcullis/portcullis/internal/gwresponse"
 	"github.com/portcullis/portcullis/internal/jwtauth"
@@ -24,6 +25,7 @@ type Metrics struct {
 	Lambda    *lambdaauth.Metrics
 	Functions *function.Metrics
 	Responses *gwresponse.Metrics
+	CORS      *cors.Metrics
 }
 
 // NewMetrics registers the gateway's collectors (and the JWT authorizers')
@@ -53,6 +55,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.Lambda = lambdaauth.NewMetrics(reg)
 	m.Functions = function.NewMetrics(reg)
 	m.Responses = gwresponse.NewMetrics(reg)
+	m.CORS = cors.NewMetrics(reg)
 	return m
 }
 

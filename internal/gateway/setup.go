@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/cors"
 	"github.com/portcullis/portcullis/internal/gwresponse"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
@@ -92,6 +93,13 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 
 	var errs config.Errors
 	errs.Add(g.buildFunctions(f, d))
+	var corsMetrics *cors.Metrics
+	if d.Metrics != nil {
+		corsMetrics = d.Metrics.CORS
+	}
+	policy, err := cors.Setup(f, corsMetrics)
+	errs.Add(err)
+	g.cors = policy
 	if c.Listen == "" {
 		errs = append(errs, *f.Errorf("listen", "listen is required (for example 127.0.0.1:8080)"))
 	}

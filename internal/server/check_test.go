@@ -74,6 +74,10 @@ func TestCheckRefusesWhatServeRefuses(t *testing.T) {
 			[]string{"p.yaml:2:24: decision_api.listen: "}, "listen's (line 1)"},
 		{"decision_api grpc_listen on its listen", "listen: 127.0.0.1:0\ndecision_api:\n  listen: 127.0.0.1:19191\n  grpc_listen: :19191\n" + routes,
 			[]string{"p.yaml:4:16: decision_api.grpc_listen: "}, "decision_api.listen's (line 3)"},
+		{"cors any origin with credentials", "listen: 127.0.0.1:0\n" + routes + "cors:\n  allowOrigins: [\"*\"]\n  allowCredentials: true\n",
+			[]string{"p.yaml:6:18: cors.allowOrigins[0]: "}, "allowCredentials"},
+		{"cors origin with a path", "listen: 127.0.0.1:0\n" + routes + "cors:\n  allowOrigins:\n    - https://app.example.com/\n",
+			[]string{"p.yaml:7:7: cors.allowOrigins[0]: "}, "write https://app.example.com"},
 		{"every problem at once", "listen: 8080\nadmin_listen: 127.0.0.1:99999\n" + routes,
 			[]string{"p.yaml:1:9: listen: ", "p.yaml:2:15: admin_listen: "}, ""},
 	} {

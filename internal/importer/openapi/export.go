@@ -3,6 +3,7 @@ package openapi
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 // x-amazon-apigateway-any-method, $default as the default route),
 // authorizers as security schemes, integrations as
 // x-amazon-apigateway-integration (a function as the Lambda ARN of the
-// same name in api.region and api.account_id). What API Gateway has no field
+// same name in api.region and api.account_id), `cors:` as
+// x-amazon-apigateway-cors. What API Gateway has no field
 // for (listen addresses, functions and how they run, JWT key settings)
 // goes into x-portcullis extensions, which API Gateway ignores, so that
 // importing the export gives c back.
@@ -39,13 +41,16 @@ func Export(c *config.Config) ([]byte, error) {
 		"info":    map[string]any{"title": title, "version": "1.0"},
 	}
 	x := map[string]any{}
-	for key, v := range map[string]any{"listen": c.Listen, "admin_listen": c.AdminListen, "api": c.API, "server": c.Server, "issuers": c.Issuers, "functions": c.Functions} {
+	for key, v := range processSettings(c) {
 		if g := generic(v); g != nil {
 			x[key] = g
 		}
 	}
 	if len(x) > 0 {
 		doc[extPortcullis] = x
+	}
+	if c.CORS != nil {
+		doc["x-amazon-apigateway-cors"] = exportCORS(c.CORS)
 	}
 	lambdaURI := func(fn string) string {
 		return "arn:aws:apigateway:" + region + ":lambda:path/2015-03-31/functions/arn:aws:lambda:" + region + ":" + account + ":function:" + fn + "/invocations"
@@ -235,6 +240,41 @@ func exportIntegration(in config.Integration, method string, lambdaURI func(stri
 
 // generic renders a configuration value as plain maps and lists, unset
 // fields left out; nil when nothing is set.
+// inDefinition are the top-level blocks an OpenAPI definition expresses
+// itself (paths, security schemes, API Gateway extensions); every other
+// block is a setting of the process serving the API and travels in the
+// x-portcullis extension.
+var inDefinition = map[string]bool{"routes": true, "authorizers": true, "cors": true, "gateway_responses": true}
+
+// processSettings are c's top-level blocks that are not in inDefinition,
+// by their YAML names. It reads the struct, so a block added to
+// config.Config travels without a change here.
+func processSettings(c *config.Config) map[string]any {
+	out := map[string]any{}
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		if name == "" || name == "-" || inDefinition[name] {
+			continue
+		}
+		out[name] = v.Field(i).Interface()
+	}
+	return out
+}
+
+// setProcessSettings copies from's blocks that processSettings exports
+// into c.
+func setProcessSettings(c, from *config.Config) {
+	dst, src := reflect.ValueOf(c).Elem(), reflect.ValueOf(from).Elem()
+	for i := range dst.NumField() {
+		name, _, _ := strings.Cut(dst.Type().Field(i).Tag.Get("yaml"), ",")
+		if name == "" || name == "-" || inDefinition[name] || name == "functions" {
+			continue
+		}
+		dst.Field(i).Set(src.Field(i))
+	}
+}
+
 func generic(v any) any {
 	n := importer.Node(v)
 	if (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && len(n.Content) == 0 {
@@ -246,6 +286,28 @@ func generic(v any) any {
 	var out any
 	if err := n.Decode(&out); err != nil {
 		return nil
+	}
+	return out
+}
+
+// exportCORS is `cors:` as x-amazon-apigateway-cors, whose keys are the
+// same lower-camel names.
+func exportCORS(c *config.CORS) map[string]any {
+	out := map[string]any{}
+	for key, list := range map[string][]string{"allowOrigins": c.AllowOrigins, "allowMethods": c.AllowMethods, "allowHeaders": c.AllowHeaders, "exposeHeaders": c.ExposeHeaders} {
+		if len(list) > 0 {
+			vs := make([]any, len(list))
+			for i, v := range list {
+				vs[i] = v
+			}
+			out[key] = vs
+		}
+	}
+	if c.MaxAge != nil {
+		out["maxAge"] = *c.MaxAge
+	}
+	if c.AllowCredentials {
+		out["allowCredentials"] = true
 	}
 	return out
 }

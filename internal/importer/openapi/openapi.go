@@ -229,8 +229,7 @@ func (t *translator) portcullis() error {
 		return fmt.Errorf("openapi: %w", err)
 	}
 	c := &t.res.Config
-	c.Listen, c.AdminListen, c.API, c.Server = f.Config.Listen, f.Config.AdminListen, f.Config.API, f.Config.Server
-	c.Issuers = f.Config.Issuers
+	setProcessSettings(c, &f.Config)
 	if t.o.Functions == nil {
 		t.o.Functions = map[string]string{}
 	}
@@ -251,15 +250,19 @@ func (t *translator) portcullis() error {
 // configuration, which expands them when it is loaded.
 func keepEnv(name string) (string, bool) { return "${" + name + "}", true }
 
-// rootExtensions carries CORS over (as a note until Portcullis has CORS)
-// and gateway responses, and notes every other API Gateway extension at the
-// root.
+// rootExtensions carries an HTTP API's CORS over into `cors:` and the
+// gateway responses into `gateway_responses:`, and notes every other API
+// Gateway extension at the root.
 func (t *translator) rootExtensions() {
 	for _, k := range sortedKeys(t.doc.Extensions) {
 		src := t.o.Source + " " + k
 		switch k {
 		case extPortcullis, "x-amazon-apigateway-importexport-version":
 		case "x-amazon-apigateway-cors":
+			if !t.http {
+				importer.CORSNote(t.res, src, "x-amazon-apigateway-cors applies to HTTP APIs only; API Gateway ignores it in a REST API", asObj(t.doc.Extensions[k]))
+				continue
+			}
 			importer.CORS(t.res, src, asObj(t.doc.Extensions[k]))
 		case "x-amazon-apigateway-gateway-responses":
 			all := asObj(t.doc.Extensions[k])

@@ -79,13 +79,24 @@ func do(t *testing.T, method, url string, header ...string) (int, http.Header, s
 // TestServeHTTPAPIDefinition: an HTTP API definition (OpenAPI 3) with a JWT
 // authorizer as the document's default, scopes, an http_proxy with
 // parameter mapping, an integration by $ref under a greedy ANY route, a
-// public route, a SigV4 route left out, and ${NAME} values read from the
-// environment when the configuration loads.
+// public route, a SigV4 route left out, ${NAME} values read from the
+// environment when the configuration loads, and x-amazon-apigateway-cors as
+// `cors:`, answering preflights.
 func TestServeHTTPAPIDefinition(t *testing.T) {
 	iss := testissuer.New(t)
 	t.Setenv("ISSUER_URL", iss.URL)
 	t.Setenv("BACKEND_URL", backend(t))
-	base, text := importAndServe(t, "testdata/http-api.yaml", "x-amazon-apigateway-cors", "route POST /billing left out: IAM")
+	base, text := importAndServe(t, "testdata/http-api.yaml", "route POST /billing left out: IAM")
+	if !strings.Contains(text, "cors:\n  allowOrigins: ['https://shop.example.com']\n  allowMethods: [GET]\n  maxAge: 300\n") {
+		t.Errorf("x-amazon-apigateway-cors did not become cors:\n%s", text)
+	}
+	if strings.Contains(text, "NOT CARRIED OVER (cors)") {
+		t.Errorf("CORS is still noted as not carried over:\n%s", text)
+	}
+	code, h, _ := do(t, "OPTIONS", base+"/status", "Origin", "https://shop.example.com", "Access-Control-Request-Method", "GET")
+	if code != 204 || h.Get("Access-Control-Allow-Origin") != "https://shop.example.com" || h.Get("Access-Control-Max-Age") != "300" {
+		t.Errorf("preflight = %d %v; want 204 with the imported CORS headers", code, h)
+	}
 	if !strings.Contains(text, "function_name: reports") || !strings.Contains(text, "qualifier: live") {
 		t.Errorf("the Lambda ARN did not become an invoke function:\n%s", text)
 	}

@@ -362,7 +362,7 @@ func (t *translator) finishAPIs() {
 		if a != main && a.routes > 0 {
 			t.res.Skip("api", a.src, "API %s's routes are served beside %s's: Portcullis serves one API, with %s's id and stage in events and ARNs", a.id, main.id, main.id)
 		}
-		t.cors(a)
+		t.cors(a, a == main)
 		t.gatewayResponses(a)
 		for _, k := range sortedKeys(a.props) {
 			switch k {
@@ -414,10 +414,15 @@ func (t *translator) gatewayResponses(a *api) {
 	}
 }
 
-// cors carries an API's CORS setting over in AWS's lower-camel names:
-// HttpApi CorsConfiguration (true, an origin, or an object) and Api Cors (an
-// origin or an object of quoted, comma-separated header values).
-func (t *translator) cors(a *api) {
+// cors carries an HttpApi's CorsConfiguration (true, an origin, or an
+// object) over into `cors:`, over what its definition's
+// x-amazon-apigateway-cors set (the property wins, as in SAM). An Api's
+// (REST) Cors (an origin or an object of quoted, comma-separated header
+// values) is noted with the `cors:` block it would be: on AWS it only adds
+// OPTIONS methods answering preflights, and the functions set the CORS
+// headers of actual responses, which `cors:` would replace. Only the main
+// API's CORS applies: Portcullis serves one API.
+func (t *translator) cors(a *api, main bool) {
 	t.e.at = "cors"
 	if v, ok := a.props["CorsConfiguration"]; ok {
 		src := a.src + ".CorsConfiguration"
@@ -434,6 +439,10 @@ func (t *translator) cors(a *api) {
 			for _, k := range sortedKeys(x) {
 				c[strings.ToLower(k[:1])+k[1:]] = x[k]
 			}
+		}
+		if !main {
+			importer.CORSNote(t.res, src, "Portcullis serves one API's CORS configuration, "+t.res.Config.API.ID+"'s", c)
+			return
 		}
 		importer.CORS(t.res, src, c)
 	}
@@ -471,6 +480,7 @@ func (t *translator) cors(a *api) {
 				}
 			}
 		}
-		importer.CORS(t.res, src, c)
+		importer.CORSNote(t.res, src, "a REST API's Cors only answers preflights (SAM adds OPTIONS methods) and leaves the CORS headers of actual responses to the functions; "+
+			"Portcullis's cors: answers preflights and sets the headers on every response, replacing the functions' own: add it if that is what you want", c)
 	}
 }

@@ -122,9 +122,12 @@ func TestServeNode(t *testing.T) {
 		"payload_format_version: \"2.0\"", "enable_simple_responses: true", "result_ttl: 0s",
 		"issuer: https://cognito-idp.us-east-1.amazonaws.com/${UserPoolId}", "audience: [abc123]",
 		"authorization_scopes: [items/read]", "runtime: invoke", "function_name: Report",
-		"#   cors:\n#     allowOrigins: ['*']",
+		"\ncors:\n  allowOrigins: ['*']\n",
 	)
-	wantStderr(t, stderr, "runtime java21 is not run locally", "parameter UserPoolId has no default", "CorsConfiguration", "ItemsTable")
+	wantStderr(t, stderr, "runtime java21 is not run locally", "parameter UserPoolId has no default", "ItemsTable")
+	if strings.Contains(stderr, "CorsConfiguration") {
+		t.Errorf("CorsConfiguration: true is still noted as not carried over:\n%s", stderr)
+	}
 	t.Setenv("ItemsTable", "items-local")
 	t.Setenv("UserPoolId", "us-east-1_Example")
 	base := serve(t, cfg)

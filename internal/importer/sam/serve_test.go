@@ -97,17 +97,20 @@ func TestServeHTTPAPIWithJWT(t *testing.T) {
 	iss := testissuer.New(t)
 	cfg, stderr := importFile(t, "testdata/http-jwt/template.yaml",
 		"--parameter", "IssuerUrl="+iss.URL, "--parameter", "Audience="+testissuer.Audience)
-	for _, want := range []string{"Schedule event", "PetsTable", "CorsConfiguration", "Architectures, Policies"} {
+	for _, want := range []string{"Schedule event", "PetsTable", "Architectures, Policies"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr does not list %q:\n%s", want, stderr)
 		}
 	}
+	wantText(t, cfg, "\ncors:\n  allowOrigins: ['https://pets.example.com']\n  allowMethods: [GET, POST]\n  allowHeaders: [authorization]\n  maxAge: 600\n")
 	t.Setenv("PetsTable", "pets-local")
 	base := serve(t, cfg)
 	reader := "Bearer " + iss.Mint(t, "k1", map[string]any{"scope": "pets/read"})
 	nobody := "Bearer " + iss.Mint(t, "k1", map[string]any{"scope": "other"})
 	check(t, base, []exchange{
 		{"GET", "/health", nil, 200, `{"route":"GET /health","stage":"dev-us-east-1","table":"pets-local"}`, false},
+		// CorsConfiguration: the gateway answers the preflight itself.
+		{"OPTIONS", "/health", []string{"Origin", "https://pets.example.com", "Access-Control-Request-Method", "POST"}, 204, "", false},
 		{"GET", "/pets", nil, 401, `{"message":"Unauthorized"}`, false},
 		{"GET", "/pets", []string{"Authorization", nobody}, 403, `{"message":"Forbidden"}`, false},
 		{"GET", "/pets", []string{"Authorization", reader}, 200, `{"route":"GET /pets","stage":"dev-us-east-1","sub":"alice","table":"pets-local"}`, false},
@@ -165,7 +168,8 @@ func TestServeRESTInclude(t *testing.T) {
 	wantText(t, cfg, "identity_validation_expression: ^Bearer .+$", "result_ttl: 300s", "stage: Prod",
 		"USER_POOL_ID: ${ImportValue_USER_POOL_ID}", "allowHeaders: [Content-Type, Authorization]",
 		"DEFAULT_4XX:", "Access-Control-Allow-Origin: '''*'''")
-	wantStderr(t, stderr, "authorizerCredentials (an IAM role to invoke the function) is not needed locally")
+	wantStderr(t, stderr, "a REST API's Cors only answers preflights",
+		"authorizerCredentials (an IAM role to invoke the function) is not needed locally")
 	if strings.Contains(stderr, "gateway-responses") {
 		t.Errorf("the gateway responses were not carried over:\n%s", stderr)
 	}
