@@ -314,8 +314,43 @@ routes:
 	); err != nil {
 		return err
 	}
+	// 8: one per-user rate limit on 2's cached-token route (a limit so
+	// high it never refuses, so every request does the whole check): none,
+	// buckets in the process, buckets in Redis (one EVALSHA per request).
+	if want("8") {
+		if err := e.limitScenarios(fixed, d, c, gwRun, m); err != nil {
+			return err
+		}
+	}
 	// 6: function round trips per runtime, and cold starts.
 	return e.functionScenarios()
+}
+
+// limitScenarios runs scenario 8. Redis runs pinned with the server under
+// test, like the backend: its CPU is reported as the server's children's
+// would not be, so server_cpu_us_per_req is the gateway's alone.
+func (e *env) limitScenarios(token string, d time.Duration, c int,
+	gwRun func(id, scenario, name, conf string, loads ...func(p *proc) error) error,
+	m func(id, scenario, path, auth string, l load, warmup bool) func(p *proc) error) error {
+	redisAddr := fmt.Sprintf("127.0.0.1:%d", *flagBasePort+70)
+	_, port, _ := strings.Cut(redisAddr, ":")
+	rp, err := start("redis-server", pin(*flagSrvCPU, "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"), nil)
+	if err != nil {
+		return fmt.Errorf("8: redis-server (apt-get install redis-server): %w", err)
+	}
+	defer rp.stop()
+	base := "authorizers:\n" + e.jwtAuthorizer("rs", "RS256", "") + "routes:\n" + e.proxyRoute("GET /jwt", "rs")
+	limit := "rate_limits:\n  - {name: per-user, key: $context.authorizer.claims.sub, rate: 1000000000, burst: 1000000000}\n"
+	for _, v := range []struct{ id, what, conf string }{
+		{"8.none", "8: JWT RS256 cached, no rate limit (reference for 8.*)", base},
+		{"8.memory", "8: JWT RS256 cached, one per-user rate limit in the process", base + limit},
+		{"8.redis", "8: JWT RS256 cached, one per-user rate limit in Redis", base + limit + "state: {redis: {addresses: [" + redisAddr + "]}}\n"},
+	} {
+		if err := gwRun("8", "", "s"+v.id, v.conf, m(v.id, v.what, "/jwt", token, load{conns: c, dur: d}, true)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // take removes the last result with id from the report and returns it.

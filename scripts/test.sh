@@ -11,10 +11,12 @@ export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/
 # curl, bash and sed run the quickstart's printed lines; python3 and node run
 # Python and Node.js functions; podman builds the image; nginx fronts the
 # rolling-restart test; kubectl checks the Kubernetes manifests; chromium
-# loads the CORS test's pages (internal/gateway/cors_browser_test.go).
+# loads the CORS test's pages (internal/gateway/cors_browser_test.go);
+# redis-server backs the shared-state tests (Redis, Sentinel and Cluster modes).
 declare -A packages=(
   [curl]=curl [bash]=bash [sed]=sed [python3]=python3 [node]=nodejs
   [podman]=podman [nginx]=nginx [kubectl]=kubernetes-client [chromium]=chromium
+  [redis-server]=redis-server
 )
 # Python modules the examples import, for /usr/bin/python3.
 declare -A modules=([jwt]=python3-jwt [cryptography]=python3-cryptography)

@@ -1,6 +1,7 @@
 // Package admin serves the operator endpoints on their own listener:
 // /healthz (the process is alive), /readyz (every JWT authorizer holds keys
-// and the process is not shutting down) and /metrics (Prometheus).
+// and the process is not shutting down; 200 "degraded" while Redis is down)
+// and /metrics (Prometheus).
 package admin
 
 import (
@@ -24,6 +25,11 @@ type Options struct {
 	// NotReady names what keeps the gateway from being ready; an empty
 	// answer means ready.
 	NotReady func() []string
+	// Degraded names the parts that do not work while the gateway still
+	// serves (such as "redis" while limits fall back), each with why:
+	// /readyz answers 200 {"status":"degraded", PART: WHY, ...}. nil or an
+	// empty answer: not degraded.
+	Degraded func(ctx context.Context) map[string]string
 	// Draining reports that the process is shutting down: /readyz answers
 	// 503 at once, so that load balancers stop sending before the
 	// listener closes. nil: never.
@@ -50,6 +56,16 @@ func Handler(o Options) http.Handler {
 		if waiting := o.NotReady(); len(waiting) > 0 {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "waiting_for_keys": waiting})
 			return
+		}
+		if o.Degraded != nil {
+			if parts := o.Degraded(r.Context()); len(parts) > 0 {
+				body := map[string]any{"status": "degraded"}
+				for part, why := range parts {
+					body[part] = why
+				}
+				writeJSON(w, http.StatusOK, body)
+				return
+			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 	})

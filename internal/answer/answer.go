@@ -22,6 +22,8 @@ const (
 	BadGateway    = `{"message":"Bad Gateway"}`
 	TimedOut      = `{"message":"Endpoint request timed out"}`
 	InternalError = `{"message":"Internal server error"}`
+	// TooManyRequests is the THROTTLED gateway response's body (429).
+	TooManyRequests = `{"message":"Too Many Requests"}`
 )
 
 // ClientClosed is the status recorded, in the access log and the metrics,
@@ -30,9 +32,18 @@ const (
 // backend for the client.
 const ClientClosed = 499
 
+// Recorder is implemented by a ResponseWriter that wants to know which of
+// the gateway's own answers it carried (for $context.error.message).
+type Recorder interface {
+	RecordAnswer(body string)
+}
+
 // JSON writes status and body with the headers AWS sends along; a HEAD
-// request gets no body.
+// request gets no body. A Recorder is told the body.
 func JSON(w http.ResponseWriter, r *http.Request, status int, body string) {
+	if rec, ok := w.(Recorder); ok {
+		rec.RecordAnswer(body)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -35,7 +35,8 @@ const usage = `portcullis: an API gateway that verifies every caller, with AWS A
 Usage:
   portcullis serve -c FILE [--watch]
                                    serve the API in FILE (SIGHUP or, with --watch, a change to FILE
-                                   reloads; SIGTERM stops; SIGUSR1 rotates the keys of issuers it hosts)
+                                   reloads; SIGTERM stops; SIGUSR1 rotates the keys of issuers it hosts;
+                                   SIGUSR2 and SIGHUP reopen the access log file)
   portcullis check -c FILE         validate FILE without serving
   portcullis build -c FILE         build FILE's Go functions from source (serve does it too)
   portcullis import FILE [-o OUT] [--strict] [--parameter Name=Value]...
@@ -173,7 +174,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", `-c FILE [--log-level LEVEL] [--watch]
 
 Serve the API in FILE. SIGHUP (or, with --watch, a change to FILE) reloads FILE, SIGTERM or SIGINT stops (in-flight
-requests finish), SIGUSR1 rotates the keys of the issuers it hosts.`, stdout, stderr)
+requests finish), SIGUSR1 rotates the keys of the issuers it hosts, SIGUSR2 (and SIGHUP) reopens the access log
+file after log rotation. The access log is written at every --log-level.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	watch := fs.Bool("watch", false, "reload when the configuration file changes (as SIGHUP does)")
@@ -190,14 +192,17 @@ requests finish), SIGUSR1 rotates the keys of the issuers it hosts.`, stdout, st
 	ctx, hurry, stop := stopSignals()
 	defer stop()
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
-	reload, rotate := make(chan struct{}), make(chan struct{})
+	reload, rotate, reopen := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		for sig := range sigs {
 			ch := reload
-			if sig == syscall.SIGUSR1 {
+			switch sig {
+			case syscall.SIGUSR1:
 				ch = rotate
+			case syscall.SIGUSR2:
+				ch = reopen
 			}
 			select {
 			case ch <- struct{}{}:
@@ -207,7 +212,8 @@ requests finish), SIGUSR1 rotates the keys of the issuers it hosts.`, stdout, st
 		}
 	}()
 
-	err := server.Run(ctx, server.Options{ConfigPath: *file, Logger: log, Reload: reload, Rotate: rotate, Hurry: hurry, Watch: *watch})
+	err := server.Run(ctx, server.Options{ConfigPath: *file, Logger: log, Reload: reload, Rotate: rotate, ReopenLogs: reopen,
+		Hurry: hurry, Watch: *watch, Stdout: stdout, Stderr: stderr})
 	if err != nil {
 		var es *config.Errors
 		if errors.As(err, &es) {

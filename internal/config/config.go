@@ -57,6 +57,17 @@ type Config struct {
 	// browsers' preflights and sets the CORS headers on every response to an
 	// allowed Origin (see internal/cors). Unset: no CORS handling at all.
 	CORS *CORS `yaml:"cors"`
+	// State is where limits and counters live: in the process (omitted)
+	// or in Redis, shared by every replica.
+	State State `yaml:"state"`
+	// Throttling is AWS HTTP API stage and route throttling, applied
+	// before the authorizer.
+	Throttling Throttling `yaml:"throttling"`
+	// RateLimits are per-identity limits (ours), applied after the
+	// authorizer.
+	RateLimits []RateLimit `yaml:"rate_limits"`
+	// AccessLog says how and where each request is logged.
+	AccessLog AccessLog `yaml:"access_log"`
 }
 
 // DecisionAPI configures the decision API: the same routes and authorizers
@@ -105,6 +116,78 @@ type CORS struct {
 	// AllowCredentials sends Access-Control-Allow-Credentials: true, so
 	// pages may send cookies and read the answer; not with an origin of `*`.
 	AllowCredentials bool `yaml:"allowCredentials"`
+}
+
+// Throttling is a stage's DefaultRouteSettings and RouteSettings throttling:
+// every route gets its own bucket with Default, or with its entry in
+// Routes (keyed by route key), whose unset fields come from Default.
+type Throttling struct {
+	Default *Throttle           `yaml:"default"`
+	Routes  map[string]Throttle `yaml:"routes"`
+}
+
+// Throttle is a token bucket: rate requests a second (AWS's
+// ThrottlingRateLimit), burst the bucket's size (ThrottlingBurstLimit).
+type Throttle struct {
+	Rate  *float64 `yaml:"rate"`
+	Burst *int     `yaml:"burst"`
+}
+
+// RateLimit is one `rate_limits:` rule: a bucket per value of Key (a
+// $context variable) on Routes (route keys; omitted: every route).
+// Requests for which Key is empty are not limited by the rule.
+type RateLimit struct {
+	Name   string  `yaml:"name"`
+	Routes Strings `yaml:"routes"`
+	Key    string  `yaml:"key"`
+	Rate   float64 `yaml:"rate"`
+	Burst  int     `yaml:"burst"`
+}
+
+// State configures shared state (package state). Without `redis:` it is
+// kept in the process, exact for one replica.
+type State struct {
+	Redis *Redis `yaml:"redis"`
+}
+
+// Redis is a Redis deployment: one server, a Cluster (several addresses, or
+// cluster: true) or a Sentinel-managed primary.
+type Redis struct {
+	Addresses Strings        `yaml:"addresses"` // host:port; several = Redis Cluster
+	Cluster   bool           `yaml:"cluster"`   // a Cluster reached through one seed address
+	Sentinel  *RedisSentinel `yaml:"sentinel"`
+	Username  string         `yaml:"username"`
+	Password  string         `yaml:"password"`
+	DB        int            `yaml:"db"`
+	TLS       *RedisTLS      `yaml:"tls"`
+	KeyPrefix *string        `yaml:"key_prefix"` // unset: "portcullis:"
+	Timeout   Duration       `yaml:"timeout"`    // unset: 50ms; the longest any request waits for Redis
+	FailOpen  *bool          `yaml:"fail_open"`  // unset: true; false refuses limited requests while Redis is down
+}
+
+// RedisSentinel names the primary that Sentinel servers watch.
+type RedisSentinel struct {
+	Master    string  `yaml:"master"`
+	Addresses Strings `yaml:"addresses"`
+	Username  string  `yaml:"username"`
+	Password  string  `yaml:"password"`
+}
+
+// RedisTLS turns on TLS to Redis; an empty block uses the system roots.
+type RedisTLS struct {
+	CAFile     string `yaml:"ca_file"`
+	CertFile   string `yaml:"cert_file"` // a client certificate, with key_file
+	KeyFile    string `yaml:"key_file"`
+	ServerName string `yaml:"server_name"`
+}
+
+// AccessLog is the access log: one line per request, in Format (AWS's
+// $context variables; empty: Portcullis's JSON line), to Output (stderr,
+// stdout or a file path, relative to the configuration file; empty:
+// stderr).
+type AccessLog struct {
+	Format string `yaml:"format"` // one line with $context.NAME variables, as AWS's accessLogSettings.format
+	Output string `yaml:"output"` // stderr (default), stdout or a file path; reopened on SIGUSR2 and SIGHUP
 }
 
 // Tracing configures OpenTelemetry tracing; the standard OTEL_* environment
@@ -226,6 +309,9 @@ type Authorizer struct {
 	RefreshInterval Duration `yaml:"refresh_interval"`
 	JWKSMaxStale    Duration `yaml:"jwks_max_stale"`
 	CacheSize       int      `yaml:"cache_size"`
+	// Issuers is the REST API JWT authorizer shape: several issuers, each
+	// with its own audiences and claim rules, instead of issuer + audience.
+	Issuers []JWTIssuer `yaml:"issuers"`
 
 	// type: lambda
 	Function                     string    `yaml:"function"`
@@ -235,6 +321,23 @@ type Authorizer struct {
 	ResultTTL                    *Duration `yaml:"result_ttl"` // unset: 300s; 0 disables
 	EnableSimpleResponses        bool      `yaml:"enable_simple_responses"`
 	Timeout                      Duration  `yaml:"timeout"`
+}
+
+// JWTIssuer is one issuer of a REST-shape jwt authorizer (AWS's JwtIssuer).
+type JWTIssuer struct {
+	Issuer           string      `yaml:"issuer"`   // compared exactly with iss; chooses this entry before any key is fetched
+	Audience         Strings     `yaml:"audience"` // the token's aud must hold one (AWS: audiences)
+	JWKSURI          string      `yaml:"jwks_uri"` // optional: default is OIDC discovery from issuer
+	JWKSFile         string      `yaml:"jwks_file"`
+	AdditionalClaims []ClaimRule `yaml:"additional_claims"`
+}
+
+// ClaimRule is one of an issuer's additional_claims (AWS's
+// JwtAdditionalClaim, format SINGLE_STRING).
+type ClaimRule struct {
+	Name     string  `yaml:"name"`     // the claim (AWS: claimName)
+	Values   Strings `yaml:"values"`   // any one of them, exactly; empty: any string (AWS: expectedValues)
+	Required bool    `yaml:"required"` // the token must carry the claim
 }
 
 // Route is one entry of `routes:`.

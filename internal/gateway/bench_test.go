@@ -25,13 +25,8 @@ func BenchmarkServe(b *testing.B) {
 	iss := testissuer.New(b)
 	backend := rawBackend(b)
 	tok := iss.Mint(b, "k1", map[string]any{"scope": "orders:read"})
-	plain := benchGateway(b, iss, backend, "")
-	benchCases(b, plain, "", []benchCase{
-		{"public", "GET", "/public", "", 200},
-		{"jwt-cached", "GET", "/orders/1", "Bearer " + tok, 200},
-		{"jwt-missing", "GET", "/orders/1", "", 401},
-		{"jwt-proxy", "GET", "/proxied/1", "Bearer " + tok, 200},
-	})
+	plain := benchGateway(b, iss, backend, "", nil)
+	benchCases(b, plain, "", servedCases(tok))
 	// The same requests from a browser, with CORS configured: an exact
 	// origin, a pattern origin, a denial and a preflight the gateway answers.
 	withCORS := benchGateway(b, iss, backend, `cors:
@@ -41,7 +36,7 @@ func BenchmarkServe(b *testing.B) {
   exposeHeaders: [x-request-id]
   maxAge: 300
   allowCredentials: true
-`)
+`, nil)
 	benchCases(b, withCORS, "https://app.example.com", []benchCase{
 		{"cors-jwt-cached", "GET", "/orders/1", "Bearer " + tok, 200},
 		{"cors-jwt-missing", "GET", "/orders/1", "", 401},
@@ -56,12 +51,41 @@ func BenchmarkServe(b *testing.B) {
 	})
 }
 
+// BenchmarkServeAccessLog is BenchmarkServe with a configured access log
+// format (the issue's JSON example, with a claim), written to io.Discard.
+func BenchmarkServeAccessLog(b *testing.B) {
+	iss := testissuer.New(b)
+	tok := iss.Mint(b, "k1", map[string]any{"scope": "orders:read"})
+	g := benchGateway(b, iss, rawBackend(b), `access_log:
+  format: '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","routeKey":"$context.routeKey","status":"$context.status","responseLength":"$context.responseLength","latency":"$context.responseLatency","sub":"$context.authorizer.claims.sub"}'
+`, io.Discard)
+	benchCases(b, g, "", servedCases(tok))
+}
+
+// servedCases are the requests BenchmarkServe and BenchmarkServeAccessLog
+// both measure.
+func servedCases(tok string) []benchCase {
+	return []benchCase{
+		{"public", "GET", "/public", "", 200},
+		{"jwt-cached", "GET", "/orders/1", "Bearer " + tok, 200},
+		{"jwt-missing", "GET", "/orders/1", "", 401},
+		{"jwt-proxy", "GET", "/proxied/1", "Bearer " + tok, 200},
+		{"jwt-issuers-cached", "GET", "/multi/1", "Bearer " + tok, 200},
+	}
+}
+
 // benchGateway builds and starts the benchmark's gateway, with extra
-// configuration appended.
-func benchGateway(b *testing.B, iss *testissuer.Issuer, backend, extra string) *Gateway {
+// configuration appended; accessLog receives a configured access log format's
+// lines.
+func benchGateway(b *testing.B, iss *testissuer.Issuer, backend, extra string, accessLog io.Writer) *Gateway {
 	f, err := config.Parse("bench.yaml", []byte(fmt.Sprintf(`listen: 127.0.0.1:0
 authorizers:
-  users: {type: jwt, issuer: %q, audience: [test-api]}
+  users: {type: jwt, issuer: %[1]q, audience: [test-api]}
+  multi:
+    type: jwt
+    issuers:
+      - {issuer: "https://other.example", audience: [other-api], jwks_uri: "https://other.example/keys"}
+      - {issuer: %[1]q, audience: [test-api], additional_claims: [{name: sub, required: true}]}
 routes:
   - route: GET /public
     integration: {type: mock, body: ok}
@@ -72,12 +96,16 @@ routes:
   - route: GET /proxied/{id}
     authorizer: users
     authorization_scopes: [orders:read]
-    integration: {type: http_proxy, uri: "http://%s/hello/{id}"}
+    integration: {type: http_proxy, uri: "http://%[2]s/hello/{id}"}
+  - route: GET /multi/{id}
+    authorizer: multi
+    authorization_scopes: [orders:read]
+    integration: {type: mock, body: ok}
 `, iss.URL, backend)+extra), os.LookupEnv)
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := Build(f, Deps{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slogJSON(io.Discard)})
+	g, err := Build(f, Deps{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slogJSON(io.Discard), AccessLog: accessLog})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -313,5 +314,43 @@ func TestCORSStampOnWrite(t *testing.T) {
 	}
 	if got := rec.Result().Header.Values("Access-Control-Allow-Origin"); len(got) != 1 || got[0] != "https://app.example.com" {
 		t.Errorf("Access-Control-Allow-Origin = %q, want the allowed origin alone", got)
+	}
+}
+
+// silentIntegration writes nothing: net/http then sends a 200 with the
+// headers as they are when the handler returns.
+type silentIntegration struct{}
+
+func (silentIntegration) serve(http.ResponseWriter, *http.Request, *exchange) {}
+func (silentIntegration) bodyTimeout() time.Duration                          { return 0 }
+
+// TestCORSNothingWritten: an answer nobody wrote still carries the CORS
+// headers.
+func TestCORSNothingWritten(t *testing.T) {
+	f, err := config.Parse("cors.yaml", []byte(`listen: 127.0.0.1:0
+cors: {allowOrigins: [https://app.example.com]}
+routes:
+  - route: GET /quiet
+    integration: {type: mock}
+`), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Build(f, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.routes[0].integration = silentIntegration{}
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest("GET", srv.URL+"/quiet", nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("%d, Access-Control-Allow-Origin %q; want 200 with the origin", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 }

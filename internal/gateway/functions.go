@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"reflect"
@@ -124,6 +125,7 @@ func (g *Gateway) startFunctions(ctx context.Context) {
 // Close stops the functions of g that next does not reuse (next may be nil:
 // stop them all). Call it once requests can no longer reach g.
 func (g *Gateway) Close(next *Gateway) {
+	g.closeState(next)
 	for name, f := range g.functions {
 		if f.process == nil {
 			continue
@@ -326,6 +328,12 @@ func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, e
 	case ex.ident != nil:
 		req.Authorizer.JWT = true
 		req.Authorizer.JWTClaims = ex.ident.Claims.Map()
+		if c := ex.ident.JSONClaims; c.Len() > 0 { // REST shape: typed values
+			req.Authorizer.JWTClaimsJSON = make(map[string]json.RawMessage, c.Len())
+			for n, v := range c.All() {
+				req.Authorizer.JWTClaimsJSON[n] = json.RawMessage(v)
+			}
+		}
 		if len(rt.scopes) > 0 { // AWS sends scopes only on routes that require them
 			req.Authorizer.JWTScopes = ex.ident.Scopes
 		}

@@ -21,6 +21,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/cors"
@@ -32,6 +33,8 @@ import (
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/route"
+	"github.com/portcullis/portcullis/internal/state"
+	"github.com/portcullis/portcullis/internal/throttle"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
 
@@ -50,7 +53,12 @@ type Gateway struct {
 	tracer      *tracing.Tracer       // nil: tracing off
 	responses   *gwresponse.Responses // nil: every answer the built-in one
 	cors        *cors.Policy          // nil: CORS not configured
+	state       *state.Store          // rate limits, quotas, revocations
 	pool        sync.Pool
+	// access writes the access log in a configured format; nil: the
+	// default JSON line goes to accessDefault.
+	access        *accesslog.Logger
+	accessDefault slog.Handler
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -62,6 +70,7 @@ type Route struct {
 	auth        authorizer
 	scopes      []string
 	integration integration
+	limits      *throttle.Route // throttling and rate_limits; nil: none
 	m           [numModes]routeMetrics
 }
 
@@ -87,7 +96,7 @@ type authorizer interface {
 type jwtAuthorizer struct {
 	label    string
 	source   identity.Source
-	verifier *jwtauth.Authorizer
+	verifier tokenVerifier
 }
 
 var _ authorizer = (*jwtAuthorizer)(nil)
@@ -120,10 +129,13 @@ type exchange struct {
 	abort      bool                 // the client's connection must be cut: panic(http.ErrAbortHandler) after finish
 	query      url.Values
 	backendErr error
-	call       proxy.Call // for http_proxy routes; pooled with the exchange
-	span       trace.Span // the request's span; nil when tracing is off
-	mode       Mode       // how the request came: served (the zero value) or decided for a proxy
-	trace      *Trace     // what explain records; nil when serving
+	call       proxy.Call      // for http_proxy routes; pooled with the exchange
+	span       trace.Span      // the request's span; nil when tracing is off
+	mode       Mode            // how the request came: served (the zero value) or decided for a proxy
+	timing     timing          // measured only for a configured access log format
+	respType   gwresponse.Type // the type of the gateway's own answer; meaningful when respType is set (responded)
+	responded  bool            // the gateway answered by itself (respType)
+	trace      *Trace          // what explain records; nil when serving
 }
 
 // ServeHTTP implements http.Handler.
@@ -196,7 +208,7 @@ func (g *Gateway) serve(ex *exchange) {
 		}
 		r.Body = http.MaxBytesReader(&ex.w, r.Body, g.maxBody)
 	}
-	ex.integrate(rt)
+	ex.timedIntegrate(rt)
 }
 
 // decide is the decision path, the one way every request is decided,
@@ -210,7 +222,10 @@ func (g *Gateway) serve(ex *exchange) {
 // with ex as its source.
 func (g *Gateway) decide(ex *exchange) *Route {
 	r := ex.r
-	if g.cors != nil {
+	if g.cors != nil && ex.mode == ModeGateway {
+		// CORS is the serving proxy's own business: a decision asked
+		// through the decision API is about the request, and a preflight
+		// answered here would read as "allowed" to a forward-auth proxy.
 		ex.w.cors = g.cors.Check(r)
 		if ex.trace != nil {
 			ex.traceCORS()
@@ -245,7 +260,13 @@ func (g *Gateway) decide(ex *exchange) *Route {
 		ex.reject(gwresponse.RequestTooLarge, http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return nil
 	}
-	if rt.auth != nil && !ex.authorize(rt) {
+	if rt.limits != nil && !ex.throttle(rt.limits) {
+		return nil
+	}
+	if rt.auth != nil && !ex.timedAuthorize(rt) {
+		return nil
+	}
+	if rt.limits != nil && !ex.limit(rt.limits) {
 		return nil
 	}
 	return rt
@@ -351,33 +372,15 @@ func (ex *exchange) decision(authorizer string, allow bool) {
 // for an integration's).
 func (ex *exchange) reject(t gwresponse.Type, status int, body, reason string) {
 	ex.reason = reason
-	ex.respond(t, status, body)
+	ex.respond(&ex.w, ex.r, t, status, body)
 }
 
-// respond writes the gateway's own answer of type t and counts it.
-func (ex *exchange) respond(t gwresponse.Type, status int, body string) {
+// respond writes the gateway's own answer of type t to w and counts it.
+func (ex *exchange) respond(w http.ResponseWriter, r *http.Request, t gwresponse.Type, status int, body string) {
 	if m := ex.g.metrics; m != nil {
 		m.Responses.Count(t)
 	}
-	if ex.trace != nil {
-		ex.traceResponse(t, status, body)
-	}
-	if ex.g.responses == nil {
-		answer.JSON(&ex.w, ex.r, status, body)
-		return
-	}
-	ex.g.responses.Write(&ex.w, ex.r, ex, t, status, body)
-}
-
-var _ answer.Failer = (*exchange)(nil)
-
-// Fail implements answer.Failer: an integration's failure answers (its
-// reason is the integration's to give) are gateway responses too.
-func (ex *exchange) Fail(w http.ResponseWriter, r *http.Request, f answer.Failure, status int, body string) {
-	t := gwresponse.FromFailure(f)
-	if m := ex.g.metrics; m != nil {
-		m.Responses.Count(t)
-	}
+	ex.respType, ex.responded = t, true
 	if ex.trace != nil {
 		ex.traceResponse(t, status, body)
 	}
@@ -385,7 +388,20 @@ func (ex *exchange) Fail(w http.ResponseWriter, r *http.Request, f answer.Failur
 		answer.JSON(w, r, status, body)
 		return
 	}
+	// $context.error.message is the built-in answer's message even when a
+	// gateway response replaces the body, as on AWS.
+	if rec, ok := w.(answer.Recorder); ok {
+		rec.RecordAnswer(body)
+	}
 	ex.g.responses.Write(w, r, ex, t, status, body)
+}
+
+var _ answer.Failer = (*exchange)(nil)
+
+// Fail implements answer.Failer: an integration's failure answers (its
+// reason is the integration's to give) are gateway responses too.
+func (ex *exchange) Fail(w http.ResponseWriter, r *http.Request, f answer.Failure, status int, body string) {
+	ex.respond(w, r, gwresponse.FromFailure(f), status, body)
 }
 
 // finish logs the request and counts it.
@@ -406,6 +422,11 @@ func (ex *exchange) finish() {
 	}
 	ex.traceEnd(rt, status)
 
+	if ex.g.access != nil {
+		ex.timing.status, ex.timing.elapsed = status, elapsed
+		ex.logAccess()
+		return
+	}
 	attrs := make([]slog.Attr, 0, 13)
 	attrs = append(attrs,
 		slog.String("request_id", ex.id),
@@ -432,7 +453,11 @@ func (ex *exchange) finish() {
 	if ex.backendErr != nil {
 		attrs = append(attrs, slog.String("backend_error", ex.backendErr.Error()))
 	}
-	ex.g.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
+	// The access log is not a debug log: it is written whatever the
+	// level of the process log (--log-level warn keeps it).
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	rec.AddAttrs(attrs...)
+	_ = ex.g.accessDefault.Handle(context.Background(), rec)
 }
 
 // cleanPath refuses paths whose meaning could differ between the gateway and
@@ -503,7 +528,11 @@ type statusWriter struct {
 	status    int
 	bytes     int64
 	cors      cors.Response // zero: CORS not configured
+	answer    string        // the body of the gateway's own answer, if it gave one
 }
+
+// RecordAnswer implements answer.Recorder.
+func (w *statusWriter) RecordAnswer(body string) { w.answer = body }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.stampRequestID() // also on 1xx, which go out with the headers as they are
@@ -661,6 +690,10 @@ func (ex *exchange) Context(name string) string {
 		return ex.r.UserAgent()
 	}
 	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok && ex.ident != nil {
+		if ex.ident.JSONClaims.Len() > 0 { // a REST-shape authorizer: JSON text, as AWS
+			v, _ := ex.ident.JSONClaims.Get(claim)
+			return v
+		}
 		v, _ := ex.ident.Claims.Get(claim)
 		return v
 	}

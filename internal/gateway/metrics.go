@@ -11,6 +11,8 @@ import (
 	"github.com/portcullis/portcullis/internal/gwresponse"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
+	"github.com/portcullis/portcullis/internal/state"
+	"github.com/portcullis/portcullis/internal/throttle"
 )
 
 // Metrics are the gateway's Prometheus collectors. They outlive reloads: one
@@ -26,6 +28,8 @@ type Metrics struct {
 	Functions *function.Metrics
 	Responses *gwresponse.Metrics
 	CORS      *cors.Metrics
+	State     *state.Metrics
+	Throttle  *throttle.Metrics
 }
 
 // NewMetrics registers the gateway's collectors (and the JWT authorizers')
@@ -56,6 +60,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.Functions = function.NewMetrics(reg)
 	m.Responses = gwresponse.NewMetrics(reg)
 	m.CORS = cors.NewMetrics(reg)
+	m.State = state.NewMetrics(reg)
+	m.Throttle = throttle.NewMetrics(reg)
 	return m
 }
 

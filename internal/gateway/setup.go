@@ -3,10 +3,10 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/textproto"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -53,6 +53,10 @@ type Deps struct {
 	BuildGo bool
 	// Tracer traces requests; nil: tracing off.
 	Tracer *tracing.Tracer
+	// AccessLog is where request lines go (the server's access_log
+	// output). nil: the default JSON line through Logger's handler, at any
+	// level; a configured format to stderr.
+	AccessLog io.Writer
 }
 
 // Build checks the configuration's meaning and assembles a Gateway. Every
@@ -92,6 +96,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	}
 
 	var errs config.Errors
+	errs.Add(g.buildAccessLog(f, d))
 	errs.Add(g.buildFunctions(f, d))
 	var corsMetrics *cors.Metrics
 	if d.Metrics != nil {
@@ -100,6 +105,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	policy, err := cors.Setup(f, corsMetrics)
 	errs.Add(err)
 	g.cors = policy
+	errs.Add(g.buildState(f, d))
 	if c.Listen == "" {
 		errs = append(errs, *f.Errorf("listen", "listen is required (for example 127.0.0.1:8080)"))
 	}
@@ -134,6 +140,9 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		g.routes = append(g.routes, rt)
 		keys = append(keys, rt.key)
 	}
+	if len(g.routes) == len(c.Routes) {
+		errs.Add(g.buildLimits(f, d))
+	}
 	if len(errs) == 0 {
 		table, err := route.NewTable(keys)
 		if err != nil {
@@ -142,6 +151,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		g.table = table
 	}
 	if err := errs.Err(); err != nil {
+		g.closeState(d.Previous) // a store opened for g, not one kept from Previous
 		return nil, err
 	}
 	for _, rt := range g.routes {
@@ -188,10 +198,13 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	if err != nil {
 		errs = append(errs, *f.Errorf(at+".identity_source", "%v", err))
 	}
-	jwksFile := a.JWKSFile
-	if jwksFile != "" && !filepath.IsAbs(jwksFile) {
-		jwksFile = filepath.Join(filepath.Dir(f.Path), jwksFile) // relative to the config file
+	if len(a.Issuers) > 0 {
+		if err := errs.Err(); err != nil {
+			return nil, err
+		}
+		return g.buildIssuers(f, at, name, a, source, d)
 	}
+	jwksFile := configRelative(f, a.JWKSFile)
 	s := jwtauth.Settings{
 		Name:            name,
 		Issuer:          a.Issuer,
@@ -217,7 +230,7 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	}
 	if d.Previous != nil {
 		if prev, ok := d.Previous.authorizers[name].(*jwtAuthorizer); ok {
-			o.Previous = prev.verifier
+			o.Previous, _ = prev.verifier.(*jwtauth.Authorizer)
 		}
 	}
 	v, err := jwtauth.New(s, o)
@@ -512,4 +525,15 @@ func (rt *Route) info() RouteInfo {
 		}
 	}
 	return info
+}
+
+// ExplainToken verifies token with the named authorizer, step by step (see
+// jwtauth.Authorizer.Explain). `portcullis explain` and `token verify` get
+// the same steps through ServeTraced; tests use this directly.
+func (g *Gateway) ExplainToken(ctx context.Context, authorizer, token string) (*jwtauth.Identity, []jwtauth.Step, error) {
+	a, ok := g.authorizers[authorizer].(*jwtAuthorizer)
+	if !ok {
+		return nil, nil, fmt.Errorf("no jwt authorizer %q", authorizer)
+	}
+	return a.verifier.Explain(ctx, token)
 }

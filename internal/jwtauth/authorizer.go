@@ -59,6 +59,12 @@ type Settings struct {
 	HMACSecret []byte        // enables HS*; without it any HS* token is rejected and HS* in Algorithms is a config error
 	ClockSkew  time.Duration // default 0
 
+	// REST API JWT authorizer shape (see Issuers): claim rules checked
+	// after the registered claims, and claims kept as JSON text too
+	// (Identity.JSONClaims), as REST APIs pass them.
+	ClaimRules []ClaimRule
+	JSONClaims bool
+
 	// Tunables; zero means the default in brackets.
 	FetchTimeout        time.Duration // [1500ms] per discovery or JWKS request, as AWS
 	MaxBodyBytes        int64         // [150000] per response, as AWS; over → the fetch fails (never truncate)
@@ -203,6 +209,7 @@ func (s Settings) Validate() error {
 	if s.CacheSize < -1 {
 		add("cache size must be -1 (disabled), 0 (default) or positive")
 	}
+	errs = append(errs, checkClaimRules(s.ClaimRules)...)
 	return errors.Join(errs...)
 }
 
@@ -244,7 +251,9 @@ type Authorizer struct {
 	metrics   *authorizerMetrics
 
 	allowed  [numAlgs]bool
-	hmacKey  any // []byte boxed once, so the HS path returns it without allocating
+	rules    []ClaimRule
+	asJSON   bool // also keep claims as JSON text
+	hmacKey  any  // []byte boxed once, so the HS path returns it without allocating
 	needKeys bool
 	keys     *keySource // nil when only HS* is allowed
 	cache    *tokenCache
@@ -272,6 +281,8 @@ func New(s Settings, o Options) (*Authorizer, error) {
 		log:       o.Logger,
 		metrics:   o.Metrics.forAuthorizer(s.Name),
 		allowed:   s.effectiveAlgorithms(),
+		rules:     cloneRules(s.ClaimRules),
+		asJSON:    s.JSONClaims,
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -464,6 +475,19 @@ func (a *Authorizer) verify(ctx context.Context, token string, tr *tracer) (*Ide
 	if tr != nil {
 		tr.add("claims", nil, "iss %q, aud accepted, expires %s (in %s)%s",
 			a.issuer, id.Expires.UTC().Format(time.RFC3339), id.Expires.Sub(now).Round(time.Second), skewNote(a.skew))
+	}
+	if len(a.rules) > 0 {
+		why, d := a.checkRules(src, &sc, tr != nil)
+		if tr != nil {
+			if d != nil {
+				tr.steps = append(tr.steps, Step{Check: "claim rules", Detail: d.Reason + ": " + d.Err.Error()})
+			} else {
+				tr.add("claim rules", nil, "%s", why)
+			}
+		}
+		if d != nil {
+			return nil, d
+		}
 	}
 	if a.cache != nil && tr == nil {
 		a.cache.store(cacheKey, e, now)

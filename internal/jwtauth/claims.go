@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -90,10 +91,14 @@ func describe(reason string) string {
 // or its slices.
 type Identity struct {
 	Subject string
-	Claims  Claims   // every non-null claim stringified as AWS does
-	Scopes  []string // from "scope" (space-separated string) or "scp" (string or array)
-	Expires time.Time
-	KeyID   string
+	Claims  Claims // every non-null claim stringified as AWS does (HTTP APIs)
+	// JSONClaims are the same claims as compact JSON text, non-ASCII
+	// characters as \uXXXX, as REST API JWT authorizers pass them (strings
+	// keep their quotes); only with Settings.JSONClaims, else empty.
+	JSONClaims Claims
+	Scopes     []string // from "scope" (space-separated string) or "scp" (string or array)
+	Expires    time.Time
+	KeyID      string
 }
 
 // Claims are a token's claims in the order of its payload, nulls left out,
@@ -300,6 +305,18 @@ func (a *Authorizer) checkClaims(src string, c *jsonScan, now time.Time, kid str
 		KeyID:   kid,
 		Expires: secondsToTime(exp),
 	}}
+	if a.asJSON {
+		j := claimsBuilder{buf: make([]byte, 0, len(src)), ends: make([]uint32, 0, 2*n)}
+		for i := range n {
+			if name, raw := c.claimAt(src, i); raw != "null" {
+				j.buf = append(j.buf, name...)
+				j.ends = append(j.ends, uint32(len(j.buf)))
+				j.buf = appendClaimJSON(j.buf, raw)
+				j.ends = append(j.ends, uint32(len(j.buf)))
+			}
+		}
+		e.id.JSONClaims = j.claims()
+	}
 	id := &e.id
 	if isJSONString(r.sub) {
 		id.Subject, _ = claims.Get("sub")
@@ -580,4 +597,46 @@ func skipStringLiteral(s string, i int) int {
 		}
 	}
 	return len(s)
+}
+
+// appendClaimJSON appends a claim's JSON text (valid, as the scanner
+// checked it) compacted, with every non-ASCII character as a \uXXXX escape
+// (upper-case hex, surrogate pairs beyond U+FFFF) and invalid UTF-8 as
+// \uFFFD: the JSON text REST API JWT authorizers give mappings and logs.
+func appendClaimJSON(dst []byte, raw string) []byte {
+	const hex = "0123456789ABCDEF"
+	u := func(dst []byte, r rune) []byte {
+		return append(dst, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
+	}
+	inString := false
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRuneInString(raw[i:])
+			if r == utf8.RuneError && n == 1 {
+				r = utf8.RuneError
+			}
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				dst = u(u(dst, r1), r2)
+			} else {
+				dst = u(dst, r)
+			}
+			i += n
+			continue
+		case inString && c == '\\':
+			dst = append(dst, raw[i:i+2]...) // an escape, kept as written
+			i += 2
+			continue
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			i++
+			continue
+		}
+		dst = append(dst, c)
+		i++
+	}
+	return dst
 }

@@ -89,8 +89,16 @@ type identityV1 struct {
 // authorizer, and (claims and scopes null) without any authorizer, as AWS's
 // own 1.0 example shows.
 type jwtAuthorizerV1 struct {
-	Claims map[string]string `json:"claims"`
-	Scopes []string          `json:"scopes"`
+	Claims any      `json:"claims"` // map[string]string, or map[string]json.RawMessage (REST shape)
+	Scopes []string `json:"scopes"`
+}
+
+// claimsOf is the claims object of a JWT authorizer's event.
+func claimsOf(a *Authorizer) any {
+	if a.JWTClaimsJSON != nil {
+		return a.JWTClaimsJSON
+	}
+	return nonNilClaims(a.JWTClaims)
 }
 
 func eventV1(s *Settings, r *Request, body []byte) *proxyEventV1 {
@@ -148,7 +156,7 @@ func eventV1(s *Settings, r *Request, body []byte) *proxyEventV1 {
 func authorizerV1(a *Authorizer) any {
 	switch {
 	case a.JWT:
-		return jwtAuthorizerV1{Claims: nonNilClaims(a.JWTClaims), Scopes: a.JWTScopes}
+		return jwtAuthorizerV1{Claims: claimsOf(a), Scopes: a.JWTScopes}
 	case a.Lambda:
 		// Payload 1.0 puts the context keys at the top of authorizer, next
 		// to principalId, with the values stringified as AWS does for REST
@@ -231,7 +239,7 @@ func eventV2(s *Settings, r *Request, body []byte) *proxyEventV2 {
 func authorizerV2Of(a *Authorizer) *authorizerV2 {
 	switch {
 	case a.JWT:
-		return &authorizerV2{JWT: &jwtAuthorizerV1{Claims: nonNilClaims(a.JWTClaims), Scopes: a.JWTScopes}}
+		return &authorizerV2{JWT: &jwtAuthorizerV1{Claims: claimsOf(a), Scopes: a.JWTScopes}}
 	case a.Lambda:
 		// The context as returned (HTTP APIs keep JSON types in 2.0); an
 		// authorizer without context gives {"lambda": {}} (ours).

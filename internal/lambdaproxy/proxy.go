@@ -10,6 +10,7 @@ package lambdaproxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -105,8 +106,12 @@ type Authorizer struct {
 	// (nil on routes without authorization_scopes → JSON null for 2.0
 	// jwt.scopes).
 	JWTClaims map[string]string
-	JWTScopes []string
-	JWT       bool
+	// JWTClaimsJSON, when set (a REST-shape jwt authorizer), replaces
+	// JWTClaims in the event: each claim with its JSON type, as REST APIs
+	// pass them.
+	JWTClaimsJSON map[string]json.RawMessage
+	JWTScopes     []string
+	JWT           bool
 	// Lambda authorizer: its context as returned, principalId, and the
 	// AWS-stringified values.
 	Lambda         bool

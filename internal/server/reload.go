@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gateway"
@@ -69,7 +70,7 @@ func (s *Server) reload() error {
 	if err == nil {
 		var errs config.Errors
 		errs.Add(checkProcess(f))
-		g, buildErr := gateway.Build(f, s.deps(s.current.Load()))
+		g, buildErr := gateway.Build(f, s.deps(f, s.current.Load()))
 		errs.Add(buildErr)
 		if err = errs.Err(); err == nil {
 			s.warnRestartOnly(f)
@@ -126,13 +127,14 @@ func (s *Server) warnRestartOnly(f *config.File) {
 		{"issuers", reflect.DeepEqual(f.Config.Issuers, old.Issuers)},
 		{"tracing", reflect.DeepEqual(f.Config.Tracing, old.Tracing)},
 		{"decision_api", f.Config.DecisionAPI == old.DecisionAPI},
+		{"access_log.output", accesslog.OutputPath(f) == s.accessOut.Dest()},
 	} {
 		if !c.same {
 			changed = append(changed, c.name)
 		}
 	}
 	if len(changed) > 0 {
-		s.log.Warn("listen, admin_listen, server, issuers and tracing change only on restart; the new routes and authorizers are in effect",
+		s.log.Warn("listen, admin_listen, server, issuers, tracing and access_log.output change only on restart; the new routes and authorizers are in effect",
 			"changed", strings.Join(changed, ","))
 	}
 	s.file = f

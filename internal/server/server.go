@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -20,12 +22,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 
+	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/admin"
 	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/decision"
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/state"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
 
@@ -50,6 +54,12 @@ type Options struct {
 	Reload <-chan struct{}
 	// Rotate asks every hosted development issuer for a new signing key.
 	Rotate <-chan struct{}
+	// ReopenLogs asks for the access log file to be opened again (after
+	// log rotation renamed it); Reload does it too.
+	ReopenLogs <-chan struct{}
+	// Stdout and Stderr are the streams an access_log output may name;
+	// nil: the process's.
+	Stdout, Stderr io.Writer
 	// Hurry, once it receives or is closed, cuts short the shutdown delay
 	// (a second SIGTERM or Ctrl-C).
 	Hurry <-chan struct{}
@@ -75,6 +85,7 @@ type Server struct {
 	retiring []*retiree
 
 	tracer     *tracing.Tracer // nil: tracing off
+	accessOut  *accesslog.Output
 	ops        *operatorMetrics
 	adminToken atomic.Pointer[string] // "" turns POST /reload off
 	reloadReq  chan chan error        // POST /reload, served by Run's loop
@@ -89,6 +100,7 @@ func Run(ctx context.Context, o Options) error {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{o: o, log: o.Logger, transport: proxy.NewTransport(), reloadReq: make(chan chan error), loopDone: make(chan struct{})}
+	state.SendRedisLogsTo(o.Logger) // go-redis logs per process; only JSON lines on stderr
 	f, err := config.Load(o.ConfigPath)
 	if err != nil {
 		return err
@@ -111,10 +123,15 @@ func Run(ctx context.Context, o Options) error {
 			s.log.Warn("tracing: spans not sent before exit", "error", err.Error())
 		}
 	}()
-	g, err := validate(f, s.deps(nil))
+	s.accessOut = accesslog.NewOutput(accesslog.OutputPath(f), orDefault[io.Writer](o.Stdout, os.Stdout), orDefault[io.Writer](o.Stderr, os.Stderr))
+	g, err := validate(f, s.deps(f, nil))
 	if err != nil {
 		return err
 	}
+	if err := s.accessOut.Open(); err != nil {
+		return err
+	}
+	defer s.accessOut.Close()
 	s.file = f
 	s.adminToken.Store(&f.Config.AdminToken)
 	s.ops.loaded()
@@ -173,6 +190,7 @@ func Run(ctx context.Context, o Options) error {
 			Handler: admin.Handler(admin.Options{
 				Gatherer: reg,
 				NotReady: func() []string { return s.current.Load().NotReady() },
+				Degraded: func(ctx context.Context) map[string]string { return s.current.Load().Degraded(ctx) },
 				Draining: s.draining.Load,
 				Token:    func() string { return *s.adminToken.Load() },
 				Reload:   s.reloadFromAdmin,
@@ -239,7 +257,10 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-o.Reload:
+			s.reopenLogs()
 			s.reload()
+		case <-o.ReopenLogs:
+			s.reopenLogs()
 		case <-watched:
 			s.reload()
 		case reply := <-s.reloadReq:
@@ -319,10 +340,24 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.current.Load().ServeHTTP(w, r)
 }
 
-func (s *Server) deps(prev *gateway.Gateway) gateway.Deps {
+func (s *Server) deps(f *config.File, prev *gateway.Gateway) gateway.Deps {
 	// Go functions are built from source before they start (check only
 	// checks that they could be).
-	return gateway.Deps{Logger: s.log, Metrics: s.metrics, Transport: s.transport, Previous: prev, BuildGo: true, Tracer: s.tracer}
+	d := gateway.Deps{Logger: s.log, Metrics: s.metrics, Transport: s.transport, Previous: prev, BuildGo: true, Tracer: s.tracer}
+	// The default line on stderr goes through the process logger, as it
+	// always has; anything else to the access log output (which only a
+	// restart changes).
+	if f.Config.AccessLog.Format != "" || s.accessOut.Dest() != accesslog.Stderr {
+		d.AccessLog = s.accessOut
+	}
+	return d
+}
+
+// reopenLogs opens the access log file again, for log rotation.
+func (s *Server) reopenLogs() {
+	if err := s.accessOut.Open(); err != nil {
+		s.log.Error("access log not reopened; lines keep going to the old file", "error", err.Error())
+	}
 }
 
 // install makes g the serving gateway and stops the previous one's

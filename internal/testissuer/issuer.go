@@ -25,6 +25,8 @@ type Issuer struct {
 
 	// JWKSFetches counts requests to the JWKS endpoint.
 	JWKSFetches atomic.Int64
+	// Requests counts every request, discovery included.
+	Requests atomic.Int64
 	// Down makes both endpoints answer 503.
 	Down atomic.Bool
 
@@ -41,7 +43,10 @@ func New(t testing.TB) *Issuer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", i.discovery)
 	mux.HandleFunc("GET /keys", i.jwks)
-	i.srv = httptest.NewServer(mux)
+	i.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i.Requests.Add(1)
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(i.srv.Close)
 	i.URL = i.srv.URL
 	i.AddKey(t, "k1", "rsa")

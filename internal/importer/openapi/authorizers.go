@@ -54,6 +54,13 @@ func (t *translator) authorizer(scheme string, ss *securityScheme) {
 	case "jwt":
 		a.Type = "jwt"
 		jc := asObj(ext["jwtConfiguration"])
+		if list, ok := jc["issuers"].([]any); ok { // the REST JWT authorizer shape
+			t.restJWT(&a, at, src, jc, list)
+			if src := strs(ext, "identitySource", true); len(src) > 0 && !(len(src) == 1 && isAuthorizationHeader(src[0])) {
+				a.IdentitySource = src
+			}
+			break
+		}
 		a.Issuer = str(jc, "issuer")
 		if a.Issuer == "" && ss.OpenIdConnectUrl != "" {
 			a.Issuer = strings.TrimSuffix(ss.OpenIdConnectUrl, "/.well-known/openid-configuration")
@@ -165,4 +172,39 @@ func decodeInto(v any, out any) error {
 		return nil
 	}
 	return n.Content[0].Decode(out)
+}
+
+// restJWT reads a REST API JWT authorizer's jwtConfiguration
+// ({defaultAlgorithms, issuers: [{issuer, audiences, additionalClaims}]}),
+// the form AWS's OpenAPI extension takes for REST APIs **(ours: AWS's page
+// could not be read; see the README)**.
+func (t *translator) restJWT(a *config.Authorizer, at, src string, jc obj, list []any) {
+	a.Algorithms = strs(jc, "defaultAlgorithms", false)
+	for i, v := range list {
+		is := asObj(v)
+		entry := config.JWTIssuer{Issuer: t.subst(str(is, "issuer")), Audience: strs(is, "audiences", false)}
+		if len(entry.Audience) == 0 {
+			entry.Audience = strs(is, "audience", false)
+		}
+		claims, _ := is["additionalClaims"].([]any)
+		for _, c := range claims {
+			co := asObj(c)
+			if f := str(co, "format"); f != "" && !strings.EqualFold(f, "SINGLE_STRING") {
+				t.note(at, src, "issuers[%d]: claim %q has format %q; only SINGLE_STRING exists, so the rule is carried over as SINGLE_STRING", i, str(co, "claimName"), f)
+			}
+			entry.AdditionalClaims = append(entry.AdditionalClaims, config.ClaimRule{
+				Name: str(co, "claimName"), Values: strs(co, "expectedValues", false), Required: boolean(co, "required"),
+			})
+		}
+		if str(is, "jwksUri") != "" {
+			t.note(at, src, "issuers[%d]: jwksUri is read-only on AWS (resolved by discovery); discovery finds it again", i)
+		}
+		a.Issuers = append(a.Issuers, entry)
+	}
+}
+
+// isAuthorizationHeader reports whether an identity source is the default
+// one, in either syntax.
+func isAuthorizationHeader(src string) bool {
+	return strings.EqualFold(src, "$request.header.Authorization") || strings.EqualFold(src, "method.request.header.Authorization")
 }

@@ -134,17 +134,27 @@ func exportAuthorizer(a config.Authorizer, lambdaURI func(string) string) (map[s
 		for _, v := range a.Audience {
 			aud = append(aud, v)
 		}
+		jc := map[string]any{"issuer": a.Issuer, "audience": aud}
+		if len(a.Issuers) > 0 {
+			jc = restJWTConfiguration(a)
+		}
 		s = map[string]any{
 			"type":  "oauth2",
 			"flows": map[string]any{},
 			"x-amazon-apigateway-authorizer": map[string]any{
 				"type":             "jwt",
 				"identitySource":   src,
-				"jwtConfiguration": map[string]any{"issuer": a.Issuer, "audience": aud},
+				"jwtConfiguration": jc,
 			},
 		}
 		extra = config.Authorizer{JWKSURI: a.JWKSURI, JWKSFile: a.JWKSFile, Algorithms: a.Algorithms, ClockSkew: a.ClockSkew,
 			HMACSecret: a.HMACSecret, RefreshInterval: a.RefreshInterval, JWKSMaxStale: a.JWKSMaxStale, CacheSize: a.CacheSize}
+		for _, is := range a.Issuers {
+			if is.JWKSURI != "" || is.JWKSFile != "" { // not in AWS's form: the whole list goes in ours
+				extra.Issuers = a.Issuers
+				break
+			}
+		}
 	case "lambda":
 		ttl := DefaultRESTResultTTL
 		if a.ResultTTL != nil {
@@ -308,6 +318,41 @@ func exportCORS(c *config.CORS) map[string]any {
 	}
 	if c.AllowCredentials {
 		out["allowCredentials"] = true
+	}
+	return out
+}
+
+// restJWTConfiguration is a REST-shape jwt authorizer's jwtConfiguration,
+// in AWS's JwtConfiguration names.
+func restJWTConfiguration(a config.Authorizer) map[string]any {
+	jc := map[string]any{}
+	if len(a.Algorithms) > 0 {
+		jc["defaultAlgorithms"] = anyList(a.Algorithms)
+	}
+	var issuers []any
+	for _, is := range a.Issuers {
+		e := map[string]any{"issuer": is.Issuer, "audiences": anyList(is.Audience)}
+		var claims []any
+		for _, c := range is.AdditionalClaims {
+			m := map[string]any{"claimName": c.Name, "format": "SINGLE_STRING", "required": c.Required}
+			if len(c.Values) > 0 {
+				m["expectedValues"] = anyList(c.Values)
+			}
+			claims = append(claims, m)
+		}
+		if len(claims) > 0 {
+			e["additionalClaims"] = claims
+		}
+		issuers = append(issuers, e)
+	}
+	jc["issuers"] = issuers
+	return jc
+}
+
+func anyList(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
 	}
 	return out
 }

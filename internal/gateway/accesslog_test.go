@@ -1,0 +1,254 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/testissuer"
+	"github.com/portcullis/portcullis/internal/testlog"
+)
+
+const accessLogConfig = `listen: 127.0.0.1:0
+access_log:
+  format: %[3]s
+authorizers:
+  users: {type: jwt, issuer: %[1]q, audience: [test-api]}
+routes:
+  - route: GET /orders/{id}
+    authorizer: users
+    authorization_scopes: [orders:read]
+    integration: {type: http_proxy, uri: "%[2]s/backend/orders/{id}"}
+  - route: GET /down
+    integration: {type: http_proxy, uri: "http://127.0.0.1:1/nothing"}
+`
+
+// accessLogGateway serves accessLogConfig with format, its access log
+// written to the returned buffer and its process log, at warn, to the other.
+func accessLogGateway(t *testing.T, format string) (*httptest.Server, *testissuer.Issuer, *testlog.Buffer, *testlog.Buffer) {
+	t.Helper()
+	iss := testissuer.New(t)
+	be, _ := backend(t)
+	f, err := config.Parse("test.yaml", []byte(fmt.Sprintf(accessLogConfig, iss.URL, be.URL, format)), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, logs := &testlog.Buffer{}, &testlog.Buffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	g, err := Build(f, Deps{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: logger, AccessLog: access})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	g.Start(ctx)
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	return srv, iss, access, logs
+}
+
+func get(t *testing.T, url string, header http.Header) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = header
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// TestAccessLogFormat serves requests with a JSON format of many variables
+// and reads them back, hostile values included.
+func TestAccessLogFormat(t *testing.T) {
+	format := `'{"requestId":"$context.requestId","ext":"$context.extendedRequestId","ip":"$context.identity.sourceIp","status":"$context.status",` +
+		`"len":"$context.responseLength","route":"$context.routeKey","resource":"$context.resourcePath","sub":"$context.authorizer.claims.sub",` +
+		`"tenant":"$context.authorizer.claims.tenant","principal":"$context.authorizer.principalId","err":"$context.error.message",` +
+		`"errString":$context.error.messageString,"authStatus":"$context.authorizer.status","authError":"$context.authorizer.error",` +
+		`"intStatus":"$context.integrationStatus","intError":"$context.integration.error","ua":"$context.identity.userAgent",` +
+		`"lat":"$context.responseLatency","intLat":"$context.integrationLatency","method":"$context.httpMethod","prefix":"$context.domainPrefix","type":"$context.error.responseType"}'`
+	srv, iss, access, logs := accessLogGateway(t, format)
+	tok := iss.Mint(t, "k1", map[string]any{"scope": "orders:read", "sub": "user-1", "tenant": "a\"c\nme\\"})
+	hostileUA := "evil\"agent\\ {\"x\":1}\t\xff" // a client cannot send a newline in a header; the tenant claim has one
+
+	r1 := get(t, srv.URL+"/orders/7", http.Header{"Authorization": {"Bearer " + tok}, "User-Agent": {hostileUA}})
+	r2 := get(t, srv.URL+"/orders/7", nil)
+	r3 := get(t, srv.URL+"/nothing", nil)
+	r4 := get(t, srv.URL+"/down", nil)
+
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSuffix(access.String(), "\n"), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line is not JSON: %v\n%s", err, l)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4:\n%s", len(lines), access)
+	}
+	for i, want := range []map[string]any{
+		{"requestId": r1.Header.Get(RequestIDResponseHeader), "status": "200", "route": "GET /orders/{id}", "resource": "/orders/{id}",
+			"sub": "user-1", "tenant": "a\"c\nme\\", "principal": "user-1", "err": "-", "errString": nil, "authStatus": "200", "authError": "-",
+			"intStatus": "200", "intError": "-", "ua": "evil\"agent\\ {\"x\":1}\t\uFFFD", "ip": "127.0.0.1", "method": "GET", "prefix": "127.0.0.1", "type": "-"},
+		{"requestId": r2.Header.Get(RequestIDResponseHeader), "status": "401", "sub": "-", "principal": "-", "err": "Unauthorized",
+			"errString": "Unauthorized", "authStatus": "401", "authError": "missing_identity", "intStatus": "-", "len": "26", "intLat": "-", "type": "UNAUTHORIZED"},
+		{"requestId": r3.Header.Get(RequestIDResponseHeader), "status": "404", "route": "-", "resource": "-", "err": "Not Found", "authStatus": "-", "type": "MISSING_AUTHENTICATION_TOKEN"},
+		{"requestId": r4.Header.Get(RequestIDResponseHeader), "status": "502", "err": "Bad Gateway", "intStatus": "-", "authStatus": "-", "type": "INTEGRATION_FAILURE"},
+	} {
+		for k, v := range want {
+			if lines[i][k] != v {
+				t.Errorf("line %d: %s = %q, want %q", i+1, k, lines[i][k], v)
+			}
+		}
+		if lines[i]["requestId"] != lines[i]["ext"] {
+			t.Errorf("line %d: extendedRequestId %q differs from requestId", i+1, lines[i]["ext"])
+		}
+		for _, k := range []string{"lat", "len"} {
+			if v, _ := lines[i][k].(string); v == "" || v == "-" || strings.Trim(v, "0123456789") != "" {
+				t.Errorf("line %d: %s = %q, want a number", i+1, k, v)
+			}
+		}
+	}
+	if v, _ := lines[0]["intLat"].(string); v == "-" || strings.Trim(v, "0123456789") != "" {
+		t.Errorf("integrationLatency = %q, want a number", v)
+	}
+	if v, _ := lines[3]["intError"].(string); !strings.Contains(v, "connect") {
+		t.Errorf("integration.error = %q, want the connection failure", v)
+	}
+	if strings.Contains(access.String(), strings.Split(tok, ".")[2]) {
+		t.Error("token signature in the access log")
+	}
+	// The process log is at warn: the configured format's lines go to the
+	// access log only, and nothing else is written for these requests.
+	if strings.Contains(logs.String(), `"msg":"request"`) {
+		t.Errorf("request lines in the process log:\n%s", logs)
+	}
+}
+
+// TestAccessLogDefaultAtWarn: with no format, the request line is today's
+// JSON line, written through the process logger even at --log-level warn.
+func TestAccessLogDefaultAtWarn(t *testing.T) {
+	iss := testissuer.New(t)
+	f, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`listen: 127.0.0.1:0
+authorizers:
+  users: {type: jwt, issuer: %q, audience: [test-api]}
+routes:
+  - route: GET /orders/{id}
+    authorizer: users
+    integration: {type: mock, body: ok}
+`, iss.URL)), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testlog.Buffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	g, err := Build(f, Deps{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g.Start(ctx)
+	tok := iss.Mint(t, "k1", map[string]any{"sub": "user-1"})
+	req := httptest.NewRequest("GET", "/orders/1", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, req)
+	recs := logs.Records()
+	if len(recs) != 1 {
+		t.Fatalf("%d log records at warn, want the request line:\n%s", len(recs), logs)
+	}
+	var keys []string
+	for k := range recs[0] {
+		keys = append(keys, k)
+	}
+	want := "authorizer bytes client_ip latency_ms level method mode msg path principal request_id route status time"
+	if got := strings.Join(sorted(keys), " "); got != want {
+		t.Errorf("keys %s\nwant %s", got, want)
+	}
+	if recs[0]["level"] != "INFO" || recs[0]["msg"] != "request" || recs[0]["principal"] != "user-1" {
+		t.Errorf("line %v", recs[0])
+	}
+	// The fields in today's order: the line is unchanged byte for byte
+	// apart from the values.
+	line := logs.String()
+	order := []string{`{"time":`, `,"level":"INFO","msg":"request","request_id":`, `,"method":"GET","path":"/orders/1","route":"GET /orders/{id}","status":200,"latency_ms":`, `,"client_ip":"192.0.2.1","bytes":2,"authorizer":"users","principal":"user-1"}`}
+	at := 0
+	for _, o := range order {
+		i := strings.Index(line[at:], o)
+		if i < 0 {
+			t.Fatalf("line lacks %s after offset %d:\n%s", o, at, line)
+		}
+		at += i + len(o)
+	}
+}
+
+func sorted(s []string) []string {
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s
+}
+
+func TestAccessLogCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name, block, want string
+	}{
+		{"claims need jwt", `access_log: {format: '$context.requestId $context.authorizer.claims.sub'}`, "test.yaml:2:22: access_log.format: $context.authorizer.claims.sub needs a jwt authorizer"},
+		{"lambda key needs lambda", `access_log: {format: '$context.requestId $context.authorizer.tenant'}`, "$context.authorizer.tenant needs a lambda authorizer"},
+		{"aws only", `access_log: {format: '$context.requestId $context.xrayTraceId'}`, "test.yaml:2:22: access_log.format: $context.xrayTraceId is an AWS variable Portcullis cannot know"},
+		{"typo", `access_log: {format: '$context.requestid'}`, "$context.requestid is not a variable Portcullis provides"},
+		{"input", `access_log: {format: '$input.body'}`, "may hold only $context variables"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := config.Parse("test.yaml", []byte("listen: 127.0.0.1:0\n"+tc.block+"\nroutes:\n  - route: GET /x\n    integration: {type: mock}\n"), os.LookupEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Build(f, Deps{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Build = %v\nwant %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestAccessLogDefaultToOutput: with an output but no format, the default
+// JSON line goes to the output, not to the process log.
+func TestAccessLogDefaultToOutput(t *testing.T) {
+	f, err := config.Parse("test.yaml", []byte("listen: 127.0.0.1:0\nroutes:\n  - route: GET /x\n    integration: {type: mock, body: ok}\n"), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, logs := &testlog.Buffer{}, &testlog.Buffer{}
+	g, err := Build(f, Deps{Logger: slogJSON(logs), AccessLog: access})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
+	recs := access.Records()
+	if len(recs) != 1 || recs[0]["msg"] != "request" || recs[0]["route"] != "GET /x" || recs[0]["level"] != "INFO" {
+		t.Fatalf("access output: %s", access)
+	}
+	if logs.String() != "" {
+		t.Errorf("process log: %s", logs)
+	}
+}

@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/identity"
+	"github.com/portcullis/portcullis/internal/jwtauth"
+)
+
+// tokenVerifier is what a jwt authorizer verifies with: one issuer
+// (*jwtauth.Authorizer, the HTTP API shape) or several
+// (*jwtauth.Issuers, the REST API shape).
+type tokenVerifier interface {
+	Verify(ctx context.Context, token string) (*jwtauth.Identity, error)
+	Explain(ctx context.Context, token string) (*jwtauth.Identity, []jwtauth.Step, error)
+	Ready() bool
+	Start(ctx context.Context)
+}
+
+var (
+	_ tokenVerifier = (*jwtauth.Authorizer)(nil)
+	_ tokenVerifier = (*jwtauth.Issuers)(nil)
+)
+
+// configRelative resolves a path written in f relative to f's folder.
+func configRelative(f *config.File, path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(filepath.Dir(f.Path), path)
+}
+
+// buildIssuers builds a jwt authorizer of the REST API shape: `issuers:`,
+// each with its audiences, keys and claim rules; algorithms, clock skew,
+// refresh, staleness and cache settings apply to every issuer. Claims reach
+// mappings and logs as JSON text and Lambda events with their JSON types,
+// as on REST APIs.
+func (g *Gateway) buildIssuers(f *config.File, at, name string, a config.Authorizer, source identity.Source, d Deps) (authorizer, error) {
+	var errs config.Errors
+	for field, set := range map[string]bool{
+		"issuer": a.Issuer != "", "audience": len(a.Audience) > 0, "jwks_uri": a.JWKSURI != "", "jwks_file": a.JWKSFile != "",
+	} {
+		if set {
+			errs = append(errs, *f.Errorf(at+"."+field, "%s goes inside each entry of issuers (an authorizer has either issuers or issuer and audience)", field))
+		}
+	}
+	if a.HMACSecret != "" {
+		errs = append(errs, *f.Errorf(at+".hmac_secret", "hmac_secret does not apply to an authorizer with issuers (REST JWT authorizers accept RS* and ES* tokens)"))
+	}
+	list := make([]jwtauth.Settings, len(a.Issuers))
+	for i, is := range a.Issuers {
+		s := jwtauth.Settings{
+			Issuer:          is.Issuer,
+			Audience:        is.Audience,
+			JWKSURI:         is.JWKSURI,
+			JWKSFile:        configRelative(f, is.JWKSFile),
+			Algorithms:      a.Algorithms,
+			ClockSkew:       a.ClockSkew.Std(),
+			RefreshInterval: a.RefreshInterval.Std(),
+			MaxStale:        a.JWKSMaxStale.Std(),
+			CacheSize:       a.CacheSize,
+			JSONClaims:      true,
+		}
+		for _, r := range is.AdditionalClaims {
+			s.ClaimRules = append(s.ClaimRules, jwtauth.ClaimRule{Name: r.Name, Values: r.Values, Required: r.Required})
+		}
+		list[i] = s
+		errs = append(errs, f.Lines(at+".issuers["+strconv.Itoa(i)+"]", s.Validate())...)
+	}
+	errs = append(errs, f.Lines(at+".issuers", jwtauth.ValidateIssuers(list))...)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	o := jwtauth.Options{Logger: d.Logger}
+	if d.Metrics != nil {
+		o.Metrics = d.Metrics.JWT
+	}
+	var prev *jwtauth.Issuers
+	if d.Previous != nil {
+		if p, ok := d.Previous.authorizers[name].(*jwtAuthorizer); ok {
+			prev, _ = p.verifier.(*jwtauth.Issuers)
+		}
+	}
+	v, err := jwtauth.NewIssuers(name, list, o, prev)
+	if err != nil {
+		return nil, f.Errorf(at, "%v", err)
+	}
+	return &jwtAuthorizer{label: name, source: source, verifier: v}, nil
+}
