@@ -55,6 +55,11 @@ Usage:
   portcullis token verify -c FILE --route 'GET /orders/1' TOKEN
                                    run the route's authorizer on TOKEN and explain the decision
                                    step by step; exit 0 allow, 1 deny
+  portcullis explain -c FILE 'GET /orders/1' [-H 'Name: value']... [--query name=value]... [--invoke] [--json]
+                                   explain what the gateway would do with a request and why: route,
+                                   identity, authorizer checks, Lambda event, answer and policy
+                                   (--invoke), cache reuse by other routes, CORS, backend request;
+                                   exit 0 allowed, 1 denied, 3 undecided
   portcullis token keygen --out DIR [--type rsa|ec|ed25519] [--kid KID]
                                    write private.pem, public.pem and jwks.json
   portcullis apikey create -c FILE --name NAME --plan PLAN [--disabled]
@@ -123,6 +128,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return health(args[1:], stdout, stderr)
 	case "apikey":
 		return apikeyCmd(args[1:], stdout, stderr)
+	case "explain":
+		return explainCmd(args[1:], stdout, stderr)
 	case "completion":
 		return completion(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -28,6 +28,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		{"token", "--help"}, {"token", "-h"},
 		{"token", "mint", "--help"}, {"token", "mint", "-h"},
 		{"token", "inspect", "--help"}, {"token", "verify", "-h"}, {"token", "keygen", "--help"},
+		{"explain", "--help"}, {"explain", "-h"}, {"explain", "-c", "x.yaml", "--help"},
 		{"build", "--help"}, {"import", "--help"}, {"import", "x.yaml", "-h"}, {"export", "openapi", "-h"},
 	} {
 		name := strings.Join(args, " ")

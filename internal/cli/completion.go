@@ -30,6 +30,7 @@ var commands = []commandSpec{
 	{path: "token mint", flags: []string{"key", "iss", "aud", "sub", "scope", "claim", "ttl", "kid", "alg"}, files: []string{"key"}},
 	{path: "token inspect"},
 	{path: "token verify", flags: []string{"c", "route"}, files: []string{"c"}},
+	{path: "explain", flags: []string{"c", "H", "query", "invoke", "json"}, files: []string{"c"}, bools: []string{"invoke", "json"}},
 	{path: "token keygen", flags: []string{"out", "type", "kid"}, files: []string{"out"}},
 	{path: "apikey", subs: []string{"create"}},
 	{path: "apikey create", flags: []string{"c", "name", "plan", "disabled"}, files: []string{"c"}, bools: []string{"disabled"}},

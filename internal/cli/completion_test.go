@@ -17,7 +17,7 @@ import (
 // TestCompletionFlags checks the completion table against the flags each
 // command really defines, read from its --help output.
 func TestCompletionFlags(t *testing.T) {
-	flagLine := regexp.MustCompile(`(?m)^  -([a-z][a-z-]*)`)
+	flagLine := regexp.MustCompile(`(?m)^  -([a-zA-Z][a-zA-Z-]*)`)
 	for _, c := range commands {
 		if len(c.subs) > 0 && len(c.flags) == 0 || c.path == "version" || c.path == "help" || c.path == "completion" {
 			continue
@@ -61,6 +61,9 @@ func TestBashCompletion(t *testing.T) {
 		{"portcullis health -c gate", "gateway.yaml"},
 		{"portcullis completion f", "fish"},
 		{"portcullis token verify -c x.yaml --r", "--route"},
+		{"portcullis ex", "explain"},
+		{"portcullis explain -", "-c -H --query --invoke --json"},
+		{"portcullis explain -c gate", "gateway.yaml"},
 	}
 	for _, c := range cases {
 		words := strings.Split(c.line, " ")

@@ -87,6 +87,13 @@ func (ex *exchange) checkAPIKey() bool {
 	if v.RetryAfter > 0 {
 		ex.w.Header().Set("Retry-After", strconv.FormatInt(int64((v.RetryAfter+time.Second-1)/time.Second), 10))
 	}
+	if ex.trace != nil && v.Reason != "" {
+		name := "none"
+		if v.Key != nil {
+			name = v.Key.Name // its name, never its value
+		}
+		ex.note("api key", "refused: "+v.Reason+" (key "+name+")")
+	}
 	switch v.ResponseType {
 	case apikey.ResponseInvalidAPIKey:
 		ex.reject(gwresponse.InvalidAPIKey, v.Status, v.Body, v.Reason)

@@ -161,10 +161,15 @@ func (l *lambdaAuthorizer) authorize(ex *exchange, rt *Route) bool {
 	if rt.key.IsDefault() {
 		resource = "$default"
 	}
-	d := l.a.Authorize(ex.r.Context(), &lambdaauth.Request{
+	req := &lambdaauth.Request{
 		HTTP: ex.r, RouteKey: rt.label, Resource: resource, PathParams: params,
 		RequestID: ex.id, SourceIP: ex.clientIP, Time: ex.start,
-	})
+	}
+	if t := ex.trace; t != nil {
+		t.Lambda = &lambdaauth.Trace{Invoke: t.Invoke}
+		req.Trace = t.Lambda
+	}
+	d := l.a.Authorize(ex.r.Context(), req)
 	if !d.Allow {
 		if d.Status < 400 || d.Status > 599 { // a denial is always an error answer
 			d.Status, d.Body = http.StatusInternalServerError, `{"message":null}`
@@ -340,6 +345,13 @@ func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, e
 		req.Authorizer.PrincipalID = ex.lambda.PrincipalID
 		req.Authorizer.LambdaContext = ex.lambda.Context
 		req.Authorizer.ContextStrings = ex.lambda.ContextStrings
+	}
+	if ex.trace != nil {
+		// Explain never invokes a backend: it records the event.
+		if reason := ex.traceLambdaProxy(l.p, req); reason != "" {
+			ex.reason = reason
+		}
+		return
 	}
 	if reason := l.p.Serve(w, req); reason != "" {
 		ex.reason = reason

@@ -145,15 +145,22 @@ type exchange struct {
 	responded   bool            // the gateway answered by itself (respType)
 	apiKey      *apikey.Key     // set by checkAPIKey
 	apiKeyValue string          // the key of an api_key_required route: $context.identity.apiKey, never logged
+	trace       *Trace          // what explain records; nil when serving
 }
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.serveHTTP(w, r, nil)
+}
+
+// serveHTTP serves r, recording in t (nil: nothing) what was decided.
+func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, t *Trace) {
 	ex, _ := g.pool.Get().(*exchange)
 	if ex == nil {
 		ex = &exchange{g: g}
 	}
 	ex.r = r
+	ex.trace = t
 	ex.w = statusWriter{ResponseWriter: w}
 	ex.start = time.Now()
 	ex.id = newRequestID()
@@ -169,6 +176,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.traceStart()
 
 	g.serve(ex)
+	if t != nil {
+		t.Reason = ex.reason
+	}
 	if ex.w.status == 0 && ex.w.cors.Active() {
 		ex.w.cors.Stamp(w.Header()) // nothing was written: net/http sends these headers with its 200
 	}
@@ -227,8 +237,14 @@ func (g *Gateway) decide(ex *exchange) *Route {
 		// through the decision API is about the request, and a preflight
 		// answered here would read as "allowed" to a forward-auth proxy.
 		ex.w.cors = g.cors.Check(r)
+		if ex.trace != nil {
+			ex.traceCORS()
+		}
 	}
 	if !cleanPath(r) {
+		if ex.trace != nil {
+			ex.trace.BadPath = true
+		}
 		ex.route = g.unmatched
 		ex.reject(gwresponse.BadRequestParameters, http.StatusBadRequest, answer.BadRequest, "bad_path")
 		return nil
@@ -247,6 +263,9 @@ func (g *Gateway) decide(ex *exchange) *Route {
 	}
 	rt := g.routes[i]
 	ex.route = rt
+	if ex.trace != nil {
+		ex.traceRoute(rt)
+	}
 	if r.ContentLength > g.maxBody {
 		ex.reject(gwresponse.RequestTooLarge, http.StatusRequestEntityTooLarge, answer.TooLarge, "body_too_large")
 		return nil
@@ -302,13 +321,27 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 // that is not a verified identity with a required scope denies.
 func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 	v, ok := a.source.Value(ex.r)
+	t := ex.trace
+	if t != nil {
+		t.JWT = &JWTTrace{Source: a.source, Found: ok, Scopes: rt.scopes}
+	}
 	if !ok {
 		ex.w.Header().Set("WWW-Authenticate", answer.Challenge)
 		ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, "missing_identity")
 		ex.decision(a.label, false)
 		return false
 	}
-	id, err := a.verifier.Verify(ex.r.Context(), identity.BearerToken(v))
+	var id *jwtauth.Identity
+	var err error
+	if t != nil {
+		// The same verification, reporting each check (and bypassing the
+		// verified-token cache).
+		t.JWT.Token = identity.BearerToken(v)
+		id, t.JWT.Steps, err = a.verifier.Explain(ex.r.Context(), t.JWT.Token)
+		t.JWT.Identity = id
+	} else {
+		id, err = a.verifier.Verify(ex.r.Context(), identity.BearerToken(v))
+	}
 	if err != nil || id == nil {
 		reason := "error"
 		var d *jwtauth.Denial
@@ -373,6 +406,9 @@ func (ex *exchange) respond(w http.ResponseWriter, r *http.Request, t gwresponse
 		m.Responses.Count(t)
 	}
 	ex.respType, ex.responded = t, true
+	if ex.trace != nil {
+		ex.traceResponse(t, status, body)
+	}
 	if ex.g.responses == nil {
 		answer.JSON(w, r, status, body)
 		return

@@ -71,5 +71,8 @@ func (ex *exchange) refuse(d throttle.Decision, reason string) {
 	if d.RetryAfter > 0 {
 		ex.w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(float64(d.RetryAfter)/float64(time.Second))), 10))
 	}
+	if ex.trace != nil {
+		ex.note("limits", "refused: "+reason+" (retry after "+d.RetryAfter.String()+")")
+	}
 	ex.reject(gwresponse.Throttled, http.StatusTooManyRequests, answer.TooManyRequests, reason)
 }

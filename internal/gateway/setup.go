@@ -456,13 +456,20 @@ func validHeaderName(s string) bool {
 // processes of functions new to this gateway, which outlive ctx (Close stops
 // them) so that a reload keeps unchanged functions warm.
 func (g *Gateway) Start(ctx context.Context) {
-	for _, a := range g.authorizers {
-		a.start(ctx)
-	}
+	g.StartAuthorizers(ctx)
 	if g.revocations != nil {
 		g.revocations.Start()
 	}
 	g.startFunctions(context.WithoutCancel(ctx))
+}
+
+// StartAuthorizers begins the authorizers' background work (key refresh)
+// until ctx is done, and starts no function: what `portcullis explain`
+// needs when it invokes nothing.
+func (g *Gateway) StartAuthorizers(ctx context.Context) {
+	for _, a := range g.authorizers {
+		a.start(ctx)
+	}
 }
 
 // NotReady names the authorizers that do not hold keys yet; empty means ready.
@@ -479,11 +486,14 @@ func (g *Gateway) NotReady() []string {
 
 // RouteInfo describes a route for tools such as `portcullis token verify`.
 type RouteInfo struct {
-	Key         string // the matched route key
-	Authorizer  string // "" for a public route
-	Source      identity.Source
-	Scopes      []string
-	Integration string // http_proxy or mock
+	Key            string // the matched route key
+	Method, Path   string // the key's parts: "ANY" for any method; both "" for $default
+	Authorizer     string // "" for a public route
+	AuthorizerType string // "jwt" or "lambda"; "" for a public route
+	Source         identity.Source
+	Scopes         []string
+	Integration    string // http_proxy, lambda_proxy or mock
+	Function       string // the function of a lambda_proxy integration
 }
 
 // RouteFor reports the route a request with method and path takes.
@@ -493,25 +503,43 @@ func (g *Gateway) RouteFor(method, path string) (RouteInfo, bool) {
 	if i < 0 {
 		return RouteInfo{}, false
 	}
-	rt := g.routes[i]
-	info := RouteInfo{Key: rt.label, Scopes: rt.scopes, Integration: "mock"}
-	switch rt.integration.(type) {
+	return g.routes[i].info(), true
+}
+
+// Routes describes every route, in the configuration's order.
+func (g *Gateway) Routes() []RouteInfo {
+	out := make([]RouteInfo, len(g.routes))
+	for i, rt := range g.routes {
+		out[i] = rt.info()
+	}
+	return out
+}
+
+func (rt *Route) info() RouteInfo {
+	info := RouteInfo{Key: rt.label, Method: rt.key.Method, Path: rt.key.Path, Scopes: rt.scopes, Integration: "mock"}
+	switch in := rt.integration.(type) {
 	case *proxyIntegration:
 		info.Integration = "http_proxy"
 	case *lambdaProxyIntegration:
 		info.Integration = "lambda_proxy"
+		info.Function = in.function
 	}
 	if rt.auth != nil {
 		info.Authorizer = rt.auth.name()
-		if j, ok := rt.auth.(*jwtAuthorizer); ok {
-			info.Source = j.source
+		switch a := rt.auth.(type) {
+		case *jwtAuthorizer:
+			info.AuthorizerType = "jwt"
+			info.Source = a.source
+		case *lambdaAuthorizer:
+			info.AuthorizerType = "lambda"
 		}
 	}
-	return info, true
+	return info
 }
 
 // ExplainToken verifies token with the named authorizer, step by step (see
-// jwtauth.Authorizer.Explain).
+// jwtauth.Authorizer.Explain). `portcullis explain` and `token verify` get
+// the same steps through ServeTraced; tests use this directly.
 func (g *Gateway) ExplainToken(ctx context.Context, authorizer, token string) (*jwtauth.Identity, []jwtauth.Step, error) {
 	a, ok := g.authorizers[authorizer].(*jwtAuthorizer)
 	if !ok {

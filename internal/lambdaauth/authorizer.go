@@ -8,6 +8,7 @@
 package lambdaauth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -235,21 +236,24 @@ type Options struct {
 // Authorizer is one configured Lambda authorizer. It is safe for concurrent
 // use; create it with New.
 type Authorizer struct {
-	name      string
-	fn        Invoker
-	sources   []source
-	token     bool // REST TOKEN event
-	v2        bool // payload format 2.0
-	simple    bool // 2.0 simple responses
-	validate  *regexp.Regexp
-	timeout   time.Duration
-	arnPrefix string // "arn:aws:execute-api:{region}:{account}:{api}/{stage}/"
-	parts     apigwevent.Parts
-	stageVars map[string]string
-	now       func() time.Time
-	log       *slog.Logger
-	metrics   *authorizerMetrics
-	cache     *resultCache // nil when ResultTTL is 0
+	name     string
+	fn       Invoker
+	sources  []source
+	token    bool // REST TOKEN event
+	v2       bool // payload format 2.0
+	simple   bool // 2.0 simple responses
+	validate *regexp.Regexp
+	// validationExpr is the expression as configured, for Trace.
+	validationExpr string
+	timeout        time.Duration
+	ttl            time.Duration // ResultTTL, for Trace
+	arnPrefix      string        // "arn:aws:execute-api:{region}:{account}:{api}/{stage}/"
+	parts          apigwevent.Parts
+	stageVars      map[string]string
+	now            func() time.Time
+	log            *slog.Logger
+	metrics        *authorizerMetrics
+	cache          *resultCache // nil when ResultTTL is 0
 }
 
 // New validates s and builds the authorizer around fn.
@@ -263,20 +267,23 @@ func New(s Settings, fn Invoker, o Options) (*Authorizer, error) {
 	}
 	s = s.withDefaults()
 	a := &Authorizer{
-		name:      s.Name,
-		fn:        fn,
-		sources:   sources,
-		token:     s.EventType == eventToken,
-		v2:        s.PayloadFormatVersion == "2.0",
-		simple:    s.EnableSimpleResponses,
-		validate:  re,
-		timeout:   s.Timeout,
-		arnPrefix: "arn:aws:execute-api:" + s.Region + ":" + s.AccountID + ":" + s.APIID + "/" + s.Stage + "/",
-		parts:     s.Parts,
-		stageVars: make(map[string]string, len(s.StageVariables)),
-		now:       o.Now,
-		log:       o.Logger,
-		metrics:   o.Metrics.forAuthorizer(s.Name),
+		name:     s.Name,
+		fn:       fn,
+		sources:  sources,
+		token:    s.EventType == eventToken,
+		v2:       s.PayloadFormatVersion == "2.0",
+		simple:   s.EnableSimpleResponses,
+		validate: re,
+		timeout:  s.Timeout,
+		ttl:      s.ResultTTL,
+
+		validationExpr: s.IdentityValidationExpression,
+		arnPrefix:      "arn:aws:execute-api:" + s.Region + ":" + s.AccountID + ":" + s.APIID + "/" + s.Stage + "/",
+		parts:          s.Parts,
+		stageVars:      make(map[string]string, len(s.StageVariables)),
+		now:            o.Now,
+		log:            o.Logger,
+		metrics:        o.Metrics.forAuthorizer(s.Name),
 	}
 	for k, v := range s.StageVariables {
 		a.stageVars[k] = v
@@ -308,6 +315,9 @@ type Request struct {
 	RequestID  string
 	SourceIP   string    // empty: the host part of HTTP.RemoteAddr
 	Time       time.Time // zero: Options.Now()
+	// Trace, when set, records how the request was decided (see Trace);
+	// nil on the request path.
+	Trace *Trace
 }
 
 // Decision is the outcome of one authorization. When Allow is false, the
@@ -390,6 +400,10 @@ func (a *Authorizer) Authorize(ctx context.Context, r *Request) (d Decision) {
 	if r == nil || r.HTTP == nil || r.HTTP.URL == nil {
 		return serverError(ReasonInvocationError)
 	}
+	tr := r.Trace
+	if tr != nil {
+		a.traceSources(tr, r)
+	}
 	values, ok := a.identityValues(r)
 	if !ok {
 		return deny(http.StatusUnauthorized, bodyUnauthorized, ReasonMissingIdentity)
@@ -398,14 +412,24 @@ func (a *Authorizer) Authorize(ctx context.Context, r *Request) (d Decision) {
 		return deny(http.StatusUnauthorized, bodyUnauthorized, ReasonInvalidIdentity)
 	}
 	arn := a.methodARN(r.HTTP)
+	if tr != nil {
+		tr.ValidationOK = a.validate != nil
+		tr.MethodARN = arn
+	}
 
 	if a.cache == nil {
 		res, err := a.load(ctx, r, values, arn)
 		return a.decide(res, err, arn, false)
 	}
 	key := cacheKey(values)
+	if tr != nil {
+		tr.CacheKey = cacheKeyText(key)
+	}
 	if res, ok := a.cache.lookup(key); ok {
 		a.metrics.cacheHit()
+		if tr != nil {
+			tr.CacheHit, tr.res = true, res
+		}
 		return a.decide(res, nil, arn, true)
 	}
 	a.metrics.cacheMiss()
@@ -459,9 +483,29 @@ func (a *Authorizer) load(ctx context.Context, r *Request, values []string, arn 
 			"error", err.Error())
 		return nil, &loadFailure{reason: ReasonInvocationError, err: err}
 	}
+	tr := r.Trace
+	if tr != nil {
+		tr.EventJSON = event
+		if !tr.Invoke {
+			return nil, &loadFailure{reason: ReasonNotInvoked}
+		}
+		tr.Invoked = true
+		defer func() {
+			if err != nil {
+				tr.traceFailure(err)
+			}
+		}()
+	}
 	ictx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	out, err := a.fn.Invoke(ictx, event)
+	if tr != nil {
+		tr.Answer = bytes.Clone(out)
+		var fe FunctionError
+		if errors.As(err, &fe) {
+			tr.FunctionError = fe.FunctionErrorMessage()
+		}
+	}
 	if err != nil {
 		var fe FunctionError
 		switch {
@@ -496,6 +540,9 @@ func (a *Authorizer) load(ctx context.Context, r *Request, values []string, arn 
 	}
 	stage = ReasonBadResponse
 	res, err = interpret(out, a.v2, a.simple)
+	if tr != nil {
+		tr.traceAnswer(out, res)
+	}
 	if err != nil {
 		// The error describes structure only, never values.
 		a.log.Warn("lambda authorizer: malformed answer", "request_id", r.RequestID, "reason", ReasonBadResponse,

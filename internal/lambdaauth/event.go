@@ -133,21 +133,27 @@ func (a *Authorizer) identityValues(r *Request) ([]string, bool) {
 	}
 	values := make([]string, len(a.sources))
 	for i, s := range a.sources {
-		var v string
-		switch s.kind {
-		case srcRequest:
-			v, _ = s.req.Value(r.HTTP)
-		case srcStage:
-			v = a.stageVars[s.name]
-		case srcContext:
-			v = s.read(a, r)
-		}
+		v := a.sourceValue(s, r)
 		if v == "" {
 			return nil, false
 		}
 		values[i] = v
 	}
 	return values, true
+}
+
+// sourceValue is what one identity source finds in r; "" when missing.
+func (a *Authorizer) sourceValue(s source, r *Request) string {
+	var v string
+	switch s.kind {
+	case srcRequest:
+		v, _ = s.req.Value(r.HTTP)
+	case srcStage:
+		v = a.stageVars[s.name]
+	case srcContext:
+		v = s.read(a, r)
+	}
+	return v
 }
 
 // methodARN is the ARN AWS sends as methodArn (REST, 1.0) and routeArn (2.0):

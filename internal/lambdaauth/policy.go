@@ -112,7 +112,7 @@ func interpretPolicy(obj map[string]any, v2 bool) (*result, error) {
 	if !ok {
 		return nil, fmt.Errorf("policyDocument is a %s, not an object", jsonKind(dv))
 	}
-	pol, err := compilePolicy(doc)
+	pol, err := compilePolicy(doc, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +213,9 @@ type compiledPolicy struct {
 // because IAM compares action names case-insensitively.
 const invokeAction = "execute-api:invoke"
 
-func compilePolicy(doc map[string]any) (*compiledPolicy, error) {
+// compilePolicy reads a policy document. With tr set it also records every
+// statement as read, for explain.
+func compilePolicy(doc map[string]any, tr *Trace) (*compiledPolicy, error) {
 	if v, ok := doc["Version"]; ok {
 		if _, ok := v.(string); !ok {
 			return nil, fmt.Errorf("policyDocument.Version is a %s, not a string", jsonKind(v))
@@ -268,6 +270,13 @@ func compilePolicy(doc map[string]any) (*compiledPolicy, error) {
 				covers = true
 				break
 			}
+		}
+		if tr != nil {
+			effect := "Allow"
+			if eff == effectDeny {
+				effect = "Deny"
+			}
+			tr.Statements = append(tr.Statements, Statement{Effect: effect, Actions: actions, Resources: resources, Invoke: covers})
 		}
 		if !covers {
 			continue

@@ -183,6 +183,19 @@ type functionError interface {
 	FunctionErrorMessage() string
 }
 
+// Event returns the event Serve would send the function for r, reading
+// r's body as Serve does, and invokes nothing. For `portcullis explain`.
+func (i *Integration) Event(r *Request) ([]byte, error) {
+	if r == nil || r.HTTP == nil {
+		return nil, errors.New("lambda proxy: request without an HTTP request")
+	}
+	body, reason := readBody(r.HTTP, i.s.MaxBodyBytes)
+	if reason != "" {
+		return nil, errors.New("lambda proxy: " + reason)
+	}
+	return buildEvent(i.s, r, body)
+}
+
 // Serve reads the body (bounded), builds the event, invokes, and writes the
 // HTTP response (or AWS's error answer) to w. It returns a short reason for
 // logs: "" on success, else one of the Reason constants.
