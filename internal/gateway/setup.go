@@ -98,13 +98,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	var errs config.Errors
 	errs.Add(g.buildAccessLog(f, d))
 	errs.Add(g.buildFunctions(f, d))
-	var corsMetrics *cors.Metrics
-	if d.Metrics != nil {
-		corsMetrics = d.Metrics.CORS
-	}
-	policy, err := cors.Setup(f, corsMetrics)
-	errs.Add(err)
-	g.cors = policy
+	errs.Add(g.buildCORS(f, d))
 	errs.Add(g.buildState(f, d))
 	errs.Add(g.buildAPIKeys(f, d))
 	g.buildRevocation(f, d)
@@ -125,9 +119,7 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		g.authorizers[name] = a
 	}
 
-	responses, err := gwresponse.Setup(f, gwresponse.Options{IdentityHeaders: identityHeaders(c)})
-	errs.Add(err)
-	g.responses = responses
+	errs.Add(g.buildResponses(f))
 
 	if len(c.Routes) == 0 {
 		errs = append(errs, *f.Errorf("routes", "at least one route is required"))
@@ -162,6 +154,25 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 	g.unmatched = &Route{label: "none"}
 	g.unmatched.observe(d.Metrics)
 	return g, nil
+}
+
+// buildCORS sets up the CORS stage (nil when `cors:` is unset).
+func (g *Gateway) buildCORS(f *config.File, d Deps) error {
+	var m *cors.Metrics
+	if d.Metrics != nil {
+		m = d.Metrics.CORS
+	}
+	policy, err := cors.Setup(f, m)
+	g.cors = policy
+	return err
+}
+
+// buildResponses sets up the gateway responses (nil when
+// `gateway_responses:` is unset).
+func (g *Gateway) buildResponses(f *config.File) error {
+	responses, err := gwresponse.Setup(f, gwresponse.Options{IdentityHeaders: identityHeaders(&f.Config)})
+	g.responses = responses
+	return err
 }
 
 func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authorizer, d Deps) (authorizer, error) {
