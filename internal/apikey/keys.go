@@ -110,8 +110,11 @@ type Key struct {
 	Plan    string
 	Enabled bool
 	digest  [32]byte
-	limiter string // the plan throttle's bucket: "apikey:" + ID
-	quota   string // the quota counters' prefix: "quota:" + ID + ":"
+	// The plan throttle's bucket, "apikey:{ID}", and the quota counters'
+	// prefix, "quota:{ID}:": the hash tag {ID} puts a key's bucket and
+	// counters in one Redis Cluster slot, so one script can apply both.
+	limiter string
+	quota   string
 }
 
 // readKeysFile reads and checks path; plans are the usage plans defined.
@@ -154,7 +157,7 @@ func readKeysFile(path string, plans map[string]*plan) ([]*Key, error) {
 		}
 		k := &Key{Name: e.Name, Plan: e.Plan, Enabled: e.Enabled != nil && *e.Enabled, digest: d}
 		k.ID = hex.EncodeToString(d[:8])
-		k.limiter, k.quota = "apikey:"+k.ID, "quota:"+k.ID+":"
+		k.limiter, k.quota = "apikey:{"+k.ID+"}", "quota:{"+k.ID+"}:"
 		keys = append(keys, k)
 	}
 	if len(problems) > 0 {

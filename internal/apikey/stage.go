@@ -63,10 +63,23 @@ type Counter interface {
 	Get(ctx context.Context, key string) (int64, error)
 }
 
+// ThrottledCounter applies a plan's throttle and quota in one call:
+// AllowThenIncr decides the bucket limitKey against l and, only if it
+// allows, counts key as Counter.Incr does; count is 0 when the throttle
+// refused. An error means neither was decided. internal/state's Counters
+// implements it in one Redis round trip.
+type ThrottledCounter interface {
+	AllowThenIncr(ctx context.Context, limitKey string, l state.Limit, key string, expireAt time.Time) (r state.Result, count int64, err error)
+}
+
 // Deps are what a Stage shares with the process.
 type Deps struct {
 	Counter Counter       // quotas; required when a plan has a quota
 	Limiter state.Limiter // plan throttles; required when a plan has a throttle
+	// Throttled (optional) applies a plan that has both a throttle and a
+	// quota in one call, on the same state as Limiter and Counter; nil:
+	// Limiter, then Counter.
+	Throttled ThrottledCounter
 	// FailClosed refuses requests (500) when Counter or Limiter fail
 	// (state.redis.fail_open: false); by default they pass.
 	FailClosed bool
@@ -237,6 +250,24 @@ func (s *Stage) Check(ctx context.Context, value string) Verdict {
 		return refused(k, http.StatusForbidden, BodyForbidden, ResponseInvalidAPIKey, ReasonDisabled)
 	}
 	p := s.plans[k.Plan]
+	if p.hasThrottle && p.quota > 0 && s.d.Throttled != nil {
+		now := s.d.Now()
+		start, end := Period(p.period, now)
+		r, n, err := s.d.Throttled.AllowThenIncr(ctx, k.limiter, state.Limit{Rate: p.rate, Burst: p.burst}, quotaKey(k, start), end)
+		if err != nil {
+			if v, stop := s.failed(k, err); stop {
+				return v
+			}
+			return Verdict{Key: k, Err: err}
+		}
+		if !r.Allowed {
+			return throttled(k, r)
+		}
+		if n > p.quota {
+			return overQuota(k, now, end)
+		}
+		return Verdict{Key: k}
+	}
 	var stateErr error
 	if p.hasThrottle {
 		r, err := s.d.Limiter.Allow(ctx, k.limiter, state.Limit{Rate: p.rate, Burst: p.burst})
@@ -246,9 +277,7 @@ func (s *Stage) Check(ctx context.Context, value string) Verdict {
 			}
 			stateErr = err
 		} else if !r.Allowed {
-			v := refused(k, http.StatusTooManyRequests, BodyTooMany, ResponseThrottled, ReasonThrottled)
-			v.RetryAfter = r.RetryAfter
-			return v
+			return throttled(k, r)
 		}
 	}
 	if p.quota > 0 {
@@ -261,12 +290,24 @@ func (s *Stage) Check(ctx context.Context, value string) Verdict {
 			}
 			stateErr = err
 		} else if n > p.quota {
-			v := refused(k, http.StatusTooManyRequests, BodyLimitExceeded, ResponseQuotaExceeded, ReasonQuotaExceeded)
-			v.RetryAfter = end.Sub(now)
-			return v
+			return overQuota(k, now, end)
 		}
 	}
 	return Verdict{Key: k, Err: stateErr}
+}
+
+// throttled is the refusal of a request the plan's throttle refused r.
+func throttled(k *Key, r state.Result) Verdict {
+	v := refused(k, http.StatusTooManyRequests, BodyTooMany, ResponseThrottled, ReasonThrottled)
+	v.RetryAfter = r.RetryAfter
+	return v
+}
+
+// overQuota is the refusal of a request past its quota, which resets at end.
+func overQuota(k *Key, now, end time.Time) Verdict {
+	v := refused(k, http.StatusTooManyRequests, BodyLimitExceeded, ResponseQuotaExceeded, ReasonQuotaExceeded)
+	v.RetryAfter = end.Sub(now)
+	return v
 }
 
 // failed decides a request whose limit could not be read: it goes on

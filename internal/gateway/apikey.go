@@ -15,7 +15,8 @@ import (
 
 // buildAPIKeys builds the API key stage (nil when api_keys is unset) on
 // the gateway's state store: its limiter for plan throttles, and quota
-// counters that a reload keeping the store keeps too.
+// counters that a reload keeping the store keeps too (they also apply a
+// plan with both in one Redis round trip).
 func (g *Gateway) buildAPIKeys(f *config.File, d Deps) error {
 	if g.state == nil {
 		return nil // the state block is wrong; buildState said why
@@ -24,7 +25,7 @@ func (g *Gateway) buildAPIKeys(f *config.File, d Deps) error {
 	if prev := d.Previous; prev != nil && prev.state == g.state && prev.counters != nil {
 		g.counters = prev.counters
 	}
-	s, err := apikey.Setup(f, apikey.Deps{Counter: g.counters, Limiter: g.state, FailClosed: !g.state.FailOpen()})
+	s, err := apikey.Setup(f, apikey.Deps{Counter: g.counters, Limiter: g.state, Throttled: g.counters, FailClosed: !g.state.FailOpen()})
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,36 @@ func (c *Counters) Incr(ctx context.Context, key string, expireAt time.Time) (in
 	return n, nil
 }
 
+// AllowThenIncr is a usage plan's throttle and quota: it decides limitKey
+// against l as Store.Allow does and, only if that allows, adds one to key
+// (forgotten at expireAt). count is the new count, 0 when the throttle
+// refused: a refused request is not counted. In process that is the
+// Store's limiter and then Incr; in Redis it is one round trip (one Lua
+// script) through Store.Do, and on failure Result.Allowed is
+// Store.FailOpen, count is 0 and the error says neither was decided. In a
+// Redis Cluster limitKey and key must hold the same hash tag ("{...}") so
+// that their Redis keys share a slot; a limitKey longer than 64 bytes
+// loses its tag (it is kept as its SHA-256).
+func (c *Counters) AllowThenIncr(ctx context.Context, limitKey string, l Limit, key string, expireAt time.Time) (r Result, count int64, err error) {
+	if c.local != nil {
+		r, _ = c.store.Allow(ctx, limitKey, l) // never fails in process
+		if !r.Allowed {
+			return r, 0, nil
+		}
+		count, _ = c.local.Incr(ctx, key, expireAt)
+		return r, count, nil
+	}
+	err = c.store.Do(ctx, func(ctx context.Context, _ redis.UniversalClient) error {
+		var err error
+		r, count, err = c.store.gcra.allowThenIncr(ctx, limitKey, l, c.key(key), expireAt)
+		return err
+	})
+	if err != nil {
+		return Result{Allowed: c.store.FailOpen()}, 0, fmt.Errorf("state: throttling and counting: %w", err)
+	}
+	return r, count, nil
+}
+
 // Get returns key's count, 0 when it has none.
 func (c *Counters) Get(ctx context.Context, key string) (int64, error) {
 	if c.local != nil {

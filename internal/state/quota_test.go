@@ -101,3 +101,101 @@ func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 		return next(ctx, cmds)
 	}
 }
+
+// TestAllowThenIncr: a plan's throttle and quota in one call decide as
+// Allow and then Incr do, in process and in Redis (one server and a
+// Cluster, where the hash tag keeps both keys in one slot): a request the
+// throttle refuses is not counted, the count expires at the window's end,
+// and in Redis each call is one command.
+func TestAllowThenIncr(t *testing.T) {
+	for _, backend := range []string{"memory", "redis", "cluster"} {
+		t.Run(backend, func(t *testing.T) {
+			var st *Store
+			var srv *testredis.Server
+			switch backend {
+			case "memory":
+				var err error
+				if st, err = Open(Settings{}, Options{}); err != nil {
+					t.Fatal(err)
+				}
+			case "redis":
+				srv = testredis.Start(t)
+				st = openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}}, Options{})
+			case "cluster":
+				srv = testredis.StartCluster(t)
+				st = openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}, Cluster: true}, Options{})
+			}
+			c := NewCounters(st)
+			ctx := context.Background()
+			end := time.Now().Add(time.Hour).Truncate(time.Second)
+			l := Limit{Rate: 0.001, Burst: 2} // one token per 1000 s: none comes back during the test
+			var commands commandCounter
+			var trips roundTrips
+			if st.Remote() {
+				if _, _, err := c.AllowThenIncr(ctx, "rl:{warm}", l, "n:{warm}", end); err != nil { // loads the script
+					t.Fatal(err)
+				}
+				st.Redis().AddHook(&commands)
+				st.Redis().AddHook(&trips)
+			}
+			for i, want := range []struct {
+				allowed   bool
+				remaining int
+				count     int64
+			}{{true, 1, 1}, {true, 0, 2}, {false, 0, 0}, {false, 0, 0}} {
+				r, n, err := c.AllowThenIncr(ctx, "apikey:{k1}", l, "quota:{k1}:1", end)
+				if err != nil || r.Allowed != want.allowed || r.Remaining != want.remaining || n != want.count {
+					t.Fatalf("call %d: %+v, count %d, %v; want allowed=%v remaining %d count %d", i+1, r, n, err, want.allowed, want.remaining, want.count)
+				}
+				if !r.Allowed && (r.RetryAfter <= 990*time.Second || r.RetryAfter > 1000*time.Second) {
+					t.Errorf("call %d: retry after %s; want about 1000s", i+1, r.RetryAfter)
+				}
+			}
+			if st.Remote() {
+				if got := commands.n.Load(); got != 4 {
+					t.Errorf("4 calls sent %d commands; want 4", got)
+				}
+				if got := trips.n.Load(); got != 4 {
+					t.Errorf("4 calls made %d round trips; want 4", got)
+				}
+			}
+			if n, err := c.Get(ctx, "quota:{k1}:1"); err != nil || n != 2 {
+				t.Errorf("count after the throttle refused = %d, %v; want 2 (refused requests are not counted)", n, err)
+			}
+			if r, err := st.Allow(ctx, "apikey:{k1}", l); err != nil || r.Allowed {
+				t.Errorf("the bucket is not Allow's: %+v %v; want it spent", r, err)
+			}
+			if srv != nil {
+				at, err := strconv.ParseInt(srv.Command(t, "EXPIRETIME", "portcullis:count:quota:{k1}:1")[1:], 10, 64)
+				if err != nil || at != end.Unix() {
+					t.Errorf("the count expires at %d (%v), want %d", at, err, end.Unix())
+				}
+			}
+			// A limit that refuses everything refuses without a call or a count.
+			if r, n, err := c.AllowThenIncr(ctx, "apikey:{k2}", Limit{Rate: 1}, "quota:{k2}:1", end); err != nil || r.Allowed || n != 0 {
+				t.Errorf("burst 0: %+v, count %d, %v", r, n, err)
+			}
+		})
+	}
+}
+
+// TestAllowThenIncrRedisDown: with Redis gone the call fails at once with
+// the fail_open policy and no count, as Allow does.
+func TestAllowThenIncrRedisDown(t *testing.T) {
+	for _, failOpen := range []bool{true, false} {
+		srv := testredis.Start(t)
+		fo := failOpen
+		st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}, FailOpen: &fo}, Options{ProbeInterval: time.Hour})
+		c := NewCounters(st)
+		srv.Kill()
+		for range 2 { // the failure, then ErrDown without a call
+			r, n, err := c.AllowThenIncr(context.Background(), "apikey:{k}", Limit{Rate: 1, Burst: 1}, "quota:{k}:1", time.Now().Add(time.Hour))
+			if err == nil || r.Allowed != failOpen || n != 0 {
+				t.Fatalf("fail_open %v, Redis down: %+v, count %d, %v; want the policy and an error", failOpen, r, n, err)
+			}
+		}
+		if st.Fallbacks() != 2 || st.Status(context.Background()).Up {
+			t.Errorf("fail_open %v: %d fallbacks, status %+v; want 2, down", failOpen, st.Fallbacks(), st.Status(context.Background()))
+		}
+	}
+}

@@ -105,7 +105,7 @@ type Store struct {
 	settings Settings
 	local    *Memory
 	redis    redis.UniversalClient // nil: in-process
-	limiter  Limiter               // local or the Redis GCRA
+	gcra     *gcra                 // nil: in-process
 	prefix   string
 	timeout  time.Duration
 	failOpen bool
@@ -147,7 +147,6 @@ func Open(s Settings, o Options) (*Store, error) {
 	}
 	if s.Redis == nil {
 		st.local = NewMemory(max, nil)
-		st.limiter = st.local
 	} else {
 		c, err := s.Redis.client()
 		if err != nil {
@@ -157,7 +156,7 @@ func Open(s Settings, o Options) (*Store, error) {
 		st.prefix = s.Redis.prefix()
 		st.timeout = s.Redis.timeout()
 		st.failOpen = s.Redis.FailOpen == nil || *s.Redis.FailOpen
-		st.limiter = newGCRA(c, st.prefix+"rl:")
+		st.gcra = newGCRA(c, st.prefix+"rl:")
 	}
 	st.metrics.reset(st.settings.Mode())
 	return st, nil
@@ -195,7 +194,7 @@ func (s *Store) Allow(ctx context.Context, key string, l Limit) (Result, error) 
 	var r Result
 	err := s.Do(ctx, func(ctx context.Context, _ redis.UniversalClient) error {
 		var err error
-		r, err = s.limiter.Allow(ctx, key, l)
+		r, err = s.gcra.Allow(ctx, key, l)
 		return err
 	})
 	if err != nil {
