@@ -130,7 +130,20 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) do(t *testing.T, method, path string, header http.Header, body io.Reader) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, h.gw.URL+path, body)
+	return send(t, method, h.gw.URL+path, header, body)
+}
+
+// get is send for a GET without a body.
+func get(t *testing.T, url string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	return send(t, http.MethodGet, url, header, nil)
+}
+
+// send makes one request to url with header and returns the response, its
+// body read and closed; any transport error fails the test.
+func send(t *testing.T, method, url string, header http.Header, body io.Reader) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
