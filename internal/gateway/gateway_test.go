@@ -422,6 +422,18 @@ func metricValue(families []*dto, name string, labels []string) float64 {
 	return 0
 }
 
+// buildError parses yaml as the configuration file name (a parse error fails
+// the test) and returns Build's error: for configurations Build must refuse.
+func buildError(t *testing.T, name, yaml string) error {
+	t.Helper()
+	f, err := config.Parse(name, []byte(yaml), os.LookupEnv)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	_, err = Build(f, Deps{})
+	return err
+}
+
 func TestBuildErrors(t *testing.T) {
 	dir := t.TempDir()
 	pem := filepath.Join(dir, "missing.pem")
@@ -476,11 +488,7 @@ func TestBuildErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f, err := config.Parse("c.yaml", []byte(c.yaml), os.LookupEnv)
-			if err != nil {
-				t.Fatalf("parse: %v", err)
-			}
-			_, err = Build(f, Deps{})
+			err := buildError(t, "c.yaml", c.yaml)
 			if err == nil {
 				t.Fatal("Build succeeded")
 			}
