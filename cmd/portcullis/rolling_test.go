@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,7 +30,6 @@ import (
 // requests on the other one (proxy_next_upstream). A Kubernetes Service
 // instead drops the pod when /readyz answers 503 (TestShutdownDelay).
 func TestRollingRestart(t *testing.T) {
-	nginx := testbin.Tool(t, "", "nginx", "apt-get install -y nginx")
 	bin := binary(t)
 	dir := t.TempDir()
 
@@ -59,27 +57,13 @@ routes:
 	}
 
 	lbPort := freePortNumber(t)
-	conf := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`daemon off;
-master_process on;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  upstream gateways {
+	testbin.Nginx(t, fmt.Sprintf(`  upstream gateways {
+    server 127.0.0.1:%[1]s max_fails=0;
     server 127.0.0.1:%[2]s max_fails=0;
-    server 127.0.0.1:%[3]s max_fails=0;
     keepalive 16;
   }
   server {
-    listen 127.0.0.1:%[4]s;
+    listen 127.0.0.1:%[3]s;
     location / {
       proxy_pass http://gateways;
       proxy_http_version 1.1;
@@ -88,22 +72,7 @@ http {
       proxy_next_upstream_tries 3;
     }
   }
-}
-`, dir, ports[0], ports[1], lbPort)), 0o644)
-	lb := exec.Command(nginx, "-p", dir, "-c", conf)
-	var lbErr strings.Builder
-	lb.Stderr = &lbErr
-	if err := lb.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		lb.Process.Signal(syscall.SIGQUIT)
-		lb.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx: %s\n%s", lbErr.String(), b)
-		}
-	}()
+`, ports[0], ports[1], lbPort))
 	front := "http://127.0.0.1:" + lbPort + "/work"
 	waitFor(t, "nginx", func() bool {
 		resp, err := http.Get(front)

@@ -361,26 +361,17 @@ func appendXML(dst, v []byte) []byte {
 // a backslash, control characters and invalid UTF-8 bytes as \xHH.
 func appendText(dst, v []byte) []byte {
 	for i := 0; i < len(v); {
-		c := v[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c < 0x20 || c == 0x7f:
-				dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				dst = append(dst, c)
-			}
+		if c := v[i]; c == '"' || c == '\\' {
+			dst = append(dst, '\\', c)
 			i++
 			continue
 		}
-		r, n := utf8.DecodeRune(v[i:])
-		if r == utf8.RuneError && n == 1 {
-			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
-		} else {
-			dst = append(dst, v[i:i+n]...)
+		j := i
+		for j < len(v) && v[j] != '"' && v[j] != '\\' {
+			j++
 		}
-		i += n
+		dst = appendValidText(dst, v[i:j])
+		i = j
 	}
 	return dst
 }

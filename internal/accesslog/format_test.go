@@ -147,6 +147,7 @@ func TestRenderText(t *testing.T) {
 		{`q " b \`, `10.0.0.1 - - [-] "q \" b \\ - HTTP/1.1" 200 - r1`},
 		{"n\nr\r\x00\x7f", `10.0.0.1 - - [-] "n\x0ar\x0d\x00\x7f - HTTP/1.1" 200 - r1`},
 		{"bad \xff\xc0\xae é", `10.0.0.1 - - [-] "bad \xff\xc0\xae é - HTTP/1.1" 200 - r1`},
+		{"cut \xe2\x80\"\xe2\\é\\", `10.0.0.1 - - [-] "cut \xe2\x80\"\xe2\\é\\ - HTTP/1.1" 200 - r1`},
 	} {
 		line := render(t, format, values{"identity.sourceIp": "10.0.0.1", "httpMethod": tc.ua, "protocol": "HTTP/1.1", "status": "200", "requestId": "r1"})
 		if line != tc.want {

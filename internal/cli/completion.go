@@ -22,6 +22,10 @@ type commandSpec struct {
 var commands = []commandSpec{
 	{path: "serve", flags: []string{"c", "log-level", "watch"}, files: []string{"c"}, bools: []string{"watch"}},
 	{path: "check", flags: []string{"c"}, files: []string{"c"}},
+	{path: "build", flags: []string{"c"}, files: []string{"c"}},
+	{path: "import", flags: []string{"o", "strict", "parameter"}, files: []string{"o"}, bools: []string{"strict"}},
+	{path: "export", subs: []string{"openapi"}},
+	{path: "export openapi", flags: []string{"c", "o"}, files: []string{"c", "o"}},
 	{path: "health", flags: []string{"c", "url", "timeout"}, files: []string{"c"}},
 	{path: "issuer", subs: []string{"rotate", "hash-password"}, flags: []string{"c"}, files: []string{"c"}},
 	{path: "issuer rotate", flags: []string{"c"}, files: []string{"c"}},

@@ -36,6 +36,26 @@ func TestCompletionFlags(t *testing.T) {
 	}
 }
 
+// TestCompletionKnowsEveryCommand checks that each command and subcommand the
+// usage text lists is in the completion table.
+func TestCompletionKnowsEveryCommand(t *testing.T) {
+	line := regexp.MustCompile(`(?m)^  portcullis ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?`)
+	matches := line.FindAllStringSubmatch(usage, -1)
+	if len(matches) < 10 {
+		t.Fatalf("found %d commands in the usage text", len(matches))
+	}
+	for _, m := range matches {
+		i := slices.IndexFunc(commands, func(c commandSpec) bool { return c.path == m[1] })
+		if i < 0 {
+			t.Errorf("completion does not know %q", m[1])
+			continue
+		}
+		if m[2] != "" && !slices.Contains(commands[i].subs, m[2]) {
+			t.Errorf("completion does not offer %q after %q", m[2], m[1])
+		}
+	}
+}
+
 // TestBashCompletion sources the script in a real bash and completes.
 func TestBashCompletion(t *testing.T) {
 	bash := testbin.Tool(t, "", "bash", "apt-get install -y bash")
@@ -61,9 +81,19 @@ func TestBashCompletion(t *testing.T) {
 		{"portcullis health -c gate", "gateway.yaml"},
 		{"portcullis completion f", "fish"},
 		{"portcullis token verify -c x.yaml --r", "--route"},
-		{"portcullis ex", "explain"},
+		{"portcullis ex", "export explain"},
 		{"portcullis explain -", "-c -H --query --invoke --json"},
 		{"portcullis explain -c gate", "gateway.yaml"},
+		{"portcullis b", "build"},
+		{"portcullis build -", "-c"},
+		{"portcullis build -c gate", "gateway.yaml"},
+		{"portcullis im", "import"},
+		{"portcullis import -", "-o --strict --parameter"},
+		{"portcullis import x.yaml --strict -o gate", "gateway.yaml"},
+		{"portcullis expo", "export"},
+		{"portcullis export ", "openapi"},
+		{"portcullis export openapi -", "-c -o"},
+		{"portcullis export openapi -c x.yaml -o gate", "gateway.yaml"},
 	}
 	for _, c := range cases {
 		words := strings.Split(c.line, " ")

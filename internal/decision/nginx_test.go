@@ -5,11 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,24 +13,11 @@ import (
 )
 
 // nginxConfig puts nginx in front of the backend with Portcullis as its
-// auth_request service, as examples/decision-api/nginx.conf does: %[1]s the
-// prefix directory, %[2]s nginx's port, %[3]s the decision API's host:port,
-// %[4]s the backend's host:port.
-const nginxConfig = `daemon off;
-master_process on;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-  server {
-    listen 127.0.0.1:%[2]s;
+// auth_request service, as examples/decision-api/nginx.conf does (the
+// inside of its http block): %[1]s nginx's port, %[2]s the decision API's
+// host:port, %[3]s the backend's host:port.
+const nginxConfig = `  server {
+    listen 127.0.0.1:%[1]s;
     location / {
       auth_request /_portcullis;
       auth_request_set $portcullis_user $upstream_http_x_user;
@@ -43,11 +26,11 @@ http {
       proxy_set_header X-User $portcullis_user;
       proxy_set_header X-Tenant $portcullis_tenant;
       proxy_set_header X-Principal $portcullis_principal;
-      proxy_pass http://%[4]s;
+      proxy_pass http://%[3]s;
     }
     location = /_portcullis {
       internal;
-      proxy_pass http://%[3]s/nginx;
+      proxy_pass http://%[2]s/nginx;
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-Method $request_method;
@@ -56,7 +39,6 @@ http {
       proxy_set_header X-Forwarded-For $remote_addr;
     }
   }
-}
 `
 
 // TestNginxAuthRequest runs a real nginx with auth_request in front of a
@@ -65,29 +47,10 @@ http {
 // of the client's spoofed one; denied ones never reach it and get the
 // gateway's status and challenge.
 func TestNginxAuthRequest(t *testing.T) {
-	nginx := testbin.Tool(t, "", "nginx", "apt-get install -y nginx")
 	h := newHarness(t)
-	dir := t.TempDir()
 	port := freePort(t)
-	conf := filepath.Join(dir, "nginx.conf")
 	hostOf := func(u string) string { return strings.TrimPrefix(u, "http://") }
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConfig, dir, port, hostOf(h.decision), hostOf(h.backendURL)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(nginx, "-p", dir, "-c", conf)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGQUIT)
-		cmd.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx: %s\n%s", stderr.String(), b)
-		}
-	}()
+	testbin.Nginx(t, fmt.Sprintf(nginxConfig, port, hostOf(h.decision), hostOf(h.backendURL)))
 	front := "http://127.0.0.1:" + port
 	waitListening(t, "127.0.0.1:"+port)
 

@@ -206,11 +206,7 @@ func TestAccessLogCheck(t *testing.T) {
 		{"input", `access_log: {format: '$input.body'}`, "may hold only $context variables"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := config.Parse("test.yaml", []byte("listen: 127.0.0.1:0\n"+tc.block+"\nroutes:\n  - route: GET /x\n    integration: {type: mock}\n"), os.LookupEnv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = Build(f, Deps{})
+			err := buildError(t, "test.yaml", "listen: 127.0.0.1:0\n"+tc.block+"\nroutes:\n  - route: GET /x\n    integration: {type: mock}\n")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Build = %v\nwant %q", err, tc.want)
 			}

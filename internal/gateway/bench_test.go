@@ -25,7 +25,7 @@ func BenchmarkServe(b *testing.B) {
 	iss := testissuer.New(b)
 	backend := rawBackend(b)
 	tok := iss.Mint(b, "k1", map[string]any{"scope": "orders:read"})
-	plain := benchGateway(b, iss, backend, "", nil)
+	plain := benchGateway(b, iss, backend, "", Deps{})
 	benchCases(b, plain, "", servedCases(tok))
 	// The same requests from a browser, with CORS configured: an exact
 	// origin, a pattern origin, a denial and a preflight the gateway answers.
@@ -36,7 +36,7 @@ func BenchmarkServe(b *testing.B) {
   exposeHeaders: [x-request-id]
   maxAge: 300
   allowCredentials: true
-`, nil)
+`, Deps{})
 	benchCases(b, withCORS, "https://app.example.com", []benchCase{
 		{"cors-jwt-cached", "GET", "/orders/1", "Bearer " + tok, 200},
 		{"cors-jwt-missing", "GET", "/orders/1", "", 401},
@@ -58,7 +58,7 @@ func BenchmarkServeAccessLog(b *testing.B) {
 	tok := iss.Mint(b, "k1", map[string]any{"scope": "orders:read"})
 	g := benchGateway(b, iss, rawBackend(b), `access_log:
   format: '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","routeKey":"$context.routeKey","status":"$context.status","responseLength":"$context.responseLength","latency":"$context.responseLatency","sub":"$context.authorizer.claims.sub"}'
-`, io.Discard)
+`, Deps{AccessLog: io.Discard})
 	benchCases(b, g, "", servedCases(tok))
 }
 
@@ -75,9 +75,10 @@ func servedCases(tok string) []benchCase {
 }
 
 // benchGateway builds and starts the benchmark's gateway, with extra
-// configuration appended; accessLog receives a configured access log format's
-// lines.
-func benchGateway(b *testing.B, iss *testissuer.Issuer, backend, extra string, accessLog io.Writer) *Gateway {
+// configuration appended (top-level keys, or more routes indented as the
+// routes list is). deps may bring an access log writer or a tracer; metrics
+// and the JSON logger to io.Discard are set here.
+func benchGateway(b *testing.B, iss *testissuer.Issuer, backend, extra string, deps Deps) *Gateway {
 	f, err := config.Parse("bench.yaml", []byte(fmt.Sprintf(`listen: 127.0.0.1:0
 authorizers:
   users: {type: jwt, issuer: %[1]q, audience: [test-api]}
@@ -105,7 +106,9 @@ routes:
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := Build(f, Deps{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slogJSON(io.Discard), AccessLog: accessLog})
+	deps.Metrics = NewMetrics(prometheus.NewRegistry())
+	deps.Logger = slogJSON(io.Discard)
+	g, err := Build(f, deps)
 	if err != nil {
 		b.Fatal(err)
 	}

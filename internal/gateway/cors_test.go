@@ -194,19 +194,9 @@ func TestCORS(t *testing.T) {
 			if tc.status == 413 {
 				body = strings.NewReader(strings.Repeat("x", 100))
 			}
-			req, err := http.NewRequest(tc.method, gw.URL+tc.path, body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header = tc.header.Clone()
 			before := hits.Load()
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != tc.status || string(got) != tc.body {
+			resp, got := send(t, tc.method, gw.URL+tc.path, tc.header, body)
+			if resp.StatusCode != tc.status || got != tc.body {
 				t.Fatalf("answer %d %q, want %d %q", resp.StatusCode, got, tc.status, tc.body)
 			}
 			for k, v := range resp.Header {
@@ -264,24 +254,13 @@ func TestCORSUnset(t *testing.T) {
 	conf = conf[:strings.Index(conf, "unused_cors:")] + conf[strings.Index(conf, "routes:"):]
 	gw, reg := corsGateway(t, conf, iss.URL, be.URL, "http://127.0.0.1:1/")
 	good := iss.Mint(t, "k1", map[string]any{"scope": "orders:read"})
-	req, _ := http.NewRequest("OPTIONS", gw.URL+"/orders/1", nil)
-	req.Header = http.Header{"Origin": {"https://app.example.com"}, "Access-Control-Request-Method": {"GET"}}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := send(t, "OPTIONS", gw.URL+"/orders/1", http.Header{"Origin": {"https://app.example.com"}, "Access-Control-Request-Method": {"GET"}}, nil)
 	if resp.StatusCode != 404 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("preflight without cors: %d, Access-Control-Allow-Origin %q; want 404 and none", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}
-	req, _ = http.NewRequest("GET", gw.URL+"/orders/1", nil)
-	req.Header = bearer(good)
-	req.Header.Set("Origin", "https://app.example.com")
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	header := bearer(good)
+	header.Set("Origin", "https://app.example.com")
+	resp, _ = get(t, gw.URL+"/orders/1", header)
 	if got := resp.Header.Get("Access-Control-Allow-Origin"); resp.StatusCode != 200 || got != "*" {
 		t.Errorf("without cors: %d, Access-Control-Allow-Origin %q; want 200 and the backend's *", resp.StatusCode, got)
 	}
@@ -343,13 +322,7 @@ routes:
 	g.routes[0].integration = silentIntegration{}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
-	req, _ := http.NewRequest("GET", srv.URL+"/quiet", nil)
-	req.Header.Set("Origin", "https://app.example.com")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := get(t, srv.URL+"/quiet", http.Header{"Origin": {"https://app.example.com"}})
 	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
 		t.Errorf("%d, Access-Control-Allow-Origin %q; want 200 with the origin", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 	}

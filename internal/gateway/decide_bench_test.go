@@ -1,17 +1,10 @@
 package gateway
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/testissuer"
 )
 
@@ -24,34 +17,14 @@ import (
 // than ServeHTTP for the same request.
 func BenchmarkDecide(b *testing.B) {
 	iss := testissuer.New(b)
-	f, err := config.Parse("bench.yaml", []byte(fmt.Sprintf(`listen: 127.0.0.1:0
-authorizers:
-  users: {type: jwt, issuer: %q, audience: [test-api]}
-routes:
-  - route: GET /public
-    integration: {type: mock, body: ok}
-  - route: GET /orders/{id}
-    authorizer: users
-    authorization_scopes: [orders:read]
-    integration: {type: mock, body: ok}
-  - route: GET /mapped/{id}
+	g := benchGateway(b, iss, "127.0.0.1:1", `  - route: GET /mapped/{id}
     authorizer: users
     authorization_scopes: [orders:read]
     integration:
       type: http_proxy
       uri: http://127.0.0.1:1/{id}
       request_parameters: {"overwrite:header.x-user": $context.authorizer.claims.sub}
-`, iss.URL)), os.LookupEnv)
-	if err != nil {
-		b.Fatal(err)
-	}
-	g, err := Build(f, Deps{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slogJSON(io.Discard)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	g.Start(ctx)
+`, Deps{})
 	tok := iss.Mint(b, "k1", map[string]any{"scope": "orders:read"})
 
 	for _, bc := range []struct {

@@ -130,7 +130,20 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) do(t *testing.T, method, path string, header http.Header, body io.Reader) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, h.gw.URL+path, body)
+	return send(t, method, h.gw.URL+path, header, body)
+}
+
+// get is send for a GET without a body.
+func get(t *testing.T, url string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	return send(t, http.MethodGet, url, header, nil)
+}
+
+// send makes one request to url with header and returns the response, its
+// body read and closed; any transport error fails the test.
+func send(t *testing.T, method, url string, header http.Header, body io.Reader) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,6 +422,18 @@ func metricValue(families []*dto, name string, labels []string) float64 {
 	return 0
 }
 
+// buildError parses yaml as the configuration file name (a parse error fails
+// the test) and returns Build's error: for configurations Build must refuse.
+func buildError(t *testing.T, name, yaml string) error {
+	t.Helper()
+	f, err := config.Parse(name, []byte(yaml), os.LookupEnv)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	_, err = Build(f, Deps{})
+	return err
+}
+
 func TestBuildErrors(t *testing.T) {
 	dir := t.TempDir()
 	pem := filepath.Join(dir, "missing.pem")
@@ -463,11 +488,7 @@ func TestBuildErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f, err := config.Parse("c.yaml", []byte(c.yaml), os.LookupEnv)
-			if err != nil {
-				t.Fatalf("parse: %v", err)
-			}
-			_, err = Build(f, Deps{})
+			err := buildError(t, "c.yaml", c.yaml)
 			if err == nil {
 				t.Fatal("Build succeeded")
 			}

@@ -414,11 +414,7 @@ func TestGatewayResponseNoLeak(t *testing.T) {
 		{`x-t: "$context.identity.userAgent"`, `an authorizer reads its identity from User-Agent`},
 	} {
 		cfg := "listen: 127.0.0.1:0\nauthorizers:\n  ua: {type: lambda, function: f, payload_format_version: \"2.0\", identity_source: [$request.header.User-Agent]}\nfunctions:\n  f: {runtime: http, url: \"http://127.0.0.1:1/\"}\nroutes:\n  - {route: GET /x, authorizer: ua, integration: {type: mock}}\ngateway_responses:\n  UNAUTHORIZED:\n    headers: {" + tc.value + "}\n"
-		f, err := config.Parse(filepath.Join(t.TempDir(), "leak.yaml"), []byte(cfg), os.LookupEnv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = Build(f, Deps{})
+		err := buildError(t, filepath.Join(t.TempDir(), "leak.yaml"), cfg)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "leak.yaml:10:") {
 			t.Errorf("%s: %v, want %q at leak.yaml:10", tc.value, err, tc.want)
 		}

@@ -126,11 +126,7 @@ func TestIssuersCheck(t *testing.T) {
 		{"hmac", `{type: jwt, hmac_secret: "0123456789abcdef0123456789abcdef", issuers: [{issuer: "https://a", audience: [x]}]}`, "hmac_secret does not apply to an authorizer with issuers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := config.Parse("test.yaml", []byte("listen: 127.0.0.1:0\nauthorizers:\n  multi: "+tc.auth+"\nroutes:\n  - route: GET /x\n    authorizer: multi\n    integration: {type: mock}\n"), os.LookupEnv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = Build(f, Deps{})
+			err := buildError(t, "test.yaml", "listen: 127.0.0.1:0\nauthorizers:\n  multi: "+tc.auth+"\nroutes:\n  - route: GET /x\n    authorizer: multi\n    integration: {type: mock}\n")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Build = %v\nwant %q", err, tc.want)
 			}

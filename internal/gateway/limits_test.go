@@ -200,11 +200,7 @@ routes:
   - route: GET /open
     integration: {type: mock}
 `
-			f, err := config.Parse("limits.yaml", []byte(src), os.LookupEnv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = Build(f, Deps{})
+			err := buildError(t, "limits.yaml", src)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v; want one holding %q", err, tc.want)
 			}

@@ -1,5 +1,6 @@
 // Package testbin builds a test's helper programs (aws-lambda-go functions
-// under testdata/) once per test run, with one go build, and cleans them up.
+// under testdata/) once per test run, with one go build, and cleans them up;
+// it finds the external tools tests need (Tool) and runs nginx (Nginx).
 // It is test support, used from _test.go files only.
 package testbin
 

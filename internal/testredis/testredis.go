@@ -41,6 +41,14 @@ func Binary(t testing.TB) string {
 // Start runs redis-server on a free port; it is killed when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return startServer(t, nil)
+}
+
+// startServer runs redis-server on a free port, without persistence, in a
+// temporary directory, with the arguments extra gives for that directory
+// after the common ones; it is killed when the test ends.
+func startServer(t testing.TB, extra func(dir string) []string) *Server {
+	t.Helper()
 	bin := Binary(t)
 	port := freePort(t)
 	dir := t.TempDir()
@@ -48,6 +56,9 @@ func Start(t testing.TB) *Server {
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		bin:  bin, dir: dir,
 		args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no"},
+	}
+	if extra != nil {
+		s.args = append(s.args, extra(dir)...)
 	}
 	s.start(t)
 	t.Cleanup(s.Kill)
@@ -163,17 +174,9 @@ func (s *Server) Command(t testing.TB, args ...string) string {
 // Cluster protocol (CLUSTER SLOTS, MOVED-aware clients) on one process.
 func StartCluster(t testing.TB) *Server {
 	t.Helper()
-	bin := Binary(t)
-	port := freePort(t)
-	dir := t.TempDir()
-	s := &Server{
-		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		bin:  bin, dir: dir,
-		args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
-			"--protected-mode", "no", "--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf")},
-	}
-	s.start(t)
-	t.Cleanup(s.Kill)
+	s := startServer(t, func(dir string) []string {
+		return []string{"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf")}
+	})
 	if got := s.Command(t, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"); got != "+OK" {
 		t.Fatalf("CLUSTER ADDSLOTSRANGE: %s", got)
 	}
