@@ -199,6 +199,9 @@ type draining struct {
 	cmd    *exec.Cmd
 	base   string
 	events chan string
+
+	mu      sync.Mutex
+	unusual []string // 5xx and cut requests, warnings and errors: printed if the test fails
 }
 
 func startDraining(t *testing.T, bin, cfg string) *draining {
@@ -210,14 +213,32 @@ func startDraining(t *testing.T, bin, cfg string) *draining {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	d := &draining{cmd: cmd, events: make(chan string, 1000)}
+	t.Cleanup(func() {
+		if t.Failed() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			t.Logf("the gateway's unusual log lines:\n%s", strings.Join(d.unusual, "\n"))
+		}
+	})
 	listen := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) != nil || m["msg"] == "request" {
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
 				continue
+			}
+			if m["msg"] == "request" {
+				// Only the unusual requests are kept, for the failure
+				// report: a 5xx, or a reason other than a denial.
+				if st, _ := m["status"].(float64); st >= 500 || (m["reason"] != nil && st != 401) {
+					d.keep(sc.Text())
+				}
+				continue
+			}
+			if m["level"] != "INFO" {
+				d.keep(sc.Text())
 			}
 			if m["msg"] == "serving" {
 				listen <- m["listen"].(string)
@@ -236,6 +257,15 @@ func startDraining(t *testing.T, bin, cfg string) *draining {
 		t.Fatalf("portcullis serve did not start within %v", hangGuard)
 	}
 	return d
+}
+
+// keep records one of the gateway's unusual log lines (at most 50).
+func (d *draining) keep(line string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.unusual) < 50 {
+		d.unusual = append(d.unusual, line)
+	}
 }
 
 func (d *draining) wait(t *testing.T, msg string) {
