@@ -119,7 +119,11 @@ func TestFaultZeroDropReloadAndStop(t *testing.T) {
 						return // the listener is gone; this client is done
 					}
 					failed.Add(1)
-					note("%s: %v", path, err)
+					when := "before SIGTERM"
+					if stopping.Load() {
+						when = "after SIGTERM"
+					}
+					note("%s (%s): %v", path, when, err)
 					continue
 				}
 				body, err := io.ReadAll(resp.Body)
