@@ -110,7 +110,11 @@ func TestFaultZeroDropReloadAndStop(t *testing.T) {
 				}
 				resp, err := client.Do(req)
 				if err != nil {
-					if errors.Is(err, syscall.ECONNREFUSED) {
+					// After SIGTERM the listener closes: a connection then
+					// is refused, or, if it was still in the kernel's
+					// accept queue, reset; either way its request never
+					// reached the gateway.
+					if errors.Is(err, syscall.ECONNREFUSED) || stopping.Load() && errors.Is(err, syscall.ECONNRESET) {
 						if !stopping.Load() {
 							refusedEarly.Add(1)
 							note("refused before SIGTERM: %s", path)

@@ -186,8 +186,11 @@ func Run(ctx context.Context, o Options) error {
 		}
 		return fmt.Errorf("listen: %w", err)
 	}
+	var fresh freshConns
+	srv.ConnState = fresh.track
+	stopLn := &stopListener{Listener: ln}
 	servers := []*http.Server{srv}
-	listeners := []net.Listener{ln}
+	listeners := []net.Listener{stopLn}
 	if s.tls != nil {
 		// HTTP/2 is offered through ALPN with the same handler, so routes,
 		// authorizers and limits are the same as over HTTP/1.1.
@@ -196,7 +199,7 @@ func Run(ctx context.Context, o Options) error {
 			MaxConcurrentStreams: HTTP2MaxConcurrentStreams,
 			// The header list is bounded by MaxHeaderBytes, as for HTTP/1.1.
 		}
-		listeners[0] = tls.NewListener(ln, srv.TLSConfig)
+		listeners[0] = tls.NewListener(stopLn, srv.TLSConfig)
 	}
 	for _, h := range issuers {
 		servers = append(servers, h.srv)
@@ -343,6 +346,10 @@ loop:
 	s.log.Info("shutting down", "timeout", timeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// Stop accepting, then let the connections already accepted send
+	// their request before Shutdown begins (see freshConns).
+	stopLn.Close()
+	fresh.wait(srv.ReadHeaderTimeout)
 	for _, hs := range servers {
 		if err := hs.Shutdown(sctx); err != nil {
 			s.log.Warn("in-flight requests did not finish in time; closing their connections", "error", err)
