@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -202,23 +203,22 @@ func (l *List) apply(field, value string, deleted bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.version++
+	// Only the part that changes is copied; the other stays shared with
+	// the snapshot requests read, so it is never written here.
 	old := l.snap.Load()
 	s := &snapshot{jti: old.jti, sub: old.sub}
-	if strings.HasPrefix(field, "jti:") {
-		s.jti = make(map[string]struct{}, len(old.jti)+1)
-		for k := range old.jti {
-			s.jti[k] = struct{}{}
+	if jti, ok := strings.CutPrefix(field, "jti:"); ok {
+		s.jti = maps.Clone(old.jti)
+		if deleted {
+			delete(s.jti, jti)
 		}
 	} else {
-		s.sub = make(map[string]int64, len(old.sub)+1)
-		for k, v := range old.sub {
-			s.sub[k] = v
+		s.sub = maps.Clone(old.sub)
+		if deleted {
+			delete(s.sub, strings.TrimPrefix(field, "sub:"))
 		}
 	}
-	if deleted {
-		delete(s.jti, strings.TrimPrefix(field, "jti:"))
-		delete(s.sub, strings.TrimPrefix(field, "sub:"))
-	} else {
+	if !deleted {
 		add(s, field, value)
 	}
 	l.snap.Store(s)

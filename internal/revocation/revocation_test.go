@@ -105,3 +105,44 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestReinstateWhileChecking: reinstating a jti copies only the jti part of
+// the list; the subject part stays shared with the copy that requests are
+// reading, so it must not be written (a write there races with Revoked and
+// can stop the process: concurrent map read and map write). Run with -race.
+func TestReinstateWhileChecking(t *testing.T) {
+	ctx := context.Background()
+	l := started(t, state.NewMemoryHash())
+	if err := l.Revoke(ctx, Entry{Sub: "alice", Before: time.Unix(1_800_000_000, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	done, running := make(chan struct{}), make(chan struct{})
+	checked := make(chan bool)
+	go func() {
+		revoked := l.Revoked("", "alice", "1")
+		close(running)
+		for {
+			select {
+			case <-done:
+				checked <- revoked
+				return
+			default:
+				revoked = revoked && l.Revoked("", "alice", "1")
+			}
+		}
+	}()
+	<-running
+	for i := range 1000 {
+		jti := "t" + strconv.Itoa(i)
+		if err := l.Revoke(ctx, Entry{JTI: jti}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Reinstate(ctx, Entry{JTI: jti}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if !<-checked {
+		t.Error("alice's token passed while jtis were revoked and reinstated")
+	}
+}
