@@ -21,12 +21,12 @@ routes:
 `
 
 // TestCheckPlanBothLimits: a plan with a throttle and a quota answers the
-// same in process (limiter then counter, or through Throttled) and in
+// same in process and in
 // Redis (one server and a Cluster): the quota refuses the third request (which spent a token), the
 // throttle the fourth and fifth, which are not counted; each has its
 // Retry-After. In Redis every check is one command: N checks, N commands.
 func TestCheckPlanBothLimits(t *testing.T) {
-	for _, backend := range []string{"memory, limiter then counter", "memory", "redis", "cluster"} {
+	for _, backend := range []string{"memory", "redis", "cluster"} {
 		t.Run(backend, func(t *testing.T) {
 			f := writeConfig(t, planConfig)
 			yes := true
@@ -49,11 +49,7 @@ func TestCheckPlanBothLimits(t *testing.T) {
 			}
 			t.Cleanup(func() { st.Close() })
 			counters := state.NewCounters(st)
-			d := Deps{Counter: counters, Limiter: st, Throttled: counters}
-			if backend == "memory, limiter then counter" {
-				d.Throttled = nil
-			}
-			s, err := Setup(f, d)
+			s, err := Setup(f, Deps{Counter: counters, Limiter: st})
 			if err != nil {
 				t.Fatal(err)
 			}
