@@ -181,13 +181,9 @@ func Setup(f *config.File, d Deps) (*Stage, error) {
 			errs = append(errs, *f.Errorf("routes["+strconv.Itoa(i)+"].api_key_required", "with api_keys.source AUTHORIZER the key is the usageIdentifierKey of a lambda authorizer: the route needs one"))
 		}
 	}
-	path := c.APIKeys.KeysFile
-	if path == "" {
+	if path := KeysFilePath(f); path == "" {
 		errs = append(errs, *f.Errorf("api_keys", "keys_file is required (`portcullis apikey create` makes it)"))
 	} else {
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(filepath.Dir(f.Path), path) // relative to the config file
-		}
 		keys, err := readKeysFile(path, s.plans)
 		if err != nil {
 			errs = append(errs, f.Lines("api_keys.keys_file", err)...)
@@ -201,6 +197,19 @@ func Setup(f *config.File, d Deps) (*Stage, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// KeysFilePath returns api_keys.keys_file, a relative path taken from the
+// configuration file's directory; "" when it is not set.
+func KeysFilePath(f *config.File) string {
+	ak := f.Config.APIKeys
+	if ak == nil || ak.KeysFile == "" {
+		return ""
+	}
+	if filepath.IsAbs(ak.KeysFile) {
+		return ak.KeysFile
+	}
+	return filepath.Join(filepath.Dir(f.Path), ak.KeysFile)
 }
 
 func planNames(plans map[string]*plan) string {
