@@ -94,6 +94,18 @@ func writeConfig(t testing.TB, cfg string) *config.File {
 	return f
 }
 
+// memoryDeps are in-process counters and limiter on one state.Store, as
+// the gateway builds them.
+func memoryDeps(t testing.TB) Deps {
+	t.Helper()
+	st, err := state.Open(state.Settings{}, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return Deps{Counter: state.NewCounters(st), Limiter: st}
+}
+
 func keysPath(f *config.File) string { return filepath.Join(filepath.Dir(f.Path), "keys.yaml") }
 
 func TestAppend(t *testing.T) {
@@ -128,7 +140,7 @@ func TestAppend(t *testing.T) {
 	if strings.Contains(string(data), "alice-key") {
 		t.Errorf("the key value is in the file:\n%s", data)
 	}
-	s, err := Setup(f, Deps{Counter: state.NewMemoryCounters(nil), Limiter: state.NewMemory(1000, nil)})
+	s, err := Setup(f, memoryDeps(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +163,7 @@ func TestCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s, err := Setup(f, Deps{Counter: state.NewMemoryCounters(nil), Limiter: state.NewMemory(1000, nil)})
+	s, err := Setup(f, memoryDeps(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +237,7 @@ func TestSetupErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = Setup(f, Deps{Counter: state.NewMemoryCounters(nil)})
+			_, err = Setup(f, Deps{Counter: memoryDeps(t).Counter})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("got %v\nwant %q", err, c.want)
 			}

@@ -3,8 +3,6 @@ package apikey
 import (
 	"context"
 	"testing"
-
-	"github.com/portcullis/portcullis/internal/state"
 )
 
 // BenchmarkCheck is the stage's cost per request in process: a valid key
@@ -17,7 +15,7 @@ func BenchmarkCheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	f.Config.UsagePlans["silver"].Quota.Limit = 1 << 62
-	s, err := Setup(f, Deps{Counter: state.NewMemoryCounters(nil), Limiter: state.NewMemory(1000, nil)})
+	s, err := Setup(f, memoryDeps(b))
 	if err != nil {
 		b.Fatal(err)
 	}

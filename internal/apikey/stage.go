@@ -54,21 +54,18 @@ const (
 )
 
 // Counter counts requests per key in a window that ends at a known
-// instant; internal/state implements it in process and in Redis.
+// instant, and applies a plan's throttle and quota together;
+// internal/state's Counters implements it in process and in Redis.
 type Counter interface {
 	// Incr adds one to key, which is forgotten at expireAt, and returns the
 	// new count.
 	Incr(ctx context.Context, key string, expireAt time.Time) (int64, error)
 	// Get returns key's count, 0 when it has none.
 	Get(ctx context.Context, key string) (int64, error)
-}
-
-// ThrottledCounter applies a plan's throttle and quota in one call:
-// AllowThenIncr decides the bucket limitKey against l and, only if it
-// allows, counts key as Counter.Incr does; count is 0 when the throttle
-// refused. An error means neither was decided. internal/state's Counters
-// implements it in one Redis round trip.
-type ThrottledCounter interface {
+	// AllowThenIncr decides the bucket limitKey against l and, only if it
+	// allows, counts key as Incr does; count is 0 when the throttle
+	// refused. An error means neither was decided. It must use the same
+	// buckets as the Limiter (one Redis round trip in internal/state).
 	AllowThenIncr(ctx context.Context, limitKey string, l state.Limit, key string, expireAt time.Time) (r state.Result, count int64, err error)
 }
 
@@ -76,10 +73,6 @@ type ThrottledCounter interface {
 type Deps struct {
 	Counter Counter       // quotas; required when a plan has a quota
 	Limiter state.Limiter // plan throttles; required when a plan has a throttle
-	// Throttled (optional) applies a plan that has both a throttle and a
-	// quota in one call, on the same state as Limiter and Counter; nil:
-	// Limiter, then Counter.
-	Throttled ThrottledCounter
 	// FailClosed refuses requests (500) when Counter or Limiter fail
 	// (state.redis.fail_open: false); by default they pass.
 	FailClosed bool
@@ -188,13 +181,9 @@ func Setup(f *config.File, d Deps) (*Stage, error) {
 			errs = append(errs, *f.Errorf("routes["+strconv.Itoa(i)+"].api_key_required", "with api_keys.source AUTHORIZER the key is the usageIdentifierKey of a lambda authorizer: the route needs one"))
 		}
 	}
-	path := c.APIKeys.KeysFile
-	if path == "" {
+	if path := KeysFilePath(f); path == "" {
 		errs = append(errs, *f.Errorf("api_keys", "keys_file is required (`portcullis apikey create` makes it)"))
 	} else {
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(filepath.Dir(f.Path), path) // relative to the config file
-		}
 		keys, err := readKeysFile(path, s.plans)
 		if err != nil {
 			errs = append(errs, f.Lines("api_keys.keys_file", err)...)
@@ -208,6 +197,19 @@ func Setup(f *config.File, d Deps) (*Stage, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// KeysFilePath returns api_keys.keys_file, a relative path taken from the
+// configuration file's directory; "" when it is not set.
+func KeysFilePath(f *config.File) string {
+	ak := f.Config.APIKeys
+	if ak == nil || ak.KeysFile == "" {
+		return ""
+	}
+	if filepath.IsAbs(ak.KeysFile) {
+		return ak.KeysFile
+	}
+	return filepath.Join(filepath.Dir(f.Path), ak.KeysFile)
 }
 
 func planNames(plans map[string]*plan) string {
@@ -249,51 +251,40 @@ func (s *Stage) Check(ctx context.Context, value string) Verdict {
 	if !k.Enabled {
 		return refused(k, http.StatusForbidden, BodyForbidden, ResponseInvalidAPIKey, ReasonDisabled)
 	}
+	// A plan has a throttle, a quota or both (Setup): one state call each.
 	p := s.plans[k.Plan]
-	if p.hasThrottle && p.quota > 0 && s.d.Throttled != nil {
-		now := s.d.Now()
-		start, end := Period(p.period, now)
-		r, n, err := s.d.Throttled.AllowThenIncr(ctx, k.limiter, state.Limit{Rate: p.rate, Burst: p.burst}, quotaKey(k, start), end)
-		if err != nil {
-			if v, stop := s.failed(k, err); stop {
-				return v
-			}
-			return Verdict{Key: k, Err: err}
-		}
-		if !r.Allowed {
-			return throttled(k, r)
-		}
-		if n > p.quota {
-			return overQuota(k, now, end)
-		}
-		return Verdict{Key: k}
-	}
-	var stateErr error
-	if p.hasThrottle {
-		r, err := s.d.Limiter.Allow(ctx, k.limiter, state.Limit{Rate: p.rate, Burst: p.burst})
-		if err != nil {
-			if v, stop := s.failed(k, err); stop {
-				return v
-			}
-			stateErr = err
-		} else if !r.Allowed {
-			return throttled(k, r)
-		}
-	}
+	limit := state.Limit{Rate: p.rate, Burst: p.burst}
+	r := state.Result{Allowed: true}
+	var (
+		n        int64
+		err      error
+		now, end time.Time
+	)
 	if p.quota > 0 {
-		now := s.d.Now()
-		start, end := Period(p.period, now)
-		n, err := s.d.Counter.Incr(ctx, quotaKey(k, start), end)
-		if err != nil {
-			if v, stop := s.failed(k, err); stop {
-				return v
-			}
-			stateErr = err
-		} else if n > p.quota {
-			return overQuota(k, now, end)
+		now = s.d.Now()
+		var start time.Time
+		start, end = Period(p.period, now)
+		if p.hasThrottle {
+			r, n, err = s.d.Counter.AllowThenIncr(ctx, k.limiter, limit, quotaKey(k, start), end)
+		} else {
+			n, err = s.d.Counter.Incr(ctx, quotaKey(k, start), end)
 		}
+	} else {
+		r, err = s.d.Limiter.Allow(ctx, k.limiter, limit)
 	}
-	return Verdict{Key: k, Err: stateErr}
+	switch {
+	case err != nil && s.d.FailClosed:
+		v := refused(k, http.StatusInternalServerError, BodyInternal, "", ReasonStateUnavailable)
+		v.Err = err
+		return v
+	case err != nil:
+		return Verdict{Key: k, Err: err} // the limit could not be read: the request goes on
+	case !r.Allowed:
+		return throttled(k, r)
+	case p.quota > 0 && n > p.quota:
+		return overQuota(k, now, end)
+	}
+	return Verdict{Key: k}
 }
 
 // throttled is the refusal of a request the plan's throttle refused r.
@@ -308,17 +299,6 @@ func overQuota(k *Key, now, end time.Time) Verdict {
 	v := refused(k, http.StatusTooManyRequests, BodyLimitExceeded, ResponseQuotaExceeded, ReasonQuotaExceeded)
 	v.RetryAfter = end.Sub(now)
 	return v
-}
-
-// failed decides a request whose limit could not be read: it goes on
-// (false) unless FailClosed.
-func (s *Stage) failed(k *Key, err error) (Verdict, bool) {
-	if !s.d.FailClosed {
-		return Verdict{}, false
-	}
-	v := refused(k, http.StatusInternalServerError, BodyInternal, "", ReasonStateUnavailable)
-	v.Err = err
-	return v, true
 }
 
 func refused(k *Key, status int, body, typ, reason string) Verdict {

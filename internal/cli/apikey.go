@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/portcullis/portcullis/internal/apikey"
 	"github.com/portcullis/portcullis/internal/config"
@@ -44,18 +43,14 @@ POST /reload, --watch does not see the keys file).`, stdout, stderr)
 		fmt.Fprintln(stderr, err)
 		return exitFailed
 	}
-	ak := f.Config.APIKeys
-	if ak == nil || ak.KeysFile == "" {
+	path := apikey.KeysFilePath(f)
+	if path == "" {
 		fmt.Fprintf(stderr, "portcullis apikey create: %s has no api_keys.keys_file to add the key to\n", *file)
 		return exitFailed
 	}
 	if err := apikey.PlanExists(f, *plan); err != nil {
 		fmt.Fprintf(stderr, "portcullis apikey create: %v\n", err)
 		return exitFailed
-	}
-	path := ak.KeysFile
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(f.Path), path)
 	}
 	value := apikey.Generate()
 	enabled := !*disabled

@@ -77,7 +77,12 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	stage, err := apikey.Setup(f, apikey.Deps{Counter: state.NewMemoryCounters(nil)})
+	st, err := state.Open(state.Settings{}, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stage, err := apikey.Setup(f, apikey.Deps{Counter: state.NewCounters(st), Limiter: st})
 	if err != nil {
 		t.Fatal(err)
 	}

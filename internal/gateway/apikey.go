@@ -25,7 +25,7 @@ func (g *Gateway) buildAPIKeys(f *config.File, d Deps) error {
 	if prev := d.Previous; prev != nil && prev.state == g.state && prev.counters != nil {
 		g.counters = prev.counters
 	}
-	s, err := apikey.Setup(f, apikey.Deps{Counter: g.counters, Limiter: g.state, Throttled: g.counters, FailClosed: !g.state.FailOpen()})
+	s, err := apikey.Setup(f, apikey.Deps{Counter: g.counters, Limiter: g.state, FailClosed: !g.state.FailOpen()})
 	if err != nil {
 		return err
 	}

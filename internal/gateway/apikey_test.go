@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/portcullis/portcullis/internal/revocation"
 	"github.com/portcullis/portcullis/internal/testissuer"
 	"github.com/portcullis/portcullis/internal/testlog"
+	"github.com/portcullis/portcullis/internal/testredis"
 )
 
 // writeKeys writes a keys file with one enabled key per name (plan
@@ -219,5 +221,39 @@ routes:
 	}
 	if status(fresh) != 200 {
 		t.Error("bob's token issued after the cut refused")
+	}
+}
+
+// TestRevocationUnread: a gateway whose revocation list was never read (its
+// Redis is down since it started) has nothing to judge tokens by: it is not
+// ready and refuses every JWT (401, revocations_unavailable), then serves
+// once Redis answers and the list is read.
+func TestRevocationUnread(t *testing.T) {
+	iss := testissuer.New(t)
+	redis := testredis.Start(t)
+	redis.Kill()
+	srv, _, g := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+state:
+  redis: {addresses: [%[2]s], timeout: 5s}
+revocation: {enabled: true}
+authorizers:
+  users: {type: jwt, issuer: %[1]q, audience: [test-api]}
+routes:
+  - {route: GET /x, authorizer: users, integration: {type: mock, body: ok}}
+`, iss.URL, redis.Addr), Deps{})
+	tok := iss.Mint(t, "k1", map[string]any{"jti": "t-1"})
+	if got := g.NotReady(); !slices.Contains(got, "revocations") {
+		t.Errorf("NotReady = %v before the list was read; want revocations named", got)
+	}
+	resp, body := get(t, srv.URL+"/x", bearer(tok))
+	if resp.StatusCode != 401 || body != `{"message":"Unauthorized"}` || strings.Contains(resp.Header.Get("WWW-Authenticate"), "revoked") {
+		t.Errorf("before the list was read: %d %s %q; want 401, not called revoked", resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
+	}
+	redis.Restart(t)
+	for len(g.NotReady()) > 0 {
+		time.Sleep(10 * time.Millisecond) // the watch retries with a backoff of up to a second
+	}
+	if resp, body := get(t, srv.URL+"/x", bearer(tok)); resp.StatusCode != 200 {
+		t.Errorf("after the list was read: %d %s", resp.StatusCode, body)
 	}
 }

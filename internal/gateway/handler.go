@@ -365,8 +365,13 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 	}
 	ex.ident = id
 	if rl := ex.g.revocations; rl != nil && ex.revoked(rl) {
-		ex.w.Header().Set("WWW-Authenticate", answer.RevokedToken)
-		ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, "revoked")
+		if rl.Loaded() {
+			ex.w.Header().Set("WWW-Authenticate", answer.RevokedToken)
+			ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, "revoked")
+		} else { // the list was never read: no copy to judge by
+			ex.w.Header().Set("WWW-Authenticate", answer.Challenge)
+			ex.reject(gwresponse.AuthorizerFailure, http.StatusUnauthorized, answer.Unauthorized, "revocations_unavailable")
+		}
 		ex.decision(a.label, false)
 		return false
 	}

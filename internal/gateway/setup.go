@@ -483,7 +483,9 @@ func (g *Gateway) StartAuthorizers(ctx context.Context) {
 	}
 }
 
-// NotReady names the authorizers that do not hold keys yet; empty means ready.
+// NotReady names the authorizers that do not hold keys yet, and
+// "revocations" while the revocation list was never read (every JWT is
+// refused until it is); empty means ready.
 func (g *Gateway) NotReady() []string {
 	var out []string
 	for name, a := range g.authorizers {
@@ -492,6 +494,9 @@ func (g *Gateway) NotReady() []string {
 		}
 	}
 	sort.Strings(out)
+	if g.revocations != nil && !g.revocations.Loaded() {
+		out = append(out, "revocations")
+	}
 	return out
 }
 

@@ -4,7 +4,11 @@
 // pub/sub to every replica), and each replica keeps its own copy, so the
 // check on the request path is two map lookups and never waits on Redis.
 // When the store is unreachable the last copy stays in force; the copy is
-// read again in full whenever the store's subscription (re)starts.
+// read again in full whenever the store's subscription (re)starts. Until the
+// list was read in full once, no copy exists and every token counts as
+// revoked (fail closed: a replica started while Redis is down, or in the
+// moment before its first read, refuses tokens rather than pass revoked
+// ones).
 package revocation
 
 import (
@@ -12,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -101,8 +106,11 @@ type List struct {
 	// raced with a change starts again rather than store a list older
 	// than the change.
 	version uint64
-	once    sync.Once
-	stop    context.CancelFunc // ends Start's watch; nil before Start
+	// loaded is set once the list was read in full; until then Revoked
+	// refuses every token.
+	loaded atomic.Bool
+	once   sync.Once
+	stop   context.CancelFunc // ends Start's watch; nil before Start
 }
 
 // createdField marks a list that was written to: a store without it that
@@ -157,7 +165,10 @@ func (l *List) resync(ctx context.Context) error {
 		}
 		if _, ok := all[createdField]; !ok {
 			if mine := l.Entries(); len(mine) > 0 {
-				return l.restore(ctx, mine)
+				if err := l.restore(ctx, mine); err != nil {
+					return err
+				}
+				continue // read back what was restored
 			}
 		}
 		s := &snapshot{jti: map[string]struct{}{}, sub: map[string]int64{}}
@@ -168,15 +179,20 @@ func (l *List) resync(ctx context.Context) error {
 		stored := l.version == v
 		if stored {
 			l.snap.Store(s)
+			l.loaded.Store(true)
 		}
 		l.mu.Unlock()
 		if stored {
 			return nil
 		}
 	}
-	l.log.Warn("revocation: the list kept changing during a full read; the copy follows the changes")
-	return nil
+	l.log.Warn("revocation: the list kept changing during a full read; the copy follows the changes, and the read is tried again")
+	return errors.New("revocation: the list kept changing during a full read")
 }
+
+// Loaded reports whether the list was read in full at least once. Until
+// then Revoked reports every token revoked.
+func (l *List) Loaded() bool { return l.loaded.Load() }
 
 // restore writes entries back to a store that lost them.
 func (l *List) restore(ctx context.Context, entries []Entry) error {
@@ -202,23 +218,22 @@ func (l *List) apply(field, value string, deleted bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.version++
+	// Only the part that changes is copied; the other stays shared with
+	// the snapshot requests read, so it is never written here.
 	old := l.snap.Load()
 	s := &snapshot{jti: old.jti, sub: old.sub}
-	if strings.HasPrefix(field, "jti:") {
-		s.jti = make(map[string]struct{}, len(old.jti)+1)
-		for k := range old.jti {
-			s.jti[k] = struct{}{}
+	if jti, ok := strings.CutPrefix(field, "jti:"); ok {
+		s.jti = maps.Clone(old.jti)
+		if deleted {
+			delete(s.jti, jti)
 		}
 	} else {
-		s.sub = make(map[string]int64, len(old.sub)+1)
-		for k, v := range old.sub {
-			s.sub[k] = v
+		s.sub = maps.Clone(old.sub)
+		if deleted {
+			delete(s.sub, strings.TrimPrefix(field, "sub:"))
 		}
 	}
-	if deleted {
-		delete(s.jti, strings.TrimPrefix(field, "jti:"))
-		delete(s.sub, strings.TrimPrefix(field, "sub:"))
-	} else {
+	if !deleted {
 		add(s, field, value)
 	}
 	l.snap.Store(s)
@@ -241,7 +256,11 @@ func add(s *snapshot, field, value string) {
 // Revoked reports whether a token with id jti and subject sub, issued at
 // iat (Unix seconds as its JSON text, "" when absent) is revoked. A
 // subject's revocation also refuses its tokens without a readable iat.
+// Before the list was read in full (Loaded) every token is revoked.
 func (l *List) Revoked(jti, sub, iat string) bool {
+	if !l.loaded.Load() {
+		return true
+	}
 	s := l.snap.Load()
 	if jti != "" && len(s.jti) > 0 {
 		if _, ok := s.jti[jti]; ok {

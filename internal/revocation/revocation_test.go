@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/state"
+	"github.com/portcullis/portcullis/internal/testredis"
 )
 
 func started(t *testing.T, store Store) *List {
@@ -103,5 +104,81 @@ func TestValidate(t *testing.T) {
 		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", c.e, err, c.want)
 		}
+	}
+}
+
+// TestReinstateWhileChecking: reinstating a jti copies only the jti part of
+// the list; the subject part stays shared with the copy that requests are
+// reading, so it must not be written (a write there races with Revoked and
+// can stop the process: concurrent map read and map write). Run with -race.
+func TestReinstateWhileChecking(t *testing.T) {
+	ctx := context.Background()
+	l := started(t, state.NewMemoryHash())
+	if err := l.Revoke(ctx, Entry{Sub: "alice", Before: time.Unix(1_800_000_000, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	done, running := make(chan struct{}), make(chan struct{})
+	checked := make(chan bool)
+	go func() {
+		revoked := l.Revoked("", "alice", "1")
+		close(running)
+		for {
+			select {
+			case <-done:
+				checked <- revoked
+				return
+			default:
+				revoked = revoked && l.Revoked("", "alice", "1")
+			}
+		}
+	}()
+	<-running
+	for i := range 1000 {
+		jti := "t" + strconv.Itoa(i)
+		if err := l.Revoke(ctx, Entry{JTI: jti}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Reinstate(ctx, Entry{JTI: jti}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if !<-checked {
+		t.Error("alice's token passed while jtis were revoked and reinstated")
+	}
+}
+
+// TestRefusesUntilRead: a replica whose list was never read (it started
+// while Redis was down) has no copy to go by, so it refuses every token;
+// once Redis answers, the list is read and only revoked tokens are refused.
+func TestRefusesUntilRead(t *testing.T) {
+	srv := testredis.Start(t)
+	writer, err := state.Open(state.Settings{Redis: &state.RedisSettings{Addresses: []string{srv.Addr}, Timeout: 5 * time.Second}}, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { writer.Close() })
+	if err := started(t, state.NewHash(writer, "revocations", nil)).Revoke(context.Background(), Entry{JTI: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill()
+	st, err := state.Open(state.Settings{Redis: &state.RedisSettings{Addresses: []string{srv.Addr}, Timeout: 5 * time.Second}}, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	l := started(t, state.NewHash(st, "revocations", nil))
+	if l.Loaded() || !l.Revoked("gone", "", "") || !l.Revoked("fine", "", "") {
+		t.Fatalf("before the list was read: loaded %v, revoked %v and %v; want not loaded, both refused", l.Loaded(), l.Revoked("gone", "", ""), l.Revoked("fine", "", ""))
+	}
+	srv.Restart(t)
+	if err := started(t, state.NewHash(writer, "revocations", nil)).Revoke(context.Background(), Entry{JTI: "gone"}); err != nil {
+		t.Fatal(err) // Redis came back empty (no persistence): write the entry again
+	}
+	for !l.Loaded() {
+		time.Sleep(10 * time.Millisecond) // the watch retries with a backoff of up to a second
+	}
+	if !l.Revoked("gone", "", "") || l.Revoked("fine", "", "") {
+		t.Errorf("after the list was read: revoked %v and %v; want only the revoked token refused", l.Revoked("gone", "", ""), l.Revoked("fine", "", ""))
 	}
 }

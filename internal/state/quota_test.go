@@ -4,11 +4,8 @@ import (
 	"context"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis/portcullis/internal/testredis"
 )
@@ -74,31 +71,13 @@ func TestRedisCountersShared(t *testing.T) {
 	if err != nil || at != end.Unix() {
 		t.Errorf("the count expires at %d (%v), want %d", at, err, end.Unix())
 	}
-	var trips roundTrips
+	var trips testredis.Traffic
 	a.store.Redis().AddHook(&trips)
 	if _, err := a.Incr(ctx, "quota:k", end); err != nil {
 		t.Fatal(err)
 	}
-	if got := trips.n.Load(); got != 1 {
+	if got := trips.RoundTrips.Load(); got != 1 {
 		t.Errorf("Incr made %d round trips, want 1", got)
-	}
-}
-
-// roundTrips counts what a client sends as round trips: a command or a
-// whole pipeline (MULTI/EXEC included) is one.
-type roundTrips struct{ n atomic.Int64 }
-
-func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmds)
 	}
 }
 
@@ -129,14 +108,12 @@ func TestAllowThenIncr(t *testing.T) {
 			ctx := context.Background()
 			end := time.Now().Add(time.Hour).Truncate(time.Second)
 			l := Limit{Rate: 0.001, Burst: 2} // one token per 1000 s: none comes back during the test
-			var commands commandCounter
-			var trips roundTrips
+			var traffic testredis.Traffic
 			if st.Remote() {
 				if _, _, err := c.AllowThenIncr(ctx, "rl:{warm}", l, "n:{warm}", end); err != nil { // loads the script
 					t.Fatal(err)
 				}
-				st.Redis().AddHook(&commands)
-				st.Redis().AddHook(&trips)
+				st.Redis().AddHook(&traffic)
 			}
 			for i, want := range []struct {
 				allowed   bool
@@ -152,10 +129,10 @@ func TestAllowThenIncr(t *testing.T) {
 				}
 			}
 			if st.Remote() {
-				if got := commands.n.Load(); got != 4 {
+				if got := traffic.Commands.Load(); got != 4 {
 					t.Errorf("4 calls sent %d commands; want 4", got)
 				}
-				if got := trips.n.Load(); got != 4 {
+				if got := traffic.RoundTrips.Load(); got != 4 {
 					t.Errorf("4 calls made %d round trips; want 4", got)
 				}
 			}

@@ -34,23 +34,6 @@ func openRedis(t *testing.T, r *RedisSettings, o Options) *Store {
 	return st
 }
 
-// commandCounter counts the commands a client sends (pipelines count each).
-type commandCounter struct{ n atomic.Int64 }
-
-func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.n.Add(int64(len(cmds)))
-		return next(ctx, cmds)
-	}
-}
-
 func TestRedisGCRA(t *testing.T) {
 	srv := testredis.Start(t)
 	prefix := "pc-test:"
@@ -85,19 +68,19 @@ func TestRedisGCRA(t *testing.T) {
 func TestRedisOneRoundTripPerDecision(t *testing.T) {
 	srv := testredis.Start(t)
 	st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}}, Options{})
-	var c commandCounter
+	var c testredis.Traffic
 	st.Redis().AddHook(&c)
 	ctx := context.Background()
 	if _, err := st.Allow(ctx, "warm", Limit{Rate: 100, Burst: 10}); err != nil { // loads the script
 		t.Fatal(err)
 	}
-	before := c.n.Load()
+	before := c.Commands.Load()
 	for i := range 50 {
 		if _, err := st.Allow(ctx, "k"+string(rune('a'+i%26)), Limit{Rate: 100, Burst: 10}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := c.n.Load() - before; n != 50 {
+	if n := c.Commands.Load() - before; n != 50 {
 		t.Errorf("50 decisions sent %d commands; want 50", n)
 	}
 }

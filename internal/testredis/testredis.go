@@ -1,7 +1,8 @@
 // Package testredis runs real redis-server processes for tests: a server
 // on a free loopback port with no persistence, which a test can kill and
-// start again on the same port, and a Sentinel watching it. It is test
-// support, used from _test.go files only.
+// start again on the same port, and a Sentinel watching it; Traffic
+// counts what a client sends. It is test support, used from _test.go files
+// only.
 package testredis
 
 import (
