@@ -182,7 +182,7 @@ func (ex *exchange) AppendContext(dst []byte, name string) []byte {
 		}
 		return append(dst, tls.CipherSuiteName(ex.r.TLS.CipherSuite)...) // the IANA name; AWS writes OpenSSL's
 	case "error.responseType":
-		if !ex.responded {
+		if ex.respType == 0 {
 			return dst
 		}
 		return append(dst, ex.respType.String()...)

@@ -141,8 +141,7 @@ type exchange struct {
 	span        trace.Span      // the request's span; nil when tracing is off
 	mode        Mode            // how the request came: served (the zero value) or decided for a proxy
 	timing      timing          // measured only for a configured access log format
-	respType    gwresponse.Type // the type of the gateway's own answer; meaningful when respType is set (responded)
-	responded   bool            // the gateway answered by itself (respType)
+	respType    gwresponse.Type // the type of the gateway's own answer; 0: it gave none
 	apiKey      *apikey.Key     // set by checkAPIKey
 	apiKeyValue string          // the key of an api_key_required route: $context.identity.apiKey, never logged
 	trace       *Trace          // what explain records; nil when serving
@@ -405,7 +404,7 @@ func (ex *exchange) respond(w http.ResponseWriter, r *http.Request, t gwresponse
 	if m := ex.g.metrics; m != nil {
 		m.Responses.Count(t)
 	}
-	ex.respType, ex.responded = t, true
+	ex.respType = t
 	if ex.trace != nil {
 		ex.traceResponse(t, status, body)
 	}
