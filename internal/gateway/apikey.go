@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/apikey"
@@ -85,9 +83,7 @@ func (ex *exchange) checkAPIKey() bool {
 	if v.Key != nil {
 		ex.apiKey = v.Key
 	}
-	if v.RetryAfter > 0 {
-		ex.w.Header().Set("Retry-After", strconv.FormatInt(int64((v.RetryAfter+time.Second-1)/time.Second), 10))
-	}
+	ex.retryAfter(v.RetryAfter)
 	if ex.trace != nil && v.Reason != "" {
 		name := "none"
 		if v.Key != nil {
