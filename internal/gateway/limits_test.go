@@ -248,7 +248,7 @@ func TestReloadKeepsBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	g1.Close(g2)
-	if g2.State() != g1.State() {
+	if g2.state != g1.state {
 		t.Fatal("the reload opened a new store for the same settings")
 	}
 	if resp := serveOnce(g2, "/a", ""); resp.StatusCode != 429 {
@@ -264,7 +264,7 @@ func TestReloadKeepsBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g3.Close(nil)
-	if g3.State() == g2.State() || !g3.State().Remote() {
+	if g3.state == g2.state || !g3.state.Remote() {
 		t.Fatal("a changed state block kept the old store")
 	}
 	g2.Close(g3)
