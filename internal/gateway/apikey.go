@@ -1,9 +1,6 @@
 package gateway
 
 import (
-	"net/http"
-
-	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/apikey"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gwresponse"
@@ -80,9 +77,7 @@ func (ex *exchange) checkAPIKey() bool {
 	// v.Err (state unreachable) is the state layer's to report: a line per
 	// request would flood the log while Redis is down.
 	v := s.Check(ex.r.Context(), value)
-	if v.Key != nil {
-		ex.apiKey = v.Key
-	}
+	ex.apiKey = v.Key
 	ex.retryAfter(v.RetryAfter)
 	if ex.trace != nil && v.Reason != "" {
 		name := "none"
@@ -91,19 +86,12 @@ func (ex *exchange) checkAPIKey() bool {
 		}
 		ex.note("api key", "refused: "+v.Reason+" (key "+name+")")
 	}
-	switch v.ResponseType {
-	case apikey.ResponseInvalidAPIKey:
-		ex.reject(gwresponse.InvalidAPIKey, v.Status, v.Body, v.Reason)
-		return false
-	case apikey.ResponseThrottled:
-		ex.reject(gwresponse.Throttled, v.Status, v.Body, v.Reason)
-		return false
-	case apikey.ResponseQuotaExceeded:
-		ex.reject(gwresponse.QuotaExceeded, v.Status, v.Body, v.Reason)
-		return false
-	}
 	if v.Status != 0 {
-		ex.reject(gwresponse.Default5XX, http.StatusInternalServerError, answer.InternalError, v.Reason) // the state store failed: no type of its own
+		t, ok := gwresponse.ParseType(v.ResponseType)
+		if !ok {
+			t = gwresponse.Default5XX // the state store failed: no type of its own
+		}
+		ex.reject(t, v.Status, v.Body, v.Reason)
 		return false
 	}
 	ex.apiKeyValue = value
