@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -21,9 +22,8 @@ import (
 // is configured, so that the default line costs nothing more.
 type timing struct {
 	auth, integration time.Duration
-	authorized        bool // the route's authorizer ran
 	integrated        bool // the integration ran
-	authStatus        int  // the status the authorizer's decision led to (200: allowed)
+	authStatus        int  // the status the authorizer's decision led to (200: allowed); 0: no authorizer ran
 	status            int  // the response status, as counted
 	elapsed           time.Duration
 }
@@ -109,10 +109,10 @@ func (ex *exchange) timedAuthorize(rt *Route) bool {
 	}
 	start := time.Now()
 	allow := ex.authorize(rt)
-	ex.timing.auth, ex.timing.authorized = time.Since(start), true
-	ex.timing.authStatus = ex.w.status
+	ex.timing.auth = time.Since(start)
+	ex.timing.authStatus = ex.w.status // a denial is written, so never 0
 	if allow {
-		ex.timing.authStatus = 200
+		ex.timing.authStatus = http.StatusOK
 	}
 	return allow
 }
@@ -182,7 +182,7 @@ func (ex *exchange) AppendContext(dst []byte, name string) []byte {
 		}
 		return append(dst, tls.CipherSuiteName(ex.r.TLS.CipherSuite)...) // the IANA name; AWS writes OpenSSL's
 	case "error.responseType":
-		if !ex.responded {
+		if ex.respType == 0 {
 			return dst
 		}
 		return append(dst, ex.respType.String()...)
@@ -218,17 +218,17 @@ func (ex *exchange) AppendContext(dst []byte, name string) []byte {
 		}
 		return append(dst, ex.route.key.Path...)
 	case "authorizer.latency":
-		if !t.authorized {
+		if t.authStatus == 0 {
 			return dst
 		}
 		return strconv.AppendInt(dst, t.auth.Milliseconds(), 10)
 	case "authorizer.status":
-		if !t.authorized {
+		if t.authStatus == 0 {
 			return dst
 		}
 		return strconv.AppendInt(dst, int64(t.authStatus), 10)
 	case "authorizer.error":
-		if !t.authorized || t.authStatus == 200 {
+		if t.authStatus == 0 || t.authStatus == 200 {
 			return dst
 		}
 		return append(dst, ex.reason...)

@@ -1,11 +1,6 @@
 package gateway
 
 import (
-	"net/http"
-	"strconv"
-	"time"
-
-	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/apikey"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gwresponse"
@@ -82,12 +77,8 @@ func (ex *exchange) checkAPIKey() bool {
 	// v.Err (state unreachable) is the state layer's to report: a line per
 	// request would flood the log while Redis is down.
 	v := s.Check(ex.r.Context(), value)
-	if v.Key != nil {
-		ex.apiKey = v.Key
-	}
-	if v.RetryAfter > 0 {
-		ex.w.Header().Set("Retry-After", strconv.FormatInt(int64((v.RetryAfter+time.Second-1)/time.Second), 10))
-	}
+	ex.apiKey = v.Key
+	ex.retryAfter(v.RetryAfter)
 	if ex.trace != nil && v.Reason != "" {
 		name := "none"
 		if v.Key != nil {
@@ -95,19 +86,12 @@ func (ex *exchange) checkAPIKey() bool {
 		}
 		ex.note("api key", "refused: "+v.Reason+" (key "+name+")")
 	}
-	switch v.ResponseType {
-	case apikey.ResponseInvalidAPIKey:
-		ex.reject(gwresponse.InvalidAPIKey, v.Status, v.Body, v.Reason)
-		return false
-	case apikey.ResponseThrottled:
-		ex.reject(gwresponse.Throttled, v.Status, v.Body, v.Reason)
-		return false
-	case apikey.ResponseQuotaExceeded:
-		ex.reject(gwresponse.QuotaExceeded, v.Status, v.Body, v.Reason)
-		return false
-	}
 	if v.Status != 0 {
-		ex.reject(gwresponse.Default5XX, http.StatusInternalServerError, answer.InternalError, v.Reason) // the state store failed: no type of its own
+		t, ok := gwresponse.ParseType(v.ResponseType)
+		if !ok {
+			t = gwresponse.Default5XX // the state store failed: no type of its own
+		}
+		ex.reject(t, v.Status, v.Body, v.Reason)
 		return false
 	}
 	ex.apiKeyValue = value

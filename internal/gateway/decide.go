@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"net/http"
-	"time"
 )
 
 // Mode says how a request reached the decision path. It labels the
@@ -57,28 +56,13 @@ type Verdict struct {
 // status 200), with mode. Like ServeHTTP, Decide is safe for concurrent
 // use.
 func (g *Gateway) Decide(w http.ResponseWriter, r *http.Request, clientIP string, mode Mode) Verdict {
-	ex, _ := g.pool.Get().(*exchange)
-	if ex == nil {
-		ex = &exchange{g: g}
-	}
-	ex.r = r
-	ex.w = statusWriter{ResponseWriter: w}
-	ex.start = time.Now()
-	ex.id = newRequestID()
-	ex.w.requestID = ex.id
-	ex.clientIP = clientIP
-	ex.mode = mode
-	w.Header().Set(RequestIDResponseHeader, ex.id)
-	ex.traceStart()
-
+	ex := g.begin(w, r, clientIP, mode, nil)
 	var v Verdict
 	if rt := g.decide(ex); rt != nil {
 		v = ex.verdict(rt)
 	}
-
 	ex.finish()
-	*ex = exchange{g: g}
-	g.pool.Put(ex)
+	g.recycle(ex)
 	return v
 }
 

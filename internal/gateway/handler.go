@@ -141,8 +141,7 @@ type exchange struct {
 	span        trace.Span      // the request's span; nil when tracing is off
 	mode        Mode            // how the request came: served (the zero value) or decided for a proxy
 	timing      timing          // measured only for a configured access log format
-	respType    gwresponse.Type // the type of the gateway's own answer; meaningful when respType is set (responded)
-	responded   bool            // the gateway answered by itself (respType)
+	respType    gwresponse.Type // the type of the gateway's own answer; 0: it gave none
 	apiKey      *apikey.Key     // set by checkAPIKey
 	apiKeyValue string          // the key of an api_key_required route: $context.identity.apiKey, never logged
 	trace       *Trace          // what explain records; nil when serving
@@ -155,25 +154,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveHTTP serves r, recording in t (nil: nothing) what was decided.
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, t *Trace) {
-	ex, _ := g.pool.Get().(*exchange)
-	if ex == nil {
-		ex = &exchange{g: g}
-	}
-	ex.r = r
-	ex.trace = t
-	ex.w = statusWriter{ResponseWriter: w}
-	ex.start = time.Now()
-	ex.id = newRequestID()
-	ex.w.requestID = ex.id
-	ex.clientIP = clientIP(r.RemoteAddr)
-	w.Header().Set(RequestIDResponseHeader, ex.id)
+	ex := g.begin(w, r, clientIP(r.RemoteAddr), ModeGateway, t)
 	if hasBody(r) {
 		// Until an integration takes the body, any answer closes the
 		// connection: net/http would otherwise read what is left of the
 		// body, with no time limit, to keep the connection alive.
 		w.Header().Set("Connection", "close")
 	}
-	ex.traceStart()
 
 	g.serve(ex)
 	if t != nil {
@@ -193,6 +180,32 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, t *Trace) {
 		// exchange left behind may still refer to it.
 		panic(http.ErrAbortHandler)
 	}
+	g.recycle(ex)
+}
+
+// begin takes an exchange from the pool for a request that came in mode
+// from clientIP, gives it its request id (also in w's headers) and starts
+// its span. The request path ends it with finish, then recycle.
+func (g *Gateway) begin(w http.ResponseWriter, r *http.Request, clientIP string, mode Mode, t *Trace) *exchange {
+	ex, _ := g.pool.Get().(*exchange)
+	if ex == nil {
+		ex = &exchange{g: g}
+	}
+	ex.r = r
+	ex.trace = t
+	ex.mode = mode
+	ex.w = statusWriter{ResponseWriter: w}
+	ex.start = time.Now()
+	ex.id = newRequestID()
+	ex.w.requestID = ex.id
+	ex.clientIP = clientIP
+	w.Header().Set(RequestIDResponseHeader, ex.id)
+	ex.traceStart()
+	return ex
+}
+
+// recycle clears ex and returns it to the pool.
+func (g *Gateway) recycle(ex *exchange) {
 	*ex = exchange{g: g}
 	g.pool.Put(ex)
 }
@@ -410,7 +423,7 @@ func (ex *exchange) respond(w http.ResponseWriter, r *http.Request, t gwresponse
 	if m := ex.g.metrics; m != nil {
 		m.Responses.Count(t)
 	}
-	ex.respType, ex.responded = t, true
+	ex.respType = t
 	if ex.trace != nil {
 		ex.traceResponse(t, status, body)
 	}

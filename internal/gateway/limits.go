@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -68,11 +67,17 @@ func (ex *exchange) refuse(d throttle.Decision, reason string) {
 	if d.Err != nil {
 		reason = "state_unavailable" // fail_open: false while the store is down
 	}
-	if d.RetryAfter > 0 {
-		ex.w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(float64(d.RetryAfter)/float64(time.Second))), 10))
-	}
+	ex.retryAfter(d.RetryAfter)
 	if ex.trace != nil {
-		ex.note("limits", "refused: "+reason+" (retry after "+d.RetryAfter.String()+")")
+		ex.note("limits", "refused by "+d.Rule+": "+reason+" (retry after "+d.RetryAfter.String()+")")
 	}
 	ex.reject(gwresponse.Throttled, http.StatusTooManyRequests, answer.TooManyRequests, reason)
+}
+
+// retryAfter tells a refused client when to try again: Retry-After in
+// whole seconds, rounded up; nothing when the wait d is not known (0).
+func (ex *exchange) retryAfter(d time.Duration) {
+	if d > 0 {
+		ex.w.Header().Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+	}
 }

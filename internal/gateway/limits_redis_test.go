@@ -189,3 +189,43 @@ func TestReplicasFailClosed(t *testing.T) {
 		t.Fatalf("Redis down, fail closed: %d %q Retry-After %q", w.Code, w.Body, w.Header().Get("Retry-After"))
 	}
 }
+
+// fail_open: false refuses a keyed request whose usage plan cannot be read
+// while Redis is down: 500 as a DEFAULT_5XX gateway response, never a pass.
+func TestAPIKeyFailClosed(t *testing.T) {
+	srv := testredis.Start(t)
+	keys, v := writeKeys(t, "alice:limited")
+	f, err := config.Parse("keys.yaml", []byte(fmt.Sprintf(`listen: 127.0.0.1:0
+state:
+  redis: {addresses: [%s], timeout: 5s, fail_open: false}
+api_keys: {source: HEADER, keys_file: %q}
+usage_plans:
+  limited: {throttle: {rate: 100, burst: 10}, quota: {limit: 1000, period: DAY}}
+gateway_responses:
+  DEFAULT_5XX: {status: 503, body: '{"down":"$context.error.message","type":"$context.error.responseType"}'}
+routes:
+  - {route: GET /keyed, api_key_required: true, integration: {type: mock, body: ok}}
+`, srv.Addr, keys)), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Build(f, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close(nil) })
+	keyed := func() *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/keyed", nil)
+		r.Header.Set("X-Api-Key", v["alice"])
+		g.ServeHTTP(w, r)
+		return w
+	}
+	if w := keyed(); w.Code != 200 {
+		t.Fatalf("Redis up: %d %q", w.Code, w.Body)
+	}
+	srv.Kill()
+	if w := keyed(); w.Code != http.StatusServiceUnavailable || w.Body.String() != `{"down":"Internal server error","type":"DEFAULT_5XX"}` {
+		t.Fatalf("Redis down, fail closed: %d %q; want DEFAULT_5XX's 503", w.Code, w.Body)
+	}
+}

@@ -248,7 +248,7 @@ func TestReloadKeepsBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	g1.Close(g2)
-	if g2.State() != g1.State() {
+	if g2.state != g1.state {
 		t.Fatal("the reload opened a new store for the same settings")
 	}
 	if resp := serveOnce(g2, "/a", ""); resp.StatusCode != 429 {
@@ -264,8 +264,42 @@ func TestReloadKeepsBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g3.Close(nil)
-	if g3.State() == g2.State() || !g3.State().Remote() {
+	if g3.state == g2.state || !g3.state.Remote() {
 		t.Fatal("a changed state block kept the old store")
 	}
 	g2.Close(g3)
+}
+
+// Explain says which limit refused a request: the route's throttling or the
+// rate_limits rule by name.
+func TestLimitsExplainNamesRule(t *testing.T) {
+	g, iss, _ := limitsGateway(t)
+	tok := iss.Mint(t, "k1", map[string]any{"aud": "test-api", "tenant": "a"})
+	traced := func(path, token string) *Trace {
+		req := httptest.NewRequest("GET", path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		tr := &Trace{}
+		g.ServeTraced(httptest.NewRecorder(), req, tr)
+		return tr
+	}
+	for _, tc := range []struct{ path, token, want string }{
+		{"/orders/1", "", "refused by throttling: throttled"},
+		{"/reports", tok, "refused by per-tenant: rate_limited"},
+	} {
+		var tr *Trace
+		for range 4 { // past the burst
+			tr = traced(tc.path, tc.token)
+		}
+		found := false
+		for _, n := range tr.Notes {
+			if n.Stage == "limits" && strings.HasPrefix(n.Detail, tc.want) {
+				found = true
+			}
+		}
+		if tr.Reason == "" || !found {
+			t.Errorf("%s: reason %q, notes %+v; want a limits note %q", tc.path, tr.Reason, tr.Notes, tc.want)
+		}
+	}
 }

@@ -552,14 +552,3 @@ func (rt *Route) info() RouteInfo {
 	}
 	return info
 }
-
-// ExplainToken verifies token with the named authorizer, step by step (see
-// jwtauth.Authorizer.Explain). `portcullis explain` and `token verify` get
-// the same steps through ServeTraced; tests use this directly.
-func (g *Gateway) ExplainToken(ctx context.Context, authorizer, token string) (*jwtauth.Identity, []jwtauth.Step, error) {
-	a, ok := g.authorizers[authorizer].(*jwtAuthorizer)
-	if !ok {
-		return nil, nil, fmt.Errorf("no jwt authorizer %q", authorizer)
-	}
-	return a.verifier.Explain(ctx, token)
-}

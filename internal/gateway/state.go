@@ -61,9 +61,6 @@ func (g *Gateway) buildState(f *config.File, d Deps) error {
 	return nil
 }
 
-// State returns the gateway's shared state (never nil once built).
-func (g *Gateway) State() *state.Store { return g.state }
-
 // Degraded names what does not work while the gateway serves: "redis"
 // with its last error while the state store falls back.
 func (g *Gateway) Degraded(ctx context.Context) map[string]string {
