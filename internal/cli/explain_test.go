@@ -287,6 +287,9 @@ func TestExplainLambda(t *testing.T) {
 			`"authorizationToken": "Bearer <secret: 11 chars`, `"methodArn": "` + arn + `GET/orders/1"`,
 			"not invoked: run with --invoke", "UNDECIDED", "response    · not decided",
 		}, []string{"the function answered"}},
+		{"the answer's usageIdentifierKey is an API key: concealed", []string{"GET /orders/1", "-H", "Authorization: Bearer exact-dave", "--invoke"}, exitOK, "usage-key-of-dave", []string{
+			`"usageIdentifierKey": "<secret: 17 chars`, "decision    ✓ ALLOW",
+		}, nil},
 		{"missing identity: 401, no event", []string{"GET /orders/1", "--invoke"}, exitFailed, "", []string{
 			"identity    ✗ method.request.header.Authorization is missing or empty: 401 without calling the authorizer",
 			`DENY 401 {"message":"Unauthorized"}`,
