@@ -121,7 +121,7 @@ func (m *Issuers) Verify(ctx context.Context, token string) (*Identity, error) {
 func (m *Issuers) Explain(ctx context.Context, token string) (*Identity, []Step, error) {
 	a, d := m.pick(token)
 	if d != nil {
-		return nil, []Step{{Check: "issuer", Detail: d.Reason + ": " + d.Err.Error()}}, d
+		return nil, []Step{{Check: "issuer", Detail: d.detail()}}, d
 	}
 	step := Step{Check: "issuer", OK: true, Detail: fmt.Sprintf("iss %q is issuers[%d], checked with its keys, audiences and %d claim rule(s)", a.issuer, slices.Index(m.list, a), len(a.rules))}
 	id, steps, err := a.Explain(ctx, token)
