@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/portcullis/portcullis/internal/escape"
 )
 
 // MaxFormatBytes is AWS's limit on an access log format (3 KB).
@@ -258,9 +260,9 @@ func (f *Format) Append(dst, scratch []byte, src Source) (line, scratchOut []byt
 		}
 		switch f.kind {
 		case JSON:
-			dst = appendJSON(dst, v)
+			dst = escape.AppendJSON(dst, v, false)
 		case XML:
-			dst = appendXML(dst, v)
+			dst = escape.AppendMarkup(dst, v, true)
 		case CSV:
 			dst = appendCSV(dst, v)
 		default:
@@ -274,88 +276,6 @@ func (f *Format) Append(dst, scratch []byte, src Source) (line, scratchOut []byt
 }
 
 const hexDigits = "0123456789abcdef"
-
-// appendJSON escapes v as the inside of a JSON string: '"', '\', control
-// characters, U+2028/U+2029 and invalid UTF-8 (as U+FFFD).
-func appendJSON(dst, v []byte) []byte {
-	for i := 0; i < len(v); {
-		c := v[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20 || c == 0x7f:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(v[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, `\u202`...)
-			dst = append(dst, hexDigits[r&0xf])
-		default:
-			dst = append(dst, v[i:i+n]...)
-		}
-		i += n
-	}
-	return dst
-}
-
-// appendXML escapes v as XML character data (also safe in attribute
-// values): markup characters as entities, tab, newline and carriage return
-// as character references, other control characters (which XML 1.0 cannot
-// hold) and invalid UTF-8 as U+FFFD.
-func appendXML(dst, v []byte) []byte {
-	for i := 0; i < len(v); {
-		c := v[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '&':
-				dst = append(dst, "&amp;"...)
-			case c == '<':
-				dst = append(dst, "&lt;"...)
-			case c == '>':
-				dst = append(dst, "&gt;"...)
-			case c == '"':
-				dst = append(dst, "&quot;"...)
-			case c == '\'':
-				dst = append(dst, "&apos;"...)
-			case c == '\t':
-				dst = append(dst, "&#9;"...)
-			case c == '\n':
-				dst = append(dst, "&#10;"...)
-			case c == '\r':
-				dst = append(dst, "&#13;"...)
-			case c < 0x20 || c == 0x7f:
-				dst = append(dst, "\uFFFD"...)
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(v[i:])
-		if r == utf8.RuneError && n == 1 {
-			dst = append(dst, "\uFFFD"...)
-		} else {
-			dst = append(dst, v[i:i+n]...)
-		}
-		i += n
-	}
-	return dst
-}
 
 // appendText escapes v the way Apache's access log does: '"' and '\' with
 // a backslash, control characters and invalid UTF-8 bytes as \xHH.

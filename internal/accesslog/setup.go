@@ -51,10 +51,10 @@ func OutputPath(f *config.File) string {
 	switch {
 	case out == "":
 		return Stderr
-	case IsStream(out) || filepath.IsAbs(out):
+	case IsStream(out):
 		return out
 	}
-	return filepath.Join(filepath.Dir(f.Path), out)
+	return f.Resolve(out)
 }
 
 // checkName accepts name if the gateway knows it, and otherwise says why:

@@ -127,16 +127,7 @@ func TestExplainJWT(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := runMain(t, "", append([]string{"explain", "-c", cfg}, tt.args...)...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out, errOut)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
-			assertNoSecret(t, out, tt.token)
+			checkRun(t, append([]string{"explain", "-c", cfg}, tt.args...), tt.code, tt.want, nil, tt.token)
 		})
 	}
 }
@@ -176,18 +167,30 @@ routes:
 		{"lambda route", lambdaCfg, "GET /a", exitFailed, []string{"authorizer arn is a lambda authorizer: token verify checks jwt authorizers; `portcullis explain`"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := runMain(t, "", "token", "verify", "-c", tt.cfg, "--route", tt.route, good)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out, errOut)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
-			assertNoSecret(t, out, good)
+			checkRun(t, []string{"token", "verify", "-c", tt.cfg, "--route", tt.route, good}, tt.code, tt.want, nil, good)
 		})
 	}
+}
+
+// checkRun runs the command line args and checks its exit code, that its
+// output holds every want and no absent, and that it never shows secret.
+func checkRun(t *testing.T, args []string, wantCode int, want, absent []string, secret string) {
+	t.Helper()
+	out, errOut, code := runMain(t, "", args...)
+	if code != wantCode {
+		t.Errorf("exit %d, want %d\n%s%s", code, wantCode, out, errOut)
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	for _, w := range absent {
+		if strings.Contains(out, w) {
+			t.Errorf("output has %q:\n%s", w, out)
+		}
+	}
+	assertNoSecret(t, out, secret)
 }
 
 // assertNoSecret fails when out holds secret, or any part of a JWT.
@@ -284,6 +287,9 @@ func TestExplainLambda(t *testing.T) {
 			`"authorizationToken": "Bearer <secret: 11 chars`, `"methodArn": "` + arn + `GET/orders/1"`,
 			"not invoked: run with --invoke", "UNDECIDED", "response    · not decided",
 		}, []string{"the function answered"}},
+		{"the answer's usageIdentifierKey is an API key: concealed", []string{"GET /orders/1", "-H", "Authorization: Bearer exact-dave", "--invoke"}, exitOK, "usage-key-of-dave", []string{
+			`"usageIdentifierKey": "<secret: 17 chars`, "decision    ✓ ALLOW",
+		}, nil},
 		{"missing identity: 401, no event", []string{"GET /orders/1", "--invoke"}, exitFailed, "", []string{
 			"identity    ✗ method.request.header.Authorization is missing or empty: 401 without calling the authorizer",
 			`DENY 401 {"message":"Unauthorized"}`,
@@ -346,21 +352,7 @@ func TestExplainLambda(t *testing.T) {
 		}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := runMain(t, "", append([]string{"explain", "-c", cfg}, tt.args...)...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out, errOut)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
-			for _, w := range tt.absent {
-				if strings.Contains(out, w) {
-					t.Errorf("output has %q:\n%s", w, out)
-				}
-			}
-			assertNoSecret(t, out, tt.secret)
+			checkRun(t, append([]string{"explain", "-c", cfg}, tt.args...), tt.code, tt.want, tt.absent, tt.secret)
 		})
 	}
 }

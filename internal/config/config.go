@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -634,6 +635,16 @@ func (f *File) Pos(path string) Position {
 		}
 		path = path[:i]
 	}
+}
+
+// Resolve returns a file path written in the configuration as a path to
+// open: a relative one is relative to the configuration file's folder, not
+// to the working directory. "" and absolute paths are returned as they are.
+func (f *File) Resolve(path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(filepath.Dir(f.Path), path)
 }
 
 // Errorf returns an *Error located at the value at path.

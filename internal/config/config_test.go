@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,20 @@ func TestExpandString(t *testing.T) {
 		got, missing := expandString(c.in, lookup)
 		if got != c.out || strings.Join(missing, ",") != c.missing {
 			t.Errorf("expandString(%q) = %q, %v; want %q, %q", c.in, got, missing, c.out, c.missing)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	f := &File{Path: filepath.Join("etc", "gw", "portcullis.yaml")}
+	for in, want := range map[string]string{
+		"":                      "",
+		"keys.json":             filepath.Join("etc", "gw", "keys.json"),
+		"../shared/keys.json":   filepath.Join("etc", "shared", "keys.json"),
+		"/var/lib/gw/keys.json": "/var/lib/gw/keys.json",
+	} {
+		if got := f.Resolve(in); got != want {
+			t.Errorf("Resolve(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -208,6 +208,7 @@ func build(g *gateway.Gateway, req *http.Request, t *gateway.Trace, resp *http.R
 				sec.add(s.Value)
 			}
 		}
+		sec.add(l.UsageIdentifierKey()) // an API key, in the answer shown
 	}
 
 	rep.Request = RequestPart{Method: req.Method, Target: sec.conceal(req.URL.RequestURI()), Host: req.Host, Headers: sec.concealHeader(req.Header)}

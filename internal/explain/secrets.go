@@ -21,8 +21,9 @@ var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie
 // headers. Every text explain prints goes through conceal. The zero value
 // conceals nothing.
 type secrets struct {
-	values []string
-	r      *strings.Replacer
+	values  []string
+	cookies map[string]bool // values that are a cookie's name=value pair: masked after the name
+	r       *strings.Replacer
 }
 
 // add remembers v (and, for "Scheme value", the value alone) as a secret.
@@ -35,9 +36,26 @@ func (s *secrets) add(v string) {
 	if _, rest, ok := strings.Cut(v, " "); ok {
 		s.add(rest)
 	}
-	for part := range strings.SplitSeq(v, ";") { // a Cookie header's name=value pairs
-		if _, val, ok := strings.Cut(strings.TrimSpace(part), "="); ok && part != v {
-			s.add(val)
+	s.r = nil
+}
+
+// addCookies remembers a Cookie header: whole, and each name=value pair,
+// which is masked after its name. A cookie's value alone is not made a
+// secret: a short one ("1", "en") would be masked inside every word and
+// number of the explanation. Requests and events carry the pairs, and an
+// identity an authorizer reads from a cookie is added by itself.
+func (s *secrets) addCookies(h string) {
+	s.add(h)
+	for part := range strings.SplitSeq(h, ";") {
+		part = strings.TrimSpace(part)
+		if name, val, ok := strings.Cut(part, "="); ok && name != "" && val != "" {
+			if s.cookies == nil {
+				s.cookies = map[string]bool{}
+			}
+			s.cookies[part] = true
+			if !slices.Contains(s.values, part) {
+				s.values = append(s.values, part)
+			}
 		}
 	}
 	s.r = nil
@@ -47,7 +65,11 @@ func (s *secrets) add(v string) {
 func (s *secrets) addRequest(h http.Header) {
 	for _, name := range credentialHeaders {
 		for _, v := range h.Values(name) {
-			s.add(v)
+			if name == "Cookie" {
+				s.addCookies(v)
+			} else {
+				s.add(v)
+			}
 		}
 	}
 }
@@ -77,6 +99,9 @@ func (s *secrets) conceal(text string) string {
 		seen := map[string]bool{}
 		for _, v := range vals {
 			m := mask(v)
+			if name, val, _ := strings.Cut(v, "="); s.cookies[v] {
+				m = name + "=" + mask(val)
+			}
 			esc, _ := json.Marshal(v)
 			for _, form := range []string{v, string(esc[1 : len(esc)-1]), url.QueryEscape(v), url.PathEscape(v)} {
 				if !seen[form] {

@@ -44,6 +44,28 @@ func TestConceal(t *testing.T) {
 	}
 }
 
+// A cookie's short value is no secret on its own: masking it everywhere
+// would garble every "1" and "en" of the explanation. Its pair is masked
+// after the name, the whole header as a whole.
+func TestConcealCookieValues(t *testing.T) {
+	var s secrets
+	s.addRequest(http.Header{"Cookie": {"n=1; lang=en"}})
+	for _, tt := range []struct{ in, want string }{
+		{"HTTP/1.1 401 Unauthorized, Content-Length: 1", "HTTP/1.1 401 Unauthorized, Content-Length: 1"},
+		{"cookies: [n=1 lang=en]", "cookies: [n=<secret: 1 chars, sha256:6b86b273> lang=<secret: 2 chars, sha256:"},
+		{"Cookie: n=1; lang=en", "Cookie: <secret: 12 chars, sha256:"},
+	} {
+		if got := s.conceal(tt.in); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("conceal(%q) = %q, want %q...", tt.in, got, tt.want)
+		}
+	}
+	var one secrets
+	one.addRequest(http.Header{"Cookie": {"session=s3cr3t-value"}})
+	if got := one.conceal("cookies: [session=s3cr3t-value]"); !strings.HasPrefix(got, "cookies: [session=<secret: 12 chars") {
+		t.Errorf("single cookie: %q", got)
+	}
+}
+
 func TestConcealJSON(t *testing.T) {
 	var s secrets
 	s.add("Bearer abc.def.ghi")

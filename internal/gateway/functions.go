@@ -330,12 +330,13 @@ func (l *lambdaProxyIntegration) serve(w http.ResponseWriter, r *http.Request, e
 	switch {
 	case ex.ident != nil:
 		req.Authorizer.JWT = true
-		req.Authorizer.JWTClaims = ex.ident.Claims.Map()
-		if c := ex.ident.JSONClaims; c.Len() > 0 { // REST shape: typed values
+		if c := ex.ident.JSONClaims; c.Len() > 0 { // REST shape: typed values, which replace JWTClaims
 			req.Authorizer.JWTClaimsJSON = make(map[string]json.RawMessage, c.Len())
 			for n, v := range c.All() {
 				req.Authorizer.JWTClaimsJSON[n] = json.RawMessage(v)
 			}
+		} else {
+			req.Authorizer.JWTClaims = ex.ident.Claims.Map()
 		}
 		if len(rt.scopes) > 0 { // AWS sends scopes only on routes that require them
 			req.Authorizer.JWTScopes = ex.ident.Scopes

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 
 	"github.com/portcullis/portcullis/internal/config"
@@ -24,14 +23,6 @@ var (
 	_ tokenVerifier = (*jwtauth.Authorizer)(nil)
 	_ tokenVerifier = (*jwtauth.Issuers)(nil)
 )
-
-// configRelative resolves a path written in f relative to f's folder.
-func configRelative(f *config.File, path string) string {
-	if path == "" || filepath.IsAbs(path) {
-		return path
-	}
-	return filepath.Join(filepath.Dir(f.Path), path)
-}
 
 // buildIssuers builds a jwt authorizer of the REST API shape: `issuers:`,
 // each with its audiences, keys and claim rules; algorithms, clock skew,
@@ -56,7 +47,7 @@ func (g *Gateway) buildIssuers(f *config.File, at, name string, a config.Authori
 			Issuer:          is.Issuer,
 			Audience:        is.Audience,
 			JWKSURI:         is.JWKSURI,
-			JWKSFile:        configRelative(f, is.JWKSFile),
+			JWKSFile:        f.Resolve(is.JWKSFile),
 			Algorithms:      a.Algorithms,
 			ClockSkew:       a.ClockSkew.Std(),
 			RefreshInterval: a.RefreshInterval.Std(),

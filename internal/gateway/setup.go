@@ -220,7 +220,7 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 		}
 		return g.buildIssuers(f, at, name, a, source, d)
 	}
-	jwksFile := configRelative(f, a.JWKSFile)
+	jwksFile := f.Resolve(a.JWKSFile)
 	s := jwtauth.Settings{
 		Name:            name,
 		Issuer:          a.Issuer,

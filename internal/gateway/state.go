@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 
 	"github.com/portcullis/portcullis/internal/config"
@@ -26,13 +25,7 @@ func stateSettings(f *config.File) state.Settings {
 		s.SentinelUsername, s.SentinelPassword = sn.Username, sn.Password
 	}
 	if t := r.TLS; t != nil {
-		rel := func(p string) string {
-			if p != "" && !filepath.IsAbs(p) {
-				return filepath.Join(filepath.Dir(f.Path), p)
-			}
-			return p
-		}
-		s.TLS = &state.RedisTLS{CAFile: rel(t.CAFile), CertFile: rel(t.CertFile), KeyFile: rel(t.KeyFile), ServerName: t.ServerName}
+		s.TLS = &state.RedisTLS{CAFile: f.Resolve(t.CAFile), CertFile: f.Resolve(t.CertFile), KeyFile: f.Resolve(t.KeyFile), ServerName: t.ServerName}
 	}
 	return state.Settings{Redis: s}
 }

@@ -296,7 +296,7 @@ func FuzzJSONEscape(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		doc := appendJSON([]byte(`{"v":"`), v)
+		doc := appendEscaped([]byte(`{"v":"`), v, escJSON)
 		doc = append(doc, `"}`...)
 		var out struct{ V string }
 		if err := json.Unmarshal(doc, &out); err != nil {

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/portcullis/portcullis/internal/escape"
 	"github.com/portcullis/portcullis/internal/mapping"
 )
 
@@ -280,76 +280,13 @@ func unescapeJSON(s string) string {
 func appendEscaped(b []byte, v string, esc escaping) []byte {
 	switch esc {
 	case escJSON:
-		return appendJSON(b, v)
+		return escape.AppendJSON(b, v, true)
 	case escMarkup:
-		return appendMarkup(b, v)
+		return escape.AppendMarkup(b, v, false)
 	case escHeader:
 		return appendHeaderValue(b, v)
 	}
 	return append(b, v...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSON writes v as the contents of a JSON string: quotes, backslashes
-// and control characters escaped, and <, >, & and U+2028/U+2029 as \u
-// escapes too (as encoding/json does), so that a value can end neither the
-// string nor a surrounding <script>. Invalid UTF-8 becomes U+FFFD.
-func appendJSON(b []byte, v string) []byte {
-	for i := 0; i < len(v); {
-		c := v[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(v[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			b = append(b, v[i:i+size]...)
-		}
-		i += size
-	}
-	return b
-}
-
-// appendMarkup writes v with HTML/XML's special characters as character
-// references.
-func appendMarkup(b []byte, v string) []byte {
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; c {
-		case '&':
-			b = append(b, "&amp;"...)
-		case '<':
-			b = append(b, "&lt;"...)
-		case '>':
-			b = append(b, "&gt;"...)
-		case '"':
-			b = append(b, "&#34;"...)
-		case '\'':
-			b = append(b, "&#39;"...)
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
 }
 
 // appendHeaderValue writes v without the control characters a header value

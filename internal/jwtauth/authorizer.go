@@ -480,7 +480,7 @@ func (a *Authorizer) verify(ctx context.Context, token string, tr *tracer) (*Ide
 		why, d := a.checkRules(src, &sc, tr != nil)
 		if tr != nil {
 			if d != nil {
-				tr.steps = append(tr.steps, Step{Check: "claim rules", Detail: d.Reason + ": " + d.Err.Error()})
+				tr.steps = append(tr.steps, Step{Check: "claim rules", Detail: d.detail()})
 			} else {
 				tr.add("claim rules", nil, "%s", why)
 			}

@@ -50,6 +50,15 @@ func (d *Denial) Error() string {
 
 func (d *Denial) Unwrap() error { return d.Err }
 
+// detail is the denial as an explanation step tells it: the reason, and Err
+// or else the Description.
+func (d *Denial) detail() string {
+	if d.Err != nil {
+		return d.Reason + ": " + d.Err.Error()
+	}
+	return d.Reason + ": " + d.Description
+}
+
 func deny(reason string, err error) *Denial {
 	return &Denial{Reason: reason, Description: describe(reason), Err: err}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,26 +121,11 @@ func (m *Issuers) Verify(ctx context.Context, token string) (*Identity, error) {
 func (m *Issuers) Explain(ctx context.Context, token string) (*Identity, []Step, error) {
 	a, d := m.pick(token)
 	if d != nil {
-		return nil, []Step{{Check: "issuer", Detail: d.Reason + ": " + d.Err.Error()}}, d
+		return nil, []Step{{Check: "issuer", Detail: d.detail()}}, d
 	}
-	for i, b := range m.list {
-		if b == a {
-			step := Step{Check: "issuer", OK: true, Detail: fmt.Sprintf("iss %q is issuers[%d], checked with its keys, audiences and %d claim rule(s)", a.issuer, i, len(a.rules))}
-			id, steps, err := a.Explain(ctx, token)
-			return id, append([]Step{step}, steps...), err
-		}
-	}
-	return nil, nil, deny(ReasonUnknownIssuer, errors.New("no issuer")) // unreachable: pick returns a listed one
-}
-
-// Issuer returns the configured issuer the token's iss chooses, "" when
-// none: for tools, and for tests of the choice.
-func (m *Issuers) Issuer(token string) string {
-	a, d := m.pick(token)
-	if d != nil {
-		return ""
-	}
-	return a.issuer
+	step := Step{Check: "issuer", OK: true, Detail: fmt.Sprintf("iss %q is issuers[%d], checked with its keys, audiences and %d claim rule(s)", a.issuer, slices.Index(m.list, a), len(a.rules))}
+	id, steps, err := a.Explain(ctx, token)
+	return id, append([]Step{step}, steps...), err
 }
 
 // pick returns the authorizer of the issuer the token's payload names. It

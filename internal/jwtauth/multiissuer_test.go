@@ -272,3 +272,13 @@ func TestIssuersExplain(t *testing.T) {
 		t.Errorf("unknown issuer explain: %v %+v", err, steps)
 	}
 }
+
+// TestIssuersExplainTooLarge: a token over the size limit is denied by
+// Explain as by Verify (its denial has no Err to describe), not a panic.
+func TestIssuersExplainTooLarge(t *testing.T) {
+	m, _, _ := twoIssuers(t, 0)
+	_, steps, err := m.Explain(context.Background(), strings.Repeat("a", maxTokenBytes+1))
+	if denialReason(err) != ReasonTokenTooLarge || len(steps) != 1 || steps[0].OK || !strings.Contains(steps[0].Detail, ReasonTokenTooLarge) {
+		t.Errorf("too large explain: %v %+v", err, steps)
+	}
+}

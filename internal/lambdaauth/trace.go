@@ -104,6 +104,16 @@ func (t *Trace) Answered() bool { return t.res != nil }
 // response decides every request with the same identity alike.
 func (t *Trace) IsPolicy() bool { return t.res != nil && t.res.policy != nil }
 
+// UsageIdentifierKey returns the API key the answer names (a policy
+// answer's usageIdentifierKey), "" when none: a credential, which a reader
+// must not show.
+func (t *Trace) UsageIdentifierKey() string {
+	if t.res == nil {
+		return ""
+	}
+	return t.res.usageKey
+}
+
 // ARN is the method ARN this authorizer sends for a request with method
 // and (decoded) path.
 func (t *Trace) ARN(method, path string) string {

@@ -4,7 +4,8 @@
 // another path. "Bearer exact-NAME" allows only that ARN (with an S3
 // statement the evaluation ignores), "Bearer nodelete-NAME" allows the whole
 // stage but denies DELETE explicitly, "Bearer nobody" is Unauthorized and
-// "Bearer fail" makes the function fail.
+// "Bearer fail" makes the function fail. An Allow names the API key
+// "usage-key-of-NAME" as its usageIdentifierKey.
 package main
 
 import (
@@ -40,9 +41,10 @@ func handler(_ context.Context, ev events.APIGatewayCustomAuthorizerRequest) (ev
 		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
 	}
 	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID:    name,
-		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: st},
-		Context:        map[string]any{"user": name, "echo": ev.AuthorizationToken},
+		PrincipalID:        name,
+		PolicyDocument:     events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: st},
+		Context:            map[string]any{"user": name, "echo": ev.AuthorizationToken},
+		UsageIdentifierKey: "usage-key-of-" + name,
 	}, nil
 }
 
