@@ -138,11 +138,8 @@ func checkedRequest(ctx context.Context, req *authv3.CheckRequest) (*http.Reques
 	if host == "" {
 		host = header.Get("Host")
 	}
-	r, err := http.NewRequestWithContext(ctx, h.GetMethod(), "http://placeholder", http.NoBody)
-	if err != nil || !validMethod(h.GetMethod()) {
-		return nil, "", errors.New("the check request's method is not an HTTP method")
-	}
-	r, err = original(r, h.GetMethod(), path, host)
+	base := &http.Request{Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+	r, err := original(base.WithContext(ctx), h.GetMethod(), path, host)
 	if err != nil {
 		return nil, "", err
 	}
