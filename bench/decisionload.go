@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -45,28 +41,8 @@ func (e *env) grpcLoad(addr string, l load) (*wrkOut, error) {
 	if !ok && l.auth != "-" {
 		return nil, fmt.Errorf("ext_authz runs take no token file")
 	}
-	argv := pin(*flagLoadCPU, self, "-check", addr, "-check-path", l.path, "-check-conns", strconv.Itoa(l.conns),
+	return runChild(l.dur, "ext_authz load", self, "-check", addr, "-check-path", l.path, "-check-conns", strconv.Itoa(l.conns),
 		"-attack-dur", l.dur.String(), "-attack-auth", auth)
-	ctx, cancel := context.WithTimeout(context.Background(), l.dur+60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("ext_authz load: %v\n%s", err, out.String())
-	}
-	for line := range strings.SplitSeq(out.String(), "\n") {
-		if j, ok := strings.CutPrefix(line, "WRKJSON "); ok {
-			var w wrkOut
-			if err := json.Unmarshal([]byte(j), &w); err != nil {
-				return nil, fmt.Errorf("ext_authz load output %q: %v", j, err)
-			}
-			u := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-			w.cpuS = tv(u.Utime) + tv(u.Stime)
-			return &w, nil
-		}
-	}
-	return nil, fmt.Errorf("no WRKJSON line in ext_authz load output:\n%s", out.String())
 }
 
 // checkLoad is the child's side. A denial counts as a status error, an RPC
@@ -122,21 +98,6 @@ func checkLoad() int {
 		})
 	}
 	wg.Wait()
-	w.DurationUs = time.Since(start).Microseconds()
-	w.Requests = int64(len(lat))
-	if len(lat) > 0 {
-		slices.Sort(lat)
-		q := func(p float64) float64 {
-			return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Nanoseconds()) / 1e3
-		}
-		var sum time.Duration
-		for _, d := range lat {
-			sum += d
-		}
-		w.Mean = float64(sum.Nanoseconds()) / float64(len(lat)) / 1e3
-		w.P50, w.P75, w.P90, w.P99, w.P999 = q(0.50), q(0.75), q(0.90), q(0.99), q(0.999)
-	}
-	j, _ := json.Marshal(w)
-	fmt.Println("WRKJSON " + string(j))
+	w.report(time.Since(start), lat)
 	return 0
 }

@@ -47,28 +47,35 @@ func (e *env) openLoop(addr string, l load) (*wrkOut, error) {
 	} else if l.auth != "-" {
 		return nil, fmt.Errorf("open-loop runs take no token file")
 	}
-	argv := pin(*flagLoadCPU, self, "-attack", "http://"+addr+l.path,
+	return runChild(l.dur, "open-loop attack", self, "-attack", "http://"+addr+l.path,
 		"-attack-rate", strconv.FormatFloat(l.rate, 'f', 1, 64), "-attack-dur", l.dur.String(), "-attack-auth", auth)
-	ctx, cancel := context.WithTimeout(context.Background(), l.dur+60*time.Second)
+}
+
+// runChild runs this binary (self) with args, pinned to the load core, for
+// a load of duration dur, and returns the figures of its WRKJSON line with
+// the child's CPU time. what names the load in errors.
+func runChild(dur time.Duration, what, self string, args ...string) (*wrkOut, error) {
+	argv := pin(*flagLoadCPU, append([]string{self}, args...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), dur+60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("open-loop attack: %v\n%s", err, out.String())
+		return nil, fmt.Errorf("%s: %v\n%s", what, err, out.String())
 	}
 	for line := range strings.SplitSeq(out.String(), "\n") {
 		if j, ok := strings.CutPrefix(line, "WRKJSON "); ok {
 			var w wrkOut
 			if err := json.Unmarshal([]byte(j), &w); err != nil {
-				return nil, fmt.Errorf("attack output %q: %v", j, err)
+				return nil, fmt.Errorf("%s output %q: %v", what, j, err)
 			}
 			u := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 			w.cpuS = tv(u.Utime) + tv(u.Stime)
 			return &w, nil
 		}
 	}
-	return nil, fmt.Errorf("no WRKJSON line in attack output:\n%s", out.String())
+	return nil, fmt.Errorf("no WRKJSON line in %s output:\n%s", what, out.String())
 }
 
 // attack is the child's side: a constant-rate attack, exact percentiles.
@@ -109,7 +116,15 @@ func attack() int {
 			fmt.Fprintf(dump, "%d %d\n", res.Timestamp.Sub(start).Microseconds(), res.Latency.Microseconds())
 		}
 	}
-	w.DurationUs = time.Since(start).Microseconds()
+	w.report(time.Since(start), lat)
+	return 0
+}
+
+// report fills w's request count, duration and latency figures (exact
+// percentiles of lat, which it sorts) and prints w as the WRKJSON line
+// runChild reads.
+func (w *wrkOut) report(elapsed time.Duration, lat []time.Duration) {
+	w.DurationUs = elapsed.Microseconds()
 	w.Requests = int64(len(lat))
 	if len(lat) > 0 {
 		slices.Sort(lat)
@@ -125,5 +140,4 @@ func attack() int {
 	}
 	j, _ := json.Marshal(w)
 	fmt.Println("WRKJSON " + string(j))
-	return 0
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/nginxconf"
 )
 
 // ---------------------------------------------------------------- targets under test
@@ -20,36 +22,21 @@ func (e *env) nginx() (*proc, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	conf := fmt.Sprintf(`daemon off;
-master_process on;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
-    keepalive_requests 100000;
-    upstream backend {
-        server %[2]s;
-        keepalive 64;
+	cf, err := nginxconf.Write(dir, 4096, fmt.Sprintf(`  keepalive_requests 100000;
+  upstream backend {
+    server %s;
+    keepalive 64;
+  }
+  server {
+    listen %s;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
     }
-    server {
-        listen %[3]s;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-`, dir, e.backendAddr, e.nginxAddr)
-	cf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+  }
+`, e.backendAddr, e.nginxAddr))
+	if err != nil {
 		return nil, err
 	}
 	p, err := start("nginx", pin(*flagSrvCPU, "nginx", "-c", cf, "-p", dir, "-e", filepath.Join(dir, "error.log")), nil)

@@ -10,8 +10,9 @@ export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/
 # Debian packages the tests run for real, by the command they provide:
 # curl, bash and sed run the quickstart's printed lines; python3 and node run
 # Python and Node.js functions; podman builds the image; nginx fronts the
-# rolling-restart test; kubectl checks the Kubernetes manifests; chromium
-# loads the CORS test's pages (internal/gateway/cors_browser_test.go);
+# rolling-restart test and asks the decision API (auth_request); kubectl
+# checks the Kubernetes manifests; chromium loads the CORS test's pages
+# (internal/gateway/cors_browser_test.go);
 # redis-server backs the shared-state tests (Redis, Sentinel and Cluster modes).
 declare -A packages=(
   [curl]=curl [bash]=bash [sed]=sed [python3]=python3 [node]=nodejs

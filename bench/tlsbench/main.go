@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/nginxconf"
 	"github.com/portcullis/portcullis/internal/tlsconf"
 )
 
@@ -224,32 +225,21 @@ func main() {
 		// nginx
 		ndir := filepath.Join(tmp, "nginx-"+kind)
 		must(os.MkdirAll(ndir, 0o755))
-		conf := fmt.Sprintf(`daemon off;
-master_process on;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/body; proxy_temp_path %[1]s/proxy; fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi; scgi_temp_path %[1]s/scgi;
-    keepalive_requests 100000;
-    upstream backend { server 127.0.0.1:18600; keepalive 64; }
-    server {
-        listen 127.0.0.1:18643 ssl http2;
-        listen 127.0.0.1:18680;
-        ssl_certificate %[2]s;
-        ssl_certificate_key %[3]s;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_ecdh_curve X25519;
-        ssl_session_tickets on;
-        location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
-    }
-}
-`, ndir, cert, key)
-		must(os.WriteFile(filepath.Join(ndir, "nginx.conf"), []byte(conf), 0o644))
-		ng := start(*flagSrvCPU, "nginx", "-c", filepath.Join(ndir, "nginx.conf"), "-p", ndir, "-e", filepath.Join(ndir, "error.log"))
+		nconf, err := nginxconf.Write(ndir, 4096, fmt.Sprintf(`  keepalive_requests 100000;
+  upstream backend { server 127.0.0.1:18600; keepalive 64; }
+  server {
+    listen 127.0.0.1:18643 ssl http2;
+    listen 127.0.0.1:18680;
+    ssl_certificate %s;
+    ssl_certificate_key %s;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ecdh_curve X25519;
+    ssl_session_tickets on;
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+`, cert, key))
+		must(err)
+		ng := start(*flagSrvCPU, "nginx", "-c", nconf, "-p", ndir, "-e", filepath.Join(ndir, "error.log"))
 		waitUp("https://localhost:18643/hello", &tls.Config{RootCAs: roots})
 		// portcullis
 		cfg := filepath.Join(tmp, "portcullis-"+kind+".yaml")

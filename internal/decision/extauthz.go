@@ -127,22 +127,23 @@ func checkedRequest(ctx context.Context, req *authv3.CheckRequest) (*http.Reques
 			if raw := hv.GetRawValue(); raw != nil {
 				val = string(raw)
 			}
-			addHeader(header, hv.GetKey(), val)
+			if err := addHeader(header, hv.GetKey(), val); err != nil {
+				return nil, "", err
+			}
 		}
 	} else {
 		for name, val := range h.GetHeaders() {
-			addHeader(header, name, val)
+			if err := addHeader(header, name, val); err != nil {
+				return nil, "", err
+			}
 		}
 	}
 	host := h.GetHost()
 	if host == "" {
 		host = header.Get("Host")
 	}
-	r, err := http.NewRequestWithContext(ctx, h.GetMethod(), "http://placeholder", http.NoBody)
-	if err != nil || !validMethod(h.GetMethod()) {
-		return nil, "", errors.New("the check request's method is not an HTTP method")
-	}
-	r, err = original(r, h.GetMethod(), path, host)
+	base := &http.Request{Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+	r, err := original(base.WithContext(ctx), h.GetMethod(), path, host)
 	if err != nil {
 		return nil, "", err
 	}
@@ -168,13 +169,19 @@ func checkedRequest(ctx context.Context, req *authv3.CheckRequest) (*http.Reques
 	return r, clientIP, nil
 }
 
-// addHeader adds a header Envoy reported, skipping pseudo-headers and names
-// or values net/http would refuse.
-func addHeader(h http.Header, name, val string) {
-	if name == "" || name[0] == ':' || !validMethod(name) || strings.ContainsAny(val, "\r\n\x00") {
-		return
+// addHeader adds a header Envoy reported; pseudo-headers are skipped. A
+// name or value net/http would refuse is an error, not skipped: a header
+// left out could be a client's copy of an identity header, which would
+// then be missing from headers_to_remove and reach the backend.
+func addHeader(h http.Header, name, val string) error {
+	if name != "" && name[0] == ':' {
+		return nil
+	}
+	if !validMethod(name) || strings.ContainsAny(val, "\r\n\x00") {
+		return errors.New("the check request has a header name or value that is not HTTP")
 	}
 	h[canonical(name)] = append(h[canonical(name)], val)
+	return nil
 }
 
 func lower(names []string) []string {

@@ -143,6 +143,12 @@ func TestExtAuthzRefusesBadChecks(t *testing.T) {
 		"bad method":     envoyCheck("GET /public", "/public", nil),
 		"encoded slash":  envoyCheck("GET", "/public%2f..%2forders/1", nil),
 		"raw header map": withHeaderMap(envoyCheck("GET", "/orders/1", nil), "authorization", "Bearer not.a.token"),
+		// Left out, the client's x-tenant would be missing from
+		// headers_to_remove while the token (no tenant claim) is allowed.
+		"header value with a line break": envoyCheck("GET", "/orders/1", http.Header{
+			"Authorization": {"Bearer " + h.token(t, nil)}, "X-Tenant": {"evil\r\nx-other: 1"}}),
+		"header name that is not a token": withHeaderMap(envoyCheck("GET", "/orders/1", http.Header{
+			"Authorization": {"Bearer " + h.token(t, nil)}}), "x tenant", "evil"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp, err := h.authz.Check(context.Background(), req)

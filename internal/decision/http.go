@@ -171,6 +171,11 @@ func original(r *http.Request, method, target, host string) (*http.Request, erro
 	orig.Body = http.NoBody
 	orig.ContentLength = 0 // the proxy keeps the body; limiting it is its business
 	orig.TransferEncoding = nil
+	// The connection is the proxy's, not the client's: its TLS state
+	// (the proxy's certificate) must never stand for the client's in
+	// certificate binding or clientCert, so a decision has none, and a
+	// route that needs a client certificate denies.
+	orig.TLS = nil
 	return orig, nil
 }
 

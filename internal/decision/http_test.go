@@ -1,6 +1,8 @@
 package decision
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -221,6 +223,24 @@ func TestClientIP(t *testing.T) {
 		if got := ClientIP(r); got != c.ip {
 			t.Errorf("ClientIP(%v, %s) = %q, want %q", c.header, c.remote, got, c.ip)
 		}
+	}
+}
+
+// TestOriginalHasNoTLS: the decision request's TLS state is the proxy's
+// connection, never the client's, so the original request carries none (a
+// certificate-bound token or a clientCert could otherwise be matched
+// against the proxy's certificate).
+func TestOriginalHasNoTLS(t *testing.T) {
+	r := httptest.NewRequest("GET", "https://decision.local"+PathNginx, nil)
+	r.TLS = &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{Raw: []byte("proxy")}}}}
+	r.Header.Set("X-Original-Method", "GET")
+	r.Header.Set("X-Original-Uri", "/orders/1")
+	orig, err := forwarded(r, "X-Original-Method", "X-Original-Uri")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if orig.TLS != nil {
+		t.Errorf("the original request has the proxy connection's TLS state: %+v", orig.TLS)
 	}
 }
 

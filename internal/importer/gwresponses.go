@@ -3,7 +3,6 @@ package importer
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/config"
@@ -99,19 +98,8 @@ func GatewayResponse(r *Result, source, typ string, obj map[string]any) {
 
 // statusCode reads AWS's statusCode, written as a number or a string.
 func statusCode(v any) (int, error) {
-	switch s := v.(type) {
-	case int:
-		return s, nil
-	case int64:
-		return int(s), nil
-	case float64:
-		if s == float64(int(s)) {
-			return int(s), nil
-		}
-	default:
-		if n, err := strconv.Atoi(fmt.Sprint(v)); err == nil { // strings, json.Number
-			return n, nil
-		}
+	if n, ok := wholeNumber(v); ok {
+		return n, nil
 	}
 	return 0, fmt.Errorf("statusCode %v is not a status code", v)
 }

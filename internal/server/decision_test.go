@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -62,6 +63,31 @@ func TestDecisionAPIServed(t *testing.T) {
 	}
 	r.reload <- struct{}{}
 	eventually(t, "the reload", func() bool { h, g := decide("/open"); return h == 401 && g == codes.Unauthenticated })
+}
+
+// TestDecisionAPIDraining: while serve drains (SIGTERM, shutdown_delay),
+// the decision API still decides and, as the gateway listener, asks the
+// proxy to close the connection after the answer, so its kept-alive
+// connections move to another replica.
+func TestDecisionAPIDraining(t *testing.T) {
+	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	hurry := make(chan struct{})
+	r := startWith(t, "server: {shutdown_delay: 10m}\n"+fmt.Sprintf(decisionTemplate, httpAddr, grpcAddr, ""),
+		func(o *Options) { o.Hurry = hurry })
+	defer close(hurry) // before startWith's cleanup waits for Run
+	r.stop()
+	eventually(t, "the drain", func() bool { return strings.Contains(r.logs.String(), "draining") })
+	req, _ := http.NewRequest("GET", "http://"+httpAddr+decision.PathTraefik, nil)
+	req.Header.Set("X-Forwarded-Method", "GET")
+	req.Header.Set("X-Forwarded-Uri", "/open")
+	resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !resp.Close {
+		t.Errorf("decision while draining: %d, Connection: close %v; want 200, true", resp.StatusCode, resp.Close)
+	}
 }
 
 // freeAddr is a loopback address with a port free a moment ago.

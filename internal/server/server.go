@@ -393,14 +393,28 @@ func (s *Server) drain(cfg config.Server) {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.closeIfDraining(w)
+	s.current.Load().ServeHTTP(w, r)
+}
+
+// closeIfDraining asks, while draining, that the connection close after
+// this answer, so clients and proxies holding kept-alive connections move
+// to other replicas. Idle connections are not closed now: a client may be
+// sending on one at this very moment (Shutdown closes the rest later).
+func (s *Server) closeIfDraining(w http.ResponseWriter) {
 	if s.draining.Load() {
-		// Each connection closes after its next answer, so clients and
-		// proxies holding kept-alive connections move to other replicas.
-		// Idle connections are not closed now: a client may be sending on
-		// one at this very moment (Shutdown closes the rest later).
 		w.Header().Set("Connection", "close")
 	}
-	s.current.Load().ServeHTTP(w, r)
+}
+
+// closingWhileDraining is h with closeIfDraining before it: a proxy's kept
+// connections to the decision API move on during the drain as the gateway
+// listener's do, instead of meeting Shutdown's close of idle connections.
+func (s *Server) closingWhileDraining(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.closeIfDraining(w)
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) deps(f *config.File, prev *gateway.Gateway) gateway.Deps {
@@ -503,7 +517,7 @@ func (s *Server) listenDecisionAPI(f *config.File, gw *http.Server, servers *[]*
 		}
 		addr = ln.Addr()
 		*servers = append(*servers, &http.Server{
-			Handler:           decision.NewHTTP(s.current.Load, s.log),
+			Handler:           s.closingWhileDraining(decision.NewHTTP(s.current.Load, s.log)),
 			ReadHeaderTimeout: gw.ReadHeaderTimeout,
 			IdleTimeout:       gw.IdleTimeout,
 			MaxHeaderBytes:    gw.MaxHeaderBytes,

@@ -1,13 +1,14 @@
 package testbin
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/nginxconf"
 )
 
 // Nginx runs a real nginx (found as Tool finds it, else the test is skipped
@@ -20,23 +21,8 @@ func Nginx(t testing.TB, httpBlock string) {
 	t.Helper()
 	nginx := Tool(t, "", "nginx", "apt-get install -y nginx")
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "nginx.conf")
-	text := fmt.Sprintf(`daemon off;
-master_process on;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/body;
-  proxy_temp_path %[1]s/proxy;
-  fastcgi_temp_path %[1]s/fastcgi;
-  uwsgi_temp_path %[1]s/uwsgi;
-  scgi_temp_path %[1]s/scgi;
-%[2]s}
-`, dir, httpBlock)
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+	conf, err := nginxconf.Write(dir, 256, httpBlock)
+	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(nginx, "-p", dir, "-c", conf)

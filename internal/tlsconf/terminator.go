@@ -48,9 +48,6 @@ func NewTerminator(b *Bundle, reg prometheus.Registerer) *Terminator {
 // Swap makes b serve every handshake from now on.
 func (t *Terminator) Swap(b *Bundle) { t.current.Store(b) }
 
-// Current is the bundle serving now.
-func (t *Terminator) Current() *Bundle { return t.current.Load() }
-
 // Config is the tls.Config for the listener (http.Server.TLSConfig).
 func (t *Terminator) Config() *tls.Config { return t.base }
 
