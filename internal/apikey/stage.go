@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -206,10 +205,7 @@ func KeysFilePath(f *config.File) string {
 	if ak == nil || ak.KeysFile == "" {
 		return ""
 	}
-	if filepath.IsAbs(ak.KeysFile) {
-		return ak.KeysFile
-	}
-	return filepath.Join(filepath.Dir(f.Path), ak.KeysFile)
+	return f.Resolve(ak.KeysFile)
 }
 
 func planNames(plans map[string]*plan) string {

@@ -1,7 +1,6 @@
 package issuer
 
 import (
-	"path/filepath"
 	"strconv"
 
 	"github.com/portcullis/portcullis/internal/config"
@@ -26,12 +25,12 @@ func FromConfig(f *config.File, at string, c config.Issuer) (Settings, string, e
 	}
 	s := Settings{
 		Issuer:      c.Issuer,
-		KeysDir:     relative(f, c.KeysDir),
+		KeysDir:     f.Resolve(c.KeysDir),
 		Algorithm:   c.Algorithm,
 		TokenTTL:    c.TokenTTL.Std(),
 		Audience:    c.Audience,
-		UsersFile:   relative(f, c.UsersFile),
-		ClientsFile: relative(f, c.ClientsFile),
+		UsersFile:   f.Resolve(c.UsersFile),
+		ClientsFile: f.Resolve(c.ClientsFile),
 	}
 	if s.Issuer == "" && c.Listen != "" {
 		s.Issuer = "http://" + c.Listen
@@ -53,11 +52,4 @@ func FromConfig(f *config.File, at string, c config.Issuer) (Settings, string, e
 		}
 	}
 	return s, c.Listen, errs.Err()
-}
-
-func relative(f *config.File, path string) string {
-	if path == "" || filepath.IsAbs(path) {
-		return path
-	}
-	return filepath.Join(filepath.Dir(f.Path), path)
 }

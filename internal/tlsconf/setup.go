@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,13 +90,7 @@ func Setup(f *config.File) (*Bundle, error) {
 	}
 	var errs config.Errors
 	b := &Bundle{minVersion: tls.VersionTLS12, clientAuth: tls.NoClientCert}
-	dir := filepath.Dir(f.Path)
-	resolve := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(dir, p)
-	}
+	resolve := f.Resolve
 
 	switch c.MinVersion {
 	case "", "1.2":
