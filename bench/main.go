@@ -4,11 +4,13 @@
 //	go run ./bench            # full run (make bench)
 //	go run ./bench -quick     # 3 s runs, fewer tokens (make bench-quick)
 //
-// It builds portcullis, bench/backend and bench/authorizer, makes keys with
+// It builds portcullis, bench/backend, bench/barestack and bench/authorizer, makes keys with
 // `portcullis token keygen`, pre-mints tokens (internal/token), writes one
 // portcullis configuration per scenario and drives each target with wrk
-// (bench/wrk.lua). The server under test (portcullis or nginx, with the backend
-// and the Lambda function process) is pinned to one core, wrk to the other.
+// (bench/wrk.lua). The server under test (portcullis, nginx or a bare stack,
+// with the backend and the Lambda function process) is pinned to one core, wrk
+// to the other; nginx, the bare stacks and the gateway's two main routes run
+// in interleaved rounds so their ratios come from one run (stack.go).
 // docs/benchmarks.md describes the method and the latest results.
 package main
 
@@ -36,7 +38,7 @@ const (
 )
 
 var (
-	flagRuns     = flag.Int("runs", 3, "runs of 2.peak and of each 3.* (3.*: each with a fresh gateway); the one with the median CPU/request is reported")
+	flagRuns     = flag.Int("runs", 3, "reference rounds (nginx, stack.*, 1.proxy, 2.peak) and runs of each 3.* (each with a fresh gateway); the run with the median CPU/request is reported")
 	flagQuick    = flag.Bool("quick", false, "smoke test: 3 s runs, fewer tokens, no microbenchmarks or profiles")
 	flagDur      = flag.Duration("d", 10*time.Second, "duration of each load run")
 	flagConns    = flag.Int("c", 50, "wrk connections (-c)")
@@ -50,7 +52,7 @@ var (
 	flagCache    = flag.String("cache", "bench/.cache", "directory for keys and pre-minted tokens, reused for 24 h")
 	flagMicro    = flag.Bool("micro", true, "also run the Go microbenchmarks")
 	flagProfile  = flag.Bool("profile", true, "perf CPU profiles of portcullis under scenarios 2 and 3 (needs perf)")
-	flagOnly     = flag.String("only", "", "comma-separated scenario ids to run (baselines always run)")
+	flagOnly     = flag.String("only", "", "comma-separated scenario ids to run, e.g. 2,3.RS256 or stack,cores,1.proxy,2.peak (baselines always run)")
 	flagBasePort = flag.Int("port", 18000, "first loopback port to use")
 )
 

@@ -386,7 +386,7 @@ func machine() map[string]string {
 
 func method() map[string]string {
 	return map[string]string{
-		"pinning":          fmt.Sprintf("server under test (portcullis or nginx) + Lambda function process on CPU %s; Go backend on CPU %s; wrk on CPU %s; taskset -c", *flagSrvCPU, cmp.Or(*flagBackCPU, *flagSrvCPU), *flagLoadCPU),
+		"pinning":          fmt.Sprintf("server under test (portcullis, nginx or a bare stack) + Lambda function process on CPU %s; Go backend on CPU %s; wrk on CPU %s; taskset -c", *flagSrvCPU, cmp.Or(*flagBackCPU, *flagSrvCPU), *flagLoadCPU),
 		"wrk":              fmt.Sprintf("wrk -t1 -c%d -d%s --latency --timeout 5s -s bench/wrk.lua (same script for every target)", *flagConns, *flagDur),
 		"tokens":           "scenario 3: request i carries token i of a pre-minted file, run stops before the file wraps; scenario 4: 1,000 identities in rotation; scenario 5: HS256 (hmac_secret), one token per request",
 		"cpu":              "utime+stime from /proc/PID/stat before and after the run (10 ms ticks), divided by completed requests",
