@@ -46,17 +46,19 @@ func main() {
 	path := flag.String("path", "/hello", "the backend path whose answer floor serves")
 	idle := flag.Int("idle", 256, "idle keep-alive connections kept to the backend (at least wrk's connections)")
 	flag.Parse()
-	if err := serve(*mode, *listen, *backend, *path, *idle); err != nil {
-		fmt.Fprintln(os.Stderr, "barestack:", err)
-		os.Exit(1)
+	ln, err := net.Listen("tcp", *listen)
+	if err == nil {
+		err = serveOn(ln, *mode, *backend, *path, *idle)
 	}
+	fmt.Fprintln(os.Stderr, "barestack:", err)
+	os.Exit(1)
 }
 
-// serve runs mode's server on listen until it fails.
-func serve(mode, listen, backend, path string, idle int) error {
+// serveOn runs mode's server on ln until it fails.
+func serveOn(ln net.Listener, mode, backend, path string, idle int) error {
 	if mode == "fasthttp" {
 		s := &fasthttp.Server{Handler: fasthttpProxy(hostClient(backend, idle)), ReadTimeout: 2 * time.Minute}
-		return s.ListenAndServe(listen)
+		return s.Serve(ln)
 	}
 	var h http.Handler
 	switch mode {
@@ -75,9 +77,9 @@ func serve(mode, listen, backend, path string, idle int) error {
 	default:
 		return fmt.Errorf("unknown -mode %q (one of %q)", mode, modes)
 	}
-	s := &http.Server{Addr: listen, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: log.New(io.Discard, "", 0)}
-	return s.ListenAndServe()
+	return s.Serve(ln)
 }
 
 // ---------------------------------------------------------------- floor
