@@ -58,8 +58,11 @@ func (e *env) referenceRounds(s1, s2, fixed string, warm func(addr, path, auth s
 	var targets []roundTarget
 	targets = append(targets, roundTarget{id: "nginx", scenario: "baseline: nginx proxy_pass, keepalive upstream", target: "nginx",
 		addr: e.nginxAddr, path: "/hello", auth: "-", sumTree: true, start: e.nginx, keep: true})
-	if *flagStack && want("stack") {
+	if *flagStack {
 		for i, row := range stackRows {
+			if !want("stack." + row.mode) {
+				continue
+			}
 			addr := fmt.Sprintf("127.0.0.1:%d", *flagBasePort+2+i)
 			targets = append(targets, roundTarget{id: "stack." + row.mode, scenario: "bare stack: " + row.what, target: "barestack",
 				addr: addr, path: "/hello", auth: "-", start: func() (*proc, error) { return e.barestack(row.mode, addr) }, keep: true})
