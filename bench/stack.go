@@ -255,6 +255,9 @@ func scalingLines(rep *Report) string {
 // ratioTable is the run seen as ratios: nginx, the bare-stack rows and the
 // gateway's routes as × nginx req/s and server CPU µs per request, then the
 // gateway's own work over its stack. Empty when nothing beside nginx ran.
+// The req/s and CPU are the run kept (median CPU/request); × nginx is the
+// median same-round ratio for the reference rounds' rows (3.RS256: the
+// kept runs' ratio).
 func ratioTable(rep *Report) string {
 	byID := map[string]*Result{}
 	for _, r := range rep.Results {
@@ -266,7 +269,7 @@ func ratioTable(rep *Report) string {
 	}
 	ids = append(ids, "1.proxy", "2.peak", "3.RS256")
 	var b strings.Builder
-	b.WriteString("| row | what | req/s | × nginx req/s | server CPU µs/request | errors |\n|---|---|---:|---:|---:|---:|\n")
+	b.WriteString("| row | what | req/s (run kept) | × nginx req/s (median same-round ratio) | server CPU µs/request (run kept) | errors |\n|---|---|---:|---:|---:|---:|\n")
 	rows := 0
 	for _, id := range ids {
 		r := byID[id]
