@@ -27,7 +27,8 @@ func (e *env) build() error {
 	e.backend = filepath.Join(e.bin, "backend")
 	e.authorizerBn = filepath.Join(e.bin, "authorizer")
 	e.emptyFn = filepath.Join(e.bin, "emptyfn")
-	for _, b := range [][2]string{{e.portcullis, "./cmd/portcullis"}, {e.backend, "./bench/backend"}, {e.authorizerBn, "./bench/authorizer"}, {e.emptyFn, "./bench/emptyfn"}} {
+	e.barestackBn = filepath.Join(e.bin, "barestack")
+	for _, b := range [][2]string{{e.portcullis, "./cmd/portcullis"}, {e.backend, "./bench/backend"}, {e.authorizerBn, "./bench/authorizer"}, {e.emptyFn, "./bench/emptyfn"}, {e.barestackBn, "./bench/barestack"}} {
 		logf("go build -o %s %s", b[0], b[1])
 		cmd := exec.Command("go", "build", "-o", b[0], b[1])
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,6 +27,10 @@ type load struct {
 	limit int
 	rate  float64 // > 0: open loop at this rate (openloop.go) instead of wrk
 	grpc  bool    // ext_authz Checks on a gRPC address (decisionload.go) instead of wrk
+	cpus  string  // CPU list for wrk; "": -load-cpu
+	// backend is the backend process whose CPU is reported; nil: the
+	// harness's backend.
+	backend *proc
 }
 
 type wrkOut struct {
@@ -59,7 +64,7 @@ func (e *env) wrk(addr string, l load) (*wrkOut, error) {
 		return nil, err
 	}
 	secs := int(math.Ceil(l.dur.Seconds()))
-	argv := pin(*flagLoadCPU, "wrk", "-t1", fmt.Sprintf("-c%d", l.conns), fmt.Sprintf("-d%ds", secs),
+	argv := pin(cmp.Or(l.cpus, *flagLoadCPU), "wrk", "-t1", fmt.Sprintf("-c%d", l.conns), fmt.Sprintf("-d%ds", secs),
 		"--latency", "--timeout", "5s", "-s", sp, "http://"+addr, "--",
 		l.path, l.auth, strconv.Itoa(l.limit))
 	ctx, cancel := context.WithTimeout(context.Background(), l.dur+90*time.Second) // token files take a while to load
@@ -94,6 +99,7 @@ func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6
 // it (nginx master + worker), otherwise children are function processes.
 func (e *env) measure(id, scenario, target, addr string, server int, sumTree bool, l load) (*Result, error) {
 	kids := children(server)
+	backend := cmp.Or(l.backend, e.backendProc)
 	tick := func() (self, child, back int64) {
 		self = cpuTicks(server)
 		for _, k := range kids {
@@ -103,8 +109,8 @@ func (e *env) measure(id, scenario, target, addr string, server int, sumTree boo
 				child += cpuTicks(k)
 			}
 		}
-		if e.backendProc != nil && e.backendProc.pid() != server {
-			back = cpuTicks(e.backendProc.pid())
+		if backend != nil && backend.pid() != server {
+			back = cpuTicks(backend.pid())
 		}
 		return
 	}

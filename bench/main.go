@@ -4,11 +4,13 @@
 //	go run ./bench            # full run (make bench)
 //	go run ./bench -quick     # 3 s runs, fewer tokens (make bench-quick)
 //
-// It builds portcullis, bench/backend and bench/authorizer, makes keys with
+// It builds portcullis, bench/backend, bench/barestack and bench/authorizer, makes keys with
 // `portcullis token keygen`, pre-mints tokens (internal/token), writes one
 // portcullis configuration per scenario and drives each target with wrk
-// (bench/wrk.lua). The server under test (portcullis or nginx, with the backend
-// and the Lambda function process) is pinned to one core, wrk to the other.
+// (bench/wrk.lua). The server under test (portcullis, nginx or a bare stack,
+// with the backend and the Lambda function process) is pinned to one core, wrk
+// to the other; nginx, the bare stacks and the gateway's two main routes run
+// in interleaved rounds so their ratios come from one run (stack.go).
 // docs/benchmarks.md describes the method and the latest results.
 package main
 
@@ -36,7 +38,7 @@ const (
 )
 
 var (
-	flagRuns     = flag.Int("runs", 3, "runs of 2.peak and of each 3.* (3.*: each with a fresh gateway); the one with the median CPU/request is reported")
+	flagRuns     = flag.Int("runs", 3, "reference rounds (nginx, stack.*, 1.proxy, 2.peak) and runs of each 3.* (each with a fresh gateway); the run with the median CPU/request is reported")
 	flagQuick    = flag.Bool("quick", false, "smoke test: 3 s runs, fewer tokens, no microbenchmarks or profiles")
 	flagDur      = flag.Duration("d", 10*time.Second, "duration of each load run")
 	flagConns    = flag.Int("c", 50, "wrk connections (-c)")
@@ -50,43 +52,46 @@ var (
 	flagCache    = flag.String("cache", "bench/.cache", "directory for keys and pre-minted tokens, reused for 24 h")
 	flagMicro    = flag.Bool("micro", true, "also run the Go microbenchmarks")
 	flagProfile  = flag.Bool("profile", true, "perf CPU profiles of portcullis under scenarios 2 and 3 (needs perf)")
-	flagOnly     = flag.String("only", "", "comma-separated scenario ids to run (baselines always run)")
+	flagOnly     = flag.String("only", "", "comma-separated scenario ids to run, e.g. 2,3.RS256 or stack,cores,1.proxy,2.peak (baselines always run)")
 	flagBasePort = flag.Int("port", 18000, "first loopback port to use")
 )
 
 // Result is one load run.
 type Result struct {
-	ID          string            `json:"id"`
-	Scenario    string            `json:"scenario"`
-	Target      string            `json:"target"`
-	Conns       int               `json:"connections"`
-	Rate        float64           `json:"open_loop_rate,omitempty"`
-	Requests    int64             `json:"requests"`
-	DurationS   float64           `json:"duration_s"`
-	RPS         float64           `json:"rps"`
-	P50us       float64           `json:"p50_us"`
-	P75us       float64           `json:"p75_us"`
-	P90us       float64           `json:"p90_us"`
-	P99us       float64           `json:"p99_us"`
-	P999us      float64           `json:"p999_us"`
-	MeanUs      float64           `json:"mean_us"`
-	Errors      int64             `json:"errors"`
-	ErrDetail   map[string]int64  `json:"error_detail,omitempty"`
-	TokenWraps  int64             `json:"token_wraps"`
-	Stopped     bool              `json:"stopped_at_limit,omitempty"` // ran until the token file was used up; duration is first request to stop
-	CPUSelfS    float64           `json:"server_cpu_s"`               // server process (nginx: master+worker)
-	CPUChildS   float64           `json:"function_cpu_s"`             // Lambda function processes
-	CPUBackendS float64           `json:"backend_cpu_s"`              // the Go backend
-	CPUWrkS     float64           `json:"wrk_cpu_s"`                  // load generator, to spot a saturated load core
-	CPUOtherS   float64           `json:"other_cpu_s"`                // CPU used by anything else on the machine during the run (/proc/stat busy minus ours)
-	CPUPer10k   float64           `json:"server_cpu_s_per_10k"`       // server process only
-	CPUusPerReq float64           `json:"server_cpu_us_per_req"`
-	PeakRSSKiB  int64             `json:"peak_rss_kib"` // VmHWM of the server process (nginx: sum)
-	FuncRSSKiB  int64             `json:"function_rss_kib,omitempty"`
-	VsDirect    float64           `json:"rps_vs_direct"`
-	VsNginx     float64           `json:"rps_vs_nginx"`
-	Metrics     map[string]string `json:"metrics_delta,omitempty"`
-	Note        string            `json:"note,omitempty"`
+	ID          string           `json:"id"`
+	Scenario    string           `json:"scenario"`
+	Target      string           `json:"target"`
+	Conns       int              `json:"connections"`
+	Rate        float64          `json:"open_loop_rate,omitempty"`
+	Requests    int64            `json:"requests"`
+	DurationS   float64          `json:"duration_s"`
+	RPS         float64          `json:"rps"`
+	P50us       float64          `json:"p50_us"`
+	P75us       float64          `json:"p75_us"`
+	P90us       float64          `json:"p90_us"`
+	P99us       float64          `json:"p99_us"`
+	P999us      float64          `json:"p999_us"`
+	MeanUs      float64          `json:"mean_us"`
+	Errors      int64            `json:"errors"`
+	ErrDetail   map[string]int64 `json:"error_detail,omitempty"`
+	TokenWraps  int64            `json:"token_wraps"`
+	Stopped     bool             `json:"stopped_at_limit,omitempty"` // ran until the token file was used up; duration is first request to stop
+	CPUSelfS    float64          `json:"server_cpu_s"`               // server process (nginx: master+worker)
+	CPUChildS   float64          `json:"function_cpu_s"`             // Lambda function processes
+	CPUBackendS float64          `json:"backend_cpu_s"`              // the Go backend
+	CPUWrkS     float64          `json:"wrk_cpu_s"`                  // load generator, to spot a saturated load core
+	CPUOtherS   float64          `json:"other_cpu_s"`                // CPU used by anything else on the machine during the run (/proc/stat busy minus ours)
+	CPUPer10k   float64          `json:"server_cpu_s_per_10k"`       // server process only
+	CPUusPerReq float64          `json:"server_cpu_us_per_req"`
+	PeakRSSKiB  int64            `json:"peak_rss_kib"` // VmHWM of the server process (nginx: sum)
+	FuncRSSKiB  int64            `json:"function_rss_kib,omitempty"`
+	VsDirect    float64          `json:"rps_vs_direct"`
+	VsNginx     float64          `json:"rps_vs_nginx"`
+	// VsNginxRound is set for the reference rounds' rows: the median over
+	// rounds of req/s ÷ nginx's req/s in the same round; VsNginx is then it.
+	VsNginxRound float64           `json:"rps_vs_nginx_same_round,omitempty"`
+	Metrics      map[string]string `json:"metrics_delta,omitempty"`
+	Note         string            `json:"note,omitempty"`
 }
 
 type Report struct {
@@ -100,6 +105,8 @@ type Report struct {
 	Scenario5 map[string]any    `json:"scenario5,omitempty"`
 	// ColdStarts are scenario 6's first invocations of new processes.
 	ColdStarts []ColdStart `json:"cold_starts,omitempty"`
+	// Scaling is req/s on two cores over one (cores.*).
+	Scaling []Scaling `json:"scaling,omitempty"`
 }
 
 type Target struct {
@@ -112,6 +119,7 @@ type Target struct {
 type env struct {
 	tmp, bin                          string
 	portcullis, backend, authorizerBn string
+	barestackBn                       string // bench/barestack, for the stack.* rows
 	emptyFn                           string // bench/emptyfn, for scenario 6
 	backendAddr, nginxAddr, gwAddr    string
 	decisionAddr, decisionGRPCAddr    string // scenario 7: decision_api's listen and grpc_listen

@@ -44,8 +44,9 @@ func (e *env) targets() {
 	if why := invalid(n, s2); why != "" {
 		add("2 throughput", "≥ 0.8× nginx req/s", why, false)
 	} else {
-		add("2 throughput", "≥ 0.8× nginx req/s", fmt.Sprintf("%.0f vs %.0f req/s = %.2f×", s2.RPS, n.RPS, s2.RPS/n.RPS), s2.RPS >= 0.8*n.RPS)
+		add("2 throughput", "≥ 0.8× nginx req/s", vsNginx(s2, n), s2.VsNginx >= 0.8)
 	}
+	e.stackTargets(add, invalid)
 	h, dh := e.find("2.half"), e.find("direct.half")
 	if why := invalid(h, dh); why != "" {
 		add("2 latency", "p99 added over direct ≤ 1 ms at half the peak rate", why, false)
@@ -87,6 +88,47 @@ func (e *env) targets() {
 		add("5 memory", "peak RSS < 300 MiB over 1M distinct tokens",
 			fmt.Sprintf("peak RSS %.1f MiB after %d distinct tokens (%d minted)", mib, s5.Requests, *flagTokens5), mib < 300 && float64(s5.Requests) >= 0.99*float64(*flagTokens5))
 	}
+}
+
+// stackTargets are issue 20's: the cached-JWT route against nginx, the
+// gateway's own work over its stack, and the cold RS256 run against KrakenD
+// CE, which cannot be measured here.
+func (e *env) stackTargets(add func(name, goal, actual string, pass bool), invalid func(rs ...*Result) string) {
+	n, s2 := e.find("nginx"), e.find("2.peak")
+	const jwtGoal = "≥ 0.55× nginx req/s (2.peak: JWT RS256 cached, http_proxy, access log on)"
+	if why := invalid(n, s2); why != "" {
+		add("cached JWT", jwtGoal, why, false)
+	} else {
+		add("cached JWT", jwtGoal, vsNginx(s2, n), s2.VsNginx >= 0.55)
+	}
+	p1, st := e.find("1.proxy"), e.find(ownWorkStack)
+	const ownGoal = "gateway's own work ≤ 8 µs/request on a public route (1.proxy CPU/request − the bare stack with its backend client)"
+	if why := invalid(p1, st); why != "" {
+		add("own work", ownGoal, why, false)
+	} else {
+		own := p1.CPUusPerReq - st.CPUusPerReq
+		add("own work", ownGoal, fmt.Sprintf("1.proxy %.1f µs/req − %s %.1f µs/req (httputil.ReverseProxy + internal/proxy's Transport, the backend client portcullis uses) = %.1f µs",
+			p1.CPUusPerReq, ownWorkStack, st.CPUusPerReq, own), own <= 8)
+	}
+	const coldGoal = "≥ 3× KrakenD CE req/s, cold (a new RS256 token per request)"
+	actual := "cannot be measured: KrakenD CE (github.com/krakendio/krakend-ce, luraproject/lura) is refused by the Go module proxy here and cannot be installed"
+	r3 := e.find("3.RS256")
+	if why := invalid(r3, n); why != "" {
+		actual += "; 3.RS256: " + why
+	} else {
+		actual += "; instead 3.RS256 vs nginx: " + vsNginx(r3, n)
+	}
+	e.report.Targets = append(e.report.Targets, Target{"cold RS256", coldGoal, actual, "N/A"})
+}
+
+// vsNginx says how r's req/s compares with nginx's n: r.VsNginx (set by
+// ratios), with the rates of the runs kept.
+func vsNginx(r, n *Result) string {
+	how := ""
+	if r.VsNginxRound > 0 {
+		how = ", the median of the same-round ratios"
+	}
+	return fmt.Sprintf("%.2f×%s (runs kept: %.0f vs %.0f req/s)", r.VsNginx, how, r.RPS, n.RPS)
 }
 
 // measureCrypto runs the bare-crypto baselines for scenario 3 on the
@@ -344,23 +386,30 @@ func machine() map[string]string {
 
 func method() map[string]string {
 	return map[string]string{
-		"pinning":   fmt.Sprintf("server under test (portcullis or nginx) + Lambda function process on CPU %s; Go backend on CPU %s; wrk on CPU %s; taskset -c", *flagSrvCPU, cmp.Or(*flagBackCPU, *flagSrvCPU), *flagLoadCPU),
-		"wrk":       fmt.Sprintf("wrk -t1 -c%d -d%s --latency --timeout 5s -s bench/wrk.lua (same script for every target)", *flagConns, *flagDur),
-		"tokens":    "scenario 3: request i carries token i of a pre-minted file, run stops before the file wraps; scenario 4: 1,000 identities in rotation; scenario 5: HS256 (hmac_secret), one token per request",
-		"cpu":       "utime+stime from /proc/PID/stat before and after the run (10 ms ticks), divided by completed requests",
-		"rss":       "VmHWM from /proc/PID/status at the end of the run; a fresh portcullis process per scenario",
-		"logging":   "portcullis serve at the default level: one JSON access-log line per request, stderr to /dev/null",
-		"half_peak": "scenario 2 at half its peak rate: an open-loop constant-rate load (vegeta as a library, in a child process pinned to the load CPU); the direct backend is measured at the same rate",
+		"pinning":          fmt.Sprintf("server under test (portcullis, nginx or a bare stack) + Lambda function process on CPU %s; Go backend on CPU %s; wrk on CPU %s; taskset -c", *flagSrvCPU, cmp.Or(*flagBackCPU, *flagSrvCPU), *flagLoadCPU),
+		"wrk":              fmt.Sprintf("wrk -t1 -c%d -d%s --latency --timeout 5s -s bench/wrk.lua (same script for every target)", *flagConns, *flagDur),
+		"tokens":           "scenario 3: request i carries token i of a pre-minted file, run stops before the file wraps; scenario 4: 1,000 identities in rotation; scenario 5: HS256 (hmac_secret), one token per request",
+		"cpu":              "utime+stime from /proc/PID/stat before and after the run (10 ms ticks), divided by completed requests",
+		"rss":              "VmHWM from /proc/PID/status at the end of the run; a fresh portcullis process per scenario",
+		"logging":          "portcullis serve at the default level: one JSON access-log line per request, stderr to /dev/null",
+		"reference_rounds": fmt.Sprintf("nginx, the bare-stack rows (stack.*: bench/barestack, pinned like the server), 1.proxy and 2.peak run in %d interleaved rounds, one run of each per round (portcullis a fresh process per run, the others kept); each reports its run with the median CPU/request", max(*flagRuns, 1)),
+		"own_work":         "1.proxy CPU/request minus " + ownWorkStack + " CPU/request: the bare stack with the backend client portcullis uses",
+		"cores":            fmt.Sprintf("cores.*: nginx (worker_processes 1, 2) and 2.peak's route (GOMAXPROCS 1, 2), each with a backend of its own (GOMAXPROCS 2), server, backend and wrk unpinned on CPUs %s (taskset -c), one run each", *flagCoresCPUs),
+		"half_peak":        "scenario 2 at half its peak rate: an open-loop constant-rate load (vegeta as a library, in a child process pinned to the load CPU); the direct backend is measured at the same rate",
 	}
 }
 
 func printTable(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "\n%s\n\n", markdownTable(rep))
+	if t := ratioTable(rep); t != "" {
+		fmt.Fprintf(w, "Ratios:\n\n%s\n", t)
+	}
 	fmt.Fprintln(w, "Targets:")
 	for _, t := range rep.Targets {
 		fmt.Fprintf(w, "  %-4s %-13s %s: %s\n", t.Status, t.Name, t.Goal, t.Actual)
 	}
 	fmt.Fprint(w, coldStartLines(rep))
+	fmt.Fprint(w, scalingLines(rep))
 }
 
 // coldStartLines lists scenario 6's cold starts, if it ran.
@@ -436,10 +485,14 @@ func (e *env) save() error {
 	var sb strings.Builder
 	sb.WriteString(markdownTable(e.report))
 	sb.WriteString("\n")
+	if t := ratioTable(e.report); t != "" {
+		sb.WriteString(t + "\n")
+	}
 	for _, t := range e.report.Targets {
 		fmt.Fprintf(&sb, "- %s %s (%s): %s\n", t.Status, t.Name, t.Goal, t.Actual)
 	}
 	sb.WriteString(coldStartLines(e.report))
+	sb.WriteString(scalingLines(e.report))
 	_ = os.WriteFile(md, []byte(sb.String()), 0o644)
 	logf("wrote %s and %s", name, md)
 	return nil

@@ -18,6 +18,20 @@ import (
 // ---------------------------------------------------------------- targets under test
 
 func (e *env) nginx() (*proc, error) {
+	return e.startNginx(e.backendAddr, 1, pinnedToServer)
+}
+
+// launcher turns a program's argv into the argv that starts it where and
+// how a run wants it (pinned with taskset, with an environment); the
+// program must be exec'd in place, so the started pid is the program's.
+type launcher func(argv ...string) []string
+
+// pinnedToServer runs a program on -server-cpu.
+func pinnedToServer(argv ...string) []string { return pin(*flagSrvCPU, argv...) }
+
+// startNginx runs nginx with workers worker processes, proxy_pass to
+// backend with a keepalive upstream, listening on e.nginxAddr.
+func (e *env) startNginx(backend string, workers int, launch launcher) (*proc, error) {
 	dir := filepath.Join(e.tmp, "nginx")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -35,11 +49,14 @@ func (e *env) nginx() (*proc, error) {
       proxy_set_header Connection "";
     }
   }
-`, e.backendAddr, e.nginxAddr))
+`, backend, e.nginxAddr))
 	if err != nil {
 		return nil, err
 	}
-	p, err := start("nginx", pin(*flagSrvCPU, "nginx", "-c", cf, "-p", dir, "-e", filepath.Join(dir, "error.log")), nil)
+	if err := setWorkerProcesses(cf, workers); err != nil {
+		return nil, err
+	}
+	p, err := start("nginx", launch("nginx", "-c", cf, "-p", dir, "-e", filepath.Join(dir, "error.log")), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -50,15 +67,37 @@ func (e *env) nginx() (*proc, error) {
 	return p, nil
 }
 
+// setWorkerProcesses rewrites the "worker_processes 1;" nginxconf.Write
+// writes to n.
+func setWorkerProcesses(conf string, n int) error {
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		return err
+	}
+	const one = "\nworker_processes 1;\n"
+	if !strings.Contains(string(b), one) {
+		return fmt.Errorf("%s: no %q line to change", conf, strings.TrimSpace(one))
+	}
+	text := strings.Replace(string(b), one, fmt.Sprintf("\nworker_processes %d;\n", n), 1)
+	return os.WriteFile(conf, []byte(text), 0o644)
+}
+
 // gateway writes the configuration and starts portcullis serve with its
 // access log (JSON on stderr, level info: logging is on) sent to /dev/null.
 func (e *env) gateway(name, body string) (*proc, error) {
-	conf := fmt.Sprintf("listen: %s\nadmin_listen: %s\n%s", e.gwAddr, e.adminAddr, body)
+	return e.startGateway(name, body, pinnedToServer)
+}
+
+// startGateway is gateway, started by launch. Its shutdown_delay is 0: no
+// load balancer needs telling, and the harness stops a gateway after
+// every scenario (each reference-round run: the default 5 s would add up).
+func (e *env) startGateway(name, body string, launch launcher) (*proc, error) {
+	conf := fmt.Sprintf("listen: %s\nadmin_listen: %s\nserver: {shutdown_delay: 0s}\n%s", e.gwAddr, e.adminAddr, body)
 	cf := filepath.Join(e.tmp, "portcullis-"+name+".yaml")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := start("portcullis", pin(*flagSrvCPU, e.portcullis, "serve", "-c", cf), nil)
+	p, err := start("portcullis", launch(e.portcullis, "serve", "-c", cf), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -76,11 +115,17 @@ func (e *env) jwtAuthorizer(name, alg string, extra string) string {
 }
 
 func (e *env) proxyRoute(route, authorizer string) string {
+	return proxyRouteTo(route, authorizer, e.backendAddr)
+}
+
+// proxyRouteTo is one routes: entry, an http_proxy integration to
+// backend's /hello behind authorizer ("": none).
+func proxyRouteTo(route, authorizer, backend string) string {
 	a := ""
 	if authorizer != "" {
 		a = "\n    authorizer: " + authorizer
 	}
-	return fmt.Sprintf("  - route: %s%s\n    integration: {type: http_proxy, uri: \"http://%s/hello\"}\n", route, a, e.backendAddr)
+	return fmt.Sprintf("  - route: %s%s\n    integration: {type: http_proxy, uri: \"http://%s/hello\"}\n", route, a, backend)
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -97,17 +142,6 @@ func (e *env) scenarios() error {
 	if _, err := e.measure("direct", "baseline: backend directly", "backend", e.backendAddr, e.backendProc.pid(), false, load{path: "/hello", auth: "-", conns: c, dur: d}); err != nil {
 		return err
 	}
-	ng, err := e.nginx()
-	if err != nil {
-		return err
-	}
-	warm(e.nginxAddr, "/hello", "-")
-	_, err = e.measure("nginx", "baseline: nginx proxy_pass, keepalive upstream", "nginx", e.nginxAddr, ng.pid(), true, load{path: "/hello", auth: "-", conns: c, dur: d})
-	ng.stop()
-	if err != nil {
-		return err
-	}
-
 	gwRun := func(id, scenario, name, conf string, loads ...func(p *proc) error) error {
 		if !want(id) {
 			return nil
@@ -135,41 +169,31 @@ func (e *env) scenarios() error {
 		}
 	}
 
-	// 1: no authorizer.
 	s1 := "routes:\n" + e.proxyRoute("GET /proxy", "") + "  - route: GET /mock\n    integration: {type: mock, body: \"hello from the mock\\n\"}\n"
-	if err := gwRun("1", "", "s1", s1,
-		m("1.proxy", "1: no authorizer, http_proxy", "/proxy", "-", load{conns: c, dur: d}, true),
-		m("1.mock", "1: no authorizer, mock integration", "/mock", "-", load{conns: c, dur: d}, true),
-		m("1.proxy-c1", "1: no authorizer, http_proxy, 1 connection (reference for 4)", "/proxy", "-", load{conns: 1, dur: d / 2}, true),
-	); err != nil {
-		return err
-	}
-
-	// 2: JWT RS256, one token repeated.
 	tok2, err := os.ReadFile(e.token2)
 	if err != nil {
 		return err
 	}
 	fixed := "fixed:" + strings.TrimSpace(string(tok2))
 	s2 := "authorizers:\n" + e.jwtAuthorizer("rs", "RS256", "") + "routes:\n" + e.proxyRoute("GET /jwt", "rs")
-	// The CPU per request moves by up to ±10% from run to run on this VM
-	// with nothing else running, so the runs that target 3 compares (2.peak
-	// and 3.*) are repeated and the run with the median CPU/request is
-	// reported.
+
+	// nginx, the bare-stack reference rows, 1.proxy and 2.peak: the runs
+	// the ratios compare, interleaved (stack.go).
+	if err := e.referenceRounds(s1, s2, fixed, warm); err != nil {
+		return err
+	}
+
+	// 1: no authorizer (1.proxy ran in the reference rounds).
+	if err := gwRun("1", "", "s1", s1,
+		m("1.mock", "1: no authorizer, mock integration", "/mock", "-", load{conns: c, dur: d}, true),
+		m("1.proxy-c1", "1: no authorizer, http_proxy, 1 connection (reference for 4)", "/proxy", "-", load{conns: 1, dur: d / 2}, true),
+	); err != nil {
+		return err
+	}
+
+	// 2: JWT RS256, one token repeated (2.peak ran in the reference
+	// rounds); half its peak rate here.
 	if err := gwRun("2", "", "s2", s2,
-		func(p *proc) error {
-			var runs []*Result
-			for range max(*flagRuns, 1) {
-				if err := m("2.peak", "2: JWT RS256, one token (cache warm)", "/jwt", fixed, load{conns: c, dur: d}, true)(p); err != nil {
-					return err
-				}
-				if r := e.take("2.peak"); r != nil {
-					runs = append(runs, r)
-				}
-			}
-			e.keepMedian(runs)
-			return nil
-		},
 		func(p *proc) error {
 			// Half the peak rate, open loop (openloop.go); the direct
 			// backend at the same rate, for the added p99.
@@ -178,6 +202,7 @@ func (e *env) scenarios() error {
 				return nil
 			}
 			rate := math.Round(peak.RPS / 2)
+			warm(e.gwAddr, "/jwt", fixed) // a fresh gateway: its token cache is empty
 			r, err := e.measure("2.half", fmt.Sprintf("2: JWT RS256 cached, open loop at half the peak (%.0f req/s)", rate), "portcullis", e.gwAddr, p.pid(), false,
 				load{path: "/jwt", auth: fixed, dur: d, rate: rate})
 			if err != nil {
@@ -309,6 +334,10 @@ routes:
 			return err
 		}
 	}
+	// Multi-core scaling (stack.go).
+	if err := e.coresRuns(fixed, warm); err != nil {
+		return err
+	}
 	// 6: function round trips per runtime, and cold starts.
 	return e.functionScenarios()
 }
@@ -363,14 +392,15 @@ func (e *env) keepMedian(runs []*Result) {
 	slices.SortFunc(sorted, func(a, b *Result) int { return cmp.Compare(a.CPUusPerReq, b.CPUusPerReq) })
 	med := sorted[(len(sorted)-1)/2]
 	if len(runs) > 1 {
-		var each []string
+		var each, rps []string
 		for _, r := range runs {
 			each = append(each, fmt.Sprintf("%.1f", r.CPUusPerReq))
+			rps = append(rps, fmt.Sprintf("%.0f", r.RPS))
 			if r.Errors > 0 && med.Errors == 0 {
 				med.Errors, med.ErrDetail = r.Errors, r.ErrDetail // an error in any run invalidates the figure
 			}
 		}
-		med.Note = fmt.Sprintf("median of %d runs, CPU µs/req %s", len(runs), strings.Join(each, " / "))
+		med.Note = fmt.Sprintf("median of %d runs, CPU µs/req %s, req/s %s", len(runs), strings.Join(each, " / "), strings.Join(rps, " / "))
 	}
 	e.report.Results = append(e.report.Results, med)
 }
@@ -387,14 +417,17 @@ func (e *env) find(id string) *Result {
 func (e *env) ratios() {
 	d, n := e.find("direct"), e.find("nginx")
 	for _, r := range e.report.Results {
-		if r.Rate > 0 || r.Conns != *flagConns {
-			continue // open-loop and 1-connection runs are latency runs
+		if r.Rate > 0 || r.Conns != *flagConns || strings.HasPrefix(r.ID, "cores.") {
+			continue // open-loop and 1-connection runs are latency runs; cores.* are not pinned as the rest
 		}
 		if d != nil && d.RPS > 0 {
 			r.VsDirect = r.RPS / d.RPS
 		}
 		if n != nil && n.RPS > 0 {
 			r.VsNginx = r.RPS / n.RPS
+		}
+		if r.VsNginxRound > 0 {
+			r.VsNginx = r.VsNginxRound
 		}
 	}
 }
