@@ -8,6 +8,7 @@
 // the handshakes it completed.
 //
 //	go run ./bench/tlsbench -d 10s
+//	go run ./bench/tlsbench -check  # what each server negotiates, no load
 //
 // Run from the repository root; it needs nginx, wrk and taskset.
 package main
@@ -40,6 +41,7 @@ var (
 	flagConns   = flag.Int("c", 16, "concurrent clients (handshakes) / wrk connections")
 	flagSrvCPU  = flag.String("server-cpu", "0", "CPU for the server under test")
 	flagLoadCPU = flag.String("load-cpu", "1", "CPU for the load and the backend")
+	flagCheck   = flag.Bool("check", false, "only print what each server negotiates and sends, without load")
 )
 
 type proc struct {
@@ -119,20 +121,22 @@ func handshakes(addr, host string, roots *x509.CertPool, resume bool, pid int, d
 	var done atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	req := []byte("GET /hello HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+	req := benchRequest(host)
 	for range *flagConns {
 		wg.Go(func() {
-			cfg := &tls.Config{RootCAs: roots, ServerName: host, MinVersion: tls.VersionTLS13,
-				CurvePreferences: []tls.CurveID{tls.X25519}}
-			if resume {
-				cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
-			}
+			cfg := benchClientConfig(roots, host)
 			buf := make([]byte, 4096)
 			for {
 				select {
 				case <-stop:
 					return
 				default:
+				}
+				if !resume {
+					// Offer resumption as real clients do, with nothing
+					// to resume: a full handshake, and the server
+					// issues its tickets as it would to a new client.
+					cfg = benchClientConfig(roots, host)
 				}
 				c, err := tls.Dial("tcp", addr, cfg)
 				if err != nil {
@@ -162,6 +166,24 @@ func handshakes(addr, host string, roots *x509.CertPool, resume bool, pid int, d
 	wg.Wait()
 	cpu := float64(t1-t0) / 100
 	return result{perSec: float64(n1-n0) / el.Seconds(), cpuUsPerUnit: cpu * 1e6 / float64(n1-n0), serverCPUFrac: cpu / el.Seconds()}
+}
+
+// benchClientConfig is the handshake clients' TLS: 1.3 only, offering
+// X25519 alone (Go would otherwise offer and get the hybrid X25519MLKEM768
+// from Portcullis, which nginx 1.22 with OpenSSL 3.0 does not have), no ALPN
+// (HTTP/1.1 on both), and an empty session cache, so that the client offers
+// resumption (psk_key_exchange_modes) as browsers and curl do: without it
+// Go's server sends no session ticket while OpenSSL sends its tickets all
+// the same, and the two would not do the same work.
+func benchClientConfig(roots *x509.CertPool, host string) *tls.Config {
+	return &tls.Config{RootCAs: roots, ServerName: host, MinVersion: tls.VersionTLS13,
+		CurvePreferences:   []tls.CurveID{tls.X25519},
+		ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+}
+
+// benchRequest is the one request of each handshake run's connection.
+func benchRequest(host string) []byte {
+	return []byte("GET /hello HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
 }
 
 var wrkRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
@@ -235,6 +257,10 @@ func main() {
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_ecdh_curve X25519;
     ssl_session_tickets on;
+    # One ticket per handshake as Go's server sends (OpenSSL's default is 2),
+    # and the access log line Portcullis writes, to the same /dev/null.
+    ssl_conf_command NumTickets 1;
+    access_log /dev/null;
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 `, cert, key))
@@ -263,6 +289,18 @@ routes:
 		gp := &proc{cmd: gw}
 		waitUp("https://localhost:18743/hello", &tls.Config{RootCAs: roots})
 
+		for _, t := range []struct{ name, addr string }{{"nginx", "127.0.0.1:18643"}, {"portcullis", "127.0.0.1:18743"}} {
+			f, err := checkHandshake(t.addr, "localhost", roots)
+			must(err)
+			log.Printf("%-10s %s %s %s, ALPN %s, %d certificate(s) sent, %d session ticket(s) after a full handshake offering resumption, resumed %v with %d more, %d/%d bytes to the client without/with psk_key_exchange_modes, %s, response headers %d bytes",
+				t.name, f.version, f.suite, f.curve, f.alpn, f.chain, f.tickets, f.resumed, f.resumedTickets, f.bytesNoPSK, f.bytesPSK, f.status, f.respHeaderBytes)
+		}
+		if *flagCheck {
+			ng.stop()
+			gp.stop()
+			devnull.Close()
+			continue
+		}
 		label := map[string]string{tlsconf.KeyECDSA: "ECDSA P-256", tlsconf.KeyRSA: "RSA-2048"}[kind]
 		add("full handshake TLS 1.3 X25519, "+label, "nginx", handshakes("127.0.0.1:18643", "localhost", roots, false, ng.cmd.Process.Pid, *flagDur), "handshake")
 		add("full handshake TLS 1.3 X25519, "+label, "portcullis", handshakes("127.0.0.1:18743", "localhost", roots, false, gw.Process.Pid, *flagDur), "handshake")
