@@ -42,6 +42,7 @@ var (
 	flagSrvCPU  = flag.String("server-cpu", "0", "CPU for the server under test")
 	flagLoadCPU = flag.String("load-cpu", "1", "CPU for the load and the backend")
 	flagCheck   = flag.Bool("check", false, "only print what each server negotiates and sends, without load")
+	flagEnv     = flag.String("portcullis-env", "", "space-separated KEY=VALUE settings added to portcullis's environment (e.g. GOGC=400)")
 )
 
 type proc struct {
@@ -283,6 +284,7 @@ routes:
 `, cert, key, filepath.Join(keys, "jwks.json")), 0o644))
 		devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 		gw := exec.Command("taskset", "-c", *flagSrvCPU, filepath.Join(bin, "portcullis"), "serve", "-c", cfg)
+		gw.Env = append(os.Environ(), strings.Fields(*flagEnv)...)
 		gw.Stderr, gw.Stdout = devnull, devnull // the access log, as in bench/
 		gw.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		must(gw.Start())
@@ -325,6 +327,7 @@ routes:
     integration: {type: http_proxy, uri: "http://127.0.0.1:18600/hello"}
 `, filepath.Join(keys, "jwks.json")), 0o644))
 			pw := exec.Command("taskset", "-c", *flagSrvCPU, filepath.Join(bin, "portcullis"), "serve", "-c", plain)
+			pw.Env = gw.Env
 			pw.Stderr, pw.Stdout = devnull, devnull
 			pw.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 			must(pw.Start())
