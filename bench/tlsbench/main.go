@@ -15,6 +15,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"flag"
@@ -25,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +44,7 @@ var (
 	flagSrvCPU  = flag.String("server-cpu", "0", "CPU for the server under test")
 	flagLoadCPU = flag.String("load-cpu", "1", "CPU for the load and the backend")
 	flagCheck   = flag.Bool("check", false, "only print what each server negotiates and sends, without load")
+	flagRounds  = flag.Int("rounds", 3, "handshake runs per server, alternating between them; the table has the median")
 	flagEnv     = flag.String("portcullis-env", "", "space-separated KEY=VALUE settings added to portcullis's environment (e.g. GOGC=400)")
 )
 
@@ -187,6 +190,25 @@ func benchRequest(host string) []byte {
 	return []byte("GET /hello HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
 }
 
+// median is the run with the median CPU per handshake.
+func median(rs []result) result {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b result) int { return cmp.Compare(a.cpuUsPerUnit, b.cpuUsPerUnit) })
+	return s[len(s)/2]
+}
+
+// cpuList is each run's CPU per handshake, in run order.
+func cpuList(rs []result) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%.0f", r.cpuUsPerUnit)
+	}
+	return b.String()
+}
+
 var wrkRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 
 // keepAlive drives url with wrk for d on persistent connections.
@@ -304,11 +326,24 @@ routes:
 			continue
 		}
 		label := map[string]string{tlsconf.KeyECDSA: "ECDSA P-256", tlsconf.KeyRSA: "RSA-2048"}[kind]
-		add("full handshake TLS 1.3 X25519, "+label, "nginx", handshakes("127.0.0.1:18643", "localhost", roots, false, ng.cmd.Process.Pid, *flagDur), "handshake")
-		add("full handshake TLS 1.3 X25519, "+label, "portcullis", handshakes("127.0.0.1:18743", "localhost", roots, false, gw.Process.Pid, *flagDur), "handshake")
+		// Handshake runs alternate between the two servers, -rounds times,
+		// so that both see the same neighbours on a shared machine; the
+		// table has each one's median run.
+		pair := func(what string, resume bool) {
+			var ngx, pc []result
+			for range *flagRounds {
+				ngx = append(ngx, handshakes("127.0.0.1:18643", "localhost", roots, resume, ng.cmd.Process.Pid, *flagDur))
+				pc = append(pc, handshakes("127.0.0.1:18743", "localhost", roots, resume, gw.Process.Pid, *flagDur))
+			}
+			if *flagRounds > 1 {
+				log.Printf("%s: nginx %s µs, portcullis %s µs CPU per handshake", what, cpuList(ngx), cpuList(pc))
+			}
+			add(what, "nginx", median(ngx), "handshake")
+			add(what, "portcullis", median(pc), "handshake")
+		}
+		pair("full handshake TLS 1.3 X25519, "+label, false)
 		if kind == tlsconf.KeyECDSA {
-			add("resumed handshake TLS 1.3 (ticket)", "nginx", handshakes("127.0.0.1:18643", "localhost", roots, true, ng.cmd.Process.Pid, *flagDur), "handshake")
-			add("resumed handshake TLS 1.3 (ticket)", "portcullis", handshakes("127.0.0.1:18743", "localhost", roots, true, gw.Process.Pid, *flagDur), "handshake")
+			pair("resumed handshake TLS 1.3 (ticket)", true)
 			add("keep-alive HTTPS, nginx proxy / portcullis JWT", "nginx", keepAlive("https://localhost:18643/hello", "", ng.cmd.Process.Pid, *flagDur), "request")
 			add("keep-alive HTTPS, nginx proxy / portcullis JWT", "portcullis", keepAlive("https://localhost:18743/jwt", tok, gw.Process.Pid, *flagDur), "request")
 			add("keep-alive plain HTTP, nginx proxy", "nginx", keepAlive("http://127.0.0.1:18680/hello", "", ng.cmd.Process.Pid, *flagDur), "request")
