@@ -235,6 +235,9 @@ func keepAlive(url, auth string, pid int, d time.Duration) result {
 func main() {
 	flag.Parse()
 	log.SetFlags(0)
+	if *flagRounds < 1 {
+		log.Fatal("-rounds: at least 1")
+	}
 	tmp, err := os.MkdirTemp("", "tlsbench")
 	must(err)
 	defer os.RemoveAll(tmp)
@@ -375,6 +378,9 @@ routes:
 			pp.stop()
 		}
 		devnull.Close()
+	}
+	if len(rows) == 0 {
+		return
 	}
 	fmt.Println()
 	fmt.Println("| measurement | target | per second | server CPU µs per unit | unit | server CPU used (of 1 core) |")
