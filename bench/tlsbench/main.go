@@ -5,15 +5,20 @@
 // a JWT route with a cached token (nginx: proxy_pass, no JWT). The server
 // under test is pinned to one CPU, the load and the backend to the other;
 // CPU per handshake is the server's utime+stime over the run divided by
-// the handshakes it completed.
+// the handshakes it completed. Both servers do the same work per
+// connection: TLS 1.3 with X25519, the leaf certificate alone, one session
+// ticket, the request proxied to the same backend and an access log line
+// to /dev/null (-check prints what each one negotiates and sends).
 //
-//	go run ./bench/tlsbench -d 10s
+//	go run ./bench/tlsbench -d 6s -rounds 3
+//	go run ./bench/tlsbench -check  # what each server negotiates, no load
 //
 // Run from the repository root; it needs nginx, wrk and taskset.
 package main
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"flag"
@@ -24,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +46,9 @@ var (
 	flagConns   = flag.Int("c", 16, "concurrent clients (handshakes) / wrk connections")
 	flagSrvCPU  = flag.String("server-cpu", "0", "CPU for the server under test")
 	flagLoadCPU = flag.String("load-cpu", "1", "CPU for the load and the backend")
+	flagCheck   = flag.Bool("check", false, "only print what each server negotiates and sends, without load")
+	flagRounds  = flag.Int("rounds", 3, "handshake runs per server, alternating between them; the table has the median")
+	flagEnv     = flag.String("portcullis-env", "", "space-separated KEY=VALUE settings added to portcullis's environment (e.g. GOGC=400)")
 )
 
 type proc struct {
@@ -119,20 +128,22 @@ func handshakes(addr, host string, roots *x509.CertPool, resume bool, pid int, d
 	var done atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	req := []byte("GET /hello HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+	req := benchRequest(host)
 	for range *flagConns {
 		wg.Go(func() {
-			cfg := &tls.Config{RootCAs: roots, ServerName: host, MinVersion: tls.VersionTLS13,
-				CurvePreferences: []tls.CurveID{tls.X25519}}
-			if resume {
-				cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
-			}
+			cfg := benchClientConfig(roots, host)
 			buf := make([]byte, 4096)
 			for {
 				select {
 				case <-stop:
 					return
 				default:
+				}
+				if !resume {
+					// Offer resumption as real clients do, with nothing
+					// to resume: a full handshake, and the server
+					// issues its tickets as it would to a new client.
+					cfg = benchClientConfig(roots, host)
 				}
 				c, err := tls.Dial("tcp", addr, cfg)
 				if err != nil {
@@ -164,6 +175,43 @@ func handshakes(addr, host string, roots *x509.CertPool, resume bool, pid int, d
 	return result{perSec: float64(n1-n0) / el.Seconds(), cpuUsPerUnit: cpu * 1e6 / float64(n1-n0), serverCPUFrac: cpu / el.Seconds()}
 }
 
+// benchClientConfig is the handshake clients' TLS: 1.3 only, offering
+// X25519 alone (Go would otherwise offer and get the hybrid X25519MLKEM768
+// from Portcullis, which nginx 1.22 with OpenSSL 3.0 does not have), no ALPN
+// (HTTP/1.1 on both), and an empty session cache, so that the client offers
+// resumption (psk_key_exchange_modes) as browsers and curl do: without it
+// Go's server sends no session ticket while OpenSSL sends its tickets all
+// the same, and the two would not do the same work.
+func benchClientConfig(roots *x509.CertPool, host string) *tls.Config {
+	return &tls.Config{RootCAs: roots, ServerName: host, MinVersion: tls.VersionTLS13,
+		CurvePreferences:   []tls.CurveID{tls.X25519},
+		ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+}
+
+// benchRequest is the one request of each handshake run's connection.
+func benchRequest(host string) []byte {
+	return []byte("GET /hello HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+}
+
+// median is the run with the median CPU per handshake.
+func median(rs []result) result {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b result) int { return cmp.Compare(a.cpuUsPerUnit, b.cpuUsPerUnit) })
+	return s[len(s)/2]
+}
+
+// cpuList is each run's CPU per handshake, in run order.
+func cpuList(rs []result) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%.0f", r.cpuUsPerUnit)
+	}
+	return b.String()
+}
+
 var wrkRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 
 // keepAlive drives url with wrk for d on persistent connections.
@@ -187,6 +235,9 @@ func keepAlive(url, auth string, pid int, d time.Duration) result {
 func main() {
 	flag.Parse()
 	log.SetFlags(0)
+	if *flagRounds < 1 {
+		log.Fatal("-rounds: at least 1")
+	}
 	tmp, err := os.MkdirTemp("", "tlsbench")
 	must(err)
 	defer os.RemoveAll(tmp)
@@ -235,6 +286,10 @@ func main() {
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_ecdh_curve X25519;
     ssl_session_tickets on;
+    # One ticket per handshake as Go's server sends (OpenSSL's default is 2),
+    # and the access log line Portcullis writes, to the same /dev/null.
+    ssl_conf_command NumTickets 1;
+    access_log /dev/null;
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 `, cert, key))
@@ -257,18 +312,44 @@ routes:
 `, cert, key, filepath.Join(keys, "jwks.json")), 0o644))
 		devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 		gw := exec.Command("taskset", "-c", *flagSrvCPU, filepath.Join(bin, "portcullis"), "serve", "-c", cfg)
+		gw.Env = append(os.Environ(), strings.Fields(*flagEnv)...)
 		gw.Stderr, gw.Stdout = devnull, devnull // the access log, as in bench/
 		gw.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		must(gw.Start())
 		gp := &proc{cmd: gw}
 		waitUp("https://localhost:18743/hello", &tls.Config{RootCAs: roots})
 
+		for _, t := range []struct{ name, addr string }{{"nginx", "127.0.0.1:18643"}, {"portcullis", "127.0.0.1:18743"}} {
+			f, err := checkHandshake(t.addr, "localhost", roots)
+			must(err)
+			log.Printf("%-10s %s %s %s, ALPN %s, %d certificate(s) sent, %d session ticket(s) after a full handshake offering resumption, resumed %v with %d more, %d/%d bytes to the client without/with psk_key_exchange_modes, %s, response headers %d bytes",
+				t.name, f.version, f.suite, f.curve, f.alpn, f.chain, f.tickets, f.resumed, f.resumedTickets, f.bytesNoPSK, f.bytesPSK, f.status, f.respHeaderBytes)
+		}
+		if *flagCheck {
+			ng.stop()
+			gp.stop()
+			devnull.Close()
+			continue
+		}
 		label := map[string]string{tlsconf.KeyECDSA: "ECDSA P-256", tlsconf.KeyRSA: "RSA-2048"}[kind]
-		add("full handshake TLS 1.3 X25519, "+label, "nginx", handshakes("127.0.0.1:18643", "localhost", roots, false, ng.cmd.Process.Pid, *flagDur), "handshake")
-		add("full handshake TLS 1.3 X25519, "+label, "portcullis", handshakes("127.0.0.1:18743", "localhost", roots, false, gw.Process.Pid, *flagDur), "handshake")
+		// Handshake runs alternate between the two servers, -rounds times,
+		// so that both see the same neighbours on a shared machine; the
+		// table has each one's median run.
+		pair := func(what string, resume bool) {
+			var ngx, pc []result
+			for range *flagRounds {
+				ngx = append(ngx, handshakes("127.0.0.1:18643", "localhost", roots, resume, ng.cmd.Process.Pid, *flagDur))
+				pc = append(pc, handshakes("127.0.0.1:18743", "localhost", roots, resume, gw.Process.Pid, *flagDur))
+			}
+			if *flagRounds > 1 {
+				log.Printf("%s: nginx %s µs, portcullis %s µs CPU per handshake", what, cpuList(ngx), cpuList(pc))
+			}
+			add(what, "nginx", median(ngx), "handshake")
+			add(what, "portcullis", median(pc), "handshake")
+		}
+		pair("full handshake TLS 1.3 X25519, "+label, false)
 		if kind == tlsconf.KeyECDSA {
-			add("resumed handshake TLS 1.3 (ticket)", "nginx", handshakes("127.0.0.1:18643", "localhost", roots, true, ng.cmd.Process.Pid, *flagDur), "handshake")
-			add("resumed handshake TLS 1.3 (ticket)", "portcullis", handshakes("127.0.0.1:18743", "localhost", roots, true, gw.Process.Pid, *flagDur), "handshake")
+			pair("resumed handshake TLS 1.3 (ticket)", true)
 			add("keep-alive HTTPS, nginx proxy / portcullis JWT", "nginx", keepAlive("https://localhost:18643/hello", "", ng.cmd.Process.Pid, *flagDur), "request")
 			add("keep-alive HTTPS, nginx proxy / portcullis JWT", "portcullis", keepAlive("https://localhost:18743/jwt", tok, gw.Process.Pid, *flagDur), "request")
 			add("keep-alive plain HTTP, nginx proxy", "nginx", keepAlive("http://127.0.0.1:18680/hello", "", ng.cmd.Process.Pid, *flagDur), "request")
@@ -287,6 +368,7 @@ routes:
     integration: {type: http_proxy, uri: "http://127.0.0.1:18600/hello"}
 `, filepath.Join(keys, "jwks.json")), 0o644))
 			pw := exec.Command("taskset", "-c", *flagSrvCPU, filepath.Join(bin, "portcullis"), "serve", "-c", plain)
+			pw.Env = gw.Env
 			pw.Stderr, pw.Stdout = devnull, devnull
 			pw.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 			must(pw.Start())
@@ -296,6 +378,9 @@ routes:
 			pp.stop()
 		}
 		devnull.Close()
+	}
+	if len(rows) == 0 {
+		return
 	}
 	fmt.Println()
 	fmt.Println("| measurement | target | per second | server CPU µs per unit | unit | server CPU used (of 1 core) |")

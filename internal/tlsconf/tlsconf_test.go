@@ -295,6 +295,36 @@ func TestProtocolPolicy(t *testing.T) {
 			c.Close()
 		}
 	})
+	t.Run("ECDSA and RSA for one name: ECDSA to clients that take it", func(t *testing.T) {
+		// docs/benchmarks.md advises this pair (ECDSA first) to spare the
+		// CPU of RSA signatures while still serving RSA-only clients.
+		p.issueFiles(t, "api-rsa", Leaf{CommonName: "api.test rsa", DNSNames: []string{"api.test"}, KeyType: KeyRSA})
+		bb, err := Setup(parse(t, p, base+"tls:\n  certificates:\n    - {cert_file: api.pem, key_file: api-key.pem}\n    - {cert_file: api-rsa.pem, key_file: api-rsa-key.pem}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrBoth := serve(t, NewTerminator(bb, nil))
+		for _, tc := range []struct {
+			name string
+			cfg  *tls.Config
+			want string
+		}{
+			{"TLS 1.3", &tls.Config{}, "api.test"},
+			{"TLS 1.2 ECDSA suites", &tls.Config{MaxVersion: tls.VersionTLS12}, "api.test"},
+			{"TLS 1.2 RSA suites only", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}}, "api.test rsa"},
+		} {
+			tc.cfg.RootCAs, tc.cfg.ServerName = roots, "api.test"
+			c, err := tls.Dial("tcp", addrBoth, tc.cfg)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			got := c.ConnectionState().PeerCertificates[0].Subject.CommonName
+			c.Close()
+			if got != tc.want {
+				t.Errorf("%s: got the certificate %q, want %q", tc.name, got, tc.want)
+			}
+		}
+	})
 	t.Run("min_version 1.3", func(t *testing.T) {
 		b13, err := Setup(parse(t, p, base+"tls:\n  certificates: [{cert_file: api.pem, key_file: api-key.pem}]\n  min_version: \"1.3\"\n"))
 		if err != nil {
