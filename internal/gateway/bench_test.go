@@ -108,6 +108,9 @@ routes:
 	}
 	deps.Metrics = NewMetrics(prometheus.NewRegistry())
 	deps.Logger = slogJSON(io.Discard)
+	if deps.AccessLog == nil {
+		deps.AccessLog = io.Discard // the default JSON line, as the server writes it
+	}
 	g, err := Build(f, deps)
 	if err != nil {
 		b.Fatal(err)

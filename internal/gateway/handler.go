@@ -62,9 +62,9 @@ type Gateway struct {
 	revocations *revocation.List      // nil: revocation off
 	pool        sync.Pool
 	// access writes the access log in a configured format; nil: the
-	// default JSON line goes to accessDefault.
+	// default JSON line goes to accessDefault (nil: no access log).
 	access        *accesslog.Logger
-	accessDefault slog.Handler
+	accessDefault io.Writer
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -79,6 +79,7 @@ type Route struct {
 	integration integration
 	limits      *throttle.Route // throttling and rate_limits; nil: none
 	m           [numModes]routeMetrics
+	line        routeLine // its part of the default access log line
 }
 
 // integration sends an allowed request to where the route says.
@@ -145,6 +146,7 @@ type exchange struct {
 	apiKey      *apikey.Key     // set by checkAPIKey
 	apiKeyValue string          // the key of an api_key_required route: $context.identity.apiKey, never logged
 	trace       *Trace          // what explain records; nil when serving
+	line        []byte          // the default access log line's buffer, kept by recycle
 }
 
 // ServeHTTP implements http.Handler.
@@ -204,9 +206,14 @@ func (g *Gateway) begin(w http.ResponseWriter, r *http.Request, clientIP string,
 	return ex
 }
 
-// recycle clears ex and returns it to the pool.
+// recycle clears ex and returns it to the pool, with its line buffer
+// unless an unusually long line grew it.
 func (g *Gateway) recycle(ex *exchange) {
-	*ex = exchange{g: g}
+	line := ex.line[:0]
+	if cap(line) > maxLineCap {
+		line = nil
+	}
+	*ex = exchange{g: g, line: line}
 	g.pool.Put(ex)
 }
 
@@ -449,7 +456,8 @@ func (ex *exchange) Fail(w http.ResponseWriter, r *http.Request, f answer.Failur
 
 // finish logs the request and counts it.
 func (ex *exchange) finish() {
-	elapsed := time.Since(ex.start)
+	now := time.Now()
+	elapsed := now.Sub(ex.start)
 	status := ex.w.status
 	if status == 0 {
 		status = http.StatusOK
@@ -465,45 +473,20 @@ func (ex *exchange) finish() {
 	}
 	ex.traceEnd(rt, status)
 
-	if ex.g.access != nil {
+	// The access log is not a debug log: it is written whatever the level
+	// of the process log (--log-level warn keeps it).
+	switch {
+	case ex.g.access != nil:
 		ex.timing.status, ex.timing.elapsed = status, elapsed
-		ex.logAccess()
-		return
+		ex.logAccess(ex.g.access.Log(ex))
+	case ex.g.accessDefault != nil:
+		if ex.line == nil {
+			ex.line = make([]byte, 0, lineCap)
+		}
+		ex.line = ex.appendLine(ex.line[:0], rt, now, status, elapsed)
+		_, err := ex.g.accessDefault.Write(ex.line)
+		ex.logAccess(err)
 	}
-	attrs := make([]slog.Attr, 0, 13)
-	attrs = append(attrs,
-		slog.String("request_id", ex.id),
-		slog.String("mode", ex.mode.String()),
-		slog.String("method", ex.r.Method),
-		slog.String("path", ex.r.URL.Path),
-		slog.String("route", rt.label),
-		slog.Int("status", status),
-		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
-		slog.String("client_ip", ex.clientIP),
-		slog.Int64("bytes", ex.w.bytes),
-	)
-	if rt.auth != nil {
-		attrs = append(attrs, slog.String("authorizer", rt.auth.name()))
-	}
-	if ex.ident != nil && ex.ident.Subject != "" {
-		attrs = append(attrs, slog.String("principal", ex.ident.Subject))
-	} else if ex.lambda != nil && ex.lambda.PrincipalID != "" {
-		attrs = append(attrs, slog.String("principal", ex.lambda.PrincipalID))
-	}
-	if ex.apiKey != nil {
-		attrs = append(attrs, slog.String("api_key", ex.apiKey.Name)) // its name, never its value
-	}
-	if ex.reason != "" {
-		attrs = append(attrs, slog.String("reason", ex.reason))
-	}
-	if ex.backendErr != nil {
-		attrs = append(attrs, slog.String("backend_error", ex.backendErr.Error()))
-	}
-	// The access log is not a debug log: it is written whatever the
-	// level of the process log (--log-level warn keeps it).
-	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-	rec.AddAttrs(attrs...)
-	_ = ex.g.accessDefault.Handle(context.Background(), rec)
 }
 
 // cleanPath refuses paths whose meaning could differ between the gateway and

@@ -38,7 +38,7 @@ routes:
   - {route: GET /fn2, integration: {type: lambda_proxy, function: forger}}
   - {route: GET /fn1, integration: {type: lambda_proxy, function: forger, payload_format_version: "1.0"}}
   - {route: GET /mock, integration: {type: mock, body: ok, headers: {apigw-requestid: forged-mock}}}
-`, forging, function.URL), Deps{Logger: logger})
+`, forging, function.URL), Deps{Logger: logger, AccessLog: logs})
 
 	for _, path := range []string{"/proxy", "/hints", "/fn2", "/fn1", "/mock"} {
 		t.Run(path, func(t *testing.T) {
