@@ -201,7 +201,7 @@ func (g *Gateway) begin(w http.ResponseWriter, r *http.Request, clientIP string,
 	ex.id = newRequestID()
 	ex.w.requestID = ex.id
 	ex.clientIP = clientIP
-	w.Header().Set(RequestIDResponseHeader, ex.id)
+	w.Header()[RequestIDResponseHeader] = []string{ex.id} // canonical: Set would canonicalize it again
 	ex.traceStart()
 	return ex
 }
@@ -645,7 +645,7 @@ func (pi *proxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *ex
 type mock struct {
 	status int
 	body   []byte
-	header http.Header
+	header http.Header // canonical names, Content-Length included; its values go out in every response and are never changed
 }
 
 func (m *mock) bodyTimeout() time.Duration { return 0 }
@@ -655,7 +655,6 @@ func (m *mock) serve(w http.ResponseWriter, r *http.Request, _ *exchange) {
 	for k, v := range m.header {
 		h[k] = v
 	}
-	h.Set("Content-Length", strconv.Itoa(len(m.body)))
 	w.WriteHeader(m.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(m.body)

@@ -376,6 +376,8 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 		if err := errs.Err(); err != nil {
 			return nil, err
 		}
+		// The body's length, in place of a configured one, set once.
+		m.header["Content-Length"] = []string{strconv.Itoa(len(m.body))}
 		return m, nil
 	case "":
 		return nil, f.Errorf(at, "integration type is required (http_proxy, lambda_proxy or mock)")
