@@ -348,7 +348,7 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 	if !ok {
 		ex.w.Header().Set("WWW-Authenticate", answer.Challenge)
 		ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, "missing_identity")
-		ex.decision(a.label, false)
+		ex.decision(false)
 		return false
 	}
 	var id *jwtauth.Identity
@@ -374,13 +374,13 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 		}
 		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(err))
 		ex.reject(t, http.StatusUnauthorized, answer.Unauthorized, reason)
-		ex.decision(a.label, false)
+		ex.decision(false)
 		return false
 	}
 	if a.bindCert && !id.CertificateBound(apigwevent.VerifiedClientCert(ex.r.TLS)) {
 		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(jwtauth.CertificateBindingDenial()))
 		ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, jwtauth.ReasonNotCertificateBound)
-		ex.decision(a.label, false)
+		ex.decision(false)
 		return false
 	}
 	ex.ident = id
@@ -392,27 +392,23 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 			ex.w.Header().Set("WWW-Authenticate", answer.Challenge)
 			ex.reject(gwresponse.AuthorizerFailure, http.StatusUnauthorized, answer.Unauthorized, "revocations_unavailable")
 		}
-		ex.decision(a.label, false)
+		ex.decision(false)
 		return false
 	}
 	if !id.HasAnyScope(rt.scopes) {
 		ex.w.Header().Set("WWW-Authenticate", answer.InsufficientScope)
 		ex.reject(gwresponse.AccessDenied, http.StatusForbidden, answer.Forbidden, "insufficient_scope")
-		ex.decision(a.label, false)
+		ex.decision(false)
 		return false
 	}
-	ex.decision(a.label, true)
+	ex.decision(true)
 	return true
 }
 
-func (ex *exchange) decision(authorizer string, allow bool) {
-	if m := ex.g.metrics; m != nil {
-		outcome, reason := "deny", ex.reason
-		if allow {
-			outcome, reason = "allow", "ok"
-		}
-		m.decisions.WithLabelValues(authorizer, outcome, reason, ex.mode.String()).Inc()
-	}
+// decision counts the decision of the route's authorizer (denied: for
+// ex.reason).
+func (ex *exchange) decision(allow bool) {
+	ex.route.m[ex.mode].countDecision(allow, ex.reason)
 }
 
 // reject writes one of the gateway's own answers and notes why: t is the
