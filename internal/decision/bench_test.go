@@ -39,7 +39,7 @@ routes:
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := gateway.Build(f, gateway.Deps{Metrics: gateway.NewMetrics(prometheus.NewRegistry()), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	g, err := gateway.Build(f, gateway.Deps{Metrics: gateway.NewMetrics(prometheus.NewRegistry()), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), AccessLog: io.Discard})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.gw, err = gateway.Build(f, gateway.Deps{Metrics: gateway.NewMetrics(h.reg), Logger: slog.New(slog.NewJSONHandler(h.log, nil))})
+	h.gw, err = gateway.Build(f, gateway.Deps{Metrics: gateway.NewMetrics(h.reg), Logger: slog.New(slog.NewJSONHandler(h.log, nil)), AccessLog: h.log})
 	if err != nil {
 		t.Fatal(err)
 	}

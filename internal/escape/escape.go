@@ -13,6 +13,16 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
+// jsonPlain and jsonPlainHTML mark the ASCII bytes AppendJSON copies as
+// they are, without and with htmlSafe. Read only.
+var jsonPlain, jsonPlainHTML = func() (plain, html [utf8.RuneSelf]bool) {
+	for c := byte(0x20); c < 0x7f; c++ {
+		plain[c] = c != '"' && c != '\\'
+		html[c] = plain[c] && c != '<' && c != '>' && c != '&'
+	}
+	return plain, html
+}()
+
 // decodeRune decodes the rune at v[i:], which starts with a byte >=
 // utf8.RuneSelf. The conversion copies at most utf8.UTFMax bytes, which
 // stay on the stack.
@@ -23,40 +33,54 @@ func decodeRune[T string | []byte](v T, i int) (rune, int) {
 // AppendJSON appends v as the inside of a JSON string: '"', '\', control
 // characters and U+2028/U+2029 escaped, invalid UTF-8 as \ufffd. With
 // htmlSafe, '<', '>' and '&' are \u escapes too (as encoding/json writes
-// them), so that a value cannot end a surrounding <script> either.
+// them), so that a value cannot end a surrounding <script> either. Runs of
+// bytes that need no escape are appended whole.
 func AppendJSON[T string | []byte](dst []byte, v T, htmlSafe bool) []byte {
+	plain := &jsonPlain
+	if htmlSafe {
+		plain = &jsonPlainHTML
+	}
+	run := 0 // start of the bytes not yet appended, which need no escape
 	for i := 0; i < len(v); {
 		c := v[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
+			if plain[c] {
+				i++
+				continue
+			}
+			dst = append(dst, v[run:i]...)
+			switch c {
+			case '"', '\\':
 				dst = append(dst, '\\', c)
-			case c == '\n':
+			case '\n':
 				dst = append(dst, '\\', 'n')
-			case c == '\r':
+			case '\r':
 				dst = append(dst, '\\', 'r')
-			case c == '\t':
+			case '\t':
 				dst = append(dst, '\\', 't')
-			case c < 0x20 || c == 0x7f || htmlSafe && (c == '<' || c == '>' || c == '&'):
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			default:
-				dst = append(dst, c)
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
 			i++
+			run = i
 			continue
 		}
 		r, n := decodeRune(v, i)
 		switch {
 		case r == utf8.RuneError && n == 1:
+			dst = append(dst, v[run:i]...)
 			dst = append(dst, `\ufffd`...)
 		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, v[run:i]...)
 			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
 		default:
-			dst = append(dst, v[i:i+n]...)
+			i += n // kept, with the run
+			continue
 		}
 		i += n
+		run = i
 	}
-	return dst
+	return append(dst, v[run:]...)
 }
 
 // AppendMarkup appends v as XML or HTML character data, also safe inside a

@@ -1,7 +1,10 @@
 package escape
 
 import (
+	"bytes"
 	"encoding/json"
+	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +52,34 @@ func TestAppendAllocs(t *testing.T) {
 		dst = AppendMarkup(dst[:0], v, true)
 	}); n != 0 {
 		t.Errorf("%v allocations per run, want 0", n)
+	}
+}
+
+// TestAppendJSONRoundTrip: for strings mixing plain runs with every kind of
+// byte that needs an escape, the output is a JSON string's inside that
+// decodes to the input (each invalid byte as U+FFFD) and holds no raw
+// control character, quote or HTML character when htmlSafe.
+func TestAppendJSONRoundTrip(t *testing.T) {
+	parts := []string{"abc", "é", "😀", "\"", "\\", "\n", "\x00", "\x1f", "\x7f", "<", "&", "\u2028", "\xff", "\xe2\x82", " ", "plain text run"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		var b strings.Builder
+		for range rng.IntN(8) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		in := b.String()
+		for _, html := range []bool{false, true} {
+			out := AppendJSON([]byte("x"), in, html)[1:]
+			var back string
+			if err := json.Unmarshal([]byte(`"`+string(out)+`"`), &back); err != nil {
+				t.Fatalf("AppendJSON(%q, %v) = %q: %v", in, html, out, err)
+			}
+			if want := string([]rune(in)); back != want {
+				t.Fatalf("AppendJSON(%q, %v) = %q, decodes to %q", in, html, out, back)
+			}
+			if i := bytes.IndexFunc(out, func(r rune) bool { return r < 0x20 || r == 0x7f || html && strings.ContainsRune("<>&", r) }); i >= 0 {
+				t.Fatalf("AppendJSON(%q, %v) = %q holds %q raw", in, html, out, out[i])
+			}
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,28 +27,22 @@ type timing struct {
 	elapsed           time.Duration
 }
 
-// buildAccessLog checks `access_log:` and sets where request lines go: a
-// configured format to d.AccessLog (nil: stderr), the default JSON line
-// through d.AccessLog as JSON, or through the process logger's handler
-// when d.AccessLog is nil, whatever its level.
+// buildAccessLog checks `access_log:` and sets where request lines go: to
+// d.AccessLog, in the configured format or as the default JSON line; with
+// no d.AccessLog, nowhere.
 func (g *Gateway) buildAccessLog(f *config.File, d Deps) error {
 	format, _, err := accesslog.Setup(f, func(name string) error { return checkLogName(f, name) })
 	if err != nil {
 		return err
 	}
+	if d.AccessLog == nil {
+		return nil
+	}
 	if format != nil {
-		w := d.AccessLog
-		if w == nil {
-			w = os.Stderr
-		}
-		g.access = accesslog.NewLogger(format, w)
+		g.access = accesslog.NewLogger(format, d.AccessLog)
 		return nil
 	}
-	if d.AccessLog != nil {
-		g.accessDefault = slog.NewJSONHandler(d.AccessLog, nil)
-		return nil
-	}
-	g.accessDefault = g.log.Handler()
+	g.accessDefault = d.AccessLog
 	return nil
 }
 
@@ -129,9 +122,10 @@ func (ex *exchange) timedIntegrate(rt *Route) {
 	ex.timing.integration, ex.timing.integrated = time.Since(start), true
 }
 
-// logAccess writes the request's line in the configured format.
-func (ex *exchange) logAccess() {
-	if err := ex.g.access.Log(ex); err != nil {
+// logAccess reports err, the failure to write the request's line, in the
+// process log.
+func (ex *exchange) logAccess(err error) {
+	if err != nil {
 		ex.g.log.LogAttrs(context.Background(), slog.LevelError, "access log write failed", slog.String("error", err.Error()))
 	}
 }

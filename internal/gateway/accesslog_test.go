@@ -142,7 +142,7 @@ routes:
 	}
 	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	g, err := Build(f, Deps{Logger: logger})
+	g, err := Build(f, Deps{Logger: logger, AccessLog: logs})
 	if err != nil {
 		t.Fatal(err)
 	}

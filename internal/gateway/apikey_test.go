@@ -70,7 +70,7 @@ routes:
         "overwrite:header.x-key": $context.identity.apiKey
   - {route: GET /both, authorizer: users, api_key_required: true, integration: {type: mock, body: ok}}
   - {route: GET /open, integration: {type: mock, body: open}}
-`, iss.URL, be.URL, keys), Deps{Logger: slogJSON(logs)})
+`, iss.URL, be.URL, keys), Deps{Logger: slogJSON(logs), AccessLog: logs})
 	tok := iss.Mint(t, "k1", nil)
 	key := func(k string) http.Header { return http.Header{"X-Api-Key": {k}} }
 	cases := []struct {

@@ -109,7 +109,7 @@ routes:
   - {route: GET /endless, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/endless"}}
   - {route: GET /trickle, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/trickle", timeout: 300ms}}
   - {route: GET /stalled, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/endless", timeout: 1s}}
-`, iss.URL, testissuer.Audience, be), Deps{Logger: logger, Metrics: NewMetrics(reg)})
+`, iss.URL, testissuer.Audience, be), Deps{Logger: logger, AccessLog: logs, Metrics: NewMetrics(reg)})
 	tok := iss.Mint(t, "k1", map[string]any{"sub": "alice"})
 	gwAddr := strings.TrimPrefix(srv.URL, "http://")
 

@@ -461,7 +461,7 @@ authorizers:
 routes:
   - {route: "ANY /fn/{fault}", integration: {type: lambda_proxy, function: shared, timeout: 30s}}
   - {route: GET /auth, authorizer: shared, integration: {type: mock, body: allowed}}
-`, bin), Deps{Logger: log})
+`, bin), Deps{Logger: log, AccessLog: logs})
 	client := &http.Client{Timeout: time.Minute}
 	bearer := func(s string) http.Header { return http.Header{"Authorization": {"Bearer " + s}} }
 	for i := range 16 {
@@ -526,7 +526,7 @@ routes:
     integration: {type: http_proxy, uri: "%[1]s/{what}", timeout: 1m}
   - route: GET /short/{what}
     integration: {type: http_proxy, uri: "%[1]s/{what}", timeout: 400ms}
-`, be.URL), Deps{Logger: log, Metrics: NewMetrics(reg)})
+`, be.URL), Deps{Logger: log, AccessLog: logs, Metrics: NewMetrics(reg)})
 
 	ctx, giveUp := context.WithCancel(context.Background())
 	go func() {

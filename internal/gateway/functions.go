@@ -185,11 +185,11 @@ func (l *lambdaAuthorizer) authorize(ex *exchange, rt *Route) bool {
 			t = gwresponse.AccessDenied
 		}
 		ex.reject(t, d.Status, d.Body, d.Reason)
-		ex.decision(l.label, false)
+		ex.decision(false)
 		return false
 	}
 	ex.lambda = &d
-	ex.decision(l.label, true)
+	ex.decision(true)
 	return true
 }
 

@@ -116,7 +116,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	reg := prometheus.NewRegistry()
 	logs := &testlog.Buffer{}
-	g, err := Build(f, Deps{Metrics: NewMetrics(reg), Logger: slogJSON(logs)})
+	g, err := Build(f, Deps{Metrics: NewMetrics(reg), Logger: slogJSON(logs), AccessLog: logs})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,9 +62,9 @@ type Gateway struct {
 	revocations *revocation.List      // nil: revocation off
 	pool        sync.Pool
 	// access writes the access log in a configured format; nil: the
-	// default JSON line goes to accessDefault.
+	// default JSON line goes to accessDefault (nil: no access log).
 	access        *accesslog.Logger
-	accessDefault slog.Handler
+	accessDefault io.Writer
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -79,6 +79,7 @@ type Route struct {
 	integration integration
 	limits      *throttle.Route // throttling and rate_limits; nil: none
 	m           [numModes]routeMetrics
+	line        routeLine // its part of the default access log line
 }
 
 // integration sends an allowed request to where the route says.
@@ -145,6 +146,7 @@ type exchange struct {
 	apiKey      *apikey.Key     // set by checkAPIKey
 	apiKeyValue string          // the key of an api_key_required route: $context.identity.apiKey, never logged
 	trace       *Trace          // what explain records; nil when serving
+	line        []byte          // the default access log line's buffer, kept by recycle
 }
 
 // ServeHTTP implements http.Handler.
@@ -199,14 +201,19 @@ func (g *Gateway) begin(w http.ResponseWriter, r *http.Request, clientIP string,
 	ex.id = newRequestID()
 	ex.w.requestID = ex.id
 	ex.clientIP = clientIP
-	w.Header().Set(RequestIDResponseHeader, ex.id)
+	w.Header()[RequestIDResponseHeader] = []string{ex.id} // canonical: Set would canonicalize it again
 	ex.traceStart()
 	return ex
 }
 
-// recycle clears ex and returns it to the pool.
+// recycle clears ex and returns it to the pool, with its line buffer
+// unless an unusually long line grew it.
 func (g *Gateway) recycle(ex *exchange) {
-	*ex = exchange{g: g}
+	line := ex.line[:0]
+	if cap(line) > maxLineCap {
+		line = nil
+	}
+	*ex = exchange{g: g, line: line}
 	g.pool.Put(ex)
 }
 
@@ -341,7 +348,7 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 	if !ok {
 		ex.w.Header().Set("WWW-Authenticate", answer.Challenge)
 		ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, "missing_identity")
-		ex.decision(a.label, false)
+		ex.decision(false)
 		return false
 	}
 	var id *jwtauth.Identity
@@ -367,13 +374,13 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 		}
 		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(err))
 		ex.reject(t, http.StatusUnauthorized, answer.Unauthorized, reason)
-		ex.decision(a.label, false)
+		ex.decision(false)
 		return false
 	}
 	if a.bindCert && !id.CertificateBound(apigwevent.VerifiedClientCert(ex.r.TLS)) {
 		ex.w.Header().Set("WWW-Authenticate", answer.InvalidToken(jwtauth.CertificateBindingDenial()))
 		ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, jwtauth.ReasonNotCertificateBound)
-		ex.decision(a.label, false)
+		ex.decision(false)
 		return false
 	}
 	ex.ident = id
@@ -385,27 +392,23 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 			ex.w.Header().Set("WWW-Authenticate", answer.Challenge)
 			ex.reject(gwresponse.AuthorizerFailure, http.StatusUnauthorized, answer.Unauthorized, "revocations_unavailable")
 		}
-		ex.decision(a.label, false)
+		ex.decision(false)
 		return false
 	}
 	if !id.HasAnyScope(rt.scopes) {
 		ex.w.Header().Set("WWW-Authenticate", answer.InsufficientScope)
 		ex.reject(gwresponse.AccessDenied, http.StatusForbidden, answer.Forbidden, "insufficient_scope")
-		ex.decision(a.label, false)
+		ex.decision(false)
 		return false
 	}
-	ex.decision(a.label, true)
+	ex.decision(true)
 	return true
 }
 
-func (ex *exchange) decision(authorizer string, allow bool) {
-	if m := ex.g.metrics; m != nil {
-		outcome, reason := "deny", ex.reason
-		if allow {
-			outcome, reason = "allow", "ok"
-		}
-		m.decisions.WithLabelValues(authorizer, outcome, reason, ex.mode.String()).Inc()
-	}
+// decision counts the decision of the route's authorizer (denied: for
+// ex.reason).
+func (ex *exchange) decision(allow bool) {
+	ex.route.m[ex.mode].countDecision(allow, ex.reason)
 }
 
 // reject writes one of the gateway's own answers and notes why: t is the
@@ -449,7 +452,8 @@ func (ex *exchange) Fail(w http.ResponseWriter, r *http.Request, f answer.Failur
 
 // finish logs the request and counts it.
 func (ex *exchange) finish() {
-	elapsed := time.Since(ex.start)
+	now := time.Now()
+	elapsed := now.Sub(ex.start)
 	status := ex.w.status
 	if status == 0 {
 		status = http.StatusOK
@@ -465,45 +469,20 @@ func (ex *exchange) finish() {
 	}
 	ex.traceEnd(rt, status)
 
-	if ex.g.access != nil {
+	// The access log is not a debug log: it is written whatever the level
+	// of the process log (--log-level warn keeps it).
+	switch {
+	case ex.g.access != nil:
 		ex.timing.status, ex.timing.elapsed = status, elapsed
-		ex.logAccess()
-		return
+		ex.logAccess(ex.g.access.Log(ex))
+	case ex.g.accessDefault != nil:
+		if ex.line == nil {
+			ex.line = make([]byte, 0, lineCap)
+		}
+		ex.line = ex.appendLine(ex.line[:0], rt, now, status, elapsed)
+		_, err := ex.g.accessDefault.Write(ex.line)
+		ex.logAccess(err)
 	}
-	attrs := make([]slog.Attr, 0, 13)
-	attrs = append(attrs,
-		slog.String("request_id", ex.id),
-		slog.String("mode", ex.mode.String()),
-		slog.String("method", ex.r.Method),
-		slog.String("path", ex.r.URL.Path),
-		slog.String("route", rt.label),
-		slog.Int("status", status),
-		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
-		slog.String("client_ip", ex.clientIP),
-		slog.Int64("bytes", ex.w.bytes),
-	)
-	if rt.auth != nil {
-		attrs = append(attrs, slog.String("authorizer", rt.auth.name()))
-	}
-	if ex.ident != nil && ex.ident.Subject != "" {
-		attrs = append(attrs, slog.String("principal", ex.ident.Subject))
-	} else if ex.lambda != nil && ex.lambda.PrincipalID != "" {
-		attrs = append(attrs, slog.String("principal", ex.lambda.PrincipalID))
-	}
-	if ex.apiKey != nil {
-		attrs = append(attrs, slog.String("api_key", ex.apiKey.Name)) // its name, never its value
-	}
-	if ex.reason != "" {
-		attrs = append(attrs, slog.String("reason", ex.reason))
-	}
-	if ex.backendErr != nil {
-		attrs = append(attrs, slog.String("backend_error", ex.backendErr.Error()))
-	}
-	// The access log is not a debug log: it is written whatever the
-	// level of the process log (--log-level warn keeps it).
-	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-	rec.AddAttrs(attrs...)
-	_ = ex.g.accessDefault.Handle(context.Background(), rec)
 }
 
 // cleanPath refuses paths whose meaning could differ between the gateway and
@@ -662,7 +641,7 @@ func (pi *proxyIntegration) serve(w http.ResponseWriter, r *http.Request, ex *ex
 type mock struct {
 	status int
 	body   []byte
-	header http.Header
+	header http.Header // canonical names, Content-Length included; its values go out in every response and are never changed
 }
 
 func (m *mock) bodyTimeout() time.Duration { return 0 }
@@ -672,7 +651,6 @@ func (m *mock) serve(w http.ResponseWriter, r *http.Request, _ *exchange) {
 	for k, v := range m.header {
 		h[k] = v
 	}
-	h.Set("Content-Length", strconv.Itoa(len(m.body)))
 	w.WriteHeader(m.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(m.body)

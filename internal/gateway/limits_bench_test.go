@@ -47,7 +47,7 @@ func BenchmarkServeLimits(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			g, err := Build(f, Deps{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slogJSON(io.Discard)})
+			g, err := Build(f, Deps{Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slogJSON(io.Discard), AccessLog: io.Discard})
 			if err != nil {
 				b.Fatal(err)
 			}

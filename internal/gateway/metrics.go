@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,11 +67,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // routeMetrics holds one route's collectors in one mode, looked up once at
-// build time so the request path does not hash label values.
+// build time so the request path does not hash label values. The series of
+// each status and of allowed decisions are resolved on first use (a series
+// appears in /metrics once it counts something) and kept.
 type routeMetrics struct {
-	requests *prometheus.CounterVec // curried with the route and mode
-	cuts     *prometheus.CounterVec // curried with the route
-	duration prometheus.Observer
+	requests  *prometheus.CounterVec // curried with the route and mode
+	cuts      *prometheus.CounterVec // curried with the route
+	decisions *prometheus.CounterVec // curried with the route's authorizer and the mode; nil: no authorizer
+	duration  prometheus.Observer
+	statuses  [statusSlots]atomic.Pointer[statusCounter] // requests' series by status % statusSlots, first come
+	allowed   atomic.Pointer[prometheus.Counter]         // decisions' "allow", "ok" series
+}
+
+// statusSlots is the size of a route's cache of status series: with 21,
+// the statuses the gateway answers with itself and the usual ones of
+// backends (200, 201, 204, 301, 302, 304, 400, 401, 403, 404, 413, 429,
+// 499, 500, 502, 503, 504) each have a slot of their own. Another status
+// whose slot is taken is looked up by its labels each time.
+const statusSlots = 21
+
+// statusCounter is the requests series of one status.
+type statusCounter struct {
+	status  int
+	counter prometheus.Counter
 }
 
 func (rt *Route) observe(m *Metrics) {
@@ -80,10 +99,12 @@ func (rt *Route) observe(m *Metrics) {
 	cuts := m.cuts.MustCurryWith(prometheus.Labels{"route": rt.label})
 	for mode := range rt.m {
 		name := Mode(mode).String()
-		rt.m[mode] = routeMetrics{
-			requests: m.requests.MustCurryWith(prometheus.Labels{"route": rt.label, "mode": name}),
-			cuts:     cuts,
-			duration: m.duration.WithLabelValues(rt.label, name),
+		rm := &rt.m[mode]
+		rm.requests = m.requests.MustCurryWith(prometheus.Labels{"route": rt.label, "mode": name})
+		rm.cuts = cuts
+		rm.duration = m.duration.WithLabelValues(rt.label, name)
+		if rt.auth != nil {
+			rm.decisions = m.decisions.MustCurryWith(prometheus.Labels{"authorizer": rt.auth.name(), "mode": name})
 		}
 	}
 }
@@ -100,12 +121,45 @@ func (m *routeMetrics) count(status int, elapsed time.Duration) {
 	if m.requests == nil {
 		return
 	}
+	m.requestsOf(status).Inc()
+	m.duration.Observe(elapsed.Seconds())
+}
+
+// requestsOf returns the requests series of status, from the cache when
+// its slot holds it.
+func (m *routeMetrics) requestsOf(status int) prometheus.Counter {
+	slot := &m.statuses[uint(status)%statusSlots]
+	if c := slot.Load(); c != nil && c.status == status {
+		return c.counter
+	}
 	label := "other"
 	if status >= 0 && status < len(statusLabels) {
 		label = statusLabels[status]
 	}
-	m.requests.WithLabelValues(label).Inc()
-	m.duration.Observe(elapsed.Seconds())
+	c := m.requests.WithLabelValues(label)
+	if slot.Load() == nil {
+		slot.CompareAndSwap(nil, &statusCounter{status: status, counter: c})
+	}
+	return c
+}
+
+// countDecision counts the route's authorizer's decision: allowed, or
+// denied for reason.
+func (m *routeMetrics) countDecision(allow bool, reason string) {
+	if m.decisions == nil {
+		return
+	}
+	if !allow {
+		m.decisions.WithLabelValues("deny", reason).Inc()
+		return
+	}
+	c := m.allowed.Load()
+	if c == nil {
+		c = new(prometheus.Counter)
+		*c = m.decisions.WithLabelValues("allow", "ok")
+		m.allowed.Store(c)
+	}
+	(*c).Inc()
 }
 
 // countCut counts a response cut short after its headers were sent; the

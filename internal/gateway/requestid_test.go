@@ -9,9 +9,11 @@ import (
 	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/testlog"
 )
 
@@ -38,7 +40,7 @@ routes:
   - {route: GET /fn2, integration: {type: lambda_proxy, function: forger}}
   - {route: GET /fn1, integration: {type: lambda_proxy, function: forger, payload_format_version: "1.0"}}
   - {route: GET /mock, integration: {type: mock, body: ok, headers: {apigw-requestid: forged-mock}}}
-`, forging, function.URL), Deps{Logger: logger})
+`, forging, function.URL), Deps{Logger: logger, AccessLog: logs})
 
 	for _, path := range []string{"/proxy", "/hints", "/fn2", "/fn1", "/mock"} {
 		t.Run(path, func(t *testing.T) {
@@ -121,4 +123,48 @@ func newRawForgingBackend(t *testing.T) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// TestMockHeaders: a mock's answer carries its configured headers, the
+// body's own Content-Length whatever length was configured, and the
+// gateway's request id under its canonical name (begin sets it without
+// Set, so the name must need no canonicalization), request after request.
+func TestMockHeaders(t *testing.T) {
+	if c := textproto.CanonicalMIMEHeaderKey(RequestIDResponseHeader); c != RequestIDResponseHeader {
+		t.Fatalf("RequestIDResponseHeader %q is not canonical (%q)", RequestIDResponseHeader, c)
+	}
+	f, err := config.Parse("test.yaml", []byte(`listen: 127.0.0.1:0
+routes:
+  - route: ANY /m
+    integration: {type: mock, status: 201, body: hello, headers: {x-kind: mock, content-length: "999"}}
+`), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Build(f, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	ids := map[string]bool{}
+	for _, method := range []string{"GET", "HEAD", "GET"} {
+		req, _ := http.NewRequest(method, srv.URL+"/m", nil)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wantBody := "hello"
+		if method == "HEAD" {
+			wantBody = ""
+		}
+		id := resp.Header.Values(RequestIDResponseHeader)
+		if resp.StatusCode != 201 || string(body) != wantBody || resp.Header.Get("Content-Length") != "5" ||
+			resp.Header.Get("X-Kind") != "mock" || len(id) != 1 || len(id[0]) != 16 || ids[id[0]] {
+			t.Fatalf("%s: %d %q, headers %v", method, resp.StatusCode, body, resp.Header)
+		}
+		ids[id[0]] = true
+	}
 }

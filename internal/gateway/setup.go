@@ -54,8 +54,8 @@ type Deps struct {
 	// Tracer traces requests; nil: tracing off.
 	Tracer *tracing.Tracer
 	// AccessLog is where request lines go (the server's access_log
-	// output). nil: the default JSON line through Logger's handler, at any
-	// level; a configured format to stderr.
+	// output), in the configured format or as the default JSON line, one
+	// Write a line, whatever Logger's level. nil: no access log.
 	AccessLog io.Writer
 }
 
@@ -148,11 +148,13 @@ func Build(f *config.File, d Deps) (*Gateway, error) {
 		g.closeState(d.Previous) // a store opened for g, not one kept from Previous
 		return nil, err
 	}
+	g.unmatched = &Route{label: "none"}
 	for _, rt := range g.routes {
 		rt.observe(d.Metrics)
+		rt.prepareLine()
 	}
-	g.unmatched = &Route{label: "none"}
 	g.unmatched.observe(d.Metrics)
+	g.unmatched.prepareLine()
 	return g, nil
 }
 
@@ -374,6 +376,8 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 		if err := errs.Err(); err != nil {
 			return nil, err
 		}
+		// The body's length, in place of a configured one, set once.
+		m.header["Content-Length"] = []string{strconv.Itoa(len(m.body))}
 		return m, nil
 	case "":
 		return nil, f.Errorf(at, "integration type is required (http_proxy, lambda_proxy or mock)")

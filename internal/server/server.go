@@ -420,14 +420,11 @@ func (s *Server) closingWhileDraining(h http.Handler) http.Handler {
 func (s *Server) deps(f *config.File, prev *gateway.Gateway) gateway.Deps {
 	// Go functions are built from source before they start (check only
 	// checks that they could be).
-	d := gateway.Deps{Logger: s.log, Metrics: s.metrics, Transport: s.transport, Previous: prev, BuildGo: true, Tracer: s.tracer}
-	// The default line on stderr goes through the process logger, as it
-	// always has; anything else to the access log output (which only a
-	// restart changes).
-	if f.Config.AccessLog.Format != "" || s.accessOut.Dest() != accesslog.Stderr {
-		d.AccessLog = s.accessOut
-	}
-	return d
+	// Request lines go to the access log output (which only a restart
+	// changes), stderr unless access_log.output says otherwise: the stream
+	// the process log is written to, one whole line a Write.
+	return gateway.Deps{Logger: s.log, Metrics: s.metrics, Transport: s.transport, Previous: prev, BuildGo: true, Tracer: s.tracer,
+		AccessLog: s.accessOut}
 }
 
 // reopenLogs opens the access log file again, for log rotation.

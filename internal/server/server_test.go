@@ -58,6 +58,7 @@ func startWith(t *testing.T, yaml string, adjust func(*Options)) *running {
 	o := Options{
 		ConfigPath: cfg,
 		Logger:     slog.New(slog.NewJSONHandler(r.logs, nil)),
+		Stderr:     r.logs, // the access log's stream, as the process log's
 		Reload:     r.reload,
 		Rotate:     r.rotate,
 		Hurry:      hurry,
