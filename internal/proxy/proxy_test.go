@@ -77,10 +77,10 @@ func TestServeFailures(t *testing.T) {
 }
 
 // TestServeCut: a response cut short after its headers were sent is
-// reported in Call.Cut with its reason. Under a net/http server Serve
-// recovers ReverseProxy's http.ErrAbortHandler panic and sets Abort, so
-// the caller can record the request before ending the handler; elsewhere
-// nothing panics and Abort stays false.
+// reported in Call.Cut with its reason. Under a net/http server Serve sets
+// Abort, so that the caller can record the request before ending the
+// handler with http.ErrAbortHandler; elsewhere Abort stays false. Serve
+// itself never panics.
 func TestServeCut(t *testing.T) {
 	closes := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
 		readHead(r)

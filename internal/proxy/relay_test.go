@@ -62,27 +62,31 @@ func rawExchange(t *testing.T, addr, request string) (interim []*http.Response, 
 	}
 }
 
+// relayCase is one rule of TestServeRelayRules.
+type relayCase struct {
+	name string
+	// request is sent as is after "GET /x HTTP/1.1\r\nHost: gw\r\n".
+	request string
+	// answer is the backend's whole answer.
+	answer string
+	// The backend's view of the request: headers it must see with these
+	// values, and headers it must not see.
+	sent   map[string]string
+	unsent []string
+	// The client's view of the answer: status, headers, trailers,
+	// informational answers.
+	status   int
+	got      map[string]string
+	notGot   []string
+	trailers map[string]string
+	interim  []string // "code Link-value" of each 1xx
+}
+
 // TestServeRelayRules: each rule a reverse proxy applies between the
 // client's request and the backend's, and between the backend's answer
-// and the client's.
+// and the client's, with each backend client Serve may be given.
 func TestServeRelayRules(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		// request is sent as is after "GET /x HTTP/1.1\r\nHost: gw\r\n".
-		request string
-		// answer is the backend's whole answer.
-		answer string
-		// The backend's view of the request: headers it must see with
-		// these values, and headers it must not see.
-		sent   map[string]string
-		unsent []string
-		// The client's view of the answer: status, headers, trailers, informational answers.
-		status   int
-		got      map[string]string
-		notGot   []string
-		trailers map[string]string
-		interim  []string // "code header-value" of each 1xx, by its Link header
-	}{
+	for _, tc := range []relayCase{
 		{
 			name:    "hop-by-hop request headers are not sent",
 			request: "Connection: keep-alive, X-Conn-Named\r\nX-Conn-Named: 1\r\nKeep-Alive: 300\r\nProxy-Connection: keep-alive\r\nProxy-Authorization: Basic eDp5\r\nTe: gzip\r\nTrailer: X-T\r\nUpgrade: h2c\r\nX-Kept: yes\r\n",
@@ -159,62 +163,86 @@ func TestServeRelayRules(t *testing.T) {
 			status:  502,
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			heads := make(chan http.Header, 1)
-			be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
-				req, err := http.ReadRequest(r)
-				if err != nil {
-					return
-				}
-				heads <- req.Header
-				io.WriteString(c, tc.answer)
+		for _, client := range relayClients {
+			t.Run(tc.name+"/"+client.name, func(t *testing.T) {
+				relayRuleCase(t, client.new(t), tc)
 			})
-			tpl, err := route.ParseTemplate("http://" + be.addr + "/x")
-			if err != nil {
-				t.Fatal(err)
-			}
-			tr := NewTransport()
-			t.Cleanup(tr.CloseIdleConnections)
-			addr := relayServer(t, New(Options{URI: tpl, Transport: tr}))
-			interim, resp, body := rawExchange(t, addr, "GET /x HTTP/1.1\r\nHost: gw\r\n"+tc.request+"\r\n")
+		}
+	}
+}
 
-			sent := <-heads
-			for k, v := range tc.sent {
-				if got := strings.Join(sent.Values(k), ", "); got != v {
-					t.Errorf("backend got %s %q, want %q", k, got, v)
-				}
-			}
-			for _, k := range tc.unsent {
-				if v, ok := sent[http.CanonicalHeaderKey(k)]; ok {
-					t.Errorf("backend got %s %q, want none", k, v)
-				}
-			}
-			if resp.StatusCode != tc.status {
-				t.Fatalf("status %d, want %d (body %q)", resp.StatusCode, tc.status, body)
-			}
-			for k, v := range tc.got {
-				if got := resp.Header.Get(k); got != v {
-					t.Errorf("client got %s %q, want %q", k, got, v)
-				}
-			}
-			for _, k := range tc.notGot {
-				if v, ok := resp.Header[http.CanonicalHeaderKey(k)]; ok {
-					t.Errorf("client got %s %q, want none", k, v)
-				}
-			}
-			for k, v := range tc.trailers {
-				if got := resp.Trailer.Get(k); got != v {
-					t.Errorf("client got trailer %s %q, want %q (trailers %v)", k, got, v, resp.Trailer)
-				}
-			}
-			var hints []string
-			for _, r := range interim {
-				hints = append(hints, fmt.Sprint(r.StatusCode, " ", r.Header.Get("Link")))
-			}
-			if strings.Join(hints, "|") != strings.Join(tc.interim, "|") {
-				t.Errorf("informational answers %q, want %q", hints, tc.interim)
-			}
-		})
+// relayClients are the backend clients Serve is held to the rules with: the
+// project's Transport, which reports informational answers to Serve
+// directly, and net/http's, which reports them through httptrace and hands
+// a protocol switch to the caller.
+var relayClients = []struct {
+	name string
+	new  func(t *testing.T) http.RoundTripper
+}{
+	{"Transport", func(t *testing.T) http.RoundTripper {
+		tr := NewTransport()
+		t.Cleanup(tr.CloseIdleConnections)
+		return tr
+	}},
+	{"net/http", func(t *testing.T) http.RoundTripper {
+		tr := &http.Transport{}
+		t.Cleanup(tr.CloseIdleConnections)
+		return tr
+	}},
+}
+
+func relayRuleCase(t *testing.T, tr http.RoundTripper, tc relayCase) {
+	heads := make(chan http.Header, 1)
+	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+		req, err := http.ReadRequest(r)
+		if err != nil {
+			return
+		}
+		heads <- req.Header
+		io.WriteString(c, tc.answer)
+	})
+	tpl, err := route.ParseTemplate("http://" + be.addr + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := relayServer(t, New(Options{URI: tpl, Transport: tr}))
+	interim, resp, body := rawExchange(t, addr, "GET /x HTTP/1.1\r\nHost: gw\r\n"+tc.request+"\r\n")
+
+	sent := <-heads
+	for k, v := range tc.sent {
+		if got := strings.Join(sent.Values(k), ", "); got != v {
+			t.Errorf("backend got %s %q, want %q", k, got, v)
+		}
+	}
+	for _, k := range tc.unsent {
+		if v, ok := sent[http.CanonicalHeaderKey(k)]; ok {
+			t.Errorf("backend got %s %q, want none", k, v)
+		}
+	}
+	if resp.StatusCode != tc.status {
+		t.Fatalf("status %d, want %d (body %q)", resp.StatusCode, tc.status, body)
+	}
+	for k, v := range tc.got {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("client got %s %q, want %q", k, got, v)
+		}
+	}
+	for _, k := range tc.notGot {
+		if v, ok := resp.Header[http.CanonicalHeaderKey(k)]; ok {
+			t.Errorf("client got %s %q, want none", k, v)
+		}
+	}
+	for k, v := range tc.trailers {
+		if got := resp.Trailer.Get(k); got != v {
+			t.Errorf("client got trailer %s %q, want %q (trailers %v)", k, got, v, resp.Trailer)
+		}
+	}
+	var hints []string
+	for _, r := range interim {
+		hints = append(hints, fmt.Sprint(r.StatusCode, " ", r.Header.Get("Link")))
+	}
+	if strings.Join(hints, "|") != strings.Join(tc.interim, "|") {
+		t.Errorf("informational answers %q, want %q", hints, tc.interim)
 	}
 }
 

@@ -19,8 +19,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// Transport is the HTTP/1.1 client every proxy of a gateway shares, plugged
-// into httputil.ReverseProxy as its Transport.
+// Transport is the HTTP/1.1 client every proxy of a gateway shares.
 //
 // Why not net/http's Transport: it runs a reader and a writer goroutine per
 // connection and hands each exchange between them and the caller through
@@ -89,7 +88,7 @@ func NewTransport() *Transport {
 // server name, the latest.
 const sessionCacheSize = 256
 
-// Errors RoundTrip reports; ReverseProxy's ErrorHandler turns them into 502.
+// Errors RoundTrip reports; Serve answers them with 502.
 var (
 	errUpgrade        = errors.New("backend switched protocols; upgrades are not proxied")
 	errHeaderTooLarge = errors.New("backend response headers exceed the limit")
@@ -104,6 +103,34 @@ const max1xx = 5
 // returns the response. The response body must be read to the end or closed;
 // only then can the connection serve another request.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var inf informer
+	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
+		inf = traceInformer{trace.Got1xxResponse}
+	}
+	return t.roundTrip(req.Context(), req, inf)
+}
+
+// informer receives the informational (1xx) answers of an exchange, before
+// the final answer: Call relays them to the client.
+type informer interface {
+	informational(code int, h http.Header) error
+}
+
+// traceInformer passes informational answers to an httptrace hook, as
+// net/http's Transport does.
+type traceInformer struct {
+	got func(code int, h textproto.MIMEHeader) error
+}
+
+func (t traceInformer) informational(code int, h http.Header) error {
+	return t.got(code, textproto.MIMEHeader(h))
+}
+
+// roundTrip is RoundTrip with the exchange's context (its deadline, and the
+// client going away) and the receiver of informational answers (nil: they
+// are dropped) given apart from the request, so that the proxy need not
+// derive a request and a context for each exchange.
+func (t *Transport) roundTrip(ctx context.Context, req *http.Request, inf informer) (*http.Response, error) {
 	o, err := originOf(req)
 	if err != nil {
 		return nil, err
@@ -112,11 +139,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		c, err := t.get(req.Context(), o)
+		c, err := t.get(ctx, o)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.exchange(req)
+		resp, err := c.exchange(ctx, req, inf)
 		if err == nil {
 			return resp, nil
 		}
@@ -124,7 +151,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// before a byte comes back; a request without a body and with no
 		// side effects can safely go again on a fresh connection, as
 		// net/http's Transport does.
-		if attempt > 0 || !c.reused || c.received > 0 || !replayable(req) || req.Context().Err() != nil {
+		if attempt > 0 || !c.reused || c.received > 0 || !replayable(req) || ctx.Err() != nil {
 			return nil, err
 		}
 	}
@@ -349,9 +376,8 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 
 // exchange writes req and reads the response head. On error the connection
 // is closed.
-func (c *upstreamConn) exchange(req *http.Request) (*http.Response, error) {
+func (c *upstreamConn) exchange(ctx context.Context, req *http.Request, inf informer) (*http.Response, error) {
 	c.received = 0
-	ctx := req.Context()
 	// The integration timeout (the context's deadline) and the client going
 	// away (its cancellation) both end the context, which interrupts blocked
 	// reads and writes.
@@ -369,7 +395,7 @@ func (c *upstreamConn) exchange(req *http.Request) (*http.Response, error) {
 		go c.writeWithBody(req, written)
 	}
 
-	resp, err := c.readResponse(req)
+	resp, err := c.readResponse(req, inf)
 	if err != nil {
 		err = c.fail(stop, ctx, err)
 		select {
@@ -444,9 +470,8 @@ func (c *upstreamConn) fail(stop func() bool, ctx context.Context, err error) er
 }
 
 // readResponse reads the final response head, passing informational (1xx)
-// responses to the request's httptrace hook as net/http's Transport does
-// (ReverseProxy relays them to the client).
-func (c *upstreamConn) readResponse(req *http.Request) (*http.Response, error) {
+// responses to inf (the proxy relays them to the client).
+func (c *upstreamConn) readResponse(req *http.Request, inf informer) (*http.Response, error) {
 	for n := 0; ; n++ {
 		c.lr.n = c.t.MaxResponseHeaderBytes + int64(c.br.Size())
 		resp, err := http.ReadResponse(c.br, req)
@@ -464,8 +489,8 @@ func (c *upstreamConn) readResponse(req *http.Request) (*http.Response, error) {
 		if n == max1xx {
 			return nil, errTooMany1xx
 		}
-		if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
+		if inf != nil {
+			if err := inf.informational(code, resp.Header); err != nil {
 				return nil, err
 			}
 		}
