@@ -23,6 +23,7 @@ func relayServer(t *testing.T, p *Proxy) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &Call{Params: &route.Params{}, RequestID: "req-1", ClientIP: "192.0.2.1"}
+		w.Header().Set("Access-Control-Allow-Origin", "https://app.example") // set before Serve, as the gateway's CORS stage does
 		p.Serve(w, r, c)
 		if c.Abort {
 			panic(http.ErrAbortHandler)
@@ -151,9 +152,11 @@ func TestServeRelayRules(t *testing.T) {
 			trailers: map[string]string{"X-Late": "7"},
 		},
 		{
-			name:    "informational answers are relayed",
+			name:    "informational answers are relayed, and keep what the gateway set for the final one",
 			answer:  "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" + ok2,
 			status:  200,
+			got:     map[string]string{"Access-Control-Allow-Origin": "https://app.example"},
+			notGot:  []string{"Link"},
 			interim: []string{"103 </a.css>; rel=preload"},
 		},
 		{
