@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -16,7 +17,18 @@ import (
 // the same process that answers a fixed 200 with as little parsing as it
 // can, so that the figures are the proxy's and its backend client's. The
 // client's request carries the headers a browser or API client sends.
-func BenchmarkServe(b *testing.B) {
+func BenchmarkServe(b *testing.B) { benchmarkServe(b, context.Background()) }
+
+// BenchmarkServeClientContext is BenchmarkServe with a request context that
+// can end, as net/http's server gives every request: the exchange then
+// watches it, to stop when the client goes away.
+func BenchmarkServeClientContext(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	benchmarkServe(b, ctx)
+}
+
+func benchmarkServe(b *testing.B, ctx context.Context) {
 	backend := fixedBackend(b)
 	tpl, err := route.ParseTemplate("http://" + backend + "/hello")
 	if err != nil {
@@ -26,7 +38,7 @@ func BenchmarkServe(b *testing.B) {
 	b.Cleanup(tr.CloseIdleConnections)
 	p := New(Options{URI: tpl, Transport: tr})
 	params := &route.Params{}
-	req := httptest.NewRequest("GET", "/orders/1?page=2", nil)
+	req := httptest.NewRequestWithContext(ctx, "GET", "/orders/1?page=2", nil)
 	req.Header.Set("Authorization", "Bearer abc.def.ghi")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "bench/1.0")

@@ -159,31 +159,41 @@ func (b *bufferPool) Put(buf []byte) {
 // http.ErrAbortHandler: it sets c.Abort, and the caller panics once its
 // bookkeeping is done.
 func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, c *Call) {
-	ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
-	defer cancel()
+	// The integration timeout is a deadline on the backend connection (the
+	// project's Transport sets it on the connection for the exchange, so
+	// no context or timer is made per request), and ctx says whether the
+	// client went away. Another RoundTripper knows only the request's
+	// context, so it gets one with the deadline.
+	deadline := time.Now().Add(p.timeout)
+	ctx := r.Context()
+	if p.own == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	// The timeout bounds writing the response as well as reading it: a
 	// client that stops reading would otherwise hold this handler, its
 	// backend connection and copy buffer for as long as it keeps its
 	// connection open. The deadline is lifted before the connection
 	// serves another request.
 	rc := http.NewResponseController(w)
-	if deadline, _ := ctx.Deadline(); rc.SetWriteDeadline(deadline) == nil {
+	if rc.SetWriteDeadline(deadline) == nil {
 		defer rc.SetWriteDeadline(time.Time{})
 	}
 	out, err := p.outbound(r, c)
 	if err != nil {
-		p.fail(ctx, w, r, c, err)
+		p.fail(ctx, deadline, w, r, c, err)
 		return
 	}
 	c.w = w
-	resp, err := p.roundTrip(ctx, out, c)
+	resp, err := p.roundTrip(ctx, deadline, out, c)
 	c.w = nil
 	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
 		resp.Body.Close()
 		err = errUpgrade
 	}
 	if err != nil {
-		p.fail(ctx, w, r, c, err)
+		p.fail(ctx, deadline, w, r, c, err)
 		return
 	}
 	readErr, err := relay(w, rc, resp)
@@ -198,7 +208,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, c *Call) {
 	// that is asked next; then a failed read of the backend's body is the
 	// backend's doing; with neither, writing to the client failed.
 	c.Abort = r.Context().Value(http.ServerContextKey) != nil
-	switch deadline, _ := ctx.Deadline(); {
+	switch {
 	case !time.Now().Before(deadline):
 		c.Cut, c.Err = CutTimeout, context.DeadlineExceeded
 		if readErr != nil {
@@ -217,9 +227,9 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, c *Call) {
 // informational answers to c directly; any other RoundTripper learns of
 // them through an httptrace hook, which may run on another goroutine and
 // after RoundTrip has returned, and so is fenced off once it has.
-func (p *Proxy) roundTrip(ctx context.Context, out *http.Request, c *Call) (*http.Response, error) {
+func (p *Proxy) roundTrip(ctx context.Context, deadline time.Time, out *http.Request, c *Call) (*http.Response, error) {
 	if p.own != nil {
-		return p.own.roundTrip(ctx, out, c)
+		return p.own.roundTrip(ctx, deadline, out, c)
 	}
 	var mu sync.Mutex
 	done := false
@@ -259,7 +269,7 @@ func (c *Call) informational(code int, h http.Header) error {
 // away, 502 otherwise. The context is asked before the error: a client
 // going away interrupts the exchange with a deadline in the past, so the
 // error alone looks like a timeout.
-func (p *Proxy) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, c *Call, err error) {
+func (p *Proxy) fail(ctx context.Context, deadline time.Time, w http.ResponseWriter, r *http.Request, c *Call, err error) {
 	c.Err = err
 	f, status, body := answer.FailureBackend, http.StatusBadGateway, answer.BadGateway
 	var tooBig *http.MaxBytesError
@@ -272,7 +282,7 @@ func (p *Proxy) fail(ctx context.Context, w http.ResponseWriter, r *http.Request
 	case errors.Is(ctxErr, context.Canceled):
 		w.WriteHeader(answer.ClientClosed)
 		return
-	case errors.Is(ctxErr, context.DeadlineExceeded), isTimeout(err):
+	case errors.Is(ctxErr, context.DeadlineExceeded), isTimeout(err), !time.Now().Before(deadline):
 		f, status, body = answer.FailureTimeout, http.StatusGatewayTimeout, answer.TimedOut
 	}
 	answer.Fail(c.Failer, w, r, f, status, body)
