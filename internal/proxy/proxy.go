@@ -166,6 +166,9 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, c *Call) {
 	// context, so it gets one with the deadline.
 	deadline := time.Now().Add(p.timeout)
 	ctx := r.Context()
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d // a caller's earlier deadline, as context.WithTimeout would keep it
+	}
 	if p.own == nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline)
