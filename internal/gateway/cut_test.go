@@ -78,8 +78,8 @@ func cuttingBackend(t *testing.T) string {
 }
 
 // stdLogLines captures what is written to the standard library's logger
-// (where httputil.ReverseProxy writes when it has no ErrorLog) until the
-// test ends.
+// (where httputil.ReverseProxy, which the proxy once was, wrote its errors)
+// until the test ends.
 func stdLogLines(t *testing.T) *testlog.Buffer {
 	t.Helper()
 	buf := &testlog.Buffer{}

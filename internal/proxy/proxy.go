@@ -8,16 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httputil"
+	"net/http/httptrace"
+	"net/textproto"
 	"sync"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/answer"
-	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/mapping"
 	"github.com/portcullis/portcullis/internal/route"
 )
@@ -50,15 +48,14 @@ type Call struct {
 	// Cut says why the response was cut short after its status and
 	// headers had been sent (one of the Cut* reasons); "" when it was not.
 	Cut string
-	// Abort is set when Cut is, under a net/http server: ReverseProxy
-	// then ends the handler with panic(http.ErrAbortHandler), so that the
-	// client's connection is closed and the client sees a truncated
-	// response rather than a complete-looking short one. Serve recovers
-	// that panic so the caller can log and count the request; the caller
-	// must then panic(http.ErrAbortHandler) itself.
+	// Abort is set when Cut is, under a net/http server: the handler must
+	// then end with panic(http.ErrAbortHandler), so that the client's
+	// connection is closed and the client sees a truncated response rather
+	// than a complete-looking short one. Serve does not panic itself, so
+	// that the caller can log and count the request first.
 	Abort bool
 
-	body responseBody // the backend's response body, as ReverseProxy reads it
+	w http.ResponseWriter // where informational answers are relayed, during Serve
 }
 
 // Reasons a response was cut short after its status and headers were sent
@@ -75,54 +72,24 @@ const (
 	CutTimeout = "timeout_mid_body"
 )
 
-// responseBody is the backend's response body, remembering how reading it
-// ended. It lives in the Call, so watching costs no allocation.
-type responseBody struct {
-	io.ReadCloser
-	err error // a read error other than the end of the body
-	eof bool  // the body was read to its end
-}
-
-func (b *responseBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil {
-		if err == io.EOF {
-			b.eof = true
-		} else if b.err == nil {
-			b.err = err
-		}
-	}
-	return n, err
-}
-
-// watchingTransport passes each backend response body through its Call's
-// responseBody, so that Serve can tell how copying it ended.
-type watchingTransport struct{ next http.RoundTripper }
-
-func (t *watchingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(req)
-	if err != nil || resp.StatusCode == http.StatusSwitchingProtocols {
-		return resp, err // (an upgrade needs the body's own type; never proxied anyway)
-	}
-	if c, ok := req.Context().Value(callKey{}).(*Call); ok {
-		c.body = responseBody{ReadCloser: resp.Body}
-		resp.Body = &c.body
-	}
-	return resp, nil
-}
-
 // TraceInjector writes the trace context of ctx into h (tracing.Tracer).
 type TraceInjector interface {
 	Inject(ctx context.Context, h http.Header)
 }
 
 // Proxy forwards requests for one route. It is safe for concurrent use.
+//
+// It is its own reverse proxy rather than httputil.ReverseProxy, which
+// cost about a third of a proxied request's allocations (a clone of the
+// request, contexts for its hooks, a trace per request) and applies
+// nothing Serve does not (relay.go applies the same rules, each tested).
 type Proxy struct {
 	uri     *route.Template
 	mapping *mapping.Mapping
 	strip   *HeaderFilter // removed from the client's request: what the gateway sets or maps, and the untrusted headers not passed
 	timeout time.Duration
-	rp      *httputil.ReverseProxy
+	next    http.RoundTripper
+	own     *Transport // next, when it is the project's Transport: exchanges without a trace or context of their own
 }
 
 // Options configures one Proxy.
@@ -143,43 +110,28 @@ func New(o Options) *Proxy {
 		uri:     o.URI,
 		mapping: o.Mapping,
 		timeout: o.Timeout,
+		next:    o.Transport,
 	}
 	if p.timeout <= 0 {
 		p.timeout = DefaultTimeout
 	}
-	// ReverseProxy removes X-Forwarded-For, -Host and -Proto itself; they
-	// are named here for their underscore spellings.
+	// The forwarding headers are set by the proxy alone; they are named
+	// here for their underscore spellings too.
 	strip := []string{"Forwarded", RequestIDHeader, "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", RealIPHeader, ClientCertHeader}
 	strip = append(strip, removedClientHeaders(o.PassClientHeaders)...)
 	p.strip = NewHeaderFilter(append(strip, o.Mapping.Headers()...)...)
-	next := o.Transport
-	if next == nil {
-		next = http.DefaultTransport
+	if p.next == nil {
+		p.next = http.DefaultTransport
 	}
-	p.rp = &httputil.ReverseProxy{
-		Rewrite:      p.rewrite,
-		Transport:    &watchingTransport{next: next},
-		ErrorHandler: p.fail,
-		// FlushInterval stays 0: ReverseProxy already flushes at once for
-		// server-sent events and bodies of unknown length, and flushing
-		// every response (-1) costs an extra write per request (measured:
-		// docs/benchmarks.md).
-		BufferPool: copyBuffers,
-		// Every error ReverseProxy would print in plain text reaches the
-		// Call instead (a failed exchange through ErrorHandler, a failed
-		// body copy through responseBody), and the gateway logs it as JSON
-		// in the request's access-log line. Nil would mean the standard
-		// library's logger, on the gateway's stderr.
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
+	p.own, _ = p.next.(*Transport)
 	return p
 }
 
 // Timeout is the integration timeout: the longest one exchange may take.
 func (p *Proxy) Timeout() time.Duration { return p.timeout }
 
-// copyBuffers recycles ReverseProxy's 32 KiB copy buffers, which it would
-// otherwise allocate for every response.
+// copyBuffers recycles the 32 KiB buffers response bodies are copied
+// through, which would otherwise be allocated for every response.
 var copyBuffers = &bufferPool{}
 
 type bufferPool struct{ p sync.Pool }
@@ -201,109 +153,115 @@ func (b *bufferPool) Put(buf []byte) {
 	}
 }
 
-type callKey struct{}
-
 // Serve forwards r. The response, or AWS's error answer, is written to w;
 // c.Err says why when the exchange failed, c.Cut when the response was cut
 // short after its headers were sent. Serve does not panic with
 // http.ErrAbortHandler: it sets c.Abort, and the caller panics once its
 // bookkeeping is done.
 func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, c *Call) {
-	ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
-	defer cancel()
-	// The context carries c to Rewrite, ErrorHandler and the transport,
-	// which see only the request.
-	r = r.WithContext(context.WithValue(ctx, callKey{}, c))
+	// The integration timeout is a deadline on the backend connection (the
+	// project's Transport sets it on the connection for the exchange, so
+	// no context or timer is made per request), and ctx says whether the
+	// client went away. Another RoundTripper knows only the request's
+	// context, so it gets one with the deadline.
+	deadline := time.Now().Add(p.timeout)
+	ctx := r.Context()
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d // a caller's earlier deadline, as context.WithTimeout would keep it
+	}
+	if p.own == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	// The timeout bounds writing the response as well as reading it: a
 	// client that stops reading would otherwise hold this handler, its
 	// backend connection and copy buffer for as long as it keeps its
 	// connection open. The deadline is lifted before the connection
 	// serves another request.
 	rc := http.NewResponseController(w)
-	if deadline, _ := ctx.Deadline(); rc.SetWriteDeadline(deadline) == nil {
+	if rc.SetWriteDeadline(deadline) == nil {
 		defer rc.SetWriteDeadline(time.Time{})
 	}
-	defer noteCut(ctx, c) // before cancel: it reads ctx's state
-	p.rp.ServeHTTP(w, r)
-}
-
-// noteCut records a response cut short after its headers were sent. When
-// copying the body fails, ReverseProxy panics with http.ErrAbortHandler
-// under a net/http server (and merely returns elsewhere); either way the
-// backend's body was not read to its end. Other panics go on unchanged.
-//
-// Why it was cut: once the integration timeout has passed, the timeout
-// ended it (the transport then interrupts a backend read that is still
-// waiting, and the write deadline Serve sets ends a write to a client that
-// stopped reading). Before that, a client going away cancels the context
-// (which interrupts the backend read too), so that is asked next; then a
-// failed read of the backend's body is the backend's doing; with neither,
-// writing to the client failed.
-func noteCut(ctx context.Context, c *Call) {
-	v := recover()
-	if v != nil && v != http.ErrAbortHandler {
-		panic(v)
+	out, err := p.outbound(r, c)
+	if err != nil {
+		p.fail(ctx, deadline, w, r, c, err)
+		return
 	}
-	b := &c.body
-	if v == nil && (b.ReadCloser == nil || b.eof) {
-		return // no response relayed (fail answered), or relayed whole
+	c.w = w
+	resp, err := p.roundTrip(ctx, deadline, out, c)
+	c.w = nil
+	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
+		resp.Body.Close()
+		err = errUpgrade
 	}
-	c.Abort = v != nil
-	switch deadline, _ := ctx.Deadline(); {
+	if err != nil {
+		p.fail(ctx, deadline, w, r, c, err)
+		return
+	}
+	readErr, err := relay(w, rc, resp)
+	if err == nil {
+		return
+	}
+	// Cut short after the headers were sent. Once the integration timeout
+	// has passed, the timeout ended it (the transport then interrupts a
+	// backend read that is still waiting, and the write deadline ends a
+	// write to a client that stopped reading). Before that, a client going
+	// away ends the context (which interrupts the backend read too), so
+	// that is asked next; then a failed read of the backend's body is the
+	// backend's doing; with neither, writing to the client failed.
+	c.Abort = r.Context().Value(http.ServerContextKey) != nil
+	switch {
 	case !time.Now().Before(deadline):
 		c.Cut, c.Err = CutTimeout, context.DeadlineExceeded
-		if b.err != nil {
-			c.Err = fmt.Errorf("%w (%w)", context.DeadlineExceeded, b.err)
+		if readErr != nil {
+			c.Err = fmt.Errorf("%w (%w)", context.DeadlineExceeded, readErr)
 		}
 	case ctx.Err() != nil:
 		c.Cut = CutClientClosed
-	case b.err != nil:
-		c.Cut, c.Err = CutBackendClosed, b.err
+	case readErr != nil:
+		c.Cut, c.Err = CutBackendClosed, readErr
 	default:
 		c.Cut = CutClientClosed
 	}
 }
 
-// rewrite builds the outbound request. ReverseProxy has already removed
-// hop-by-hop headers (including any the client named in Connection) and
-// X-Forwarded-*, so what is set here cannot be stripped by the client.
-func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
-	c := pr.In.Context().Value(callKey{}).(*Call)
-	out := pr.Out
-	u := p.uri.ExpandURL(c.Params)
-	if q := pr.In.URL.RawQuery; q != "" {
-		if u.RawQuery != "" {
-			u.RawQuery += "&" + q
-		} else {
-			u.RawQuery = q
+// roundTrip sends out to the backend. The project's Transport relays
+// informational answers to c directly; any other RoundTripper learns of
+// them through an httptrace hook, which may run on another goroutine and
+// after RoundTrip has returned, and so is fenced off once it has.
+func (p *Proxy) roundTrip(ctx context.Context, deadline time.Time, out *http.Request, c *Call) (*http.Response, error) {
+	if p.own != nil {
+		return p.own.roundTrip(ctx, deadline, out, c)
+	}
+	var mu sync.Mutex
+	done := false
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return nil
 		}
-	}
-	out.URL = u
-	out.Host = "" // the backend sees its own host name, as with AWS
+		return c.informational(code, http.Header(h))
+	}}
+	resp, err := p.next.RoundTrip(out.WithContext(httptrace.WithClientTrace(ctx, trace)))
+	mu.Lock()
+	done = true
+	mu.Unlock()
+	return resp, err
+}
 
-	p.strip.Remove(out.Header)
-	// One slice for both: header values are replaced or appended to (which
-	// copies a full slice), never changed in place.
-	addr := []string{c.ClientIP}
-	out.Header["X-Forwarded-For"] = addr
-	out.Header[RealIPHeader] = addr
-	out.Header.Set("X-Forwarded-Host", pr.In.Host)
-	if pr.In.TLS != nil {
-		out.Header.Set("X-Forwarded-Proto", "https")
-	} else {
-		out.Header.Set("X-Forwarded-Proto", "http")
-	}
-	out.Header.Set(RequestIDHeader, c.RequestID)
-	if cert := apigwevent.VerifiedClientCert(pr.In.TLS); cert != nil {
-		out.Header.Set(ClientCertHeader, forwardedClientCert(cert))
-	}
-	if c.Trace != nil {
-		c.Trace.Inject(pr.In.Context(), out.Header)
-	}
-	p.mapping.Apply(out, c.Source)
-	if _, ok := out.Header["User-Agent"]; !ok {
-		out.Header["User-Agent"] = nil // don't let Go add its own
-	}
+// informational relays a backend's 1xx answer to the client. The client's
+// response headers set so far (CORS, by the gateway) are kept for the final
+// answer; the 1xx's own headers are not.
+func (c *Call) informational(code int, h http.Header) error {
+	dst := c.w.Header()
+	kept := dst.Clone()
+	copyHeader(dst, h)
+	c.w.WriteHeader(code)
+	clear(dst)
+	copyHeader(dst, kept)
+	return nil
 }
 
 // fail answers a request whose backend exchange failed: 413 when the
@@ -314,13 +272,12 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 // away, 502 otherwise. The context is asked before the error: a client
 // going away interrupts the exchange with a deadline in the past, so the
 // error alone looks like a timeout.
-func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
-	c := r.Context().Value(callKey{}).(*Call)
+func (p *Proxy) fail(ctx context.Context, deadline time.Time, w http.ResponseWriter, r *http.Request, c *Call, err error) {
 	c.Err = err
 	f, status, body := answer.FailureBackend, http.StatusBadGateway, answer.BadGateway
 	var tooBig *http.MaxBytesError
 	var clientBody *requestBodyError
-	switch ctxErr := r.Context().Err(); {
+	switch ctxErr := ctx.Err(); {
 	case errors.As(err, &tooBig):
 		f, status, body = answer.FailureTooLarge, http.StatusRequestEntityTooLarge, answer.TooLarge
 	case errors.As(err, &clientBody):
@@ -328,7 +285,7 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(ctxErr, context.Canceled):
 		w.WriteHeader(answer.ClientClosed)
 		return
-	case errors.Is(ctxErr, context.DeadlineExceeded), isTimeout(err):
+	case errors.Is(ctxErr, context.DeadlineExceeded), isTimeout(err), !time.Now().Before(deadline):
 		f, status, body = answer.FailureTimeout, http.StatusGatewayTimeout, answer.TimedOut
 	}
 	answer.Fail(c.Failer, w, r, f, status, body)

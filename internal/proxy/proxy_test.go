@@ -77,10 +77,10 @@ func TestServeFailures(t *testing.T) {
 }
 
 // TestServeCut: a response cut short after its headers were sent is
-// reported in Call.Cut with its reason. Under a net/http server Serve
-// recovers ReverseProxy's http.ErrAbortHandler panic and sets Abort, so
-// the caller can record the request before ending the handler; elsewhere
-// nothing panics and Abort stays false.
+// reported in Call.Cut with its reason. Under a net/http server Serve sets
+// Abort, so that the caller can record the request before ending the
+// handler with http.ErrAbortHandler; elsewhere Abort stays false. Serve
+// itself never panics.
 func TestServeCut(t *testing.T) {
 	closes := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
 		readHead(r)
@@ -154,5 +154,30 @@ func TestServeCut(t *testing.T) {
 				t.Errorf("client read error %v; a cut response must look cut, a whole one whole", err)
 			}
 		})
+	}
+}
+
+// TestServeCallerDeadline: a request whose context ends before the
+// integration timeout is held to the earlier deadline, and a body cut
+// there is recorded as the timeout's doing, not as the client going away.
+func TestServeCallerDeadline(t *testing.T) {
+	trickles := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+		readHead(r)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nslow")
+		io.Copy(io.Discard, r) // the rest never comes
+	})
+	tpl, err := route.ParseTemplate("http://" + trickles.addr + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	p := New(Options{URI: tpl, Timeout: time.Minute, Transport: tr}) // far away: only the caller's deadline can act
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	c := &Call{Params: &route.Params{}}
+	mustReturn(t, "Serve", func() { p.Serve(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil).WithContext(ctx), c) })
+	if c.Cut != CutTimeout || c.Err == nil {
+		t.Errorf("cut %q, err %v; want %q with an error", c.Cut, c.Err, CutTimeout)
 	}
 }

@@ -19,8 +19,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// Transport is the HTTP/1.1 client every proxy of a gateway shares, plugged
-// into httputil.ReverseProxy as its Transport.
+// Transport is the HTTP/1.1 client every proxy of a gateway shares.
 //
 // Why not net/http's Transport: it runs a reader and a writer goroutine per
 // connection and hands each exchange between them and the caller through
@@ -89,7 +88,7 @@ func NewTransport() *Transport {
 // server name, the latest.
 const sessionCacheSize = 256
 
-// Errors RoundTrip reports; ReverseProxy's ErrorHandler turns them into 502.
+// Errors RoundTrip reports; Serve answers them with 502.
 var (
 	errUpgrade        = errors.New("backend switched protocols; upgrades are not proxied")
 	errHeaderTooLarge = errors.New("backend response headers exceed the limit")
@@ -104,6 +103,37 @@ const max1xx = 5
 // returns the response. The response body must be read to the end or closed;
 // only then can the connection serve another request.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var inf informer
+	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
+		inf = traceInformer{trace.Got1xxResponse}
+	}
+	deadline, _ := req.Context().Deadline()
+	return t.roundTrip(req.Context(), deadline, req, inf)
+}
+
+// informer receives the informational (1xx) answers of an exchange, before
+// the final answer: Call relays them to the client.
+type informer interface {
+	informational(code int, h http.Header) error
+}
+
+// traceInformer passes informational answers to an httptrace hook, as
+// net/http's Transport does.
+type traceInformer struct {
+	got func(code int, h textproto.MIMEHeader) error
+}
+
+func (t traceInformer) informational(code int, h http.Header) error {
+	return t.got(code, textproto.MIMEHeader(h))
+}
+
+// roundTrip is RoundTrip with what ends the exchange and the receiver of
+// informational answers (nil: they are dropped) given apart from the
+// request, so that the proxy need not derive a request, a context or a timer
+// for each exchange: deadline (zero: none) bounds the whole exchange, body
+// included, as a deadline on the connection; ctx ending (the client went
+// away) interrupts it.
+func (t *Transport) roundTrip(ctx context.Context, deadline time.Time, req *http.Request, inf informer) (*http.Response, error) {
 	o, err := originOf(req)
 	if err != nil {
 		return nil, err
@@ -112,11 +142,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		c, err := t.get(req.Context(), o)
+		c, err := t.get(ctx, deadline, o)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.exchange(req)
+		resp, err := c.exchange(ctx, deadline, req, inf)
 		if err == nil {
 			return resp, nil
 		}
@@ -124,7 +154,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// before a byte comes back; a request without a body and with no
 		// side effects can safely go again on a fresh connection, as
 		// net/http's Transport does.
-		if attempt > 0 || !c.reused || c.received > 0 || !replayable(req) || req.Context().Err() != nil {
+		if attempt > 0 || !c.reused || c.received > 0 || !replayable(req) || ctx.Err() != nil {
 			return nil, err
 		}
 	}
@@ -178,14 +208,14 @@ func replayable(req *http.Request) bool {
 
 // get returns an idle connection to o that is still open, or dials one.
 // The liveness check is a syscall, so it runs outside the lock.
-func (t *Transport) get(ctx context.Context, o origin) (*upstreamConn, error) {
+func (t *Transport) get(ctx context.Context, deadline time.Time, o origin) (*upstreamConn, error) {
 	now := time.Now()
 	for {
 		t.mu.Lock()
 		list := t.idle[o]
 		if len(list) == 0 {
 			t.mu.Unlock()
-			return t.dial(ctx, o)
+			return t.dial(ctx, deadline, o)
 		}
 		c := list[len(list)-1]
 		list[len(list)-1] = nil
@@ -199,7 +229,7 @@ func (t *Transport) get(ctx context.Context, o origin) (*upstreamConn, error) {
 	}
 }
 
-func (t *Transport) dial(ctx context.Context, o origin) (*upstreamConn, error) {
+func (t *Transport) dial(ctx context.Context, deadline time.Time, o origin) (*upstreamConn, error) {
 	addr := o.host
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		if o.https {
@@ -208,7 +238,7 @@ func (t *Transport) dial(ctx context.Context, o origin) (*upstreamConn, error) {
 			addr = net.JoinHostPort(addr, "80")
 		}
 	}
-	d := net.Dialer{Timeout: t.DialTimeout, KeepAlive: 30 * time.Second}
+	d := net.Dialer{Timeout: t.DialTimeout, Deadline: deadline, KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -227,6 +257,7 @@ func (t *Transport) dial(ctx context.Context, o origin) (*upstreamConn, error) {
 		}
 		cfg.NextProtos = []string{"http/1.1"}
 		tc := tls.Client(nc, cfg)
+		nc.SetDeadline(deadline) // the exchange's, if it comes first; exchange sets it again
 		hctx, cancel := context.WithTimeout(ctx, t.TLSHandshakeTimeout)
 		err := tc.HandshakeContext(hctx)
 		cancel()
@@ -237,6 +268,7 @@ func (t *Transport) dial(ctx context.Context, o origin) (*upstreamConn, error) {
 		nc = tc
 	}
 	c := &upstreamConn{t: t, origin: o, nc: nc}
+	c.interrupt = func() { c.nc.SetDeadline(aLongTimeAgo) }
 	c.lr = limitedReader{c: c, n: math.MaxInt64}
 	c.br = bufio.NewReaderSize(&c.lr, 4<<10)
 	c.bw = bufio.NewWriterSize(nc, 4<<10)
@@ -317,6 +349,8 @@ type upstreamConn struct {
 	bw        *bufio.Writer
 	idleSince time.Time
 
+	interrupt func() // ends blocked reads and writes; made once, for context.AfterFunc
+
 	// For open, set on first use.
 	raw    syscall.RawConn
 	peekFn func(fd uintptr) bool
@@ -349,29 +383,32 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 
 // exchange writes req and reads the response head. On error the connection
 // is closed.
-func (c *upstreamConn) exchange(req *http.Request) (*http.Response, error) {
+func (c *upstreamConn) exchange(ctx context.Context, deadline time.Time, req *http.Request, inf informer) (*http.Response, error) {
 	c.received = 0
-	ctx := req.Context()
-	// The integration timeout (the context's deadline) and the client going
-	// away (its cancellation) both end the context, which interrupts blocked
-	// reads and writes.
-	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
+	// The integration timeout is the connection's deadline until the
+	// exchange ends (release lifts it); the client going away ends ctx,
+	// which interrupts blocked reads and writes at once.
+	c.nc.SetDeadline(deadline)
+	stop := noStop
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, c.interrupt)
+	}
 
 	// A body is written beside the response read: a backend may answer
 	// (413, 401) before reading it all, and must not be deadlocked against.
 	var written chan error
 	if req.Body == nil || req.Body == http.NoBody {
 		if err := c.write(req); err != nil {
-			return nil, c.fail(stop, ctx, err)
+			return nil, c.fail(stop, ctx, deadline, err)
 		}
 	} else {
 		written = make(chan error, 1)
 		go c.writeWithBody(req, written)
 	}
 
-	resp, err := c.readResponse(req)
+	resp, err := c.readResponse(req, inf)
 	if err != nil {
-		err = c.fail(stop, ctx, err)
+		err = c.fail(stop, ctx, deadline, err)
 		select {
 		case werr := <-written: // nil channel when there was no body
 			if werr != nil {
@@ -433,20 +470,26 @@ func (c *upstreamConn) write(req *http.Request) error {
 }
 
 // fail closes the connection after a failed exchange and says why: the
-// context's error when it ended the exchange.
-func (c *upstreamConn) fail(stop func() bool, ctx context.Context, err error) error {
+// context's error when it ended the exchange, context.DeadlineExceeded when
+// the deadline had passed.
+func (c *upstreamConn) fail(stop func() bool, ctx context.Context, deadline time.Time, err error) error {
 	stop()
 	c.nc.Close()
 	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		return fmt.Errorf("%w (%w)", ctx.Err(), err)
 	}
+	if !deadline.IsZero() && !time.Now().Before(deadline) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
+	}
 	return err
 }
 
+// noStop stands for context.AfterFunc's stop when the context cannot end.
+func noStop() bool { return true }
+
 // readResponse reads the final response head, passing informational (1xx)
-// responses to the request's httptrace hook as net/http's Transport does
-// (ReverseProxy relays them to the client).
-func (c *upstreamConn) readResponse(req *http.Request) (*http.Response, error) {
+// responses to inf (the proxy relays them to the client).
+func (c *upstreamConn) readResponse(req *http.Request, inf informer) (*http.Response, error) {
 	for n := 0; ; n++ {
 		c.lr.n = c.t.MaxResponseHeaderBytes + int64(c.br.Size())
 		resp, err := http.ReadResponse(c.br, req)
@@ -464,8 +507,8 @@ func (c *upstreamConn) readResponse(req *http.Request) (*http.Response, error) {
 		if n == max1xx {
 			return nil, errTooMany1xx
 		}
-		if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
+		if inf != nil {
+			if err := inf.informational(code, resp.Header); err != nil {
 				return nil, err
 			}
 		}

@@ -301,8 +301,8 @@ func TestTransportRefusesBadExchanges(t *testing.T) {
 	}
 }
 
-// Informational answers go to the httptrace hook (ReverseProxy relays them
-// to the client); the final answer follows.
+// Informational answers go to the httptrace hook, as net/http's Transport
+// reports them; the final answer follows.
 func TestTransportInformational(t *testing.T) {
 	be := newRawBackend(t, answerEach("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"+ok2))
 	tr := NewTransport()
