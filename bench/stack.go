@@ -30,15 +30,16 @@ var stackRows = []struct{ mode, what string }{
 	{"floor", "net/http server floor: the backend's answer from memory, no backend call"},
 	{"http-transport", "net/http server + httputil.ReverseProxy + net/http.Transport tuned for keep-alive"},
 	{"proxy-transport", "net/http server + httputil.ReverseProxy + internal/proxy's Transport"},
+	{"proxy-serve", "net/http server + internal/proxy's Proxy.Serve (relay and Transport), as http_proxy runs"},
 	{"fasthttp-client", "net/http server + fasthttp HostClient as the backend client"},
 	{"fasthttp", "fasthttp server and HostClient end to end"},
 }
 
-// ownWorkStack is the bare-stack row with the backend client portcullis's
-// http_proxy uses (internal/proxy.NewTransport, plugged into
-// httputil.ReverseProxy): what the gateway costs over it is its own work.
-// Change it with the gateway's backend client.
-const ownWorkStack = "stack.proxy-transport"
+// ownWorkStack is the bare-stack row that runs what portcullis's http_proxy
+// runs (internal/proxy's Proxy.Serve: its relay and Transport) under
+// net/http's server: what the gateway costs over it is its own work.
+// Change it with the gateway's proxy.
+const ownWorkStack = "stack.proxy-serve"
 
 // roundTarget is one target of the reference rounds.
 type roundTarget struct {

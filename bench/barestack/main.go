@@ -9,7 +9,8 @@
 //
 //	floor            net/http server answering 200 with the backend's body (fetched once at start); no backend call
 //	http-transport   net/http server + httputil.ReverseProxy + net/http.Transport tuned for keep-alive
-//	proxy-transport  net/http server + httputil.ReverseProxy + internal/proxy's Transport (the one portcullis's http_proxy uses)
+//	proxy-transport  net/http server + httputil.ReverseProxy + internal/proxy's Transport
+//	proxy-serve      net/http server + internal/proxy's Proxy.Serve (its relay and Transport), what portcullis's http_proxy runs
 //	fasthttp-client  net/http server + a github.com/valyala/fasthttp HostClient as the backend client
 //	fasthttp         fasthttp server and HostClient end to end
 //
@@ -34,10 +35,11 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/route"
 )
 
 // modes are the -mode values, in the order the harness reports them.
-var modes = []string{"floor", "http-transport", "proxy-transport", "fasthttp-client", "fasthttp"}
+var modes = []string{"floor", "http-transport", "proxy-transport", "proxy-serve", "fasthttp-client", "fasthttp"}
 
 func main() {
 	mode := flag.String("mode", "floor", fmt.Sprintf("what to serve: one of %q", modes))
@@ -72,6 +74,11 @@ func serveOn(ln net.Listener, mode, backend, path string, idle int) error {
 		h = reverseProxy(backend, tunedTransport(idle))
 	case "proxy-transport":
 		h = reverseProxy(backend, proxy.NewTransport())
+	case "proxy-serve":
+		var err error
+		if h, err = relayProxy(backend, path); err != nil {
+			return err
+		}
 	case "fasthttp-client":
 		h = &fasthttpClientProxy{client: hostClient(backend, idle)}
 	default:
@@ -128,6 +135,25 @@ func reverseProxy(backend string, transport http.RoundTripper) *httputil.Reverse
 		BufferPool: &copyBuffers{},
 		ErrorLog:   log.New(io.Discard, "", 0),
 	}
+}
+
+// relayProxy forwards every request to backend's path through
+// internal/proxy's Proxy, as a public http_proxy route does, with no
+// routing, request id generation, access log or metrics around it.
+func relayProxy(backend, path string) (http.Handler, error) {
+	uri, err := route.ParseTemplate("http://" + backend + path)
+	if err != nil {
+		return nil, fmt.Errorf("proxy-serve: %w", err)
+	}
+	p := proxy.New(proxy.Options{URI: uri, Transport: proxy.NewTransport()})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+		c := &proxy.Call{Params: &route.Params{}, RequestID: "barestack", ClientIP: ip}
+		p.Serve(w, r, c)
+		if c.Abort {
+			panic(http.ErrAbortHandler)
+		}
+	}), nil
 }
 
 // tunedTransport is net/http's Transport set up as a reverse proxy's backend
