@@ -1,0 +1,299 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis/portcullis/internal/testredis"
+)
+
+// pipelineGate is a go-redis hook that runs before each pipeline the
+// function the test gives it (nil: none), with the pipeline's commands;
+// it counts pipelines and their commands.
+type pipelineGate struct {
+	mu        sync.Mutex
+	before    func(cmds []redis.Cmder)
+	pipelines []int // commands in each pipeline, in order
+}
+
+func (g *pipelineGate) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (g *pipelineGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (g *pipelineGate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		g.mu.Lock()
+		g.pipelines = append(g.pipelines, len(cmds))
+		before := g.before
+		g.mu.Unlock()
+		if before != nil {
+			before(cmds)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (g *pipelineGate) set(f func([]redis.Cmder)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.before = f
+}
+
+func (g *pipelineGate) sent() []int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]int(nil), g.pipelines...)
+}
+
+// holdFirstPipeline makes the next pipeline wait until release is closed,
+// and returns a channel closed when it has begun waiting.
+func holdFirstPipeline(g *pipelineGate, release chan struct{}) <-chan struct{} {
+	held := make(chan struct{})
+	var once sync.Once
+	g.set(func([]redis.Cmder) {
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			close(held)
+			<-release
+		}
+	})
+	return held
+}
+
+// waitQueued waits until n calls are queued behind the lane (a hang
+// guard, not a speed limit).
+func waitQueued(t *testing.T, b *batcher, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(b.queue) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls queued; want %d", len(b.queue), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Calls queued while a pipeline is in flight go out together as the next
+// pipeline, and each caller gets its own bucket's answer: every caller has
+// a bucket of a different size, so a reply handed to the wrong caller
+// shows as the wrong Remaining.
+func TestBatcherRepliesToTheirCallers(t *testing.T) {
+	srv := testredis.Start(t)
+	st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}}, Options{})
+	ctx := context.Background()
+	if _, err := st.Allow(ctx, "warm", Limit{Rate: 1, Burst: 1}); err != nil { // dials, loads the script
+		t.Fatal(err)
+	}
+	var gate pipelineGate
+	st.Redis().AddHook(&gate)
+	release := make(chan struct{})
+	held := holdFirstPipeline(&gate, release)
+	first := make(chan error, 1)
+	go func() {
+		_, err := st.Allow(ctx, "first", Limit{Rate: 1, Burst: 1})
+		first <- err
+	}()
+	<-held
+
+	const n = 100
+	type answer struct {
+		r   Result
+		err error
+	}
+	answers := make([]answer, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r, err := st.Allow(ctx, "k"+strconv.Itoa(i), Limit{Rate: 0.001, Burst: i + 1})
+			answers[i] = answer{r, err}
+		})
+	}
+	waitQueued(t, st.batch, n)
+	close(release)
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatalf("the held call: %v", err)
+	}
+	for i, a := range answers {
+		if a.err != nil || !a.r.Allowed || a.r.Remaining != i {
+			t.Errorf("caller %d (burst %d): %+v %v; want allowed, %d remaining", i, i+1, a.r, a.err, i)
+		}
+	}
+	if got := gate.sent(); len(got) != 2 || got[0] != 1 || got[1] != n {
+		t.Errorf("pipelines sent (commands each): %v; want [1 %d]: the queued calls in one", got, n)
+	}
+	// A second round on the same buckets: each has one token less.
+	for i := range n {
+		wg.Go(func() {
+			r, err := st.Allow(ctx, "k"+strconv.Itoa(i), Limit{Rate: 0.001, Burst: i + 1})
+			answers[i] = answer{r, err}
+		})
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if i == 0 {
+			if a.err != nil || a.r.Allowed {
+				t.Errorf("caller 0 again (burst 1): %+v %v; want refused", a.r, a.err)
+			}
+			continue
+		}
+		if a.err != nil || !a.r.Allowed || a.r.Remaining != i-1 {
+			t.Errorf("caller %d again: %+v %v; want allowed, %d remaining", i, a.r, a.err, i-1)
+		}
+	}
+}
+
+// A call still queued when its timeout passes (the pipeline before it
+// hangs) returns the fail_open policy and a timeout error, is counted as a
+// fallback, and is not sent once the lane is free again; the next probe
+// finds Redis and decides again.
+func TestBatcherTimeoutWhileQueued(t *testing.T) {
+	for _, failOpen := range []bool{true, false} {
+		t.Run(map[bool]string{true: "fail_open", false: "fail_closed"}[failOpen], func(t *testing.T) {
+			srv := testredis.Start(t)
+			fo := failOpen
+			st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}, FailOpen: &fo, Timeout: 100 * time.Millisecond},
+				Options{ProbeInterval: time.Nanosecond})
+			var gate pipelineGate
+			st.Redis().AddHook(&gate)
+			ctx := context.Background()
+			l := Limit{Rate: 0.001, Burst: 1}
+			release := make(chan struct{})
+			held := holdFirstPipeline(&gate, release)
+			results := make(chan error, 11)
+			check := func(key string) {
+				r, err := st.Allow(ctx, key, l)
+				if r.Allowed != failOpen {
+					err = errors.Join(err, errors.New("Allowed is not the fail_open policy"))
+				}
+				results <- err
+			}
+			go check("held")
+			<-held
+			for i := range 10 {
+				go check("queued" + strconv.Itoa(i))
+			}
+			for range 11 {
+				err := <-results
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("a call behind a hung pipeline: %v; want the fail_open policy and a timeout", err)
+				}
+			}
+			if st.Fallbacks() != 11 {
+				t.Errorf("%d fallbacks; want 11", st.Fallbacks())
+			}
+			gate.set(nil)
+			close(release)
+			r, err := st.Allow(ctx, "after", l)
+			if err != nil || !r.Allowed {
+				t.Fatalf("after release: %+v %v; want decided by Redis", r, err)
+			}
+			if r, err := st.Allow(ctx, "after", l); err != nil || r.Allowed {
+				t.Fatalf("after release, bucket spent: %+v %v; want refused by Redis", r, err)
+			}
+			for i := range 10 {
+				if got := srv.Command(t, "EXISTS", "portcullis:rl:queued"+strconv.Itoa(i)); got != ":0" {
+					t.Errorf("queued%d was decided by Redis after its caller gave up (EXISTS = %s)", i, got)
+				}
+			}
+		})
+	}
+}
+
+// Redis killed while a pipeline of many calls is on its way: every caller
+// in it gets the fail_open policy and the error, the backend is down; once
+// Redis is back the next probe decides again, with no restart.
+func TestBatcherRedisKilledMidBatch(t *testing.T) {
+	for _, failOpen := range []bool{true, false} {
+		t.Run(map[bool]string{true: "fail_open", false: "fail_closed"}[failOpen], func(t *testing.T) {
+			srv := testredis.Start(t)
+			fo := failOpen
+			st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}, FailOpen: &fo}, Options{ProbeInterval: time.Nanosecond})
+			var gate pipelineGate
+			st.Redis().AddHook(&gate)
+			ctx := context.Background()
+			l := Limit{Rate: 0.001, Burst: 5}
+			if _, err := st.Allow(ctx, "warm", l); err != nil { // dials, loads the script
+				t.Fatal(err)
+			}
+			release := make(chan struct{})
+			held := holdFirstPipeline(&gate, release)
+			go func() { _, _ = st.Allow(ctx, "held", l) }()
+			<-held
+			const n = 30
+			gate.set(func(cmds []redis.Cmder) {
+				if len(cmds) == n {
+					srv.Kill()
+				}
+			})
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					r, err := st.Allow(ctx, "k"+strconv.Itoa(i), l)
+					if err != nil && r.Allowed != failOpen {
+						err = errors.Join(err, errors.New("Allowed is not the fail_open policy"))
+					}
+					if err == nil {
+						err = errors.New("decided while Redis was killed")
+					}
+					errs[i] = err
+				})
+			}
+			waitQueued(t, st.batch, n)
+			close(release)
+			wg.Wait()
+			for i, err := range errs {
+				if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrDown) {
+					t.Errorf("caller %d: %v; want the connection's failure and the fail_open policy", i, err)
+				}
+			}
+			if s := st.Status(ctx); s.Up {
+				t.Errorf("status after Redis was killed: %+v; want down", s)
+			}
+			gate.set(nil)
+			srv.Restart(t)
+			r, err := st.Allow(ctx, "again", l)
+			if err != nil || !r.Allowed || r.Remaining != 4 {
+				t.Fatalf("after restart: %+v %v; want decided by Redis, 4 remaining", r, err)
+			}
+		})
+	}
+}
+
+// Close answers calls still queued with redis.ErrClosed, and later calls
+// fail at once.
+func TestBatcherClose(t *testing.T) {
+	srv := testredis.Start(t)
+	st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}}, Options{})
+	var gate pipelineGate
+	st.Redis().AddHook(&gate)
+	release := make(chan struct{})
+	held := holdFirstPipeline(&gate, release)
+	ctx := context.Background()
+	go func() { _, _ = st.Allow(ctx, "held", Limit{Rate: 1, Burst: 1}) }()
+	<-held
+	errs := make(chan error, 5)
+	for i := range 5 {
+		go func() {
+			_, err := st.batch.run(ctx, gcraScript, []string{"q" + strconv.Itoa(i)}, 1.0, 1.0)
+			errs <- err
+		}()
+	}
+	waitQueued(t, st.batch, 5)
+	go close(release)
+	st.batch.close()
+	for range 5 {
+		if err := <-errs; !errors.Is(err, redis.ErrClosed) && err != nil {
+			t.Errorf("a call queued at close: %v; want redis.ErrClosed (or its answer, if sent before)", err)
+		}
+	}
+	if _, err := st.batch.run(ctx, gcraScript, []string{"late"}, 1.0, 1.0); !errors.Is(err, redis.ErrClosed) {
+		t.Errorf("a call after close: %v; want redis.ErrClosed", err)
+	}
+}
