@@ -231,14 +231,14 @@ func (b *batcher) send(pipe redis.Pipeliner, batch, retry []*scriptCall) []*scri
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	for _, c := range batch {
-		c.cmd = redis.NewCmd(ctx, c.argv[:c.argc]...)
+		c.cmd = c.command(ctx)
 		_ = pipe.Process(ctx, c.cmd)
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error
 	for _, c := range batch {
 		if redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
 			c.argv[0], c.argv[1] = "eval", c.script.src
-			c.cmd = redis.NewCmd(ctx, c.argv[:c.argc]...)
+			c.cmd = c.command(ctx)
 			_ = pipe.Process(ctx, c.cmd)
 			retry = append(retry, c)
 			continue
@@ -253,6 +253,16 @@ func (b *batcher) send(pipe redis.Pipeliner, batch, retry []*scriptCall) []*scri
 		clear(retry)
 	}
 	return retry
+}
+
+// command is c's EVALSHA or EVAL. Its first key's position is set, so
+// that a Cluster client routes it by that key without working it out.
+func (c *scriptCall) command(ctx context.Context) *redis.Cmd {
+	cmd := redis.NewCmd(ctx, c.argv[:c.argc]...)
+	if c.argv[2] != 0 {
+		cmd.SetFirstKeyPos(3)
+	}
+	return cmd
 }
 
 // answer reads c's reply (or sets err) and wakes its caller.
