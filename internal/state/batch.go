@@ -230,29 +230,47 @@ func (b *batcher) send(pipe redis.Pipeliner, batch, retry []*scriptCall) []*scri
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	for _, c := range batch {
-		c.cmd = c.command(ctx)
-		_ = pipe.Process(ctx, c.cmd)
+	if err := execPipeline(ctx, pipe, batch); err != nil {
+		for _, c := range batch {
+			b.answer(c, err)
+		}
+		return retry
 	}
-	_, _ = pipe.Exec(ctx) // each command carries its own error
 	for _, c := range batch {
 		if redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
 			c.argv[0], c.argv[1] = "eval", c.script.src
-			c.cmd = c.command(ctx)
-			_ = pipe.Process(ctx, c.cmd)
 			retry = append(retry, c)
 			continue
 		}
 		b.answer(c, nil)
 	}
 	if len(retry) > 0 {
-		_, _ = pipe.Exec(ctx)
+		err := execPipeline(ctx, pipe, retry)
 		for _, c := range retry {
-			b.answer(c, nil)
+			b.answer(c, err)
 		}
 		clear(retry)
 	}
 	return retry
+}
+
+// execPipeline sends calls as one pipeline; each command then carries its own
+// error. A panic in go-redis or a hook would end the process from the
+// lane, where on a caller's goroutine it ended one request: it is returned
+// as the error of every call instead, and the lane goes on.
+func execPipeline(ctx context.Context, pipe redis.Pipeliner, calls []*scriptCall) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			pipe.Discard()
+			err = fmt.Errorf("state: redis pipeline panicked: %v", p)
+		}
+	}()
+	for _, c := range calls {
+		c.cmd = c.command(ctx)
+		_ = pipe.Process(ctx, c.cmd)
+	}
+	_, _ = pipe.Exec(ctx)
+	return nil
 }
 
 // command is c's EVALSHA or EVAL. Its first key's position is set, so

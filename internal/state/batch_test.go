@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -316,5 +317,25 @@ func TestBatcherClose(t *testing.T) {
 	}
 	if _, err := st.batch.run(ctx, gcraScript, []string{"late"}, 1.0, 1.0); !errors.Is(err, redis.ErrClosed) {
 		t.Errorf("a call after close: %v; want redis.ErrClosed", err)
+	}
+}
+
+// A panic while a pipeline is sent (here a hook's) is every call's error
+// in that pipeline, not the end of the process, and the lane goes on.
+func TestBatcherPanicInPipeline(t *testing.T) {
+	srv := testredis.Start(t)
+	st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}}, Options{ProbeInterval: time.Nanosecond})
+	var gate pipelineGate
+	st.Redis().AddHook(&gate)
+	gate.set(func([]redis.Cmder) { panic("hook") })
+	ctx := context.Background()
+	l := Limit{Rate: 0.001, Burst: 2}
+	r, err := st.Allow(ctx, "k", l)
+	if err == nil || !strings.Contains(err.Error(), "panicked: hook") || !r.Allowed {
+		t.Fatalf("Allow while the hook panics: %+v %v; want the panic as the error, fail open", r, err)
+	}
+	gate.set(nil)
+	if r, err := st.Allow(ctx, "k", l); err != nil || !r.Allowed || r.Remaining != 1 {
+		t.Fatalf("Allow after: %+v %v; want decided by Redis, 1 remaining", r, err)
 	}
 }
