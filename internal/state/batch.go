@@ -36,7 +36,10 @@ func newLuaScript(src string, values int) *luaScript {
 // batcher runs Lua script calls for concurrent requests as pipelines: a
 // lane goroutine takes every call queued while its previous pipeline was
 // in flight and sends them as one pipeline, one write and one read for all
-// of them, then hands each caller its own reply. Each call is still one
+// of them, then hands each caller its own reply. A call made while the
+// lane is idle, nothing is queued and no other caller is doing the same
+// runs on its caller's goroutine as a plain command (one request at a
+// time costs no handoff). Each call is still one
 // command in one round trip (two, once, after Redis lost its script cache),
 // and its caller waits at most the timeout from the moment it called,
 // queued time included: the pipeline's deadline is its earliest call's,
@@ -53,6 +56,9 @@ type batcher struct {
 	stopped sync.WaitGroup
 	closed  atomic.Bool
 	calls   sync.Pool // *scriptCall, reused once its caller has its reply
+	// sending is true while the lane holds calls; direct while a caller
+	// runs its own call (see run).
+	sending, direct atomic.Bool
 }
 
 // scriptCall is one queued script call. Its caller owns it until it is
@@ -113,6 +119,14 @@ func (b *batcher) run(ctx context.Context, s *luaScript, keys []string, args ...
 	n += copy(c.argv[n:], args)
 	c.argc = n
 	c.deadline = time.Now().Add(b.timeout)
+	if len(b.queue) == 0 && !b.sending.Load() && b.direct.CompareAndSwap(false, true) {
+		// Nothing to share a pipeline with: a handoff to the lane would
+		// only add two goroutine switches (and a thread wake-up).
+		v, err = b.runDirect(ctx, c)
+		b.direct.Store(false)
+		b.reuse(c)
+		return v, err
+	}
 	c.timer.Reset(b.timeout)
 
 	select {
@@ -134,6 +148,21 @@ func (b *batcher) run(ctx context.Context, s *luaScript, keys []string, args ...
 		c.timer.Stop()
 		return v, ctx.Err() // abandoned to the lane
 	}
+}
+
+// runDirect sends c on the caller's goroutine, under c's deadline, as one
+// command (EVAL after NOSCRIPT).
+func (b *batcher) runDirect(ctx context.Context, c *scriptCall) ([4]int64, error) {
+	ctx, cancel := context.WithDeadline(ctx, c.deadline)
+	defer cancel()
+	c.cmd = c.command(ctx)
+	if err := b.c.Process(ctx, c.cmd); redis.HasErrorPrefix(err, "NOSCRIPT") {
+		c.argv[0], c.argv[1] = "eval", c.script.src
+		c.cmd = c.command(ctx)
+		_ = b.c.Process(ctx, c.cmd)
+	}
+	err := c.read()
+	return c.reply, err
 }
 
 // enqueue waits for room in a full queue, within c's timeout.
@@ -186,7 +215,9 @@ func (b *batcher) lane() {
 				break drain
 			}
 		}
+		b.sending.Store(true)
 		retry = b.send(pipe, batch, retry[:0])
+		b.sending.Store(false)
 		clear(batch)
 		batch = batch[:0]
 	}

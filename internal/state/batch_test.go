@@ -14,17 +14,28 @@ import (
 	"github.com/portcullis/portcullis/internal/testredis"
 )
 
-// pipelineGate is a go-redis hook that runs before each pipeline the
-// function the test gives it (nil: none), with the pipeline's commands;
-// it counts pipelines and their commands.
+// pipelineGate is a go-redis hook that runs before each command sent on
+// its own (a caller's direct call) and each pipeline (the lane's) the
+// function the test gives it (nil: none), with the commands; it records
+// the pipelines' sizes.
 type pipelineGate struct {
 	mu        sync.Mutex
-	before    func(cmds []redis.Cmder)
+	before    func(pipeline bool, cmds []redis.Cmder)
 	pipelines []int // commands in each pipeline, in order
 }
 
-func (g *pipelineGate) DialHook(next redis.DialHook) redis.DialHook          { return next }
-func (g *pipelineGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (g *pipelineGate) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (g *pipelineGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		g.mu.Lock()
+		before := g.before
+		g.mu.Unlock()
+		if before != nil {
+			before(false, []redis.Cmder{cmd})
+		}
+		return next(ctx, cmd)
+	}
+}
 func (g *pipelineGate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		g.mu.Lock()
@@ -32,13 +43,13 @@ func (g *pipelineGate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 		before := g.before
 		g.mu.Unlock()
 		if before != nil {
-			before(cmds)
+			before(true, cmds)
 		}
 		return next(ctx, cmds)
 	}
 }
 
-func (g *pipelineGate) set(f func([]redis.Cmder)) {
+func (g *pipelineGate) set(f func(pipeline bool, cmds []redis.Cmder)) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.before = f
@@ -50,20 +61,31 @@ func (g *pipelineGate) sent() []int {
 	return append([]int(nil), g.pipelines...)
 }
 
-// holdFirstPipeline makes the next pipeline wait until release is closed,
-// and returns a channel closed when it has begun waiting.
-func holdFirstPipeline(g *pipelineGate, release chan struct{}) <-chan struct{} {
-	held := make(chan struct{})
-	var once sync.Once
-	g.set(func([]redis.Cmder) {
-		first := false
-		once.Do(func() { first = true })
-		if first {
-			close(held)
-			<-release
-		}
+// holdBothPaths makes the next calls wait until release is closed: the
+// first goes out directly (the lane is idle) and is held; the second,
+// made while the first is held, goes to the lane, whose pipeline is held.
+// Calls made after it returns queue behind the lane; the hook holds no
+// more. It returns a channel
+// that yields each held call's error.
+func holdBothPaths(t *testing.T, st *Store, g *pipelineGate, release chan struct{}) <-chan error {
+	t.Helper()
+	held := make(chan bool, 2)
+	g.set(func(pipeline bool, _ []redis.Cmder) {
+		held <- pipeline
+		<-release
 	})
-	return held
+	errs := make(chan error, 2)
+	l := Limit{Rate: 1, Burst: 1}
+	go func() { _, err := st.Allow(context.Background(), "held-direct", l); errs <- err }()
+	if pipeline := <-held; pipeline {
+		t.Fatal("the first call went to the lane; want it sent directly")
+	}
+	go func() { _, err := st.Allow(context.Background(), "held-lane", l); errs <- err }()
+	if pipeline := <-held; !pipeline {
+		t.Fatal("a call made while another was sent directly did not go to the lane")
+	}
+	g.set(nil) // the two stay held; what comes next is not
+	return errs
 }
 
 // waitQueued waits until n calls are queued behind the lane (a hang
@@ -112,13 +134,7 @@ func testBatcherReplies(t *testing.T, st *Store) {
 	var gate pipelineGate
 	st.Redis().AddHook(&gate)
 	release := make(chan struct{})
-	held := holdFirstPipeline(&gate, release)
-	first := make(chan error, 1)
-	go func() {
-		_, err := st.Allow(ctx, "first", Limit{Rate: 1, Burst: 1})
-		first <- err
-	}()
-	<-held
+	heldErrs := holdBothPaths(t, st, &gate, release)
 
 	const n = 100
 	type answer struct {
@@ -136,16 +152,19 @@ func testBatcherReplies(t *testing.T, st *Store) {
 	waitQueued(t, st.batch, n)
 	close(release)
 	wg.Wait()
-	if err := <-first; err != nil {
-		t.Fatalf("the held call: %v", err)
+	for range 2 {
+		if err := <-heldErrs; err != nil {
+			t.Fatalf("a held call: %v", err)
+		}
 	}
 	for i, a := range answers {
 		if a.err != nil || !a.r.Allowed || a.r.Remaining != i {
 			t.Errorf("caller %d (burst %d): %+v %v; want allowed, %d remaining", i, i+1, a.r, a.err, i)
 		}
 	}
-	// [1 n], and in a Cluster one more: the EVAL of the calls that met a
-	// node that had not seen the script yet.
+	// [1 n] (the held lane call, then the queued ones), and in a Cluster
+	// one more: the EVAL of the calls that met a node that had not seen
+	// the script yet.
 	if got := gate.sent(); len(got) < 2 || len(got) > 3 || got[0] != 1 || got[1] != n {
 		t.Errorf("pipelines sent (commands each): %v; want [1 %d]: the queued calls in one", got, n)
 	}
@@ -186,31 +205,35 @@ func TestBatcherTimeoutWhileQueued(t *testing.T) {
 			ctx := context.Background()
 			l := Limit{Rate: 0.001, Burst: 1}
 			release := make(chan struct{})
-			held := holdFirstPipeline(&gate, release)
-			results := make(chan error, 11)
-			check := func(key string) {
-				r, err := st.Allow(ctx, key, l)
-				if r.Allowed != failOpen {
-					err = errors.Join(err, errors.New("Allowed is not the fail_open policy"))
-				}
-				results <- err
-			}
-			go check("held")
-			<-held
+			heldErrs := holdBothPaths(t, st, &gate, release)
+			results := make(chan error, 10)
 			for i := range 10 {
-				go check("queued" + strconv.Itoa(i))
+				go func() {
+					r, err := st.Allow(ctx, "queued"+strconv.Itoa(i), l)
+					if r.Allowed != failOpen {
+						err = errors.Join(err, errors.New("Allowed is not the fail_open policy"))
+					}
+					results <- err
+				}()
 			}
-			for range 11 {
-				err := <-results
-				if !errors.Is(err, context.DeadlineExceeded) {
-					t.Errorf("a call behind a hung pipeline: %v; want the fail_open policy and a timeout", err)
+			for range 10 {
+				if err := <-results; !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("a call queued behind a hung pipeline: %v; want the fail_open policy and a timeout", err)
 				}
 			}
-			if st.Fallbacks() != 11 {
-				t.Errorf("%d fallbacks; want 11", st.Fallbacks())
+			// The lane's held call gives up at its timeout too; the direct
+			// one is held inside the hook, which no deadline reaches, and
+			// fails on its expired deadline once let go.
+			if err := <-heldErrs; !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("the call in the hung pipeline: %v; want a timeout", err)
 			}
-			gate.set(nil)
 			close(release)
+			if err := <-heldErrs; !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("the direct call held past its deadline: %v; want a timeout", err)
+			}
+			if st.Fallbacks() != 12 {
+				t.Errorf("%d fallbacks; want 12", st.Fallbacks())
+			}
 			r, err := st.Allow(ctx, "after", l)
 			if err != nil || !r.Allowed {
 				t.Fatalf("after release: %+v %v; want decided by Redis", r, err)
@@ -244,12 +267,10 @@ func TestBatcherRedisKilledMidBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			release := make(chan struct{})
-			held := holdFirstPipeline(&gate, release)
-			go func() { _, _ = st.Allow(ctx, "held", l) }()
-			<-held
+			holdBothPaths(t, st, &gate, release)
 			const n = 30
-			gate.set(func(cmds []redis.Cmder) {
-				if len(cmds) == n {
+			gate.set(func(pipeline bool, cmds []redis.Cmder) {
+				if pipeline && len(cmds) == n {
 					srv.Kill()
 				}
 			})
@@ -296,10 +317,8 @@ func TestBatcherClose(t *testing.T) {
 	var gate pipelineGate
 	st.Redis().AddHook(&gate)
 	release := make(chan struct{})
-	held := holdFirstPipeline(&gate, release)
+	holdBothPaths(t, st, &gate, release)
 	ctx := context.Background()
-	go func() { _, _ = st.Allow(ctx, "held", Limit{Rate: 1, Burst: 1}) }()
-	<-held
 	errs := make(chan error, 5)
 	for i := range 5 {
 		go func() {
@@ -327,15 +346,48 @@ func TestBatcherPanicInPipeline(t *testing.T) {
 	st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}}, Options{ProbeInterval: time.Nanosecond})
 	var gate pipelineGate
 	st.Redis().AddHook(&gate)
-	gate.set(func([]redis.Cmder) { panic("hook") })
+	release, directHeld := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	gate.set(func(pipeline bool, _ []redis.Cmder) {
+		if pipeline {
+			panic("hook")
+		}
+		once.Do(func() { close(directHeld); <-release })
+	})
 	ctx := context.Background()
 	l := Limit{Rate: 0.001, Burst: 2}
+	go func() { _, _ = st.Allow(ctx, "held-direct", l) }()
+	<-directHeld // so that the next call goes to the lane
 	r, err := st.Allow(ctx, "k", l)
+	close(release)
 	if err == nil || !strings.Contains(err.Error(), "panicked: hook") || !r.Allowed {
 		t.Fatalf("Allow while the hook panics: %+v %v; want the panic as the error, fail open", r, err)
 	}
 	gate.set(nil)
 	if r, err := st.Allow(ctx, "k", l); err != nil || !r.Allowed || r.Remaining != 1 {
 		t.Fatalf("Allow after: %+v %v; want decided by Redis, 1 remaining", r, err)
+	}
+}
+
+// One request at a time goes out on its caller's goroutine as a plain
+// command: no handoff to the lane, no pipeline.
+func TestBatcherLoneCallsGoDirect(t *testing.T) {
+	srv := testredis.Start(t)
+	st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}}, Options{})
+	var gate pipelineGate
+	st.Redis().AddHook(&gate)
+	var direct int
+	gate.set(func(pipeline bool, cmds []redis.Cmder) {
+		if n := cmds[0].Name(); !pipeline && (n == "evalsha" || n == "eval") {
+			direct++ // one caller at a time: no lock needed
+		}
+	})
+	for i := range 20 {
+		if r, err := st.Allow(context.Background(), "k", Limit{Rate: 0.001, Burst: 30}); err != nil || r.Remaining != 29-i {
+			t.Fatalf("call %d: %+v %v", i, r, err)
+		}
+	}
+	if got := gate.sent(); len(got) != 0 || direct != 21 { // 21: the first met NOSCRIPT and ran EVAL
+		t.Errorf("20 calls one at a time: pipelines %v, %d direct commands; want none, 21", got, direct)
 	}
 }
