@@ -39,12 +39,12 @@ func newLuaScript(src string, values int) *luaScript {
 // of them, then hands each caller its own reply. A call made while the
 // lane is idle, nothing is queued and no other caller is doing the same
 // runs on its caller's goroutine as a plain command (one request at a
-// time costs no handoff). Each call is still one
-// command in one round trip (two, once, after Redis lost its script cache),
-// and its caller waits at most the timeout from the moment it called,
-// queued time included: the pipeline's deadline is its earliest call's,
-// and the caller stops waiting at its own deadline whatever the lane does.
-// A Cluster client splits each pipeline by node itself.
+// time costs no handoff). Each call is still one command in one round trip
+// (two, once, after Redis lost its script cache), and its caller waits at
+// most the timeout from the moment it called, queued time included: the
+// pipeline's deadline is its earliest call's, and the caller stops waiting
+// at its own deadline whatever the lane does. A Cluster client splits
+// each pipeline by node itself.
 //
 // The zero value is not usable; newBatcher starts its lane and close
 // stops it. run is safe for concurrent use.
