@@ -328,7 +328,8 @@ routes:
 	}
 	// 8: one per-user rate limit on 2's cached-token route (a limit so
 	// high it never refuses, so every request does the whole check): none,
-	// buckets in the process, buckets in Redis (one EVALSHA per request).
+	// buckets in the process, buckets in Redis (one EVALSHA per request;
+	// those of concurrent requests go to Redis as one pipeline).
 	if want("8") {
 		if err := e.limitScenarios(fixed, d, c, gwRun, m); err != nil {
 			return err

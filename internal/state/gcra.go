@@ -2,10 +2,8 @@ package state
 
 import (
 	"context"
-	"fmt"
+	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // gcraLua decides one request against one bucket, on Redis's own clock
@@ -36,17 +34,17 @@ end
 // gcraScript decides one request in one round trip. KEYS[1] the bucket;
 // ARGV[1] emission interval (µs per token), ARGV[2] tolerance (µs).
 // Returns {allowed 0|1, remaining, retry after in µs}.
-var gcraScript = redis.NewScript(gcraLua + `
+var gcraScript = newLuaScript(gcraLua+`
 local allowed, remaining, retry = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 return {allowed, remaining, retry}
-`)
+`, 3)
 
 // throttleCountScript is a usage plan's throttle and quota in one round
 // trip: the bucket KEYS[1] decides as gcraScript does and, only if it
 // allows, the counter KEYS[2] is incremented and expires at ARGV[3] (unix
 // seconds). Returns {allowed 0|1, remaining, retry after in µs, count (0
 // when refused)}. In a Cluster both keys must share a slot (a hash tag).
-var throttleCountScript = redis.NewScript(gcraLua + `
+var throttleCountScript = newLuaScript(gcraLua+`
 local allowed, remaining, retry = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 if allowed == 0 then
   return {0, 0, retry, 0}
@@ -54,32 +52,69 @@ end
 local n = redis.call("INCR", KEYS[2])
 redis.call("EXPIREAT", KEYS[2], ARGV[3])
 return {1, remaining, 0, n}
-`)
+`, 4)
 
 // gcra is the Redis Limiter: GCRA (the token bucket's decision) in one Lua
-// script per request. EVALSHA is tried first; only a Redis that lost its
-// script cache (a restart, a failover) costs a second round trip, once.
+// script per request, sent through the batcher, so that concurrent
+// decisions share a pipeline. EVALSHA is tried first; only a Redis that
+// lost its script cache (a restart, a failover) costs a second round trip,
+// once.
 type gcra struct {
-	c      redis.Scripter
+	b      *batcher
 	prefix string
+	// args holds the script arguments of the limits seen so far (copy on
+	// write, at most maxBoxedLimits).
+	args atomic.Pointer[[]limitArgs]
+}
+
+// limitArgs are a Limit's script arguments, boxed once: a float64 put in
+// an interface allocates, and a gateway has few distinct limits.
+type limitArgs struct {
+	l       Limit
+	e, tol  any
+	limited bool // false: Rate or Burst 0, refused without a call
+}
+
+// maxBoxedLimits bounds gcra.args; limits past it are boxed on each call.
+const maxBoxedLimits = 64
+
+// argsOf returns l's script arguments.
+func (g *gcra) argsOf(l Limit) limitArgs {
+	p := g.args.Load()
+	if p != nil {
+		for i := range *p {
+			if (*p)[i].l == l {
+				return (*p)[i]
+			}
+		}
+	}
+	e, tol, ok := gcraMicros(l)
+	a := limitArgs{l: l, e: e, tol: tol, limited: ok}
+	if p == nil || len(*p) < maxBoxedLimits {
+		var next []limitArgs
+		if p != nil {
+			next = append(next, *p...)
+		}
+		next = append(next, a)
+		g.args.CompareAndSwap(p, &next) // a lost race only means boxing again next time
+	}
+	return a
 }
 
 var _ Limiter = (*gcra)(nil)
 
-func newGCRA(c redis.Scripter, prefix string) *gcra { return &gcra{c: c, prefix: prefix} }
+func newGCRA(b *batcher, prefix string) *gcra { return &gcra{b: b, prefix: prefix} }
 
 // Allow implements Limiter.
 func (g *gcra) Allow(ctx context.Context, key string, l Limit) (Result, error) {
-	e, tol, ok := gcraMicros(l)
-	if !ok {
+	a := g.argsOf(l)
+	if !a.limited {
 		return Result{}, nil
 	}
-	v, err := gcraScript.Run(ctx, g.c, []string{g.prefix + boundKey(key)}, e, tol).Int64Slice()
+	keys := [1]string{g.prefix + boundKey(key)}
+	v, err := g.b.run(ctx, gcraScript, keys[:], a.e, a.tol)
 	if err != nil {
 		return Result{}, err
-	}
-	if len(v) != 3 {
-		return Result{}, fmt.Errorf("state: gcra script returned %d values", len(v))
 	}
 	return gcraResult(v), nil
 }
@@ -89,16 +124,14 @@ func (g *gcra) Allow(ctx context.Context, key string, l Limit) (Result, error) {
 // included), which expires at expireAt, in one round trip. count is the
 // new count, 0 when refused.
 func (g *gcra) allowThenIncr(ctx context.Context, key string, l Limit, counter string, expireAt time.Time) (r Result, count int64, err error) {
-	e, tol, ok := gcraMicros(l)
-	if !ok {
+	a := g.argsOf(l)
+	if !a.limited {
 		return Result{}, 0, nil
 	}
-	v, err := throttleCountScript.Run(ctx, g.c, []string{g.prefix + boundKey(key), counter}, e, tol, expireAt.Unix()).Int64Slice()
+	keys := [2]string{g.prefix + boundKey(key), counter}
+	v, err := g.b.run(ctx, throttleCountScript, keys[:], a.e, a.tol, expireAt.Unix())
 	if err != nil {
 		return Result{}, 0, err
-	}
-	if len(v) != 4 {
-		return Result{}, 0, fmt.Errorf("state: throttle and count script returned %d values", len(v))
 	}
 	return gcraResult(v), v[3], nil
 }
@@ -110,6 +143,6 @@ func gcraMicros(l Limit) (e, tol float64, ok bool) {
 }
 
 // gcraResult reads a script's {allowed, remaining, retry after in µs}.
-func gcraResult(v []int64) Result {
+func gcraResult(v [4]int64) Result {
 	return Result{Allowed: v[0] == 1, Remaining: int(v[1]), RetryAfter: time.Duration(v[2]) * time.Microsecond}
 }

@@ -62,7 +62,8 @@ func (c *Counters) Incr(ctx context.Context, key string, expireAt time.Time) (in
 // (forgotten at expireAt). count is the new count, 0 when the throttle
 // refused: a refused request is not counted. In process that is the
 // Store's limiter and then Incr; in Redis it is one round trip (one Lua
-// script) through Store.Do, and on failure Result.Allowed is
+// script, batched as Store.Allow's are) with Store.Do's timeout and health
+// keeping, and on failure Result.Allowed is
 // Store.FailOpen, count is 0 and the error says neither was decided. In a
 // Redis Cluster limitKey and key must hold the same hash tag ("{...}") so
 // that their Redis keys share a slot; a limitKey longer than 64 bytes
@@ -76,11 +77,10 @@ func (c *Counters) AllowThenIncr(ctx context.Context, limitKey string, l Limit, 
 		count, _ = c.local.Incr(ctx, key, expireAt)
 		return r, count, nil
 	}
-	err = c.store.Do(ctx, func(ctx context.Context, _ redis.UniversalClient) error {
-		var err error
+	if err = c.store.skipWhileDown(); err == nil {
 		r, count, err = c.store.gcra.allowThenIncr(ctx, limitKey, l, c.key(key), expireAt)
-		return err
-	})
+		err = c.store.record(ctx, err)
+	}
 	if err != nil {
 		return Result{Allowed: c.store.FailOpen()}, 0, fmt.Errorf("state: throttling and counting: %w", err)
 	}

@@ -105,6 +105,7 @@ type Store struct {
 	settings Settings
 	local    *Memory
 	redis    redis.UniversalClient // nil: in-process
+	batch    *batcher              // nil: in-process
 	gcra     *gcra                 // nil: in-process
 	prefix   string
 	timeout  time.Duration
@@ -156,7 +157,8 @@ func Open(s Settings, o Options) (*Store, error) {
 		st.prefix = s.Redis.prefix()
 		st.timeout = s.Redis.timeout()
 		st.failOpen = s.Redis.FailOpen == nil || *s.Redis.FailOpen
-		st.gcra = newGCRA(c, st.prefix+"rl:")
+		st.batch = newBatcher(c, st.timeout)
+		st.gcra = newGCRA(st.batch, st.prefix+"rl:")
 	}
 	st.metrics.reset(st.settings.Mode())
 	return st, nil
@@ -186,18 +188,18 @@ func (s *Store) FailOpen() bool { return s.failOpen }
 // failure or a wait longer than Timeout returns the error and a Result
 // whose Allowed is FailOpen (RetryAfter 0); while Redis is known to be down
 // it returns that at once, without a call, except for one probe per
-// ProbeInterval. Each such fallback is counted.
+// ProbeInterval. Each such fallback is counted. Concurrent decisions share
+// pipelines (see batcher): one command each, one write and one read for
+// all of them.
 func (s *Store) Allow(ctx context.Context, key string, l Limit) (Result, error) {
 	if s.redis == nil {
 		return s.local.Allow(ctx, key, l)
 	}
-	var r Result
-	err := s.Do(ctx, func(ctx context.Context, _ redis.UniversalClient) error {
-		var err error
-		r, err = s.gcra.Allow(ctx, key, l)
-		return err
-	})
-	if err != nil {
+	if err := s.skipWhileDown(); err != nil {
+		return Result{Allowed: s.failOpen}, err
+	}
+	r, err := s.gcra.Allow(ctx, key, l)
+	if err := s.record(ctx, err); err != nil {
 		return Result{Allowed: s.failOpen}, err
 	}
 	return r, nil
@@ -216,13 +218,29 @@ func (s *Store) Do(ctx context.Context, fn func(context.Context, redis.Universal
 	if s.redis == nil {
 		return ErrDown
 	}
-	if s.down.Load() && !s.probeDue() {
-		s.fallback()
-		return ErrDown
+	if err := s.skipWhileDown(); err != nil {
+		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.timeout)
 	err := fn(cctx, s.redis)
 	cancel()
+	return s.record(ctx, err)
+}
+
+// skipWhileDown returns ErrDown, and counts a fallback, while Redis is
+// known to be down and no probe is due.
+func (s *Store) skipWhileDown() error {
+	if s.down.Load() && !s.probeDue() {
+		s.fallback()
+		return ErrDown
+	}
+	return nil
+}
+
+// record keeps the backend's health after a call that returned err under
+// the caller's ctx, as Do describes, and returns err wrapped (or nil, or
+// redis.Nil as it is).
+func (s *Store) record(ctx context.Context, err error) error {
 	switch {
 	case err == nil || errors.Is(err, redis.Nil):
 		s.markUp()
@@ -298,5 +316,6 @@ func (s *Store) Close() error {
 	if s.redis == nil {
 		return nil
 	}
+	s.batch.close()
 	return s.redis.Close()
 }

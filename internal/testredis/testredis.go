@@ -175,20 +175,41 @@ func (s *Server) Command(t testing.TB, args ...string) string {
 // Cluster protocol (CLUSTER SLOTS, MOVED-aware clients) on one process.
 func StartCluster(t testing.TB) *Server {
 	t.Helper()
-	s := startServer(t, func(dir string) []string {
-		return []string{"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf")}
-	})
-	if got := s.Command(t, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"); got != "+OK" {
-		t.Fatalf("CLUSTER ADDSLOTSRANGE: %s", got)
+	return StartClusterNodes(t, 1)[0]
+}
+
+// StartClusterNodes runs a Redis Cluster of n primaries (no replicas), the
+// slots split evenly between them in order, so that keys land on
+// different processes.
+func StartClusterNodes(t testing.TB, n int) []*Server {
+	t.Helper()
+	nodes := make([]*Server, n)
+	for i := range nodes {
+		nodes[i] = startServer(t, func(dir string) []string {
+			return []string{"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf")}
+		})
+		first, last := i*16384/n, (i+1)*16384/n-1
+		if got := nodes[i].Command(t, "CLUSTER", "ADDSLOTSRANGE", strconv.Itoa(first), strconv.Itoa(last)); got != "+OK" {
+			t.Fatalf("CLUSTER ADDSLOTSRANGE: %s", got)
+		}
+		if i > 0 {
+			host, port, _ := net.SplitHostPort(nodes[i].Addr)
+			if got := nodes[0].Command(t, "CLUSTER", "MEET", host, port); got != "+OK" {
+				t.Fatalf("CLUSTER MEET: %s", got)
+			}
+		}
 	}
 	deadline := time.Now().Add(30 * time.Second) // hang guard
-	for !strings.Contains(s.Command(t, "CLUSTER", "INFO"), "cluster_state:ok") {
-		if time.Now().After(deadline) {
-			t.Fatal("the one-node cluster did not reach cluster_state:ok")
+	for _, s := range nodes {
+		for !strings.Contains(s.Command(t, "CLUSTER", "INFO"), "cluster_state:ok") ||
+			!strings.Contains(s.Command(t, "CLUSTER", "INFO"), "cluster_known_nodes:"+strconv.Itoa(n)+"\r") {
+			if time.Now().After(deadline) {
+				t.Fatalf("the %d-node cluster did not reach cluster_state:ok", n)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	return s
+	return nodes
 }
 
 func ping(addr string) bool {
