@@ -53,7 +53,7 @@ func (e *env) targets() {
 	} else {
 		added := (h.P99us - dh.P99us) / 1000
 		add("2 latency", "p99 added over direct ≤ 1 ms at half the peak rate",
-			fmt.Sprintf("at %.0f req/s: p99 %.2f ms vs direct %.2f ms at %.0f req/s: +%.2f ms", h.RPS, h.P99us/1000, dh.P99us/1000, dh.RPS, added), added <= 1)
+			fmt.Sprintf("at %.0f req/s: p99 %.2f ms vs direct %.2f ms at %.0f req/s: %+.2f ms", h.RPS, h.P99us/1000, dh.P99us/1000, dh.RPS, added), added <= 1)
 	}
 	if len(cryptoNs) == 0 {
 		e.measureCrypto()
@@ -68,7 +68,7 @@ func (e *env) targets() {
 		over := r.CPUusPerReq - s2.CPUusPerReq - c
 		hits := metricSum(r, "portcullis_jwt_token_cache_total", `result="hit"`)
 		add("3 "+a.alg, "CPU/request within 15 µs of the bare signature check",
-			fmt.Sprintf("%.1f µs/req cold − %.1f µs/req cached (scenario 2) = %.1f µs for verifying; bare check %.1f µs → +%.1f µs over it (whole request: %.1f µs over the bare check; cache hits during run: %.0f)",
+			fmt.Sprintf("%.1f µs/req cold − %.1f µs/req cached (scenario 2) = %.1f µs for verifying; bare check %.1f µs → %+.1f µs over it (whole request: %.1f µs over the bare check; cache hits during run: %.0f)",
 				r.CPUusPerReq, s2.CPUusPerReq, r.CPUusPerReq-s2.CPUusPerReq, c, over, r.CPUusPerReq-c, hits), over <= 15)
 	}
 	l1, p1 := e.find("4.ttl0-c1"), e.find("1.proxy-c1")
@@ -77,7 +77,7 @@ func (e *env) targets() {
 	} else {
 		added := l1.P50us - p1.P50us
 		add("4 round trip", "Runtime API round trip adds ≤ 150 µs at p50",
-			fmt.Sprintf("1 connection: p50 %.0f µs with result_ttl 0 vs %.0f µs without authorizer: +%.0f µs (includes the function's own work, a string prefix check, and the event/policy handling)", l1.P50us, p1.P50us, added), added <= 150)
+			fmt.Sprintf("1 connection: p50 %.0f µs with result_ttl 0 vs %.0f µs without authorizer: %+.0f µs (includes the function's own work, a string prefix check, and the event/policy handling)", l1.P50us, p1.P50us, added), added <= 150)
 	}
 	e.functionTargets(add, invalid)
 	s5 := e.find("5")
@@ -102,12 +102,12 @@ func (e *env) stackTargets(add func(name, goal, actual string, pass bool), inval
 		add("cached JWT", jwtGoal, vsNginx(s2, n), s2.VsNginx >= 0.55)
 	}
 	p1, st := e.find("1.proxy"), e.find(ownWorkStack)
-	const ownGoal = "gateway's own work ≤ 8 µs/request on a public route (1.proxy CPU/request − the bare stack with its backend client)"
+	const ownGoal = "gateway's own work ≤ 8 µs/request on a public route (1.proxy CPU/request − the bare stack running the same proxy code)"
 	if why := invalid(p1, st); why != "" {
 		add("own work", ownGoal, why, false)
 	} else {
 		own := p1.CPUusPerReq - st.CPUusPerReq
-		add("own work", ownGoal, fmt.Sprintf("1.proxy %.1f µs/req − %s %.1f µs/req (httputil.ReverseProxy + internal/proxy's Transport, the backend client portcullis uses) = %.1f µs",
+		add("own work", ownGoal, fmt.Sprintf("1.proxy %.1f µs/req − %s %.1f µs/req (net/http + internal/proxy's Proxy.Serve, what http_proxy runs) = %.1f µs",
 			p1.CPUusPerReq, ownWorkStack, st.CPUusPerReq, own), own <= 8)
 	}
 	const coldGoal = "≥ 3× KrakenD CE req/s, cold (a new RS256 token per request)"
@@ -393,7 +393,7 @@ func method() map[string]string {
 		"rss":              "VmHWM from /proc/PID/status at the end of the run; a fresh portcullis process per scenario",
 		"logging":          "portcullis serve at the default level: one JSON access-log line per request, stderr to /dev/null",
 		"reference_rounds": fmt.Sprintf("nginx, the bare-stack rows (stack.*: bench/barestack, pinned like the server), 1.proxy and 2.peak run in %d interleaved rounds, one run of each per round (portcullis a fresh process per run, the others kept); each reports its run with the median CPU/request", max(*flagRuns, 1)),
-		"own_work":         "1.proxy CPU/request minus " + ownWorkStack + " CPU/request: the bare stack with the backend client portcullis uses",
+		"own_work":         "1.proxy CPU/request minus " + ownWorkStack + " CPU/request: the bare stack running the proxy code portcullis runs",
 		"cores":            fmt.Sprintf("cores.*: nginx (worker_processes 1, 2) and 2.peak's route (GOMAXPROCS 1, 2), each with a backend of its own (GOMAXPROCS 2), server, backend and wrk unpinned on CPUs %s (taskset -c), one run each", *flagCoresCPUs),
 		"half_peak":        "scenario 2 at half its peak rate: an open-loop constant-rate load (vegeta as a library, in a child process pinned to the load CPU); the direct backend is measured at the same rate",
 	}

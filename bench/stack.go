@@ -288,7 +288,7 @@ func ratioTable(rep *Report) string {
 		return ""
 	}
 	if p1, st := byID["1.proxy"], byID[ownWorkStack]; p1 != nil && st != nil {
-		fmt.Fprintf(&b, "\nThe gateway's own work over its stack: %.1f µs/request (1.proxy %.1f − %s %.1f, the bare stack with the backend client portcullis uses)\n",
+		fmt.Fprintf(&b, "\nThe gateway's own work over its stack: %.1f µs/request (1.proxy %.1f − %s %.1f, the bare stack running the proxy code portcullis runs)\n",
 			p1.CPUusPerReq-st.CPUusPerReq, p1.CPUusPerReq, ownWorkStack, st.CPUusPerReq)
 	}
 	return b.String()
