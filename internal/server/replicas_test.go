@@ -36,7 +36,7 @@ const replicaConfig = `listen: 127.0.0.1:0
 admin_listen: 127.0.0.1:0
 admin_token: %[1]s
 state:
-  redis: {addresses: [%[2]s]}
+  redis: {addresses: [%[2]s], timeout: 5s} # the test is about sharing, not timeouts: a loaded machine may take longer than the 50 ms default
 revocation: {enabled: true}
 api_keys: {source: HEADER, keys_file: %[4]q}
 usage_plans:
