@@ -1,20 +1,18 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/testbackend"
 	"github.com/portcullis/portcullis/internal/testissuer"
 )
 
@@ -23,7 +21,7 @@ import (
 // JSON access log (written to io.Discard) and a mock integration.
 func BenchmarkServe(b *testing.B) {
 	iss := testissuer.New(b)
-	backend := rawBackend(b)
+	backend := testbackend.Fixed(b)
 	tok := iss.Mint(b, "k1", map[string]any{"scope": "orders:read"})
 	plain := benchGateway(b, iss, backend, "", Deps{})
 	benchCases(b, plain, "", servedCases(tok))
@@ -56,7 +54,7 @@ func BenchmarkServe(b *testing.B) {
 func BenchmarkServeAccessLog(b *testing.B) {
 	iss := testissuer.New(b)
 	tok := iss.Mint(b, "k1", map[string]any{"scope": "orders:read"})
-	g := benchGateway(b, iss, rawBackend(b), `access_log:
+	g := benchGateway(b, iss, testbackend.Fixed(b), `access_log:
   format: '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","routeKey":"$context.routeKey","status":"$context.status","responseLength":"$context.responseLength","latency":"$context.responseLatency","sub":"$context.authorizer.claims.sub"}'
 `, Deps{AccessLog: io.Discard})
 	benchCases(b, g, "", servedCases(tok))
@@ -145,74 +143,20 @@ func benchCases(b *testing.B, g *Gateway, origin string, cases []benchCase) {
 				req.Header.Set("Access-Control-Request-Method", "GET")
 				req.Header.Set("Access-Control-Request-Headers", "authorization")
 			}
-			w := &discardWriter{h: http.Header{}}
+			w := &testbackend.DiscardWriter{H: http.Header{}}
 			g.ServeHTTP(w, req) // warm the cache
-			if w.status != bc.want {
-				b.Fatalf("status %d, want %d", w.status, bc.want)
+			if w.Status != bc.want {
+				b.Fatalf("status %d, want %d", w.Status, bc.want)
 			}
-			if origin != "" && w.h.Get("Access-Control-Allow-Origin") != origin {
-				b.Fatalf("Access-Control-Allow-Origin %q, want %q", w.h.Get("Access-Control-Allow-Origin"), origin)
+			if origin != "" && w.H.Get("Access-Control-Allow-Origin") != origin {
+				b.Fatalf("Access-Control-Allow-Origin %q, want %q", w.H.Get("Access-Control-Allow-Origin"), origin)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				clear(w.h)
+				clear(w.H)
 				g.ServeHTTP(w, req)
 			}
 		})
 	}
-}
-
-// discardWriter stands in for net/http's response. Like it, it accepts a
-// write deadline (proxy.Serve sets one), so the benchmark takes the path a
-// served request takes rather than http.ErrNotSupported's, which
-// allocates.
-type discardWriter struct {
-	h      http.Header
-	status int
-}
-
-func (w *discardWriter) Header() http.Header              { return w.h }
-func (w *discardWriter) Write(b []byte) (int, error)      { return len(b), nil }
-func (w *discardWriter) WriteHeader(code int)             { w.status = code }
-func (w *discardWriter) SetWriteDeadline(time.Time) error { return nil }
-
-// rawBackend answers every HTTP/1.1 request on a keep-alive connection with
-// a fixed 200, parsing no more than it must, so that a profile of the proxy
-// benchmark shows the gateway's costs rather than a backend's.
-func rawBackend(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	const answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					// Requests in this benchmark are GETs without a body.
-					for {
-						line, err := r.ReadSlice('\n')
-						if err != nil {
-							return
-						}
-						if len(line) <= 2 {
-							break
-						}
-					}
-					if _, err := io.WriteString(c, answer); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/portcullis/portcullis/internal/testbackend"
 	"github.com/portcullis/portcullis/internal/testissuer"
 )
 
@@ -42,15 +43,15 @@ func BenchmarkDecide(b *testing.B) {
 			req.Header.Set("Authorization", bc.auth)
 		}
 		b.Run("decide/"+bc.name, func(b *testing.B) {
-			w := &discardWriter{h: http.Header{}}
+			w := &testbackend.DiscardWriter{H: http.Header{}}
 			v := g.Decide(w, req, "192.0.2.1", ModeForwardAuth) // warm the cache
-			if status := map[bool]int{true: 200, false: w.status}[v.Allowed]; status != bc.want {
+			if status := map[bool]int{true: 200, false: w.Status}[v.Allowed]; status != bc.want {
 				b.Fatalf("status %d, want %d", status, bc.want)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				clear(w.h)
+				clear(w.H)
 				g.Decide(w, req, "192.0.2.1", ModeForwardAuth)
 			}
 		})
@@ -58,15 +59,15 @@ func BenchmarkDecide(b *testing.B) {
 			continue
 		}
 		b.Run("serve/"+bc.name, func(b *testing.B) {
-			w := &discardWriter{h: http.Header{}}
+			w := &testbackend.DiscardWriter{H: http.Header{}}
 			g.ServeHTTP(w, req)
-			if w.status != bc.want {
-				b.Fatalf("status %d, want %d", w.status, bc.want)
+			if w.Status != bc.want {
+				b.Fatalf("status %d, want %d", w.Status, bc.want)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				clear(w.h)
+				clear(w.H)
 				g.ServeHTTP(w, req)
 			}
 		})

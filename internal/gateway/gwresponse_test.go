@@ -18,6 +18,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gwresponse"
+	"github.com/portcullis/portcullis/internal/testbackend"
 	"github.com/portcullis/portcullis/internal/testissuer"
 )
 
@@ -455,13 +456,13 @@ gateway_responses:
 	}
 	req, _ := http.NewRequest("GET", "/orders/1", nil)
 	req.RemoteAddr = "192.0.2.1:1234"
-	w := &discardWriter{h: http.Header{}}
+	w := &testbackend.DiscardWriter{H: http.Header{}}
 	b.ReportAllocs()
 	for b.Loop() {
-		clear(w.h)
+		clear(w.H)
 		g.ServeHTTP(w, req)
 	}
-	if w.status != 401 {
-		b.Fatalf("status %d", w.status)
+	if w.Status != 401 {
+		b.Fatalf("status %d", w.Status)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/testbackend"
 	"github.com/portcullis/portcullis/internal/testissuer"
 	"github.com/portcullis/portcullis/internal/testredis"
 )
@@ -57,22 +58,22 @@ func BenchmarkServeLimits(b *testing.B) {
 			g.Start(ctx)
 			req := httptest.NewRequest("GET", "/orders/1", nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
-			w := &discardWriter{h: http.Header{}}
+			w := &testbackend.DiscardWriter{H: http.Header{}}
 			g.ServeHTTP(w, req)
-			if w.status != 200 {
-				b.Fatalf("status %d", w.status)
+			if w.Status != 200 {
+				b.Fatalf("status %d", w.Status)
 			}
 			b.ReportAllocs()
 			cpu0 := processCPU()
 			b.ResetTimer()
 			for b.Loop() {
-				clear(w.h)
+				clear(w.H)
 				g.ServeHTTP(w, req)
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
-			if w.status != 200 {
-				b.Fatalf("status %d", w.status)
+			if w.Status != 200 {
+				b.Fatalf("status %d", w.Status)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/testbackend"
 	"github.com/portcullis/portcullis/internal/testissuer"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
@@ -28,7 +29,7 @@ func BenchmarkServeTraced(b *testing.B) {
 	}
 	defer tr.Shutdown(context.Background())
 	iss := testissuer.New(b)
-	g := benchGateway(b, iss, rawBackend(b), "", Deps{Tracer: tr})
+	g := benchGateway(b, iss, testbackend.Fixed(b), "", Deps{Tracer: tr})
 	tok := iss.Mint(b, "k1", map[string]any{"scope": "orders:read"})
 	benchCases(b, g, "", []benchCase{
 		{"public", "GET", "/public", "", 200},

@@ -1,16 +1,13 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/portcullis/portcullis/internal/route"
+	"github.com/portcullis/portcullis/internal/testbackend"
 )
 
 // BenchmarkServe is one proxied GET through Serve to a loopback backend in
@@ -29,7 +26,7 @@ func BenchmarkServeClientContext(b *testing.B) {
 }
 
 func benchmarkServe(b *testing.B, ctx context.Context) {
-	backend := fixedBackend(b)
+	backend := testbackend.Fixed(b)
 	tpl, err := route.ParseTemplate("http://" + backend + "/hello")
 	if err != nil {
 		b.Fatal(err)
@@ -43,14 +40,14 @@ func benchmarkServe(b *testing.B, ctx context.Context) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "bench/1.0")
 	req.Header.Set("Accept-Encoding", "gzip")
-	w := &discardWriter{h: http.Header{}}
+	w := &testbackend.DiscardWriter{H: http.Header{}}
 	c := &Call{}
 	serve := func() {
-		clear(w.h)
+		clear(w.H)
 		*c = Call{Params: params, RequestID: "req-1", ClientIP: "192.0.2.1"}
 		p.Serve(w, req, c)
-		if w.status != 200 || c.Err != nil {
-			b.Fatalf("status %d, err %v", w.status, c.Err)
+		if w.Status != 200 || c.Err != nil {
+			b.Fatalf("status %d, err %v", w.Status, c.Err)
 		}
 	}
 	serve()
@@ -58,54 +55,4 @@ func benchmarkServe(b *testing.B, ctx context.Context) {
 	for b.Loop() {
 		serve()
 	}
-}
-
-// discardWriter stands in for net/http's response writer, write deadline
-// included.
-type discardWriter struct {
-	h      http.Header
-	status int
-}
-
-func (w *discardWriter) Header() http.Header              { return w.h }
-func (w *discardWriter) Write(b []byte) (int, error)      { return len(b), nil }
-func (w *discardWriter) WriteHeader(code int)             { w.status = code }
-func (w *discardWriter) SetWriteDeadline(time.Time) error { return nil }
-
-// fixedBackend answers every request on a keep-alive connection with a
-// fixed 200 (the benchmark's requests have no body).
-func fixedBackend(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	const answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					for {
-						line, err := r.ReadSlice('\n')
-						if err != nil {
-							return
-						}
-						if len(line) <= 2 {
-							break
-						}
-					}
-					if _, err := io.WriteString(c, answer); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }
