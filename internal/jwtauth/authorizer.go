@@ -385,6 +385,23 @@ func (a *Authorizer) verify(ctx context.Context, token string, tr *tracer) (*Ide
 		tr.add("token", d, "")
 		return nil, d
 	}
+	now := a.now()
+
+	// The cache is asked before the form is checked: only tokens that
+	// passed every check below are stored, and the key is SHA-256 of the
+	// whole token, so a hit is these very bytes, already found well
+	// formed; a malformed token never hits, and is refused below as before
+	// (and counted as neither hit nor miss). This spares each cached
+	// request a pass over the token.
+	var cacheKey [32]byte
+	if a.cache != nil && tr == nil {
+		cacheKey = hashToken(token)
+		if id, hit := a.cache.lookup(cacheKey, now, a.keys); hit {
+			a.metrics.cacheHit()
+			traceCache(ctx, "hit")
+			return id, nil
+		}
+	}
 	headerLen, sigDot, ok := splitCompact(token)
 	if !ok {
 		d := deny(ReasonMalformed, errors.New("not three base64url parts"))
@@ -394,16 +411,7 @@ func (a *Authorizer) verify(ctx context.Context, token string, tr *tracer) (*Ide
 	if tr != nil { // boxing the arguments would allocate on the hot path
 		tr.add("token", nil, "%d bytes, three base64url parts", len(token))
 	}
-	now := a.now()
-
-	var cacheKey [32]byte
 	if a.cache != nil && tr == nil {
-		cacheKey = hashToken(token)
-		if id, hit := a.cache.lookup(cacheKey, now, a.keys); hit {
-			a.metrics.cacheHit()
-			traceCache(ctx, "hit")
-			return id, nil
-		}
 		a.metrics.cacheMiss()
 		traceCache(ctx, "miss")
 	}
@@ -576,9 +584,9 @@ func readOnlyBytes(s string) []byte {
 // splitCompact checks the JWS compact form: exactly three dot-separated
 // parts of base64url characters, the first two non-empty. Go's base64 decoder
 // skips CR and LF, so without this check "a\nb" would verify like "ab" and
-// one signature would have many cache keys. It runs on every request, cached
-// or not, and used to cost more than hashing the token: the dots are found
-// with strings.IndexByte and the alphabet is checked by table.
+// one signature would have many cache keys. It runs on every request the
+// cache does not answer (a hit is a token that already passed it): the dots
+// are found with strings.IndexByte and the alphabet is checked by table.
 func splitCompact(token string) (headerLen, sigDot int, ok bool) {
 	first := strings.IndexByte(token, '.')
 	if first <= 0 {

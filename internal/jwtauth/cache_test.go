@@ -1,6 +1,7 @@
 package jwtauth
 
 import (
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -130,5 +131,33 @@ func TestCacheHitAllocations(t *testing.T) {
 	}
 	if a.signatureChecks.Load() != 1 {
 		t.Fatal("hits were not served from the cache")
+	}
+}
+
+// A hit skips the form check (splitCompact): this holds only because a
+// malformed token can never be in the cache. Variants of a cached token that
+// base64 decoding would read as the same bytes must still be refused, and
+// count as neither hit nor miss.
+func TestCacheHitNeverPassesMalformedVariant(t *testing.T) {
+	ti := newTestIssuer(t)
+	reg := newRegistry()
+	a := newTestAuthorizer(t, ti.settings(), Options{Metrics: NewMetrics(reg)})
+	tok := mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "rsa", ti.claims(), nil)
+	wantOK(t, a, tok)
+	wantOK(t, a, tok) // cached now
+	dot := strings.IndexByte(tok, '.')
+	for name, variant := range map[string]string{
+		"LF in header":     tok[:2] + "\n" + tok[2:],
+		"CR in payload":    tok[:dot+2] + "\r" + tok[dot+2:],
+		"padding":          tok + "=",
+		"fourth part":      tok + ".",
+		"space before dot": tok[:dot] + " " + tok[dot:],
+	} {
+		t.Run(name, func(t *testing.T) { wantDenied(t, a, variant, ReasonMalformed) })
+	}
+	hits := metricValue(t, reg, "portcullis_jwt_token_cache_total", map[string]string{"result": "hit"})
+	misses := metricValue(t, reg, "portcullis_jwt_token_cache_total", map[string]string{"result": "miss"})
+	if hits != 1 || misses != 1 {
+		t.Fatalf("cache hits=%v misses=%v, want 1 and 1 (malformed tokens count as neither)", hits, misses)
 	}
 }

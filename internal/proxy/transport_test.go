@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // rawBackend serves each accepted connection with serve, on loopback, and
@@ -535,5 +537,30 @@ func TestTransportPrunesIdleConnections(t *testing.T) {
 	defer tr.mu.Unlock()
 	if len(tr.idle) != 0 || tr.pruning {
 		t.Errorf("idle lists %v, pruning %v after the prune", tr.idle, tr.pruning)
+	}
+}
+
+// validHeaderValue must refuse exactly what httpguts.ValidHeaderFieldValue
+// refuses: every byte value at every position of the words it reads eight
+// at a time and of the tail after them, and next to a tab (allowed, but it
+// sends the word to the byte-wise check).
+func TestValidHeaderValueMatchesHTTPGuts(t *testing.T) {
+	const plain = "Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig-_"
+	for _, base := range []string{plain, strings.Repeat("a\t", 12), "\x7e\x80\xff \x20!~"} {
+		for n := 0; n <= len(base); n++ {
+			for pos := 0; pos < n; pos++ {
+				for c := 0; c < 256; c++ {
+					b := []byte(base[:n])
+					b[pos] = byte(c)
+					v := string(b)
+					if got, want := validHeaderValue(v), httpguts.ValidHeaderFieldValue(v); got != want {
+						t.Fatalf("%q: validHeaderValue %v, httpguts %v", v, got, want)
+					}
+				}
+			}
+		}
+	}
+	if !validHeaderValue("") {
+		t.Fatal("empty value refused")
 	}
 }
