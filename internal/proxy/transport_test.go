@@ -564,3 +564,16 @@ func TestValidHeaderValueMatchesHTTPGuts(t *testing.T) {
 		t.Fatal("empty value refused")
 	}
 }
+
+// FuzzValidHeaderValue holds validHeaderValue, a hand-written word-at-a-time
+// check, to httpguts.ValidHeaderFieldValue's verdict on any input.
+func FuzzValidHeaderValue(f *testing.F) {
+	for _, s := range []string{"", "Bearer abc.def.ghi", "a\tb", "x\x7fy", "12345678\x1f", "\x80\xff~ !"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if got, want := validHeaderValue(v), httpguts.ValidHeaderFieldValue(v); got != want {
+			t.Fatalf("%q: validHeaderValue %v, httpguts %v", v, got, want)
+		}
+	})
+}
