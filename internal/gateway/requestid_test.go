@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/testbackend"
 	"github.com/portcullis/portcullis/internal/testlog"
 )
 
@@ -94,35 +95,19 @@ routes:
 // the final answer.
 func newRawForgingBackend(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(r)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(r)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					if req.URL.Path == "/hints" {
-						io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\nApigw-Requestid: forged-103\r\n\r\n")
-					}
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApigw-Requestid: forged\r\napigw-requestid: forged-lower\r\n\r\nok")
-				}
-			}()
+			io.Copy(io.Discard, req.Body)
+			if req.URL.Path == "/hints" {
+				io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\nApigw-Requestid: forged-103\r\n\r\n")
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApigw-Requestid: forged\r\napigw-requestid: forged-lower\r\n\r\nok")
 		}
-	}()
-	return ln.Addr().String()
+	}).Addr
 }
 
 // TestMockHeaders: a mock's answer carries its configured headers, the

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/route"
+	"github.com/portcullis/portcullis/internal/testbackend"
 )
 
 // planted is the answer a hostile backend slips in; no request may get it.
@@ -69,7 +70,7 @@ func TestDesyncExtraBytes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lateGo, lateDone := make(chan struct{}), make(chan struct{})
-			be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+			be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 				for {
 					req, err := http.ReadRequest(r)
 					if err != nil {
@@ -89,7 +90,7 @@ func TestDesyncExtraBytes(t *testing.T) {
 					}
 				}
 			})
-			tpl, err := route.ParseTemplate("http://" + be.addr + "/x")
+			tpl, err := route.ParseTemplate("http://" + be.Addr + "/x")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +136,7 @@ func TestDesyncAmbiguousFraming(t *testing.T) {
 		{"bare CR", "HTTP/1.1 200 OK\r\nX-A: a\rContent-Length: 30\r\nContent-Length: 2\r\n\r\nok" + planted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+			be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 				for {
 					req, err := http.ReadRequest(r)
 					if err != nil {
@@ -152,7 +153,7 @@ func TestDesyncAmbiguousFraming(t *testing.T) {
 					}
 				}
 			})
-			tpl, err := route.ParseTemplate("http://" + be.addr + "/x")
+			tpl, err := route.ParseTemplate("http://" + be.Addr + "/x")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +176,7 @@ func TestDesyncAmbiguousFraming(t *testing.T) {
 // failure, never another client's, and every request the backend answered
 // honestly gets its answer.
 func TestDesyncStorm(t *testing.T) {
-	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		for {
 			req, err := http.ReadRequest(r)
 			if err != nil {
@@ -200,7 +201,7 @@ func TestDesyncStorm(t *testing.T) {
 			}
 		}
 	})
-	tpl, err := route.ParseTemplate("http://" + be.addr + "/x")
+	tpl, err := route.ParseTemplate("http://" + be.Addr + "/x")
 	if err != nil {
 		t.Fatal(err)
 	}

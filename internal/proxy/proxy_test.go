@@ -12,6 +12,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/route"
+	"github.com/portcullis/portcullis/internal/testbackend"
 )
 
 // TestServeFailures: how a failed exchange is answered, and recorded. A
@@ -24,7 +25,7 @@ func TestServeFailures(t *testing.T) {
 	}
 	refused := ln.Addr().String()
 	ln.Close()
-	fast := func(t *testing.T) (string, <-chan struct{}) { return newRawBackend(t, answerEach(ok2)).addr, nil }
+	fast := func(t *testing.T) (string, <-chan struct{}) { return testbackend.NewRaw(t, answerEach(ok2)).Addr, nil }
 	silent := func(t *testing.T) (string, <-chan struct{}) { return holdingBackend(t) }
 	gone := func(*testing.T) (string, <-chan struct{}) { return refused, nil }
 
@@ -82,11 +83,11 @@ func TestServeFailures(t *testing.T) {
 // handler with http.ErrAbortHandler; elsewhere Abort stays false. Serve
 // itself never panics.
 func TestServeCut(t *testing.T) {
-	closes := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	closes := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		readHead(r)
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf")
 	})
-	trickles := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	trickles := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		readHead(r)
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nslow")
 		io.Copy(io.Discard, r) // the rest never comes: only the timeout ends the body
@@ -98,9 +99,9 @@ func TestServeCut(t *testing.T) {
 		timeout       time.Duration
 		cut           string
 	}{
-		{"whole", newRawBackend(t, answerEach(ok2)).addr, time.Minute, ""},
-		{"backend closes mid-body", closes.addr, time.Minute, CutBackendClosed},
-		{"timeout mid-body", trickles.addr, 100 * time.Millisecond, CutTimeout},
+		{"whole", testbackend.NewRaw(t, answerEach(ok2)).Addr, time.Minute, ""},
+		{"backend closes mid-body", closes.Addr, time.Minute, CutBackendClosed},
+		{"timeout mid-body", trickles.Addr, 100 * time.Millisecond, CutTimeout},
 	} {
 		tpl, err := route.ParseTemplate("http://" + tc.backend + "/x")
 		if err != nil {
@@ -161,12 +162,12 @@ func TestServeCut(t *testing.T) {
 // integration timeout is held to the earlier deadline, and a body cut
 // there is recorded as the timeout's doing, not as the client going away.
 func TestServeCallerDeadline(t *testing.T) {
-	trickles := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	trickles := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		readHead(r)
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nslow")
 		io.Copy(io.Discard, r) // the rest never comes
 	})
-	tpl, err := route.ParseTemplate("http://" + trickles.addr + "/x")
+	tpl, err := route.ParseTemplate("http://" + trickles.Addr + "/x")
 	if err != nil {
 		t.Fatal(err)
 	}

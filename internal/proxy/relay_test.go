@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/route"
+	"github.com/portcullis/portcullis/internal/testbackend"
 )
 
 // relayServer serves p under a net/http server, as the gateway does.
@@ -196,7 +197,7 @@ var relayClients = []struct {
 
 func relayRuleCase(t *testing.T, tr http.RoundTripper, tc relayCase) {
 	heads := make(chan http.Header, 1)
-	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		req, err := http.ReadRequest(r)
 		if err != nil {
 			return
@@ -204,7 +205,7 @@ func relayRuleCase(t *testing.T, tr http.RoundTripper, tc relayCase) {
 		heads <- req.Header
 		io.WriteString(c, tc.answer)
 	})
-	tpl, err := route.ParseTemplate("http://" + be.addr + "/x")
+	tpl, err := route.ParseTemplate("http://" + be.Addr + "/x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +261,7 @@ func TestServeFlushes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clientHasFirst := make(chan struct{})
-			be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+			be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 				if _, err := http.ReadRequest(r); err != nil {
 					return
 				}
@@ -271,7 +272,7 @@ func TestServeFlushes(t *testing.T) {
 				}
 				io.WriteString(c, tc.rest)
 			})
-			tpl, err := route.ParseTemplate("http://" + be.addr + "/x")
+			tpl, err := route.ParseTemplate("http://" + be.Addr + "/x")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,39 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/testbackend"
 	"golang.org/x/net/http/httpguts"
 )
-
-// rawBackend serves each accepted connection with serve, on loopback, and
-// counts connections. It stands for backends that misbehave in exact ways.
-type rawBackend struct {
-	addr     string
-	accepted atomic.Int32
-}
-
-func newRawBackend(t *testing.T, serve func(c net.Conn, r *bufio.Reader)) *rawBackend {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	b := &rawBackend{addr: ln.Addr().String()}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b.accepted.Add(1)
-			go func() {
-				defer c.Close()
-				serve(c, bufio.NewReader(c))
-			}()
-		}
-	}()
-	return b
-}
 
 // readHead reads one request head and returns it; "" at EOF.
 func readHead(r *bufio.Reader) string {
@@ -73,7 +43,7 @@ func readHead(r *bufio.Reader) string {
 func holdingBackend(t *testing.T) (addr string, heard <-chan struct{}) {
 	t.Helper()
 	h := make(chan struct{}, 16)
-	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		readHead(r)
 		select {
 		case h <- struct{}{}:
@@ -81,7 +51,7 @@ func holdingBackend(t *testing.T) (addr string, heard <-chan struct{}) {
 		}
 		io.Copy(io.Discard, r)
 	})
-	return be.addr, h
+	return be.Addr, h
 }
 
 // hangGuard bounds waiting for what must happen however loaded the machine
@@ -136,23 +106,23 @@ func get(t *testing.T, addr, method string, body io.Reader) *http.Request {
 }
 
 func TestTransportReusesConnections(t *testing.T) {
-	be := newRawBackend(t, answerEach(ok2))
+	be := testbackend.NewRaw(t, answerEach(ok2))
 	tr := NewTransport()
 	defer tr.CloseIdleConnections()
 	for i := range 5 {
-		resp, body, err := roundTrip(t, tr, get(t, be.addr, "GET", nil))
+		resp, body, err := roundTrip(t, tr, get(t, be.Addr, "GET", nil))
 		if err != nil || resp.StatusCode != 200 || body != "ok" {
 			t.Fatalf("request %d: %v %v %q", i, resp, err, body)
 		}
 	}
 	// HEAD answers carry a Content-Length but no body; the connection stays usable.
-	headBE := newRawBackend(t, answerEach("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"))
+	headBE := testbackend.NewRaw(t, answerEach("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"))
 	for range 3 {
-		if resp, _, err := roundTrip(t, tr, get(t, headBE.addr, "HEAD", nil)); err != nil || resp.ContentLength != 10 {
+		if resp, _, err := roundTrip(t, tr, get(t, headBE.Addr, "HEAD", nil)); err != nil || resp.ContentLength != 10 {
 			t.Fatalf("HEAD: %v %v", resp, err)
 		}
 	}
-	if n, m := be.accepted.Load(), headBE.accepted.Load(); n != 1 || m != 1 {
+	if n, m := be.Accepted.Load(), headBE.Accepted.Load(); n != 1 || m != 1 {
 		t.Errorf("connections: %d and %d, want 1 each", n, m)
 	}
 }
@@ -162,7 +132,7 @@ func TestTransportReusesConnections(t *testing.T) {
 // dead connection.
 func TestTransportIdleConnectionClosedByBackend(t *testing.T) {
 	closed := make(chan struct{}, 1)
-	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		head := readHead(r)
 		if strings.Contains(head, "Content-Length: 4") {
 			io.ReadFull(r, make([]byte, 4))
@@ -182,11 +152,11 @@ func TestTransportIdleConnectionClosedByBackend(t *testing.T) {
 			<-closed
 			finSeen(t, tr)
 		}
-		if resp, got, err := roundTrip(t, tr, get(t, be.addr, method, body)); err != nil || resp.StatusCode != 200 || got != "ok" {
+		if resp, got, err := roundTrip(t, tr, get(t, be.Addr, method, body)); err != nil || resp.StatusCode != 200 || got != "ok" {
 			t.Fatalf("request %d (%s): %v %v", i, method, resp, err)
 		}
 	}
-	if n := be.accepted.Load(); n != 4 {
+	if n := be.Accepted.Load(); n != 4 {
 		t.Errorf("connections: %d, want 4", n)
 	}
 }
@@ -218,7 +188,7 @@ func finSeen(t *testing.T, tr *Transport) {
 // 4 MiB upload, far beyond the socket buffers) has its answer relayed; the
 // exchange neither deadlocks nor turns into a 502.
 func TestTransportEarlyAnswer(t *testing.T) {
-	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		readHead(r)
 		io.WriteString(c, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope")
 		io.Copy(io.Discard, r)
@@ -227,7 +197,7 @@ func TestTransportEarlyAnswer(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
-	req := get(t, be.addr, "POST", strings.NewReader(strings.Repeat("x", 4<<20))).WithContext(ctx)
+	req := get(t, be.Addr, "POST", strings.NewReader(strings.Repeat("x", 4<<20))).WithContext(ctx)
 	resp, body, err := roundTrip(t, tr, req)
 	if err != nil || resp.StatusCode != 401 || body != "nope" {
 		t.Fatalf("early answer: %v %v %q", resp, err, body)
@@ -250,12 +220,12 @@ func (f *failingBody) Read(p []byte) (int, error) {
 }
 
 func TestTransportClientBodyFails(t *testing.T) {
-	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		readHead(r)
 		io.Copy(io.Discard, r) // waits for the rest of the body, for ever
 	})
 	tr := NewTransport()
-	req := get(t, be.addr, "POST", io.NopCloser(&failingBody{n: 100}))
+	req := get(t, be.Addr, "POST", io.NopCloser(&failingBody{n: 100}))
 	req.ContentLength = 1000
 	// The backend never answers: only the client body's failure can end
 	// the exchange.
@@ -288,10 +258,10 @@ func TestTransportRefusesBadExchanges(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			be := newRawBackend(t, c.serve)
+			be := testbackend.NewRaw(t, c.serve)
 			tr := NewTransport()
 			defer tr.CloseIdleConnections()
-			req := get(t, be.addr, "GET", nil)
+			req := get(t, be.Addr, "GET", nil)
 			for k, v := range c.header {
 				req.Header[k] = v
 			}
@@ -306,7 +276,7 @@ func TestTransportRefusesBadExchanges(t *testing.T) {
 // Informational answers go to the httptrace hook, as net/http's Transport
 // reports them; the final answer follows.
 func TestTransportInformational(t *testing.T) {
-	be := newRawBackend(t, answerEach("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"+ok2))
+	be := testbackend.NewRaw(t, answerEach("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"+ok2))
 	tr := NewTransport()
 	defer tr.CloseIdleConnections()
 	var got []string
@@ -314,7 +284,7 @@ func TestTransportInformational(t *testing.T) {
 		got = append(got, fmt.Sprint(code, " ", h.Get("Link")))
 		return nil
 	}}
-	req := get(t, be.addr, "GET", nil)
+	req := get(t, be.Addr, "GET", nil)
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	resp, body, err := roundTrip(t, tr, req)
 	if err != nil || resp.StatusCode != 200 || body != "ok" || len(got) != 1 || got[0] != "103 </a.css>; rel=preload" {
@@ -325,7 +295,7 @@ func TestTransportInformational(t *testing.T) {
 // Closing a response body early closes the connection at once rather than
 // draining an answer that may never end; the next request gets a new one.
 func TestTransportEarlyCloseDoesNotDrain(t *testing.T) {
-	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		readHead(r)
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
 		for {
@@ -337,17 +307,17 @@ func TestTransportEarlyCloseDoesNotDrain(t *testing.T) {
 	})
 	tr := NewTransport()
 	defer tr.CloseIdleConnections()
-	resp, err := tr.RoundTrip(get(t, be.addr, "GET", nil))
+	resp, err := tr.RoundTrip(get(t, be.Addr, "GET", nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	io.ReadFull(resp.Body, make([]byte, 10))
 	// The body never ends: draining it would never return.
 	mustReturn(t, "Close of an endless body", func() { resp.Body.Close() })
-	if _, err := tr.RoundTrip(get(t, be.addr, "GET", nil)); err != nil {
+	if _, err := tr.RoundTrip(get(t, be.Addr, "GET", nil)); err != nil {
 		t.Fatal(err)
 	}
-	if n := be.accepted.Load(); n != 2 {
+	if n := be.Accepted.Load(); n != 2 {
 		t.Errorf("connections: %d, want 2", n)
 	}
 }
@@ -386,18 +356,18 @@ func TestTransportContext(t *testing.T) {
 // A response whose end is the connection's close is read whole, and the
 // connection is not reused.
 func TestTransportCloseDelimited(t *testing.T) {
-	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		readHead(r)
 		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\nuntil the end")
 	})
 	tr := NewTransport()
 	defer tr.CloseIdleConnections()
 	for range 2 {
-		if resp, body, err := roundTrip(t, tr, get(t, be.addr, "GET", nil)); err != nil || body != "until the end" || !resp.Close {
+		if resp, body, err := roundTrip(t, tr, get(t, be.Addr, "GET", nil)); err != nil || body != "until the end" || !resp.Close {
 			t.Fatalf("%v %v %q", resp, err, body)
 		}
 	}
-	if n := be.accepted.Load(); n != 2 {
+	if n := be.Accepted.Load(); n != 2 {
 		t.Errorf("connections: %d, want 2", n)
 	}
 }
@@ -516,14 +486,14 @@ func BenchmarkTransportTLSDial(b *testing.B) {
 // to find them stale.
 func TestTransportPrunesIdleConnections(t *testing.T) {
 	closed := make(chan struct{}, 4)
-	be := newRawBackend(t, func(c net.Conn, r *bufio.Reader) {
+	be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
 		answerEach(ok2)(c, r)
 		closed <- struct{}{} // the gateway closed its end
 	})
 	tr := NewTransport()
 	tr.IdleTimeout = 100 * time.Millisecond
 	for range 2 {
-		if _, _, err := roundTrip(t, tr, get(t, be.addr, "GET", nil)); err != nil {
+		if _, _, err := roundTrip(t, tr, get(t, be.Addr, "GET", nil)); err != nil {
 			t.Fatal(err)
 		}
 	}

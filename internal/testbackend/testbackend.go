@@ -9,9 +9,44 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 )
+
+// Raw is a loopback backend that serves each accepted connection with the
+// function given to NewRaw. It stands for backends that misbehave in exact
+// ways, and for the cheapest backend there is (Fixed).
+type Raw struct {
+	Addr     string       // its host:port
+	Accepted atomic.Int32 // connections accepted so far
+}
+
+// NewRaw starts a Raw backend whose connections serve handles; it stops
+// when tb ends.
+func NewRaw(tb testing.TB, serve func(c net.Conn, r *bufio.Reader)) *Raw {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	b := &Raw{Addr: ln.Addr().String()}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b.Accepted.Add(1)
+			go func() {
+				defer c.Close()
+				serve(c, bufio.NewReader(c))
+			}()
+		}
+	}()
+	return b
+}
 
 // Fixed starts a loopback backend that answers every HTTP/1.1 request on a
 // keep-alive connection with a fixed 200 "ok", parsing no more than it
@@ -19,39 +54,23 @@ import (
 // benchmark shows the caller's costs rather than a backend's. It returns
 // its host:port and stops when tb ends.
 func Fixed(tb testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
 	const answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
-	go func() {
+	return NewRaw(tb, func(c net.Conn, r *bufio.Reader) {
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			for {
+				line, err := r.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if len(line) <= 2 {
+					break
+				}
+			}
+			if _, err := io.WriteString(c, answer); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					for {
-						line, err := r.ReadSlice('\n')
-						if err != nil {
-							return
-						}
-						if len(line) <= 2 {
-							break
-						}
-					}
-					if _, err := io.WriteString(c, answer); err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
-	return ln.Addr().String()
+	}).Addr
 }
 
 // DiscardWriter stands in for net/http's response writer: it keeps the
