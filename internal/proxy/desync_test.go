@@ -70,26 +70,19 @@ func TestDesyncExtraBytes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lateGo, lateDone := make(chan struct{}), make(chan struct{})
-			be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
-				for {
-					req, err := http.ReadRequest(r)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					id := req.Header.Get(RequestIDHeader)
-					if id != "first" {
-						io.WriteString(c, echo(id))
-						continue
-					}
-					io.WriteString(c, tc.first)
-					if tc.late {
-						<-lateGo
-						io.WriteString(c, planted)
-						close(lateDone)
-					}
+			be := testbackend.NewRaw(t, eachRequest(func(c net.Conn, req *http.Request) bool {
+				if id := req.Header.Get(RequestIDHeader); id != "first" {
+					io.WriteString(c, echo(id))
+					return true
 				}
-			})
+				io.WriteString(c, tc.first)
+				if tc.late {
+					<-lateGo
+					io.WriteString(c, planted)
+					close(lateDone)
+				}
+				return true
+			}))
 			tpl, err := route.ParseTemplate("http://" + be.Addr + "/x")
 			if err != nil {
 				t.Fatal(err)
@@ -136,23 +129,14 @@ func TestDesyncAmbiguousFraming(t *testing.T) {
 		{"bare CR", "HTTP/1.1 200 OK\r\nX-A: a\rContent-Length: 30\r\nContent-Length: 2\r\n\r\nok" + planted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
-				for {
-					req, err := http.ReadRequest(r)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					if id := req.Header.Get(RequestIDHeader); id != "first" {
-						io.WriteString(c, echo(id))
-						continue
-					}
-					io.WriteString(c, tc.first)
-					if strings.HasPrefix(tc.first, "HTTP/1.0") {
-						return // the body ends at the close
-					}
+			be := testbackend.NewRaw(t, eachRequest(func(c net.Conn, req *http.Request) bool {
+				if id := req.Header.Get(RequestIDHeader); id != "first" {
+					io.WriteString(c, echo(id))
+					return true
 				}
-			})
+				io.WriteString(c, tc.first)
+				return !strings.HasPrefix(tc.first, "HTTP/1.0") // its body ends at the close
+			}))
 			tpl, err := route.ParseTemplate("http://" + be.Addr + "/x")
 			if err != nil {
 				t.Fatal(err)
@@ -176,31 +160,25 @@ func TestDesyncAmbiguousFraming(t *testing.T) {
 // failure, never another client's, and every request the backend answered
 // honestly gets its answer.
 func TestDesyncStorm(t *testing.T) {
-	be := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
-		for {
-			req, err := http.ReadRequest(r)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, req.Body)
-			id := req.Header.Get(RequestIDHeader)
-			var n int
-			fmt.Sscanf(id, "c%d-", &n)
-			switch n % 6 {
-			case 0, 1:
-				io.WriteString(c, echo(id))
-			case 2: // another answer right behind the honest one, in the same write
-				io.WriteString(c, echo(id)+echo("planted-after-"+id))
-			case 3: // the body is cut and the connection closed
-				io.WriteString(c, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(id)+10, id))
-				return
-			case 4: // an informational answer first
-				io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"+echo(id))
-			case 5: // Content-Length and chunked: the chunked reading is the honest one
-				io.WriteString(c, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(id), id)+echo("planted-cl-"+id))
-			}
+	be := testbackend.NewRaw(t, eachRequest(func(c net.Conn, req *http.Request) bool {
+		id := req.Header.Get(RequestIDHeader)
+		var n int
+		fmt.Sscanf(id, "c%d-", &n)
+		switch n % 6 {
+		case 0, 1:
+			io.WriteString(c, echo(id))
+		case 2: // another answer right behind the honest one, in the same write
+			io.WriteString(c, echo(id)+echo("planted-after-"+id))
+		case 3: // the body is cut and the connection closed
+			io.WriteString(c, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(id)+10, id))
+			return false
+		case 4: // an informational answer first
+			io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"+echo(id))
+		case 5: // Content-Length and chunked: the chunked reading is the honest one
+			io.WriteString(c, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(id), id)+echo("planted-cl-"+id))
 		}
-	})
+		return true
+	}))
 	tpl, err := route.ParseTemplate("http://" + be.Addr + "/x")
 	if err != nil {
 		t.Fatal(err)
@@ -252,5 +230,22 @@ func TestDesyncStorm(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// eachRequest serves a backend connection's requests in turn, each read
+// whole, with answer; answer returns false to close the connection.
+func eachRequest(answer func(c net.Conn, req *http.Request) bool) func(net.Conn, *bufio.Reader) {
+	return func(c net.Conn, r *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(r)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			if !answer(c, req) {
+				return
+			}
+		}
 	}
 }
