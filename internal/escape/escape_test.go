@@ -68,18 +68,35 @@ func TestAppendJSONRoundTrip(t *testing.T) {
 			b.WriteString(parts[rng.IntN(len(parts))])
 		}
 		in := b.String()
-		for _, html := range []bool{false, true} {
-			out := AppendJSON([]byte("x"), in, html)[1:]
-			var back string
-			if err := json.Unmarshal([]byte(`"`+string(out)+`"`), &back); err != nil {
-				t.Fatalf("AppendJSON(%q, %v) = %q: %v", in, html, out, err)
-			}
-			if want := string([]rune(in)); back != want {
-				t.Fatalf("AppendJSON(%q, %v) = %q, decodes to %q", in, html, out, back)
-			}
-			if i := bytes.IndexFunc(out, func(r rune) bool { return r < 0x20 || r == 0x7f || html && strings.ContainsRune("<>&", r) }); i >= 0 {
-				t.Fatalf("AppendJSON(%q, %v) = %q holds %q raw", in, html, out, out[i])
-			}
+		checkAppendJSON(t, in)
+	}
+}
+
+// FuzzAppendJSON holds AppendJSON, a hand-written escaper, to the round
+// trip through encoding/json on any input.
+func FuzzAppendJSON(f *testing.F) {
+	for _, s := range []string{"", "plain", "a\"b\\c", "\x00\x1f\x7f", "<&>", "\u2028\u2029", "\xff\xe2\x82", "é😀"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkAppendJSON)
+}
+
+// checkAppendJSON: AppendJSON's output, with and without htmlSafe, is a
+// JSON string's inside that decodes to in (each invalid byte as U+FFFD)
+// and holds no raw control character, nor an HTML character when
+// htmlSafe.
+func checkAppendJSON(t *testing.T, in string) {
+	for _, html := range []bool{false, true} {
+		out := AppendJSON([]byte("x"), in, html)[1:]
+		var back string
+		if err := json.Unmarshal([]byte(`"`+string(out)+`"`), &back); err != nil {
+			t.Fatalf("AppendJSON(%q, %v) = %q: %v", in, html, out, err)
+		}
+		if want := string([]rune(in)); back != want {
+			t.Fatalf("AppendJSON(%q, %v) = %q, decodes to %q", in, html, out, back)
+		}
+		if i := bytes.IndexFunc(out, func(r rune) bool { return r < 0x20 || r == 0x7f || html && strings.ContainsRune("<>&", r) }); i >= 0 {
+			t.Fatalf("AppendJSON(%q, %v) = %q holds %q raw", in, html, out, out[i])
 		}
 	}
 }
