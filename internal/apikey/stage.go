@@ -223,9 +223,15 @@ func planNames(plans map[string]*plan) string {
 // Source is HEADER or AUTHORIZER.
 func (s *Stage) Source() string { return s.source }
 
-// FromHeader returns the key a HEADER-source request carries.
+// FromHeader returns the key a HEADER-source request carries, "" (no key)
+// when the header is missing or repeated: as with an authorizer's identity
+// source, a request must not carry one key for the gateway to meter and
+// another for a backend that reads the last or the joined value.
 func FromHeader(h http.Header) string {
-	return h.Get(Header)
+	if vals := h[Header]; len(vals) == 1 {
+		return vals[0]
+	}
+	return ""
 }
 
 // Check decides a request to a route with api_key_required whose key (from

@@ -119,20 +119,42 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // request are the decision request's, without these two: the proxies copy
 // the client's headers (Authorization, cookies, ...) into it.
 func forwarded(r *http.Request, methodHeader, uriHeader string) (*http.Request, error) {
-	method, target := r.Header.Get(methodHeader), r.Header.Get(uriHeader)
-	if method == "" {
-		return nil, errors.New(methodHeader + " is missing")
+	method, err := onlyValue(r.Header, methodHeader)
+	if err != nil {
+		return nil, err
 	}
-	if target == "" {
-		return nil, errors.New(uriHeader + " is missing")
+	target, err := onlyValue(r.Header, uriHeader)
+	if err != nil {
+		return nil, err
 	}
 	delete(r.Header, methodHeader)
 	delete(r.Header, uriHeader)
 	host := r.Host
-	if fh := r.Header.Get(headerForwardedHost); fh != "" {
-		host = fh
+	if vals := r.Header[headerForwardedHost]; len(vals) > 0 {
+		if len(vals) > 1 {
+			return nil, errors.New(headerForwardedHost + " is repeated")
+		}
+		if vals[0] != "" {
+			host = vals[0]
+		}
 	}
 	return original(r, method, target, host)
+}
+
+// onlyValue is the one non-empty value of the header name. A header the
+// proxy sends twice is an error, not a choice: a proxy that adds its
+// value (HAProxy's add-header, Apache's RequestHeader add) rather than
+// replacing the client's sends both, and the client's may come first or
+// last.
+func onlyValue(h http.Header, name string) (string, error) {
+	switch vals := h[name]; {
+	case len(vals) == 0 || vals[0] == "":
+		return "", errors.New(name + " is missing")
+	case len(vals) > 1:
+		return "", errors.New(name + " is repeated")
+	default:
+		return vals[0], nil
+	}
 }
 
 // envoyOriginal rebuilds the original request of an Envoy http_service

@@ -179,28 +179,36 @@ func TestForwardAuthDialects(t *testing.T) {
 // TestForwardAuthDialectHeadersOnly: each dialect reads only its own
 // headers, so a client cannot choose the decided request with another
 // dialect's (the proxies copy the client's headers into the decision
-// request), and a proxy that sends none of them gets a denial, never an
-// allow.
+// request), and a proxy that sends none of them, or one of them twice,
+// gets a denial, never an allow.
 func TestForwardAuthDialectHeadersOnly(t *testing.T) {
 	h := newHarness(t)
 	for _, c := range []struct {
 		name   string
 		path   string
-		header map[string]string
+		header http.Header
 		status int
 	}{
-		{"traefik ignores X-Original-URI", PathTraefik, map[string]string{"X-Original-Uri": "/public", "X-Original-Method": "GET", "X-Forwarded-Method": "GET", "X-Forwarded-Uri": "/orders/1"}, 401},
-		{"nginx ignores X-Forwarded-Uri", PathNginx, map[string]string{"X-Forwarded-Uri": "/public", "X-Forwarded-Method": "GET", "X-Original-Method": "GET", "X-Original-Uri": "/orders/1"}, 401},
-		{"nginx without the method", PathNginx, map[string]string{"X-Original-Uri": "/public"}, 500},
-		{"caddy without the URI", PathCaddy, map[string]string{"X-Forwarded-Method": "GET"}, 500},
-		{"a URI that is not a path", PathTraefik, map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Uri": "http://evil/public"}, 500},
-		{"a method that is not a token", PathNginx, map[string]string{"X-Original-Method": "GET /public", "X-Original-Uri": "/public"}, 500},
-		{"unknown path", "/other", map[string]string{"X-Original-Method": "GET", "X-Original-Uri": "/public"}, 404},
+		{"traefik ignores X-Original-URI", PathTraefik, http.Header{"X-Original-Uri": {"/public"}, "X-Original-Method": {"GET"}, "X-Forwarded-Method": {"GET"}, "X-Forwarded-Uri": {"/orders/1"}}, 401},
+		{"nginx ignores X-Forwarded-Uri", PathNginx, http.Header{"X-Forwarded-Uri": {"/public"}, "X-Forwarded-Method": {"GET"}, "X-Original-Method": {"GET"}, "X-Original-Uri": {"/orders/1"}}, 401},
+		{"nginx without the method", PathNginx, http.Header{"X-Original-Uri": {"/public"}}, 500},
+		{"caddy without the URI", PathCaddy, http.Header{"X-Forwarded-Method": {"GET"}}, 500},
+		{"a URI that is not a path", PathTraefik, http.Header{"X-Forwarded-Method": {"GET"}, "X-Forwarded-Uri": {"http://evil/public"}}, 500},
+		{"a method that is not a token", PathNginx, http.Header{"X-Original-Method": {"GET /public"}, "X-Original-Uri": {"/public"}}, 500},
+		{"unknown path", "/other", http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {"/public"}}, 404},
+		// A proxy that adds its header after the client's (HAProxy's
+		// add-header, Apache's RequestHeader add) sends two: whichever
+		// was read, the client's could be the one decided.
+		{"nginx with the client's URI first", PathNginx, http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {"/public", "/orders/1"}}, 500},
+		{"nginx with the proxy's URI first", PathNginx, http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {"/orders/1", "/public"}}, 500},
+		{"traefik with two URIs", PathTraefik, http.Header{"X-Forwarded-Method": {"GET"}, "X-Forwarded-Uri": {"/public", "/orders/1"}}, 500},
+		{"caddy with two methods", PathCaddy, http.Header{"X-Forwarded-Method": {"GET", "DELETE"}, "X-Forwarded-Uri": {"/public"}}, 500},
+		{"nginx with two hosts", PathNginx, http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {"/public"}, "X-Forwarded-Host": {"evil.example", "api.example"}}, 500},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			req, _ := http.NewRequest("GET", h.decision+c.path, nil)
 			for k, v := range c.header {
-				req.Header.Set(k, v)
+				req.Header[k] = v
 			}
 			if got := do(t, req); got.status != c.status {
 				t.Errorf("status %d, want %d (%s)", got.status, c.status, got.body)

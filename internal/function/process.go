@@ -106,6 +106,9 @@ type Process struct {
 
 	// inflight counts invocations handed to a process; tests read it.
 	inflight atomic.Int64
+	// anyPeer lets any local process use the Runtime API, not only the
+	// function's process group: for tests that stand in for the process.
+	anyPeer atomic.Bool
 }
 
 // NewProcess validates s and resolves the command; it starts nothing.

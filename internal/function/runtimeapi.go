@@ -442,6 +442,14 @@ func (rc *rconn) serve() {
 		inst.mu.Unlock()
 		inst.busy.Done()
 	}()
+	if !inst.p.anyPeer.Load() && !peerInGroup(rc.c, inst.pid) {
+		// Loopback is open to every local process (other users, other
+		// containers of a pod, a backend's SSRF): only the function's
+		// own may ask for its events (a Lambda authorizer's carry the
+		// caller's token) and answer them.
+		inst.logger.Warn("runtime API: refused a connection from a process outside the function's process group", "peer", rc.c.RemoteAddr().String())
+		return
+	}
 	for {
 		rc.lr.remain = maxHeaderBytes + 4096
 		req, err := rc.readRequest()

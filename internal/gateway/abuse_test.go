@@ -11,11 +11,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/portcullis/portcullis/internal/testissuer"
 )
 
 // rawDo sends one raw request and returns the status and the backend's view
@@ -168,6 +171,79 @@ func TestAbuseHeaderSpoofing(t *testing.T) {
 				if strings.Contains(name, "_") {
 					t.Errorf("backend received %s: %q, which CGI-style backends read as %s", name, s.Header[name], strings.ReplaceAll(name, "_", "-"))
 				}
+			}
+		})
+	}
+}
+
+// TestAbuseLooseSlashes: an empty segment ("//") or a trailing slash must
+// not carry a request past a more specific route's authorizer to a public
+// one. nginx (merge_slashes), Apache (MergeSlashes) and Express (non-strict
+// routing) read /site/admin//1 and /site/admin/1/ as /site/admin/1, which
+// here is GET /site/admin/{id} behind an authorizer; without the check the
+// public ANY /site/{proxy+} (or $default) took them to the backend. Paths
+// whose slashes change nothing about the route chosen still pass.
+func TestAbuseLooseSlashes(t *testing.T) {
+	iss := testissuer.New(t)
+	got := make(chan string, 16)
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.URL.Path // no ServeMux: it would redirect "//" itself
+	}))
+	t.Cleanup(be.Close)
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+authorizers:
+  users: {type: jwt, issuer: %[1]s, audience: [test-api]}
+routes:
+  - route: GET /site/admin/{id}
+    authorizer: users
+    integration: {type: http_proxy, uri: "%[2]s/site/admin/{id}"}
+  - route: GET /secret/{id}
+    authorizer: users
+    integration: {type: http_proxy, uri: "%[2]s/secret/{id}"}
+  - route: ANY /site/{proxy+}
+    integration: {type: http_proxy, uri: "%[2]s/site/{proxy}"}
+  - route: $default
+    integration: {type: http_proxy, uri: "%[2]s/default"}
+`, iss.URL, be.URL), Deps{})
+	tests := []struct {
+		path    string
+		status  int
+		backend string // the path the backend saw; "" when it saw nothing
+	}{
+		{"/site/admin/1", 401, ""}, // the protected route itself
+		{"/site/admin//1", 400, ""},
+		{"/site/admin/1/", 400, ""},
+		{"/site//admin/1", 400, ""},
+		{"/site/admin/1//", 400, ""},
+		{"//secret/1", 400, ""},
+		{"/secret//1", 400, ""},
+		{"/secret/1/", 400, ""},
+		// The same route whatever the slashes: served as before.
+		{"/site/docs//a", 200, "/site/docs//a"},
+		{"/site/docs/", 200, "/site/docs/"},
+		{"/site/img/https://example.com/a.png", 200, "/site/img/https://example.com/a.png"},
+		{"/other//x/", 200, "/default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "GET "+tt.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			seen := ""
+			select {
+			case seen = <-got:
+			default:
+			}
+			if resp.StatusCode != tt.status || seen != tt.backend {
+				t.Errorf("status %d, backend saw %q; want %d, %q", resp.StatusCode, seen, tt.status, tt.backend)
 			}
 		})
 	}

@@ -83,6 +83,12 @@ routes:
 		{"unknown key", "/keyed", key("nope-nope-nope-nope-nope"), 403, apikey.BodyForbidden},
 		{"disabled key", "/keyed", key(v["disabled"]), 403, apikey.BodyForbidden},
 		{"the header name in another case", "/keyed", http.Header{"X-API-KEY": {v["bob"]}}, 200, ""},
+		// Repeated, as an identity source: which one is the key? The
+		// gateway would meter bob while a backend reading the last (or
+		// the joined) value saw another key, a disabled one say.
+		{"a good key, then another", "/keyed", http.Header{"X-Api-Key": {v["bob"], v["disabled"]}}, 403, apikey.BodyForbidden},
+		{"another key, then a good one", "/keyed", http.Header{"X-Api-Key": {"nope-nope-nope-nope-nope", v["bob"]}}, 403, apikey.BodyForbidden},
+		{"a good key twice", "/keyed", http.Header{"X-Api-Key": {v["bob"], v["bob"]}}, 403, apikey.BodyForbidden},
 		{"key not needed", "/open", nil, 200, "open"},
 		{"authorizer before the key: no token, no key", "/both", nil, 401, `{"message":"Unauthorized"}`},
 		{"authorizer before the key: bad token, good key", "/both", http.Header{"Authorization": {"Bearer x.y.z"}, "X-Api-Key": {v["bob"]}}, 401, `{"message":"Unauthorized"}`},

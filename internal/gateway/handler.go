@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -262,14 +261,14 @@ func (g *Gateway) decide(ex *exchange) *Route {
 		}
 	}
 	if !cleanPath(r) {
-		if ex.trace != nil {
-			ex.trace.BadPath = true
-		}
-		ex.route = g.unmatched
-		ex.reject(gwresponse.BadRequestParameters, http.StatusBadRequest, answer.BadRequest, "bad_path")
+		ex.rejectBadPath()
 		return nil
 	}
 	i := ex.match()
+	if i >= 0 && hasLooseSlashes(r.URL.Path) && g.slashesChangeRoute(r, i) {
+		ex.rejectBadPath()
+		return nil
+	}
 	if i < 0 {
 		ex.route = g.unmatched
 		if ex.w.cors.Preflight() {
@@ -483,47 +482,6 @@ func (ex *exchange) finish() {
 		_, err := ex.g.accessDefault.Write(ex.line)
 		ex.logAccess(err)
 	}
-}
-
-// cleanPath refuses paths whose meaning could differ between the gateway and
-// a backend: dot segments (also with ;parameters), encoded slashes or
-// backslashes, backslashes, control characters and invalid UTF-8. The route
-// is chosen on the decoded path, so anything that decodes into a separator
-// must be refused rather than matched.
-func cleanPath(r *http.Request) bool {
-	p := r.URL.Path
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	if raw := r.URL.RawPath; raw != "" {
-		for i := 0; i+2 < len(raw); i++ {
-			if raw[i] == '%' && (raw[i+1] == '2' && (raw[i+2] == 'f' || raw[i+2] == 'F') ||
-				raw[i+1] == '5' && (raw[i+2] == 'c' || raw[i+2] == 'C')) {
-				return false
-			}
-		}
-	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
-			return false
-		}
-	}
-	// Overlong and other invalid UTF-8 (%c0%ae is '.' to old decoders) is
-	// refused like the separators it can stand for.
-	if !utf8.ValidString(p) {
-		return false
-	}
-	for seg := range strings.SplitSeq(p[1:], "/") {
-		// "..;x" is ".." with a path parameter to servlet containers
-		// (Tomcat strips ";..." before resolving dot segments).
-		if i := strings.IndexByte(seg, ';'); i >= 0 {
-			seg = seg[:i]
-		}
-		if seg == "." || seg == ".." {
-			return false
-		}
-	}
-	return true
 }
 
 func clientIP(remoteAddr string) string {
