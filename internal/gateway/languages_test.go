@@ -12,6 +12,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/testbin"
 	"github.com/portcullis/portcullis/internal/testissuer"
+	"github.com/portcullis/portcullis/internal/testlog"
 )
 
 // pythonWithJWT is a python3 that can import PyJWT and cryptography:
@@ -310,5 +311,75 @@ routes:
 	}
 	if resp, body := h.do(t, "GET", "/js-broken", nil, nil); resp.StatusCode != 500 || !strings.Contains(body, "Internal Server Error") {
 		t.Errorf("backend failing at import: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestFunctionFailureNamesTheInvocation: when a Python function fails, as
+// the seed article's authorizer does for every bad token, the gateway's
+// line about the failure (which carries the request id the client got as
+// apigw-requestid) names the invocation whose id labels the function's own
+// output, so the function's print() lines and traceback can be found from
+// the failed request; for an authorizer and for a lambda_proxy backend.
+func TestFunctionFailureNamesTheInvocation(t *testing.T) {
+	t.Parallel()
+	py := python3Tool(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"auth.py": "def handler(event, context):\n    print('checking the token')\n    raise RuntimeError('directory down')\n",
+		"app.py":  "def handler(event, context):\n    print('loading the order')\n    raise KeyError('claims')\n",
+	})
+	logger, logs := testlog.New()
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+functions:
+  auth: {runtime: python3.12, handler: auth.handler, code: %[1]q, interpreter: %[2]s}
+  app: {runtime: python3.12, handler: app.handler, code: %[1]q, interpreter: %[2]s}
+authorizers:
+  tokens: {type: lambda, function: auth, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization]}
+routes:
+  - {route: GET /authorized, authorizer: tokens, integration: {type: mock}}
+  - {route: GET /orders, integration: {type: lambda_proxy, function: app}}
+`, dir, py), Deps{Logger: logger})
+	h := &harness{gw: srv}
+	for _, tc := range []struct {
+		path, printed, failure string
+		status                 int
+	}{
+		{"/authorized", "checking the token", "lambda authorizer: function returned an error", 500},
+		{"/orders", "loading the order", "lambda proxy: function returned an error", 500},
+	} {
+		resp, body := h.do(t, "GET", tc.path, http.Header{"Authorization": {"token"}}, nil)
+		if resp.StatusCode != tc.status {
+			t.Fatalf("%s: %d %s", tc.path, resp.StatusCode, body)
+		}
+		gatewayID := resp.Header.Get("Apigw-Requestid")
+		// The function's output is copied from its process's pipes and
+		// may be logged after the answer: wait for it.
+		var invocation string
+		for invocation == "" {
+			for _, r := range logs.Records() {
+				if r["msg"] == "function output" && r["line"] == tc.printed {
+					invocation, _ = r["request_id"].(string)
+				}
+			}
+			if invocation == "" {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		var found bool
+		for _, r := range logs.Records() {
+			if r["msg"] != tc.failure || r["request_id"] != gatewayID {
+				continue
+			}
+			found = true
+			if r["function_request_id"] != invocation {
+				t.Errorf("%s: the failure line %v does not name the invocation %s whose output says %q", tc.path, r, invocation, tc.printed)
+			}
+			if r["error_type"] == nil {
+				t.Errorf("%s: the failure line %v has no error_type", tc.path, r)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %q line with request_id %s in\n%s", tc.path, tc.failure, gatewayID, logs.String())
+		}
 	}
 }
