@@ -35,6 +35,10 @@ type Function interface {
 type Error struct {
 	Message string
 	Type    string
+	// RequestID is the invocation's id (Lambda's request id), which labels
+	// the function's output in the log; empty when the runtime has none to
+	// give (an init error, the http runtime).
+	RequestID string
 }
 
 // Error implements error.
@@ -54,6 +58,11 @@ func (e *Error) FunctionErrorMessage() string { return e.Message }
 // as Runtime.ExitError). Unlike the message, which may quote what the
 // function was given, callers may log it.
 func (e *Error) FunctionErrorType() string { return e.Type }
+
+// FunctionRequestID is the failed invocation's id (see RequestID). Callers
+// log it beside their own request id, so that the function's output for a
+// failed request can be found.
+func (e *Error) FunctionRequestID() string { return e.RequestID }
 
 // Sentinels for technical failures, matchable with errors.Is.
 var (

@@ -155,8 +155,8 @@ func TestParseErrorPayload(t *testing.T) {
 		in   string
 		want *Error
 	}{
-		{`{"errorMessage":"Unauthorized","errorType":"errorString"}`, &Error{"Unauthorized", "errorString"}},
-		{` {"errorType":"T","errorMessage":"m","stackTrace":["a"]} `, &Error{"m", "T"}},
+		{`{"errorMessage":"Unauthorized","errorType":"errorString"}`, &Error{Message: "Unauthorized", Type: "errorString"}},
+		{` {"errorType":"T","errorMessage":"m","stackTrace":["a"]} `, &Error{Message: "m", Type: "T"}},
 		{`{"errorMessage":"m"}`, nil},
 		{`{"errorMessage":"m","errorType":"T","body":"x"}`, nil},
 		{`{"errorMessage":1,"errorType":"T"}`, nil},

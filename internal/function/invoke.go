@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -145,9 +146,12 @@ func (f *Invoke) invoke(ctx context.Context, event []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", f.name, err)
 		}
+		// Lambda's request id, which labels the function's CloudWatch logs.
+		fe.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 		return nil, fe
 	}
 	if fe, ok := parseErrorPayload(out.Payload); ok {
+		fe.RequestID, _ = awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 		return nil, fe
 	}
 	if !json.Valid(out.Payload) {

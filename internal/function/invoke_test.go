@@ -58,9 +58,11 @@ func fakeLambda(t *testing.T) (*httptest.Server, map[string]*atomic.Int32) {
 			w.Header().Set("X-Test-Qualifier", r.URL.Query().Get("Qualifier"))
 			fmt.Fprintf(w, `{"event":%s,"qualifier":%q}`, body, r.URL.Query().Get("Qualifier"))
 		case "unhandled":
+			w.Header().Set("X-Amzn-RequestId", "7c1b2a3e-0000-4000-8000-000000000001")
 			w.Header().Set("X-Amz-Function-Error", "Unhandled")
 			w.Write([]byte(`{"errorMessage":"Unauthorized","errorType":"errorString","stackTrace":[],"extra":1}`))
 		case "rieerror": // the emulator drops X-Amz-Function-Error
+			w.Header().Set("X-Amzn-RequestId", "7c1b2a3e-0000-4000-8000-000000000002")
 			w.Write([]byte(`{"errorMessage":"Unauthorized","errorType":"errorString"}`))
 		case "textunhandled":
 			w.Header().Set("X-Amz-Function-Error", "Unhandled")
@@ -101,11 +103,12 @@ func TestInvokeSDK(t *testing.T) {
 			wantErr   error
 			wantFn    string
 			wantType  string
+			wantID    string // Lambda's request id, which labels its logs
 		}{
 			{function: "echo", want: `{"event":{"a": 1},"qualifier":""}`},
 			{function: "echo", qualifier: "live", want: `{"event":{"a": 1},"qualifier":"live"}`},
-			{function: "unhandled", wantFn: "Unauthorized", wantType: "errorString"},
-			{function: "rieerror", wantFn: "Unauthorized", wantType: "errorString"},
+			{function: "unhandled", wantFn: "Unauthorized", wantType: "errorString", wantID: "7c1b2a3e-0000-4000-8000-000000000001"},
+			{function: "rieerror", wantFn: "Unauthorized", wantType: "errorString", wantID: "7c1b2a3e-0000-4000-8000-000000000002"},
 			{function: "textunhandled", wantFn: "", wantType: "Unhandled"},
 			{function: "junk", wantErr: ErrInvalidResponse},
 			{function: "big", wantErr: ErrTooLarge},
@@ -132,8 +135,8 @@ func TestInvokeSDK(t *testing.T) {
 					}
 				case tc.wantType != "":
 					var fe *Error
-					if !asError(err, &fe) || fe.Message != tc.wantFn || fe.Type != tc.wantType {
-						t.Fatalf("got %v, want *Error{%q, %q}", err, tc.wantFn, tc.wantType)
+					if !asError(err, &fe) || fe.Message != tc.wantFn || fe.Type != tc.wantType || fe.RequestID != tc.wantID {
+						t.Fatalf("got %#v, want *Error{%q, %q, %q}", err, tc.wantFn, tc.wantType, tc.wantID)
 					}
 				default:
 					checkError(t, err, tc.wantErr, "")

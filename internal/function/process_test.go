@@ -383,6 +383,38 @@ func TestProcessOutputRequestID(t *testing.T) {
 	}
 }
 
+// TestProcessErrorRequestID: a function error names its invocation, the
+// id that labels the function's output, so a caller can log it beside its
+// own request id; a process that exits mid-invocation and a timeout name
+// it too.
+func TestProcessErrorRequestID(t *testing.T) {
+	t.Parallel()
+	logger, logs := testlog.New()
+	p := startProcess(t, "fail", ProcessSettings{Logger: logger})
+	_, err := invoke(t, p, `{"message":"directory down","log":"looking the user up"}`)
+	var fe *Error
+	if !errors.As(err, &fe) || fe.RequestID == "" || fe.FunctionRequestID() != fe.RequestID {
+		t.Fatalf("got %#v, want a *Error naming its invocation", err)
+	}
+	if !eventually(hangGuard, func() bool {
+		return findRecord(logs, map[string]string{"msg": "function output", "line": "looking the user up", "request_id": fe.RequestID}) != nil
+	}) {
+		t.Errorf("the error names invocation %s; the output is labelled otherwise: %v", fe.RequestID, logs.Records())
+	}
+
+	crash := startProcess(t, "crashmid", ProcessSettings{Timeout: time.Minute})
+	_, err = invoke(t, crash, `{"crash":true}`)
+	if !errors.As(err, &fe) || fe.RequestID == "" || !strings.HasPrefix(fe.Message, "RequestId: "+fe.RequestID+" ") {
+		t.Errorf("exit mid-invocation: got %#v, want a Runtime.ExitError naming its invocation", err)
+	}
+
+	slow := startProcess(t, "sleep", ProcessSettings{Timeout: time.Second})
+	_, err = invoke(t, slow, `{"ms":60000}`)
+	if !errors.Is(err, ErrTimeout) || !regexp.MustCompile(`invocation [0-9a-f]{8}-[0-9a-f-]{27}: no answer within`).MatchString(err.Error()) {
+		t.Errorf("timeout: got %v, want ErrTimeout naming the invocation", err)
+	}
+}
+
 func TestProcessInitTimeout(t *testing.T) {
 	t.Parallel()
 	m := NewMetrics(nil)

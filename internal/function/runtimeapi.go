@@ -286,7 +286,7 @@ func (inst *instance) exitError(inv *invocation) error {
 	if inst.waitErr != nil {
 		reason = "Runtime exited with error: " + inst.waitErr.Error()
 	}
-	return &Error{Type: "Runtime.ExitError", Message: "RequestId: " + inv.id + " Error: " + reason}
+	return &Error{Type: "Runtime.ExitError", Message: "RequestId: " + inv.id + " Error: " + reason, RequestID: inv.id}
 }
 
 // complete ends inv if it is still this process's current invocation and
@@ -311,7 +311,7 @@ func (inst *instance) complete(inv *invocation, payload []byte, err error) bool 
 // expire is the execution deadline of inv: the process is killed (it may be
 // stuck, and Lambda gives it no chance to finish either) and replaced.
 func (inst *instance) expire(inv *invocation) {
-	if inst.complete(inv, nil, fmt.Errorf("function %s: no answer within %s: %w", inst.p.name, inst.p.timeout, ErrTimeout)) {
+	if inst.complete(inv, nil, fmt.Errorf("function %s: invocation %s: no answer within %s: %w", inst.p.name, inv.id, inst.p.timeout, ErrTimeout)) {
 		// Set before the kill: the supervisor reads it once the process
 		// has exited, and a timeout kill is restarted without backoff.
 		inst.killedForTimeout.Store(true)
@@ -637,6 +637,7 @@ func (rc *rconn) handleResponse(req *request, id string) bool {
 		if derr != nil {
 			res = fmt.Errorf("function %s: %w", p.name, derr)
 		} else {
+			fe.RequestID = inv.id
 			res = fe
 		}
 	} else if !json.Valid(body) {
@@ -669,6 +670,7 @@ func (rc *rconn) handleError(req *request, id string) bool {
 	} else if fe, derr := decodeErrorReport(body, req.errorType); derr != nil {
 		res = fmt.Errorf("function %s: %w", p.name, derr)
 	} else {
+		fe.RequestID = inv.id
 		res = fe
 	}
 	if !inst.complete(inv, nil, res) {

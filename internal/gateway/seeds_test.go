@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/testbin"
+	"github.com/portcullis/portcullis/internal/testissuer"
 )
 
 // The user's seed articles (../shared/seeds/ beside the checkout) hold a
@@ -245,5 +247,81 @@ func TestRestoreBrackets(t *testing.T) {
 	}
 	if got := restoreBrackets(lost); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSeedJWTAuthorizer holds the seed article on API Gateway's built-in
+// JWT authorizer to what AWS does, which is not all the article says. Set
+// up as it describes (identity source method.request.header.Authorization,
+// an issuer, an audience): its sample token, taken from the page, is
+// refused; so is a token with its claims and a signature that does not
+// verify, since the authorizer does verify signatures, against the
+// issuer's keys (the article says it often does not); a valid token
+// reaches the backend whole, signature included, in Authorization, where
+// the backend can verify it again (not in x-api-gateway-auth or
+// x-amzn-oidc-data, which the gateway does not add).
+func TestSeedJWTAuthorizer(t *testing.T) {
+	t.Parallel()
+	text := seedText(t, "x-amzn-oidc-data")
+	m := regexp.MustCompile(`(?m)^Authorization: Bearer (\S+)$`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatal("the article's sample Authorization header is not in the seed")
+	}
+	sample := m[1]
+	iss := testissuer.New(t)
+	be, got := backend(t)
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+authorizers:
+  jwt: {type: jwt, identity_source: method.request.header.Authorization, issuer: %q, audience: [%s]}
+routes:
+  - route: GET /profile
+    authorizer: jwt
+    integration:
+      type: http_proxy
+      uri: %s/profile
+      request_parameters:
+        "overwrite:header.x-sub": $context.authorizer.claims.sub
+        "overwrite:header.x-roles": $context.authorizer.claims.roles
+`, iss.URL, testissuer.Audience, be.URL), Deps{})
+	h := &harness{gw: srv}
+
+	// The article's claims, signed by the issuer.
+	claims := map[string]any{"sub": "user123", "roles": []string{"admin", "editor"}}
+	valid := iss.Mint(t, "k1", claims)
+	if resp, body := h.do(t, "GET", "/profile", bearer(valid), nil); resp.StatusCode != 200 {
+		t.Fatalf("valid token: %d %s", resp.StatusCode, body)
+	}
+	s := <-got
+	if s.Header.Get("Authorization") != "Bearer "+valid {
+		t.Errorf("the backend got Authorization %q, not the whole token", s.Header.Get("Authorization"))
+	}
+	if s.Header.Get("X-Sub") != "user123" || s.Header.Get("X-Roles") != "[admin editor]" {
+		t.Errorf("claims to the backend: sub %q roles %q (AWS writes an array as [a b])", s.Header.Get("X-Sub"), s.Header.Get("X-Roles"))
+	}
+	for _, name := range []string{"X-Api-Gateway-Auth", "X-Amzn-Oidc-Data"} {
+		if v, ok := s.Header[name]; ok {
+			t.Errorf("the gateway added %s: %q", name, v)
+		}
+	}
+
+	parts := strings.Split(valid, ".")
+	other := strings.Split(iss.Mint(t, "k1", map[string]any{"sub": "someone-else"}), ".")
+	for _, tc := range []struct {
+		name, token string
+		why         string // in WWW-Authenticate
+	}{
+		{"the article's sample token", sample, `error="invalid_token"`},
+		{"the article's claims, another token's signature", parts[0] + "." + parts[1] + "." + other[2], "signature"},
+		{"the article's exp (2023)", iss.Mint(t, "k1", map[string]any{"sub": "user123", "exp": 1700000000}), "expired"},
+		{"another issuer", iss.Mint(t, "k1", map[string]any{"iss": "https://your-auth-provider.com"}), "issuer"},
+		{"another audience", iss.Mint(t, "k1", map[string]any{"aud": "api.other-domain.com"}), "audience"},
+	} {
+		resp, body := h.do(t, "GET", "/profile", bearer(tc.token), nil)
+		if resp.StatusCode != 401 || body != `{"message":"Unauthorized"}` || !strings.Contains(resp.Header.Get("WWW-Authenticate"), tc.why) {
+			t.Errorf("%s: %d %s WWW-Authenticate %q, want 401 naming %q", tc.name, resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"), tc.why)
+		}
+	}
+	if resp, _ := h.do(t, "GET", "/profile", nil, nil); resp.StatusCode != 401 {
+		t.Errorf("no token: %d", resp.StatusCode)
 	}
 }

@@ -49,6 +49,12 @@ type functionErrorType interface {
 	FunctionErrorType() string
 }
 
+// functionRequestID is what a FunctionError may also offer: the failed
+// invocation's id, which labels the function's own output in the log.
+type functionRequestID interface {
+	FunctionRequestID() string
+}
+
 // Limits and defaults.
 const (
 	// DefaultTimeout is HTTP API's authorizer timeout.
@@ -518,8 +524,13 @@ func (a *Authorizer) load(ctx context.Context, r *Request, values []string, arn 
 			if typed, ok := fe.(functionErrorType); ok {
 				errorType = typed.FunctionErrorType()
 			}
-			a.log.Warn("lambda authorizer: function returned an error", "request_id", r.RequestID,
-				"reason", ReasonFunctionError, "error", "function error", "error_type", errorType)
+			attrs := []any{"request_id", r.RequestID, "reason", ReasonFunctionError, "error", "function error", "error_type", errorType}
+			if id, ok := fe.(functionRequestID); ok && id.FunctionRequestID() != "" {
+				// Finds the function's output (print(), a traceback) for
+				// this request.
+				attrs = append(attrs, "function_request_id", id.FunctionRequestID())
+			}
+			a.log.Warn("lambda authorizer: function returned an error", attrs...)
 			return nil, &loadFailure{reason: ReasonFunctionError, err: errors.New("function error")}
 		case errors.Is(ictx.Err(), context.DeadlineExceeded):
 			a.log.Warn("lambda authorizer: timed out", "request_id", r.RequestID, "reason", ReasonTimeout,

@@ -342,9 +342,10 @@ func TestMetrics(t *testing.T) {
 }
 
 // TestFailureLogs: every failure of the authorizer is logged with the
-// request's id and what went wrong (for a function error, its type; its
-// message may quote the token), so that an operator can match a 500 in the
-// access log with its cause. Never the token.
+// request's id and what went wrong (for a function error, its type and the
+// invocation's id, which labels the function's own output; its message may
+// quote the token), so that an operator can match a 500 in the access log
+// with its cause. Never the token.
 func TestFailureLogs(t *testing.T) {
 	const secret = "Bearer s3cr3t-t0ken"
 	for _, c := range []struct {
@@ -355,8 +356,9 @@ func TestFailureLogs(t *testing.T) {
 		error string            // text the error attribute must contain
 	}{
 		{"function error", invokerFunc(func(context.Context, []byte) ([]byte, error) {
-			return nil, &funcError{msg: "no such user " + secret, typ: "Runtime.ExitError"}
-		}), baseSettings(), map[string]string{"reason": ReasonFunctionError, "error_type": "Runtime.ExitError"}, "function error"},
+			return nil, &funcError{msg: "no such user " + secret, typ: "Runtime.ExitError", id: "0d5b7c4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f"}
+		}), baseSettings(), map[string]string{"reason": ReasonFunctionError, "error_type": "Runtime.ExitError",
+			"function_request_id": "0d5b7c4e-1f2a-4b3c-8d9e-0a1b2c3d4e5f"}, "function error"},
 		{"timeout", invokerFunc(func(ctx context.Context, _ []byte) ([]byte, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()

@@ -18,11 +18,12 @@ import (
 )
 
 // funcError is what a runtime reports when the function returned an error.
-type funcError struct{ msg, typ string }
+type funcError struct{ msg, typ, id string }
 
 func (e *funcError) Error() string                { return "function error: " + e.typ + ": " + e.msg }
 func (e *funcError) FunctionErrorMessage() string { return e.msg }
 func (e *funcError) FunctionErrorType() string    { return e.typ }
+func (e *funcError) FunctionRequestID() string    { return e.id }
 
 // lambdaInvoker runs a real aws-lambda-go handler in process through
 // lambda.NewHandler, the JSON path lambda.Start uses, and counts calls.

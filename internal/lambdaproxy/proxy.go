@@ -183,6 +183,14 @@ type functionError interface {
 	FunctionErrorMessage() string
 }
 
+// functionErrorDetail is what a functionError may also offer (function.Error
+// does): Lambda's errorType and the failed invocation's id, which labels the
+// function's own output in the log. Unlike the message, both may be logged.
+type functionErrorDetail interface {
+	FunctionErrorType() string
+	FunctionRequestID() string
+}
+
 // Event returns the event Serve would send the function for r, reading
 // r's body as Serve does, and invokes nothing. For `portcullis explain`.
 func (i *Integration) Event(r *Request) ([]byte, error) {
@@ -242,7 +250,16 @@ func (i *Integration) invokeFailed(w http.ResponseWriter, r *Request, err error)
 	switch {
 	case errors.As(err, &fe):
 		// The function's message is its own business (and may carry
-		// secrets): logged at debug level only.
+		// secrets): logged at debug level only. Its type and invocation
+		// id, which finds the function's output for this request, are not.
+		attrs := []any{"request_id", r.RequestID, "reason", ReasonFunctionError}
+		if d, ok := fe.(functionErrorDetail); ok {
+			attrs = append(attrs, "error_type", d.FunctionErrorType())
+			if id := d.FunctionRequestID(); id != "" {
+				attrs = append(attrs, "function_request_id", id)
+			}
+		}
+		i.log.Warn("lambda proxy: function returned an error", attrs...)
 		i.log.Debug("lambda proxy: function error", "request_id", r.RequestID, "error", err)
 		answer.Fail(r.Failer, w, hr, answer.FailureBackend, http.StatusInternalServerError, FunctionErrorBody)
 		return ReasonFunctionError

@@ -14,6 +14,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/apigwevent"
 	"github.com/portcullis/portcullis/internal/function"
+	"github.com/portcullis/portcullis/internal/testlog"
 )
 
 func shape(name string) *Request {
@@ -159,13 +160,36 @@ func TestHeadRequest(t *testing.T) {
 }
 
 // TestFunctionError: the function returns an error → 500, and nothing of
-// its message reaches the client.
+// its message reaches the client; the warning names the error's type and
+// the invocation (whose id labels the function's own output), not its
+// message.
 func TestFunctionError(t *testing.T) {
 	for _, v := range []string{"1.0", "2.0"} {
-		i := mustNew(t, baseSettings(v), startFunction(t, "fail", 5*time.Second))
-		rec, reason := serve(t, i, realRequest())
+		logger, logs := testlog.New()
+		i, err := New(baseSettings(v), startFunction(t, "fail", 5*time.Second), Options{Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := realRequest()
+		r.RequestID = "gw-req-1"
+		rec, reason := serve(t, i, r)
 		body := `{"message":"Internal Server Error"}`
 		assertResponse(t, rec, reason, wantResponse{500, jsonHeader(body), []byte(body), ReasonFunctionError})
+		var warned bool
+		for _, rec := range logs.Records() {
+			if rec["level"] != "WARN" {
+				continue
+			}
+			warned = true
+			id, _ := rec["function_request_id"].(string)
+			if rec["msg"] != "lambda proxy: function returned an error" || rec["request_id"] != "gw-req-1" ||
+				rec["error_type"] != "errorString" || len(id) != 36 || rec["error"] != nil {
+				t.Errorf("%s: warning %v, want the request id, error_type and function_request_id, no message", v, rec)
+			}
+		}
+		if !warned {
+			t.Errorf("%s: no warning for the function error: %s", v, logs.String())
+		}
 	}
 }
 
