@@ -38,7 +38,7 @@ const (
 	DefaultMaxBodyBytes        = 150000
 	DefaultRefreshInterval     = time.Hour
 	DefaultMinRefreshInterval  = 30 * time.Second
-	DefaultMaxRefreshInterval  = 24 * time.Hour
+	DefaultMaxRefreshInterval  = 2 * time.Hour // AWS caches keys up to two hours
 	DefaultMissRefetchInterval = 30 * time.Second
 	DefaultMaxStale            = 48 * time.Hour
 	DefaultNoKeysRetryInterval = 2 * time.Second
@@ -70,7 +70,7 @@ type Settings struct {
 	MaxBodyBytes        int64         // [150000] per response, as AWS; over → the fetch fails (never truncate)
 	RefreshInterval     time.Duration // [1h] when the JWKS response has no Cache-Control max-age
 	MinRefreshInterval  time.Duration // [30s] lower bound for max-age
-	MaxRefreshInterval  time.Duration // [24h] upper bound for max-age
+	MaxRefreshInterval  time.Duration // [2h, as AWS] upper bound for max-age
 	MissRefetchInterval time.Duration // [30s] at most one refetch on unknown kid per this interval
 	MaxStale            time.Duration // [48h] how long the last good keys serve while the issuer cannot be reached; then every token is denied
 	NoKeysRetryInterval time.Duration // [2s] retry after a failed fetch while there are no usable keys, ±50% jitter (holding keys, failures back off 1s doubling to 5min)

@@ -293,6 +293,38 @@ func TestStartRefreshesAndHonoursCacheControl(t *testing.T) {
 	}
 }
 
+// TestDefaultKeyCacheAtMostTwoHours: AWS caches an issuer's keys for up
+// to two hours, so with the default settings a JWKS served with a longer
+// max-age (a day here) is fetched again within two hours: a key the issuer
+// withdrew stops being trusted as soon as it would on AWS.
+func TestDefaultKeyCacheAtMostTwoHours(t *testing.T) {
+	for _, tc := range []struct {
+		cacheControl string
+		want         time.Duration
+	}{
+		{"public, max-age=86400", 2 * time.Hour},
+		{"public, max-age=7200", 2 * time.Hour},
+		{"public, max-age=600", 10 * time.Minute},
+		{"", DefaultRefreshInterval},
+	} {
+		ti := newTestIssuer(t)
+		ti.set(func(ti *testIssuer) { ti.cacheControl = tc.cacheControl })
+		a := newTestAuthorizer(t, ti.settings(), Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		a.Start(ctx)
+		waitFor(t, "keys", a.Ready)
+		st := a.keys.state
+		st.mu.Lock()
+		interval := st.nextRefresh.Sub(st.snap.Load().fetched)
+		st.mu.Unlock()
+		cancel()
+		// The schedule is set a moment after the fetch time is taken.
+		if interval < tc.want || interval > tc.want+time.Minute {
+			t.Errorf("Cache-Control %q: next refresh %v after the fetch, want %v", tc.cacheControl, interval, tc.want)
+		}
+	}
+}
+
 func TestIssuerUpLateBecomesReady(t *testing.T) {
 	ti := newTestIssuer(t)
 	const outage = 7 // requests refused before the issuer is up
