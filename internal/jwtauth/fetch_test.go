@@ -4,6 +4,7 @@ package jwtauth
 // what the fetcher logs, against a real issuer on loopback (testIssuer).
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -215,6 +216,29 @@ func TestMaxBodyBytes(t *testing.T) {
 			if !strings.Contains(d.Error(), "exceeds") {
 				t.Fatalf("denial does not say why: %v", d)
 			}
+		}
+	}
+}
+
+// TestDefaultMaxBodyBytesIsAWSs: with the default settings a key set of
+// exactly AWS's 150,000 bytes is read and one byte more is refused.
+func TestDefaultMaxBodyBytesIsAWSs(t *testing.T) {
+	ti := newTestIssuer(t)
+	body, err := json.Marshal(jwkset.JWKSMarshal{Keys: ti.jwks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "rsa", ti.claims(), nil)
+	for _, size := range []int{150000, 150001} {
+		padded := append(bytes.Repeat([]byte(" "), size-len(body)), body...) // leading whitespace: still the same JSON
+		ti.set(func(ti *testIssuer) { ti.body = padded })
+		s := ti.settings()
+		s.JWKSURI = ti.JWKSURI()
+		a := newTestAuthorizer(t, s, Options{})
+		if size <= 150000 {
+			wantOK(t, a, tok)
+		} else if d := wantDenied(t, a, tok, ReasonKeysUnavailable); !strings.Contains(d.Error(), "exceeds") {
+			t.Fatalf("%d bytes: denial does not say why: %v", size, d)
 		}
 	}
 }
