@@ -200,8 +200,9 @@ func (s Settings) Validate() error {
 	}
 	if s.MaxStale < 0 {
 		add("jwks_max_stale must not be negative")
-	} else if d.MaxStale <= d.MaxRefreshInterval {
-		add("jwks_max_stale (%s) must be longer than the longest refresh interval (%s), or keys would go stale before their refresh", d.MaxStale, d.MaxRefreshInterval)
+	} else if longest := max(d.MaxRefreshInterval, d.RefreshInterval); d.MaxStale <= longest {
+		// RefreshInterval applies when the JWKS has no max-age, and is not clamped.
+		add("jwks_max_stale (%s) must be longer than the longest refresh interval (%s), or keys would go stale before their refresh", d.MaxStale, longest)
 	}
 	if d.MinRefreshInterval > d.MaxRefreshInterval {
 		add("the minimum refresh interval (%s) exceeds the maximum (%s)", d.MinRefreshInterval, d.MaxRefreshInterval)

@@ -548,7 +548,7 @@ func TestMissAfterBackgroundRefresh(t *testing.T) {
 func TestKeysGoStale(t *testing.T) {
 	ti := newTestIssuer(t)
 	s := ti.settings()
-	s.MinRefreshInterval, s.MaxRefreshInterval, s.MaxStale = 50*time.Millisecond, 100*time.Millisecond, time.Hour
+	s.MinRefreshInterval, s.MaxRefreshInterval, s.RefreshInterval, s.MaxStale = 50*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, time.Hour
 	s.NoKeysRetryInterval = 10 * time.Millisecond
 	ti.set(func(ti *testIssuer) { ti.cacheControl = "max-age=0" })
 	log, logs := testlog.New()
