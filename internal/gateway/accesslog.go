@@ -235,11 +235,15 @@ func (ex *exchange) AppendContext(dst []byte, name string) []byte {
 }
 
 // answerMessage returns the message of one of the gateway's own answers,
-// all of the form {"message":"..."}; ok is false when there is none.
+// all of the form {"message":"..."} but a Lambda authorizer's two IAM
+// denials, which AWS spells {"Message":"..."}; ok is false when there is
+// none ({"message":null}).
 func answerMessage(body string) (msg string, ok bool) {
 	m, ok := strings.CutPrefix(body, `{"message":"`)
 	if !ok {
-		return "", false
+		if m, ok = strings.CutPrefix(body, `{"Message":"`); !ok {
+			return "", false
+		}
 	}
 	m, ok = strings.CutSuffix(m, `"}`)
 	if !ok || strings.ContainsAny(m, `"\`) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -260,5 +261,63 @@ func TestAccessLogTLS(t *testing.T) {
 				t.Errorf("line %q, want %q and a suite starting %q", got, tc.want[0], tc.want[1])
 			}
 		})
+	}
+}
+
+// TestAccessLogLambdaDenialMessage: $context.error.message of a Lambda
+// authorizer's denials is the message of AWS's body, whose key is spelled
+// "Message" for the two IAM denials; a 500's null message is absent.
+func TestAccessLogLambdaDenialMessage(t *testing.T) {
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var e struct {
+			AuthorizationToken string `json:"authorizationToken"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&e)
+		switch tok := strings.TrimPrefix(e.AuthorizationToken, "Bearer "); tok {
+		case "junk":
+			_, _ = io.WriteString(w, `{"principalId":`)
+		default: // "Deny" everything, or "Allow" another resource: no matching Allow
+			resource := "*"
+			if tok == "Allow" {
+				resource = "arn:aws:execute-api:*:*:*/*/GET/other"
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"principalId":    "u",
+				"policyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Action": "execute-api:Invoke", "Effect": tok, "Resource": resource}}},
+			})
+		}
+	}))
+	t.Cleanup(fn.Close)
+	access := &testlog.Buffer{}
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+access_log:
+  format: '$context.status|$context.error.message|$context.error.messageString|$context.error.responseType'
+functions:
+  auth: {runtime: http, url: %q}
+authorizers:
+  lam: {type: lambda, function: auth, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
+routes:
+  - {route: GET /pets, authorizer: lam, integration: {type: mock, body: ok}}
+`, fn.URL), Deps{AccessLog: access})
+	cases := []struct {
+		token, want string
+	}{
+		{"Deny", `403|User is not authorized to access this resource with an explicit deny|"User is not authorized to access this resource with an explicit deny"|ACCESS_DENIED`},
+		{"Allow", `403|User is not authorized to access this resource|"User is not authorized to access this resource"|ACCESS_DENIED`},
+		{"junk", `500|-|-|AUTHORIZER_CONFIGURATION_ERROR`},
+	}
+	for _, c := range cases {
+		if resp, body := get(t, srv.URL+"/pets", bearer(c.token)); resp.StatusCode == 200 {
+			t.Fatalf("%s: allowed: %s", c.token, body)
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(access.String(), "\n"), "\n")
+	if len(lines) != len(cases) {
+		t.Fatalf("%d access log lines, want %d:\n%s", len(lines), len(cases), access)
+	}
+	for i, c := range cases {
+		if lines[i] != c.want {
+			t.Errorf("%s: access log line\n%s\nwant\n%s", c.token, lines[i], c.want)
+		}
 	}
 }

@@ -112,6 +112,11 @@ routes:
 		if ra := resp.Header.Get("Retry-After"); (c.status == 429) != (ra != "") {
 			t.Errorf("%s: Retry-After %q with status %d", c.name, ra, resp.StatusCode)
 		}
+		// AWS's 429s name their cause (observed): THROTTLED, QUOTA_EXCEEDED.
+		wantType := map[string]string{apikey.BodyTooMany: "TooManyRequestsException", apikey.BodyLimitExceeded: "LimitExceededException"}[c.body]
+		if got := resp.Header.Get("X-Amzn-ErrorType"); got != wantType {
+			t.Errorf("%s: x-amzn-ErrorType %q, want %q", c.name, got, wantType)
+		}
 	}
 	var sawKey bool
 	for len(seenBy) > 0 {

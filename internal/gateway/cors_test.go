@@ -113,6 +113,41 @@ func corsGateway(t *testing.T, conf string, args ...any) (*httptest.Server, *pro
 	return srv, reg
 }
 
+// TestCORSPreflightToDefaultRoute: $default matches every method and path
+// no other route takes, OPTIONS included, so with an authorizer on it
+// preflights meet that authorizer, as on AWS, unless an OPTIONS route
+// (AWS's fix: OPTIONS /{proxy+} without authorization) outranks it.
+func TestCORSPreflightToDefaultRoute(t *testing.T) {
+	iss := testissuer.New(t)
+	gw, _ := corsGateway(t, `listen: 127.0.0.1:0
+authorizers:
+  users: {type: jwt, issuer: %q, audience: [test-api]}
+cors: {allowOrigins: [https://app.example.com], allowMethods: [GET]}
+routes:
+  - {route: GET /open, integration: {type: mock, body: open}}
+  - {route: "OPTIONS /public/{proxy+}", integration: {type: mock, status: 204}}
+  - {route: $default, authorizer: users, integration: {type: mock, body: default}}
+`, iss.URL)
+	preflight := http.Header{"Origin": {"https://app.example.com"}, "Access-Control-Request-Method": {"GET"}}
+	for _, tc := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/open", 401, `{"message":"Unauthorized"}`},    // GET /open does not take OPTIONS: $default does
+		{"/nowhere", 401, `{"message":"Unauthorized"}`}, // only $default matches
+		{"/public/x", 204, ""},                          // an OPTIONS route outranks $default
+	} {
+		resp, body := send(t, "OPTIONS", gw.URL+tc.path, preflight, nil)
+		if resp.StatusCode != tc.status || body != tc.body {
+			t.Errorf("preflight %s: %d %q, want %d %q", tc.path, resp.StatusCode, body, tc.status, tc.body)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "https://app.example.com" {
+			t.Errorf("preflight %s: Access-Control-Allow-Origin %q", tc.path, got)
+		}
+	}
+}
+
 // TestCORS: preflights are answered before any authorizer unless a route
 // takes OPTIONS for the path; every answer to an allowed Origin, the
 // gateway's own 401/403/404/413/502/504 included, carries the configured

@@ -500,3 +500,32 @@ func TestBuildErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPathMappingStripsPrefixAsAWS: AWS's way to strip a path prefix,
+// "overwrite:path": "/$request.path.proxy" on ANY /v1/app/{proxy+}, sends
+// /v1/app/user/add to the backend as /user/add: the inline expression is
+// read, and the greedy parameter keeps its slashes.
+func TestPathMappingStripsPrefixAsAWS(t *testing.T) {
+	be, got := backend(t)
+	srv, _, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
+routes:
+  - route: ANY /v1/app/{proxy+}
+    integration:
+      type: http_proxy
+      uri: %[1]s/v1/app/{proxy}
+      request_parameters: {"overwrite:path": "/$request.path.proxy", "overwrite:header.x-id": "user-$request.path.proxy"}
+`, be.URL), Deps{})
+	for _, tc := range []struct{ path, want, wantRaw string }{
+		{"/v1/app/user/add", "/user/add", ""},
+		{"/v1/app/a%20b/c", "/a b/c", ""},
+		{"/v1/app/x%3Fy", "/x?y", ""}, // escaped again: still one segment, no query
+	} {
+		if resp, body := get(t, srv.URL+tc.path, nil); resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", tc.path, resp.StatusCode, body)
+		}
+		s := <-got
+		if s.Path != tc.want || s.RawPath != tc.wantRaw {
+			t.Errorf("%s reached the backend as %q (raw %q), want %q (raw %q)", tc.path, s.Path, s.RawPath, tc.want, tc.wantRaw)
+		}
+	}
+}

@@ -426,6 +426,9 @@ func (ex *exchange) respond(w http.ResponseWriter, r *http.Request, t gwresponse
 		m.Responses.Count(t)
 	}
 	ex.respType = t
+	if et := t.ErrorTypeHeader(); et != nil {
+		w.Header()["X-Amzn-Errortype"] = et
+	}
 	if ex.trace != nil {
 		ex.traceResponse(t, status, body)
 	}

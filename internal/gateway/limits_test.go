@@ -89,6 +89,9 @@ func TestThrottlingPerRoute(t *testing.T) {
 	if resp.StatusCode != 429 || string(body) != `{"message":"Too Many Requests"}` || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("4th /other: %d %q %v; want AWS's 429", resp.StatusCode, body, resp.Header)
 	}
+	if et := resp.Header.Get("X-Amzn-ErrorType"); et != "TooManyRequestsException" {
+		t.Errorf("x-amzn-ErrorType %q, want AWS's TooManyRequestsException", et)
+	}
 	ra, err := strconv.Atoi(resp.Header.Get("Retry-After"))
 	if err != nil || ra < 1 || ra > 1000 {
 		t.Errorf("Retry-After %q; want the seconds until a token (at most 1000 at 0.001/s)", resp.Header.Get("Retry-After"))
@@ -148,6 +151,9 @@ func TestRateLimitsPerIdentity(t *testing.T) {
 		}
 		if st.status == 429 && resp.Header.Get("Retry-After") == "" {
 			t.Errorf("step %d: no Retry-After", i+1)
+		}
+		if et := resp.Header.Get("X-Amzn-ErrorType"); (st.status == 429) != (et == "TooManyRequestsException") {
+			t.Errorf("step %d: status %d with x-amzn-ErrorType %q", i+1, resp.StatusCode, et)
 		}
 	}
 	// Other routes are not under the rule.

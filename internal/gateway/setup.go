@@ -324,7 +324,7 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 		if t := in.Timeout.Std(); t > MaxIntegrationTimeout {
 			errs = append(errs, *f.Errorf(at+".timeout", "timeout %v is over the limit of %v", t, MaxIntegrationTimeout))
 		}
-		m, err := mapping.Parse(in.RequestParameters)
+		m, err := mapping.ParseWith(in.RequestParameters, mapping.Options{GreedyParam: key.GreedyParam()})
 		if err != nil {
 			errs = append(errs, *f.Errorf(at+".request_parameters", "%v", err))
 		}

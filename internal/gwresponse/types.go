@@ -42,30 +42,35 @@ const (
 type typeInfo struct {
 	name   string
 	status int // AWS's default status; 0 for DEFAULT_4XX and DEFAULT_5XX
+	// errorType is the x-amzn-ErrorType value AWS's answer carries
+	// (observed), as a header value slice shared by every answer (header
+	// values are only read); nil: the gateway adds none (a Lambda
+	// authorizer's 500 sets its own).
+	errorType []string
 }
 
 var types = [numTypes]typeInfo{
-	AccessDenied:                 {"ACCESS_DENIED", http.StatusForbidden},
-	APIConfigurationError:        {"API_CONFIGURATION_ERROR", http.StatusInternalServerError},
-	AuthorizerConfigurationError: {"AUTHORIZER_CONFIGURATION_ERROR", http.StatusInternalServerError},
-	AuthorizerFailure:            {"AUTHORIZER_FAILURE", http.StatusInternalServerError},
-	BadRequestBody:               {"BAD_REQUEST_BODY", http.StatusBadRequest},
-	BadRequestParameters:         {"BAD_REQUEST_PARAMETERS", http.StatusBadRequest},
-	Default4XX:                   {"DEFAULT_4XX", 0},
-	Default5XX:                   {"DEFAULT_5XX", 0},
-	ExpiredToken:                 {"EXPIRED_TOKEN", http.StatusForbidden},
-	IntegrationFailure:           {"INTEGRATION_FAILURE", http.StatusGatewayTimeout},
-	IntegrationTimeout:           {"INTEGRATION_TIMEOUT", http.StatusGatewayTimeout},
-	InvalidAPIKey:                {"INVALID_API_KEY", http.StatusForbidden},
-	InvalidSignature:             {"INVALID_SIGNATURE", http.StatusForbidden},
-	MissingAuthenticationToken:   {"MISSING_AUTHENTICATION_TOKEN", http.StatusForbidden},
-	QuotaExceeded:                {"QUOTA_EXCEEDED", http.StatusTooManyRequests},
-	RequestTooLarge:              {"REQUEST_TOO_LARGE", http.StatusRequestEntityTooLarge},
-	ResourceNotFound:             {"RESOURCE_NOT_FOUND", http.StatusNotFound},
-	Throttled:                    {"THROTTLED", http.StatusTooManyRequests},
-	Unauthorized:                 {"UNAUTHORIZED", http.StatusUnauthorized},
-	UnsupportedMediaType:         {"UNSUPPORTED_MEDIA_TYPE", http.StatusUnsupportedMediaType},
-	WAFFiltered:                  {"WAF_FILTERED", http.StatusForbidden},
+	AccessDenied:                 {name: "ACCESS_DENIED", status: http.StatusForbidden},
+	APIConfigurationError:        {name: "API_CONFIGURATION_ERROR", status: http.StatusInternalServerError},
+	AuthorizerConfigurationError: {name: "AUTHORIZER_CONFIGURATION_ERROR", status: http.StatusInternalServerError},
+	AuthorizerFailure:            {name: "AUTHORIZER_FAILURE", status: http.StatusInternalServerError},
+	BadRequestBody:               {name: "BAD_REQUEST_BODY", status: http.StatusBadRequest},
+	BadRequestParameters:         {name: "BAD_REQUEST_PARAMETERS", status: http.StatusBadRequest},
+	Default4XX:                   {name: "DEFAULT_4XX", status: 0},
+	Default5XX:                   {name: "DEFAULT_5XX", status: 0},
+	ExpiredToken:                 {name: "EXPIRED_TOKEN", status: http.StatusForbidden},
+	IntegrationFailure:           {name: "INTEGRATION_FAILURE", status: http.StatusGatewayTimeout},
+	IntegrationTimeout:           {name: "INTEGRATION_TIMEOUT", status: http.StatusGatewayTimeout},
+	InvalidAPIKey:                {name: "INVALID_API_KEY", status: http.StatusForbidden},
+	InvalidSignature:             {name: "INVALID_SIGNATURE", status: http.StatusForbidden},
+	MissingAuthenticationToken:   {name: "MISSING_AUTHENTICATION_TOKEN", status: http.StatusForbidden},
+	QuotaExceeded:                {name: "QUOTA_EXCEEDED", status: http.StatusTooManyRequests, errorType: []string{"LimitExceededException"}},
+	RequestTooLarge:              {name: "REQUEST_TOO_LARGE", status: http.StatusRequestEntityTooLarge},
+	ResourceNotFound:             {name: "RESOURCE_NOT_FOUND", status: http.StatusNotFound},
+	Throttled:                    {name: "THROTTLED", status: http.StatusTooManyRequests, errorType: []string{"TooManyRequestsException"}},
+	Unauthorized:                 {name: "UNAUTHORIZED", status: http.StatusUnauthorized},
+	UnsupportedMediaType:         {name: "UNSUPPORTED_MEDIA_TYPE", status: http.StatusUnsupportedMediaType},
+	WAFFiltered:                  {name: "WAF_FILTERED", status: http.StatusForbidden},
 }
 
 // String is AWS's name of the type, such as "UNAUTHORIZED"; "" for the
@@ -86,6 +91,17 @@ func (t Type) AWSStatus() int {
 		return 0
 	}
 	return types[t].status
+}
+
+// ErrorTypeHeader is the x-amzn-ErrorType header value AWS's answer of
+// type t carries, as observed: TooManyRequestsException for THROTTLED,
+// LimitExceededException for QUOTA_EXCEEDED; nil for the other types. The
+// slice is shared: callers put it in a header map and never change it.
+func (t Type) ErrorTypeHeader() []string {
+	if t == 0 || t >= numTypes {
+		return nil
+	}
+	return types[t].errorType
 }
 
 // ParseType returns the type named name (AWS's spelling, upper case).

@@ -38,7 +38,7 @@ const (
 	DefaultMaxBodyBytes        = 150000
 	DefaultRefreshInterval     = time.Hour
 	DefaultMinRefreshInterval  = 30 * time.Second
-	DefaultMaxRefreshInterval  = 24 * time.Hour
+	DefaultMaxRefreshInterval  = 2 * time.Hour // AWS caches keys up to two hours
 	DefaultMissRefetchInterval = 30 * time.Second
 	DefaultMaxStale            = 48 * time.Hour
 	DefaultNoKeysRetryInterval = 2 * time.Second
@@ -70,7 +70,7 @@ type Settings struct {
 	MaxBodyBytes        int64         // [150000] per response, as AWS; over → the fetch fails (never truncate)
 	RefreshInterval     time.Duration // [1h] when the JWKS response has no Cache-Control max-age
 	MinRefreshInterval  time.Duration // [30s] lower bound for max-age
-	MaxRefreshInterval  time.Duration // [24h] upper bound for max-age
+	MaxRefreshInterval  time.Duration // [2h, as AWS] upper bound for max-age
 	MissRefetchInterval time.Duration // [30s] at most one refetch on unknown kid per this interval
 	MaxStale            time.Duration // [48h] how long the last good keys serve while the issuer cannot be reached; then every token is denied
 	NoKeysRetryInterval time.Duration // [2s] retry after a failed fetch while there are no usable keys, ±50% jitter (holding keys, failures back off 1s doubling to 5min)
@@ -200,8 +200,9 @@ func (s Settings) Validate() error {
 	}
 	if s.MaxStale < 0 {
 		add("jwks_max_stale must not be negative")
-	} else if d.MaxStale <= d.MaxRefreshInterval {
-		add("jwks_max_stale (%s) must be longer than the longest refresh interval (%s), or keys would go stale before their refresh", d.MaxStale, d.MaxRefreshInterval)
+	} else if longest := max(d.MaxRefreshInterval, d.RefreshInterval); d.MaxStale <= longest {
+		// RefreshInterval applies when the JWKS has no max-age, and is not clamped.
+		add("jwks_max_stale (%s) must be longer than the longest refresh interval (%s), or keys would go stale before their refresh", d.MaxStale, longest)
 	}
 	if d.MinRefreshInterval > d.MaxRefreshInterval {
 		add("the minimum refresh interval (%s) exceeds the maximum (%s)", d.MinRefreshInterval, d.MaxRefreshInterval)

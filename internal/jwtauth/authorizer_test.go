@@ -384,6 +384,8 @@ func TestValidate(t *testing.T) {
 		}, ""},
 		{"negative skew", func(s *Settings) { s.ClockSkew = -1 }, "clock skew"},
 		{"min over max", func(s *Settings) { s.MinRefreshInterval = 2 * time.Hour; s.MaxRefreshInterval = time.Hour }, "exceeds the maximum"},
+		{"refresh interval past max stale", func(s *Settings) { s.RefreshInterval = 72 * time.Hour }, "jwks_max_stale (48h0m0s) must be longer than the longest refresh interval (72h0m0s)"},
+		{"refresh interval within max stale", func(s *Settings) { s.RefreshInterval = 12 * time.Hour }, ""},
 		{"cache size", func(s *Settings) { s.CacheSize = -2 }, "cache size"},
 		{"cache disabled", func(s *Settings) { s.CacheSize = -1 }, ""},
 	}

@@ -4,6 +4,7 @@ package jwtauth
 // what the fetcher logs, against a real issuer on loopback (testIssuer).
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -219,6 +220,29 @@ func TestMaxBodyBytes(t *testing.T) {
 	}
 }
 
+// TestDefaultMaxBodyBytesIsAWSs: with the default settings a key set of
+// exactly AWS's 150,000 bytes is read and one byte more is refused.
+func TestDefaultMaxBodyBytesIsAWSs(t *testing.T) {
+	ti := newTestIssuer(t)
+	body, err := json.Marshal(jwkset.JWKSMarshal{Keys: ti.jwks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "rsa", ti.claims(), nil)
+	for _, size := range []int{150000, 150001} {
+		padded := append(bytes.Repeat([]byte(" "), size-len(body)), body...) // leading whitespace: still the same JSON
+		ti.set(func(ti *testIssuer) { ti.body = padded })
+		s := ti.settings()
+		s.JWKSURI = ti.JWKSURI()
+		a := newTestAuthorizer(t, s, Options{})
+		if size <= 150000 {
+			wantOK(t, a, tok)
+		} else if d := wantDenied(t, a, tok, ReasonKeysUnavailable); !strings.Contains(d.Error(), "exceeds") {
+			t.Fatalf("%d bytes: denial does not say why: %v", size, d)
+		}
+	}
+}
+
 func TestDiscoveryIssuerMismatch(t *testing.T) {
 	ti := newTestIssuer(t)
 	ti.set(func(ti *testIssuer) { ti.discoveryIssuer = "https://evil.example" })
@@ -290,6 +314,38 @@ func TestStartRefreshesAndHonoursCacheControl(t *testing.T) {
 	time.Sleep(time.Second)
 	if got := ti.jwksHits.Load(); got > n+2 {
 		t.Fatalf("%d fetches in the second after ctx was cancelled: the refresh continued", got-n)
+	}
+}
+
+// TestDefaultKeyCacheAtMostTwoHours: AWS caches an issuer's keys for up
+// to two hours, so with the default settings a JWKS served with a longer
+// max-age (a day here) is fetched again within two hours: a key the issuer
+// withdrew stops being trusted as soon as it would on AWS.
+func TestDefaultKeyCacheAtMostTwoHours(t *testing.T) {
+	for _, tc := range []struct {
+		cacheControl string
+		want         time.Duration
+	}{
+		{"public, max-age=86400", 2 * time.Hour},
+		{"public, max-age=7200", 2 * time.Hour},
+		{"public, max-age=600", 10 * time.Minute},
+		{"", DefaultRefreshInterval},
+	} {
+		ti := newTestIssuer(t)
+		ti.set(func(ti *testIssuer) { ti.cacheControl = tc.cacheControl })
+		a := newTestAuthorizer(t, ti.settings(), Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		a.Start(ctx)
+		waitFor(t, "keys", a.Ready)
+		st := a.keys.state
+		st.mu.Lock()
+		interval := st.nextRefresh.Sub(st.snap.Load().fetched)
+		st.mu.Unlock()
+		cancel()
+		// The schedule is set a moment after the fetch time is taken.
+		if interval < tc.want || interval > tc.want+time.Minute {
+			t.Errorf("Cache-Control %q: next refresh %v after the fetch, want %v", tc.cacheControl, interval, tc.want)
+		}
 	}
 }
 
@@ -492,7 +548,7 @@ func TestMissAfterBackgroundRefresh(t *testing.T) {
 func TestKeysGoStale(t *testing.T) {
 	ti := newTestIssuer(t)
 	s := ti.settings()
-	s.MinRefreshInterval, s.MaxRefreshInterval, s.MaxStale = 50*time.Millisecond, 100*time.Millisecond, time.Hour
+	s.MinRefreshInterval, s.MaxRefreshInterval, s.RefreshInterval, s.MaxStale = 50*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, time.Hour
 	s.NoKeysRetryInterval = 10 * time.Millisecond
 	ti.set(func(ti *testIssuer) { ti.cacheControl = "max-age=0" })
 	log, logs := testlog.New()

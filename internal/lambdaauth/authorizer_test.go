@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -257,6 +258,28 @@ func TestOutcomes(t *testing.T) {
 				t.Errorf("invocations %d, want %d", n, c.invoked)
 			}
 		})
+	}
+}
+
+// TestDefaultTimeoutIsHTTPAPIs: without a timeout the function gets HTTP
+// API's 10 s for its answer, through the deadline of its context.
+func TestDefaultTimeoutIsHTTPAPIs(t *testing.T) {
+	var deadline time.Time
+	fn := invokerFunc(func(ctx context.Context, _ []byte) ([]byte, error) {
+		deadline, _ = ctx.Deadline()
+		return []byte(`{"principalId":"u","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"*"}]}}`), nil
+	})
+	a := mustNew(t, baseSettings(), fn, Options{})
+	r := httptest.NewRequest("GET", "/pets/1", nil)
+	r.Header.Set("Authorization", "Bearer x")
+	before := time.Now()
+	if d := a.Authorize(context.Background(), &Request{HTTP: r}); !d.Allow {
+		t.Fatalf("denied: %+v", d)
+	}
+	after := time.Now()
+	// The deadline was set between before and after, 10 s ahead.
+	if deadline.Before(before.Add(10*time.Second)) || deadline.After(after.Add(10*time.Second)) {
+		t.Fatalf("the function's deadline is %v after the call began, want 10 s", deadline.Sub(before))
 	}
 }
 

@@ -28,6 +28,9 @@ type part struct {
 	kind partKind
 	text string
 	esc  string
+	// segments: the value is a run of path segments (the route's greedy
+	// parameter), escaped segment by segment in overwrite:path.
+	segments bool
 }
 
 // value is a parsed value: a sequence of literal and expression parts.
@@ -48,7 +51,9 @@ const supportedSources = "supported sources are request.header.NAME, request.que
 // letter is a single expression and must be a valid one: a typo such as
 // "$contxt.authorizer.claims.sub" would otherwise be sent as the literal
 // text to every request, which for an identity header is worse than a
-// startup error.
+// startup error. Any other value is text in which ${EXPR} and, as on AWS,
+// $request.NAME, $context.NAME and $stageVariables.NAME are expressions
+// ("/$request.path.proxy").
 func parseValue(s string) (value, error) {
 	var v value
 	if len(s) >= 2 && s[0] == '$' && isLetter(s[1]) {
@@ -63,32 +68,79 @@ func parseValue(s string) (value, error) {
 		v.parts = []part{p}
 		return v, nil
 	}
+	return parseText(s)
+}
+
+// inlineRefLen is the length of the expression s starts with when it is
+// one written without braces: "$" and a known source (request, context,
+// stageVariables), its name running over letters, digits, "_", "-", ":"
+// and dots that a name character follows. 0 when s starts with none.
+func inlineRefLen(s string) int {
+	if len(s) < 2 || s[0] != '$' {
+		return 0
+	}
+	rest := s[1:]
+	if !strings.HasPrefix(rest, "request.") && !strings.HasPrefix(rest, "context.") && !strings.HasPrefix(rest, "stageVariables.") {
+		return 0
+	}
+	n := 0
+	for n < len(rest) && isInlineNameChar(rest[n]) {
+		n++
+	}
+	for n > 0 && rest[n-1] == '.' {
+		n-- // a sentence's full stop, not part of the name
+	}
+	return 1 + n
+}
+
+func isInlineNameChar(c byte) bool {
+	return isLetter(c) || '0' <= c && c <= '9' || c == '_' || c == '-' || c == ':' || c == '.'
+}
+
+// parseText parses text with ${EXPR} and inline $request/$context
+// expressions.
+func parseText(s string) (value, error) {
+	var v value
 	lit := 0 // start of the pending literal text
 	i := 0
 	for {
-		j := strings.Index(s[i:], "${")
-		if j < 0 {
+		k := strings.IndexByte(s[i:], '$')
+		if k < 0 {
 			break
 		}
-		j += i
-		end := strings.IndexByte(s[j+2:], '}')
-		if end < 0 {
-			return v, fmt.Errorf("unterminated %q at offset %d (missing \"}\")", "${", j)
-		}
-		end += j + 2
-		ref := s[j+2 : end]
-		if ref == "" {
-			return v, fmt.Errorf("empty %q at offset %d", "${}", j)
-		}
-		p, err := parseRef(ref, s[j:end+1])
-		if err != nil {
-			return v, err
+		j := i + k
+		var p part
+		var end int // index just past the expression
+		if strings.HasPrefix(s[j:], "${") {
+			close := strings.IndexByte(s[j+2:], '}')
+			if close < 0 {
+				return v, fmt.Errorf("unterminated %q at offset %d (missing \"}\")", "${", j)
+			}
+			close += j + 2
+			ref := s[j+2 : close]
+			if ref == "" {
+				return v, fmt.Errorf("empty %q at offset %d", "${}", j)
+			}
+			var err error
+			if p, err = parseRef(ref, s[j:close+1]); err != nil {
+				return v, err
+			}
+			end = close + 1
+		} else if n := inlineRefLen(s[j:]); n > 0 {
+			var err error
+			if p, err = parseRef(s[j+1:j+n], s[j:j+n]); err != nil {
+				return v, fmt.Errorf("%w (an expression inside text runs over letters, digits, \"_\", \"-\", \":\" and dots; end it with ${...})", err)
+			}
+			end = j + n
+		} else {
+			i = j + 1 // a "$" that starts no expression is text
+			continue
 		}
 		if j > lit {
 			v.addLiteral(s[lit:j])
 		}
 		v.parts = append(v.parts, p)
-		i = end + 1
+		i = end
 		lit = i
 	}
 	if lit < len(s) {
@@ -103,6 +155,16 @@ func parseValue(s string) (value, error) {
 		}
 	}
 	return v, nil
+}
+
+// markSegments marks the parts that read the greedy path parameter named
+// greedy ("" for none) as runs of path segments.
+func (v *value) markSegments(greedy string) {
+	for i := range v.parts {
+		if p := &v.parts[i]; greedy != "" && p.kind == partPathParam && p.text == greedy {
+			p.segments = true
+		}
+	}
 }
 
 func (v *value) addLiteral(s string) {
@@ -246,7 +308,8 @@ func (v *value) evalPath(b *strings.Builder, src Source) (dec, esc string) {
 	return dec, esc
 }
 
-// writePath writes the path value. Only $request.path may contribute "/"
+// writePath writes the path value. Only $request.path and the route's
+// greedy parameter (a part of the request path) may contribute "/"
 // separators (and literal text); every other value is one opaque segment
 // piece in the escaped form, so a header such as "a/b" or "../admin"
 // cannot add path segments.
@@ -262,6 +325,8 @@ func (v *value) writePath(b *strings.Builder, src Source, escaped bool) {
 			b.WriteString(p.lookup(src))
 		case p.kind == partPath:
 			writeEscapedPath(b, src.RequestPath())
+		case p.segments:
+			writeEscapedPath(b, p.lookup(src))
 		default:
 			b.WriteString(url.PathEscape(p.lookup(src)))
 		}

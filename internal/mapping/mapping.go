@@ -67,11 +67,24 @@ type Mapping struct {
 	grow         int // initial size of Apply's buffer
 }
 
-// Parse validates params (the request_parameters map: key "ACTION:TARGET",
-// value expression) and pre-parses every value. It returns the first error
-// in key order, as a sentence quoting the offending key. Parse(nil) returns
-// an empty Mapping.
-func Parse(params map[string]string) (*Mapping, error) {
+// Options are what a route tells Parse about itself.
+type Options struct {
+	// GreedyParam names the route's {name+} parameter ("" for none). Its
+	// value is a run of path segments, so overwrite:path keeps its "/"
+	// separators as it keeps $request.path's (AWS's
+	// "/$request.path.proxy"); every other value stays one segment.
+	GreedyParam string
+}
+
+// Parse is ParseWith for a route without a greedy parameter.
+func Parse(params map[string]string) (*Mapping, error) { return ParseWith(params, Options{}) }
+
+// ParseWith validates params (the request_parameters map: key
+// "ACTION:TARGET", value expression) for a route described by o and
+// pre-parses every value. It returns the first error in key order, as a
+// sentence quoting the offending key. ParseWith(nil, o) returns an empty
+// Mapping.
+func ParseWith(params map[string]string, opts Options) (*Mapping, error) {
 	keys := make([]string, 0, len(params))
 	for k := range params {
 		keys = append(keys, k)
@@ -83,7 +96,7 @@ func Parse(params map[string]string) (*Mapping, error) {
 	queryKeys := map[string]string{}
 	ctx := map[string]bool{}
 	for _, key := range keys {
-		o, err := parseOp(key, params[key])
+		o, err := parseOp(key, params[key], opts)
 		if err != nil {
 			return nil, fmt.Errorf("request_parameters %q: %w", key, err)
 		}
@@ -139,7 +152,7 @@ func (o *op) bufNeed() int {
 	return 0
 }
 
-func parseOp(key, val string) (op, error) {
+func parseOp(key, val string, opts Options) (op, error) {
 	o := op{key: key}
 	act, tgt, ok := strings.Cut(key, ":")
 	if !ok {
@@ -205,6 +218,7 @@ func parseOp(key, val string) (op, error) {
 		if err := checkPathValue(v); err != nil {
 			return o, fmt.Errorf("value %q: %w", val, err)
 		}
+		v.markSegments(opts.GreedyParam)
 	}
 	return o, nil
 }

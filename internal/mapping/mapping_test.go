@@ -159,7 +159,7 @@ func TestParseValid(t *testing.T) {
 		{"overwrite:header.x-a": "price $5 and $ and $$"},
 		{"overwrite:header.x-a": "$5"},
 		{"overwrite:header.x-a": "$"},
-		{"overwrite:header.x-a": "a$context.x"}, // "$" inside text is literal
+		{"overwrite:header.x-a": "a$context.x"}, // an expression inside text, as on AWS
 		{"overwrite:header.x-a": "}{"},
 		{"overwrite:header.x-a": "tab\there"},
 		{"overwrite:header.content-type": "application/json"},
@@ -523,4 +523,70 @@ var threeHeaders = map[string]string{
 	"overwrite:header.x-user-id": "$context.authorizer.claims.sub",
 	"overwrite:header.x-tenant":  "$request.header.X-Tenant",
 	"append:header.x-tags":       "user-${context.authorizer.claims.sub}-${request.querystring.tenant}",
+}
+
+// TestInlineExpressions: as on AWS, $request.* and $context.* are
+// expressions inside text too, not only in ${...} (AWS's own answer for
+// stripping a path prefix is "overwrite:path": "/$request.path.proxy").
+// A name runs over letters, digits, "_", "-", ":" and inner dots; a value
+// that starts with "$" is still one whole expression.
+func TestInlineExpressions(t *testing.T) {
+	for _, tc := range []struct {
+		value, want string
+	}{
+		{"u-$request.path.id", "u-17"},
+		{"id $request.path.id, request $context.requestId.", "id 17, request req-1."},
+		{"t=$request.header.x-tenant@$context.authorizer.claims.sub", "t=t1@user-42"},
+		{"a$context.requestId$request.path.id", "areq-117"},
+		{"cost $5 and $HOME and $request", "cost $5 and $HOME and $request"}, // not a source: text
+	} {
+		out := run(t, map[string]string{"overwrite:header.x-a": tc.value}, request("/orders/17", "X-Tenant", "t1"))
+		if got := out.Header.Get("X-A"); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.value, got, tc.want)
+		}
+	}
+	// A value starting with "$" is still one whole expression.
+	for _, bad := range []string{"a-$request.nope.x", "a-$context.", "/$stageVariables.v", "$contxt.sub", "$request.path.id/x"} {
+		if _, err := Parse(map[string]string{"overwrite:header.x-a": bad}); err == nil {
+			t.Errorf("Parse(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+// TestPathGreedyParam: the route's {name+} value is a run of segments, so
+// overwrite:path keeps its "/" as it keeps $request.path's: AWS's
+// "/$request.path.proxy" turns /v1/app/user/add into /user/add. Other
+// values stay one segment each.
+func TestPathGreedyParam(t *testing.T) {
+	for _, tc := range []struct {
+		name, value, greedy, want, wantDec string
+	}{
+		{"greedy keeps slashes", "/$request.path.proxy", "proxy", "/a/b/c", "/a/b/c"},
+		{"greedy in ${}", "/v2/${request.path.proxy}", "proxy", "/v2/a/b/c", "/v2/a/b/c"},
+		{"not the greedy param", "/$request.path.proxy", "other", "/a%2Fb%2Fc", "/a/b/c"},
+		{"no greedy param", "/$request.path.proxy", "", "/a%2Fb%2Fc", "/a/b/c"},
+		{"one-segment param", "/items/$request.path.id", "proxy", "/items/17", "/items/17"},
+	} {
+		m, err := ParseWith(map[string]string{"overwrite:path": tc.value}, Options{GreedyParam: tc.greedy})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		r := request("/x")
+		out := r.Clone(r.Context())
+		m.Apply(out, newSource(r, map[string]string{"id": "17", "proxy": "a/b/c"}, defaultCtx))
+		if got := out.URL.EscapedPath(); got != tc.want || out.URL.Path != tc.wantDec {
+			t.Errorf("%s: path %q (%q), want %q (%q)", tc.name, got, out.URL.Path, tc.want, tc.wantDec)
+		}
+	}
+	// A greedy value with a space or a "?" is escaped within its segments.
+	m, err := ParseWith(map[string]string{"overwrite:path": "/$request.path.proxy"}, Options{GreedyParam: "proxy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := request("/x")
+	out := r.Clone(r.Context())
+	m.Apply(out, newSource(r, map[string]string{"proxy": "a b/c?d"}, defaultCtx))
+	if got := out.URL.EscapedPath(); got != "/a%20b/c%3Fd" {
+		t.Errorf("escaped greedy path %q, want /a%%20b/c%%3Fd", got)
+	}
 }

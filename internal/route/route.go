@@ -90,6 +90,19 @@ func (k Key) ParamNames() []string {
 	return names
 }
 
+// GreedyParam returns the name of k's greedy `{name+}` parameter, without
+// braces or `+`; "" when k has none (or is `$default` or invalid).
+func (k Key) GreedyParam() string {
+	if k.IsDefault() {
+		return ""
+	}
+	segs, err := parsePath(k.Path)
+	if err != nil || len(segs) == 0 || segs[len(segs)-1].kind != greedy {
+		return ""
+	}
+	return segs[len(segs)-1].lit
+}
+
 // ParseKey parses a route key such as `GET /pets/{id}`, `ANY /{proxy+}` or
 // `$default`. Errors are sentences naming the key and what is wrong with it.
 func ParseKey(s string) (Key, error) {

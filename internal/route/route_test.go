@@ -609,3 +609,18 @@ var benchCases = []struct{ name, method, path string }{
 	{"default", "PATCH", "/zzz"},
 	{"root", "GET", "/"},
 }
+
+func TestGreedyParam(t *testing.T) {
+	for in, want := range map[string]string{
+		"$default": "", "GET /": "", "GET /pets/{id}": "", "ANY /{proxy+}": "proxy",
+		"GET /pets/{id}/{rest+}": "rest", "GET /a+b/*": "",
+	} {
+		k, err := ParseKey(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := k.GreedyParam(); got != want {
+			t.Errorf("%q: GreedyParam = %q, want %q", in, got, want)
+		}
+	}
+}
