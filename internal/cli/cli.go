@@ -33,7 +33,7 @@ const (
 const usage = `portcullis: an API gateway that verifies every caller, with AWS API Gateway's authorizer behaviour
 
 Usage:
-  portcullis serve -c FILE [--watch]
+  portcullis serve -c FILE [--log-level LEVEL] [--watch]
                                    serve the API in FILE (SIGHUP or, with --watch, a change to FILE
                                    reloads; SIGTERM stops; SIGUSR1 rotates the keys of issuers it hosts;
                                    SIGUSR2 and SIGHUP reopen the access log file)
@@ -49,9 +49,9 @@ Usage:
                                    SIGUSR1 rotates its signing key
   portcullis issuer rotate -c FILE add a new signing key (the old one stays published until its tokens expire)
   portcullis issuer hash-password  read a password on stdin, print its bcrypt hash for a users list
-  portcullis token mint --key PEM --iss ISSUER --aud AUDIENCE --sub SUBJECT [--scope S] [--ttl 1h] [--kid KID]
+  portcullis token mint --key PEM --iss ISSUER --aud AUDIENCE --sub SUBJECT [--scope S]... [--ttl 1h] [--kid KID] [--alg ALG] [--claim name=value]...
                                    print a signed JWT (the key type decides the algorithm)
-  portcullis token inspect TOKEN    print a token's header and claims, times as dates (verifies nothing)
+  portcullis token inspect TOKEN   print a token's header and claims, times as dates (verifies nothing)
   portcullis token verify -c FILE --route 'GET /orders/1' TOKEN
                                    run the route's authorizer on TOKEN and explain the decision
                                    step by step; exit 0 allow, 1 deny
@@ -66,7 +66,7 @@ Usage:
                                    print a new API key once and add only its hash to api_keys.keys_file
   portcullis cert dev --out DIR    write a development CA, a server certificate for localhost and
                                    127.0.0.1, and a client certificate, for trying TLS and mutual TLS
-  portcullis health -c FILE | --url URL
+  portcullis health -c FILE | --url URL [--timeout 2s]
                                    ask a running gateway's /readyz: exit 0 ready, 1 not (for probes)
   portcullis completion bash|zsh|fish
                                    print a shell completion script
@@ -122,6 +122,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "portcullis cert: expected dev\n\n", usage)
 		return exitUsage
 	case "version", "--version":
+		fs := newFlags("version", `
+
+Print the module version, the commit, the build date and the Go version.`, stdout, stderr)
+		if code, ok := fs.parse(args[1:], false); !ok {
+			return code
+		}
 		fmt.Fprintln(stdout, buildinfo.Read())
 		return exitOK
 	case "health":

@@ -30,6 +30,10 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		{"token", "inspect", "--help"}, {"token", "verify", "-h"}, {"token", "keygen", "--help"},
 		{"explain", "--help"}, {"explain", "-h"}, {"explain", "-c", "x.yaml", "--help"},
 		{"build", "--help"}, {"import", "--help"}, {"import", "x.yaml", "-h"}, {"export", "openapi", "-h"},
+		{"export", "--help"}, {"export", "-h"},
+		{"apikey", "--help"}, {"apikey", "create", "--help"},
+		{"cert", "--help"}, {"cert", "dev", "-h"},
+		{"health", "--help"}, {"completion", "--help"}, {"version", "--help"},
 	} {
 		name := strings.Join(args, " ")
 		t.Run(name, func(t *testing.T) {
@@ -54,7 +58,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		})
 	}
 	for _, args := range [][]string{
-		{}, {"frobnicate"}, {"token"}, {"token", "frobnicate"},
+		{}, {"frobnicate"}, {"token"}, {"token", "frobnicate"}, {"export"}, {"export", "yaml"}, {"completion"}, {"version", "extra"},
 		{"serve", "--bogus"}, {"check", "-c"}, {"token", "mint", "--ttl", "soon"}, {"check", "extra"},
 	} {
 		t.Run("usage error "+strings.Join(args, " "), func(t *testing.T) {
