@@ -392,5 +392,6 @@ Write a new key pair as DIR/private.pem, DIR/public.pem and DIR/jwks.json.`, std
 	}
 	fmt.Fprintf(stdout, "wrote %s, %s and %s (kid %q)\n",
 		filepath.Join(*out, "private.pem"), filepath.Join(*out, "public.pem"), filepath.Join(*out, "jwks.json"), *kid)
+	fmt.Fprintf(stdout, "as jwks_file: public.pem takes tokens without a kid; jwks.json only tokens minted with --kid %s\n", *kid)
 	return exitOK
 }
