@@ -254,7 +254,8 @@ func check(args []string, stdout, stderr io.Writer) int {
 
 Validate FILE and everything serve uses before it listens (addresses, ports,
 files, key directories) without serving or writing anything. Every problem is
-printed as file:line:column: key.path: message.`, stdout, stderr)
+printed as file:line:column: key.path: message. A file for portcullis issuer
+is checked as that command reads it.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	if code, ok := fs.parse(args, false); !ok {
 		return code
@@ -263,6 +264,14 @@ printed as file:line:column: key.path: message.`, stdout, stderr)
 	if err == nil {
 		// Reads key files and checks every value; starts and writes nothing.
 		err = server.Check(f)
+	} else if _, ierr := config.LoadIssuer(*file); ierr == nil {
+		// Not a gateway's file but one for `portcullis issuer -c`: check it
+		// as that command reads it.
+		if f, _, _, code := loadIssuer(*file, stderr); f == nil {
+			return code
+		}
+		fmt.Fprintf(stdout, "%s: OK (a development issuer's file, for portcullis issuer -c)\n", *file)
+		return exitOK
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)

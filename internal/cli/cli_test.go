@@ -130,3 +130,30 @@ func TestKeygenPrintsCleanPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckIssuerFile: check given a file for `portcullis issuer -c`
+// checks it as that command reads it, instead of calling each of its keys
+// unknown to a gateway.
+func TestCheckIssuerFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, hash string
+		code       int
+		want       string
+	}{
+		{"valid", "$2a$10$EJPwXhtxGOwQFOSjo2eJY.24zngdoxCjpf6pxVmk40eysLF/VLQvC", exitOK, "OK (a development issuer's file"},
+		{"placeholder hash", "$2a$10$...", exitFailed, `user 1 ("alice"): password_hash is not a bcrypt hash`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, c.name+".yaml")
+			os.WriteFile(path, []byte("listen: 127.0.0.1:0\nkeys_dir: keys\naudience: [api]\nusers:\n  - {username: alice, password_hash: \""+c.hash+"\"}\nclients:\n  - {client_id: cli, public: true}\n"), 0o600)
+			out, errOut, code := runMain(t, "", "check", "-c", path)
+			if code != c.code || !strings.Contains(out+errOut, c.want) || strings.Contains(errOut, "unknown key") {
+				t.Fatalf("exit %d, want %d with %q\nstdout: %s\nstderr: %s", code, c.code, c.want, out, errOut)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "keys")); err == nil {
+				t.Fatal("check made the keys_dir")
+			}
+		})
+	}
+}
