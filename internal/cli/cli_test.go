@@ -70,6 +70,23 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	}
 }
 
+// TestTokenVerifyUsageErrors: a route given without --route, or a flag
+// after the token, is told as what it is.
+func TestTokenVerifyUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "verify", "-c", "x.yaml", "GET /orders/1", "TOKEN"}, "--route is required, such as --route 'GET /orders/1'"},
+		{[]string{"token", "verify", "-c", "x.yaml", "TOKEN", "--route", "GET /orders/1"}, "got 3; flags go before TOKEN"},
+	} {
+		out, errOut, code := runMain(t, "", c.args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 with %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
 func TestMintWarnsWithoutIssuerOrAudience(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
 	if _, errOut, code := runMain(t, "", "token", "keygen", "--out", dir, "--type", "ec"); code != 0 {
