@@ -264,14 +264,17 @@ is checked as that command reads it.`, stdout, stderr)
 	if err == nil {
 		// Reads key files and checks every value; starts and writes nothing.
 		err = server.Check(f)
-	} else if _, ierr := config.LoadIssuer(*file); ierr == nil {
-		// Not a gateway's file but one for `portcullis issuer -c`: check it
-		// as that command reads it.
-		if f, _, _, code := loadIssuer(*file, stderr); f == nil {
+	} else if _, ierr := config.LoadIssuer(*file); ierr == nil || problems(ierr) < problems(err) {
+		// Not a gateway's file but one for `portcullis issuer -c` (or
+		// closer to one, with a typo): check it as that command reads it.
+		if ierr != nil {
+			err = ierr
+		} else if f, _, _, code := loadIssuer(*file, stderr); f == nil {
 			return code
+		} else {
+			fmt.Fprintf(stdout, "%s: OK (a development issuer's file, for portcullis issuer -c)\n", *file)
+			return exitOK
 		}
-		fmt.Fprintf(stdout, "%s: OK (a development issuer's file, for portcullis issuer -c)\n", *file)
-		return exitOK
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -283,6 +286,15 @@ is checked as that command reads it.`, stdout, stderr)
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d routes, %d authorizers)\n", *file, len(f.Config.Routes), len(f.Config.Authorizers))
 	return exitOK
+}
+
+// problems is how many problems err reports.
+func problems(err error) int {
+	var es *config.Errors
+	if errors.As(err, &es) {
+		return len(*es)
+	}
+	return 1
 }
 
 func build(args []string, stdout, stderr io.Writer) int {

@@ -160,12 +160,17 @@ func TestCheckIssuerFile(t *testing.T) {
 	}{
 		{"valid", "$2a$10$EJPwXhtxGOwQFOSjo2eJY.24zngdoxCjpf6pxVmk40eysLF/VLQvC", exitOK, "OK (a development issuer's file"},
 		{"placeholder hash", "$2a$10$...", exitFailed, `user 1 ("alice"): password_hash is not a bcrypt hash`},
+		{"typo", "typo", exitFailed, `unknown key "token_tll" (did you mean "token_ttl"?)`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(dir, c.name+".yaml")
-			os.WriteFile(path, []byte("listen: 127.0.0.1:0\nkeys_dir: keys\naudience: [api]\nusers:\n  - {username: alice, password_hash: \""+c.hash+"\"}\nclients:\n  - {client_id: cli, public: true}\n"), 0o600)
+			ttl := "token_ttl"
+			if c.hash == "typo" {
+				ttl = "token_tll"
+			}
+			os.WriteFile(path, []byte("listen: 127.0.0.1:0\n"+ttl+": 1h\nkeys_dir: keys\naudience: [api]\nusers:\n  - {username: alice, password_hash: \""+c.hash+"\"}\nclients:\n  - {client_id: cli, public: true}\n"), 0o600)
 			out, errOut, code := runMain(t, "", "check", "-c", path)
-			if code != c.code || !strings.Contains(out+errOut, c.want) || strings.Contains(errOut, "unknown key") {
+			if code != c.code || !strings.Contains(out+errOut, c.want) || strings.Contains(errOut, `unknown key "keys_dir"`) {
 				t.Fatalf("exit %d, want %d with %q\nstdout: %s\nstderr: %s", code, c.code, c.want, out, errOut)
 			}
 			if _, err := os.Stat(filepath.Join(dir, "keys")); err == nil {
