@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -264,9 +265,10 @@ is checked as that command reads it.`, stdout, stderr)
 	if err == nil {
 		// Reads key files and checks every value; starts and writes nothing.
 		err = server.Check(f)
-	} else if _, ierr := config.LoadIssuer(*file); ierr == nil || problems(ierr) < problems(err) {
-		// Not a gateway's file but one for `portcullis issuer -c` (or
-		// closer to one, with a typo): check it as that command reads it.
+	} else if _, ierr := config.LoadIssuer(*file); issuerKey.MatchString(err.Error()) && (ierr == nil || problems(ierr) < problems(err)) {
+		// Not a gateway's file but one for `portcullis issuer -c` (it has
+		// an issuer's keys, and fewer problems read as one): check it as
+		// that command reads it.
 		if ierr != nil {
 			err = ierr
 		} else if f, _, _, code := loadIssuer(*file, stderr); f == nil {
@@ -287,6 +289,10 @@ is checked as that command reads it.`, stdout, stderr)
 	fmt.Fprintf(stdout, "%s: OK (%d routes, %d authorizers)\n", *file, len(f.Config.Routes), len(f.Config.Authorizers))
 	return exitOK
 }
+
+// issuerKey finds, in a gateway loader's problems, a top-level key only an
+// issuer's file has.
+var issuerKey = regexp.MustCompile(`:1: unknown key "(issuer|keys_dir|algorithm|token_ttl|audience|users|clients|users_file|clients_file)"`)
 
 // problems is how many problems err reports.
 func problems(err error) int {

@@ -178,4 +178,11 @@ func TestCheckIssuerFile(t *testing.T) {
 			}
 		})
 	}
+	// A gateway's file with a typo stays a gateway's, also when an issuer's
+	// loader would find fewer problems in it.
+	path := filepath.Join(dir, "gateway.yaml")
+	os.WriteFile(path, []byte("listen: 127.0.0.1:0\nroutes:\n  - {rout: GET /a, integration: {type: mock}}\n  - {rout: GET /b, integration: {type: mock}}\n"), 0o600)
+	if _, errOut, _ := runMain(t, "", "check", "-c", path); !strings.Contains(errOut, `unknown key "rout" (did you mean "route"?)`) || strings.Contains(errOut, "keys_dir") {
+		t.Fatalf("a gateway's typo: %s", errOut)
+	}
 }
