@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,9 +80,17 @@ func (c *Claims) HasAnyScope(required ...string) bool {
 
 // Verifier checks tokens. Safe for concurrent use.
 type Verifier struct {
-	auth   *jwtauth.Authorizer
+	auth   tokenVerifier
 	source identity.Source
 	scopes []string
+}
+
+// tokenVerifier is the gateway's verification of a jwt authorizer: one
+// issuer (*jwtauth.Authorizer) or several (*jwtauth.Issuers, an authorizer
+// with `issuers:`).
+type tokenVerifier interface {
+	Verify(ctx context.Context, token string) (*jwtauth.Identity, error)
+	Ready() bool
 }
 
 // New builds a Verifier and keeps its keys fresh until ctx is done.
@@ -113,7 +122,9 @@ func New(ctx context.Context, c Config) (*Verifier, error) {
 
 // FromGatewayConfig builds a Verifier from the JWT authorizer named
 // authorizer in a Portcullis configuration file, so gateway and backend
-// cannot drift apart.
+// cannot drift apart. An authorizer with `issuers:` gives a Verifier that
+// trusts each of them as the gateway does (its audiences, keys and
+// additional_claims rules).
 func FromGatewayConfig(ctx context.Context, path, authorizer string) (*Verifier, error) {
 	f, err := config.Load(path)
 	if err != nil {
@@ -121,7 +132,17 @@ func FromGatewayConfig(ctx context.Context, path, authorizer string) (*Verifier,
 	}
 	a, ok := f.Config.Authorizers[authorizer]
 	if !ok || a.Type != "jwt" {
-		return nil, fmt.Errorf("verify: %s has no jwt authorizer %q", path, authorizer)
+		var names []string
+		for name, a := range f.Config.Authorizers {
+			if a.Type == "jwt" {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		return nil, fmt.Errorf("verify: %s has no jwt authorizer %q (its jwt authorizers: %s)", path, authorizer, strings.Join(names, ", "))
+	}
+	if len(a.Issuers) > 0 {
+		return fromIssuers(ctx, f, authorizer, a)
 	}
 	c := Config{
 		Issuer:     a.Issuer,
@@ -141,6 +162,38 @@ func FromGatewayConfig(ctx context.Context, path, authorizer string) (*Verifier,
 		c.IdentitySource = a.IdentitySource[0]
 	}
 	return New(ctx, c)
+}
+
+// fromIssuers is FromGatewayConfig for an authorizer with `issuers:`.
+func fromIssuers(ctx context.Context, f *config.File, name string, a config.Authorizer) (*Verifier, error) {
+	src := "$request.header.Authorization"
+	if len(a.IdentitySource) == 1 {
+		src = a.IdentitySource[0]
+	}
+	source, err := identity.Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	list := make([]jwtauth.Settings, len(a.Issuers))
+	for i, is := range a.Issuers {
+		list[i] = jwtauth.Settings{
+			Issuer:     is.Issuer,
+			Audience:   is.Audience,
+			JWKSURI:    is.JWKSURI,
+			JWKSFile:   f.Resolve(is.JWKSFile),
+			Algorithms: a.Algorithms,
+			ClockSkew:  a.ClockSkew.Std(),
+		}
+		for _, r := range is.AdditionalClaims {
+			list[i].ClaimRules = append(list[i].ClaimRules, jwtauth.ClaimRule{Name: r.Name, Values: r.Values, Required: r.Required})
+		}
+	}
+	m, err := jwtauth.NewIssuers(name, list, jwtauth.Options{}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	m.Start(ctx)
+	return &Verifier{auth: m, source: source}, nil
 }
 
 // Ready reports whether the verifier holds the issuer's keys.

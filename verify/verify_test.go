@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,13 +144,60 @@ func TestFromGatewayConfig(t *testing.T) {
 	if _, err := v.Verify(ctx, iss.Mint(t, "k1", map[string]any{"iss": "https://elsewhere"})); err == nil {
 		t.Error("a token from another issuer verified")
 	}
-	if _, err := verify.FromGatewayConfig(ctx, cfg, "nobody"); err == nil {
-		t.Error("an unknown authorizer name was accepted")
+	if _, err := verify.FromGatewayConfig(ctx, cfg, "nobody"); err == nil || !strings.Contains(err.Error(), "its jwt authorizers: users") {
+		t.Errorf("an unknown authorizer name: %v, want an error naming the authorizers there are", err)
 	}
 
 	// A request without a token is ErrNoToken.
 	r := httptest.NewRequest("GET", "/", nil)
 	if _, err := v.VerifyRequest(r); err != verify.ErrNoToken {
 		t.Errorf("VerifyRequest without a token = %v", err)
+	}
+}
+
+// TestFromGatewayConfigIssuers: an authorizer with issuers: trusts each
+// issuer with its own audiences and claim rules, as the gateway does, and
+// no other issuer.
+func TestFromGatewayConfigIssuers(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	gold, plain, other := testissuer.New(t), testissuer.New(t), testissuer.New(t)
+	cfg := filepath.Join(t.TempDir(), "portcullis.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: :0
+authorizers:
+  multi:
+    type: jwt
+    issuers:
+      - issuer: %q
+        audience: [%s]
+        additional_claims: [{name: tier, values: [gold], required: true}]
+      - issuer: %q
+        audience: [%s]
+routes:
+  - route: GET /a
+    authorizer: multi
+    integration: {type: mock}
+`, gold.URL, testissuer.Audience, plain.URL, testissuer.Audience)), 0o644)
+
+	v, err := verify.FromGatewayConfig(ctx, cfg, "multi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		token string
+		ok    bool
+	}{
+		{"first issuer, rule met", gold.Mint(t, "k1", map[string]any{"tier": "gold"}), true},
+		{"first issuer, rule not met", gold.Mint(t, "k1", map[string]any{"tier": "silver"}), false},
+		{"first issuer, claim missing", gold.Mint(t, "k1", nil), false},
+		{"second issuer", plain.Mint(t, "k1", nil), true},
+		{"second issuer, another audience", plain.Mint(t, "k1", map[string]any{"aud": "elsewhere"}), false},
+		{"an issuer not listed", other.Mint(t, "k1", map[string]any{"tier": "gold"}), false},
+	} {
+		_, err := v.Verify(ctx, c.token)
+		if got := err == nil; got != c.ok {
+			t.Errorf("%s: verified = %v, want %v (%v)", c.name, got, c.ok, err)
+		}
 	}
 }

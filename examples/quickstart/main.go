@@ -32,7 +32,7 @@ const (
 
 func main() {
 	cfg := flag.String("c", "examples/quickstart.yaml", "the quickstart configuration")
-	verbose := flag.Bool("v", false, "log every request (JSON on stderr)")
+	verbose := flag.Bool("v", false, "also log info messages such as tokens issued and keys fetched (the access log is on stderr either way)")
 	flag.Parse()
 
 	level := slog.LevelWarn

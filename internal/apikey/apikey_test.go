@@ -213,7 +213,7 @@ func TestSetupErrors(t *testing.T) {
 		{"plans without api_keys", "usage_plans:\n  a: {quota: {limit: 1, period: DAY}}\n", "", "usage_plans: usage_plans apply to API keys"},
 		{"bad source", "api_keys: {source: QUERY, keys_file: keys.yaml}\n", "keys: []\n", `api_keys.source: source "QUERY"`},
 		{"no keys file", "api_keys: {source: HEADER}\n", "", "keys_file is required"},
-		{"missing keys file", "api_keys: {keys_file: nope.yaml}\n", "", "no such file"},
+		{"missing keys file", "api_keys: {keys_file: nope.yaml}\n", "", "no such file or directory (`portcullis apikey create -c "},
 		{"empty plan", "api_keys: {keys_file: keys.yaml}\nusage_plans:\n  a: {}\n", "keys: []\n", "a usage plan needs a throttle, a quota or both"},
 		{"bad period", "api_keys: {keys_file: keys.yaml}\nusage_plans:\n  a: {quota: {limit: 5, period: YEAR}}\n", "keys: []\n", `test.yaml:3:33: usage_plans.a.quota.period: period "YEAR"`},
 		{"zero limit", "api_keys: {keys_file: keys.yaml}\nusage_plans:\n  a: {quota: {limit: 0, period: DAY}}\n", "keys: []\n", "limit must be at least 1"},

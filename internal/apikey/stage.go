@@ -3,7 +3,9 @@ package apikey
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"slices"
 	"strconv"
@@ -184,6 +186,9 @@ func Setup(f *config.File, d Deps) (*Stage, error) {
 		errs = append(errs, *f.Errorf("api_keys", "keys_file is required (`portcullis apikey create` makes it)"))
 	} else {
 		keys, err := readKeysFile(path, s.plans)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("%w (`portcullis apikey create -c %s --name NAME --plan PLAN` makes it with a first key)", err, f.Path)
+		}
 		if err != nil {
 			errs = append(errs, f.Lines("api_keys.keys_file", err)...)
 		}

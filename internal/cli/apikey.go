@@ -17,7 +17,7 @@ func apikeyCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "portcullis apikey: expected create\n\n", usage)
 		return exitUsage
 	}
-	fs := newFlags("apikey create", `-c FILE --name NAME --plan PLAN
+	fs := newFlags("apikey create", `-c FILE --name NAME --plan PLAN [--disabled]
 
 Make a new random API key for usage plan PLAN, print it once on stdout, and
 add only its SHA-256 hash to FILE's api_keys.keys_file (made, mode 0600, if

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -33,7 +34,7 @@ const (
 const usage = `portcullis: an API gateway that verifies every caller, with AWS API Gateway's authorizer behaviour
 
 Usage:
-  portcullis serve -c FILE [--watch]
+  portcullis serve -c FILE [--log-level LEVEL] [--watch]
                                    serve the API in FILE (SIGHUP or, with --watch, a change to FILE
                                    reloads; SIGTERM stops; SIGUSR1 rotates the keys of issuers it hosts;
                                    SIGUSR2 and SIGHUP reopen the access log file)
@@ -49,9 +50,9 @@ Usage:
                                    SIGUSR1 rotates its signing key
   portcullis issuer rotate -c FILE add a new signing key (the old one stays published until its tokens expire)
   portcullis issuer hash-password  read a password on stdin, print its bcrypt hash for a users list
-  portcullis token mint --key PEM --iss ISSUER --aud AUDIENCE --sub SUBJECT [--scope S] [--ttl 1h] [--kid KID]
+  portcullis token mint --key PEM --iss ISSUER --aud AUDIENCE --sub SUBJECT [--scope S]... [--ttl 1h] [--kid KID] [--alg ALG] [--claim name=value]...
                                    print a signed JWT (the key type decides the algorithm)
-  portcullis token inspect TOKEN    print a token's header and claims, times as dates (verifies nothing)
+  portcullis token inspect TOKEN   print a token's header and claims, times as dates (verifies nothing)
   portcullis token verify -c FILE --route 'GET /orders/1' TOKEN
                                    run the route's authorizer on TOKEN and explain the decision
                                    step by step; exit 0 allow, 1 deny
@@ -66,7 +67,7 @@ Usage:
                                    print a new API key once and add only its hash to api_keys.keys_file
   portcullis cert dev --out DIR    write a development CA, a server certificate for localhost and
                                    127.0.0.1, and a client certificate, for trying TLS and mutual TLS
-  portcullis health -c FILE | --url URL
+  portcullis health -c FILE | --url URL [--timeout 2s]
                                    ask a running gateway's /readyz: exit 0 ready, 1 not (for probes)
   portcullis completion bash|zsh|fish
                                    print a shell completion script
@@ -122,6 +123,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "portcullis cert: expected dev\n\n", usage)
 		return exitUsage
 	case "version", "--version":
+		fs := newFlags("version", `
+
+Print the module version, the commit, the build date and the Go version.`, stdout, stderr)
+		if code, ok := fs.parse(args[1:], false); !ok {
+			return code
+		}
 		fmt.Fprintln(stdout, buildinfo.Read())
 		return exitOK
 	case "health":
@@ -248,7 +255,8 @@ func check(args []string, stdout, stderr io.Writer) int {
 
 Validate FILE and everything serve uses before it listens (addresses, ports,
 files, key directories) without serving or writing anything. Every problem is
-printed as file:line:column: key.path: message.`, stdout, stderr)
+printed as file:line:column: key.path: message. A file for portcullis issuer
+is checked as that command reads it.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	if code, ok := fs.parse(args, false); !ok {
 		return code
@@ -257,6 +265,18 @@ printed as file:line:column: key.path: message.`, stdout, stderr)
 	if err == nil {
 		// Reads key files and checks every value; starts and writes nothing.
 		err = server.Check(f)
+	} else if _, ierr := config.LoadIssuer(*file); issuerKey.MatchString(err.Error()) && (ierr == nil || problems(ierr) < problems(err)) {
+		// Not a gateway's file but one for `portcullis issuer -c` (it has
+		// an issuer's keys, and fewer problems read as one): check it as
+		// that command reads it.
+		if ierr != nil {
+			err = ierr
+		} else if f, _, _, code := loadIssuer(*file, stderr); f == nil {
+			return code
+		} else {
+			fmt.Fprintf(stdout, "%s: OK (a development issuer's file, for portcullis issuer -c)\n", *file)
+			return exitOK
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -268,6 +288,19 @@ printed as file:line:column: key.path: message.`, stdout, stderr)
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d routes, %d authorizers)\n", *file, len(f.Config.Routes), len(f.Config.Authorizers))
 	return exitOK
+}
+
+// issuerKey finds, in a gateway loader's problems, a top-level key only an
+// issuer's file has.
+var issuerKey = regexp.MustCompile(`:1: unknown key "(issuer|keys_dir|algorithm|token_ttl|audience|users|clients|users_file|clients_file)"`)
+
+// problems is how many problems err reports.
+func problems(err error) int {
+	var es *config.Errors
+	if errors.As(err, &es) {
+		return len(*es)
+	}
+	return 1
 }
 
 func build(args []string, stdout, stderr io.Writer) int {
@@ -386,5 +419,6 @@ Write a new key pair as DIR/private.pem, DIR/public.pem and DIR/jwks.json.`, std
 	}
 	fmt.Fprintf(stdout, "wrote %s, %s and %s (kid %q)\n",
 		filepath.Join(*out, "private.pem"), filepath.Join(*out, "public.pem"), filepath.Join(*out, "jwks.json"), *kid)
+	fmt.Fprintf(stdout, "as jwks_file: public.pem takes tokens without a kid; jwks.json only tokens minted with --kid %s\n", *kid)
 	return exitOK
 }

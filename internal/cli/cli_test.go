@@ -30,6 +30,10 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		{"token", "inspect", "--help"}, {"token", "verify", "-h"}, {"token", "keygen", "--help"},
 		{"explain", "--help"}, {"explain", "-h"}, {"explain", "-c", "x.yaml", "--help"},
 		{"build", "--help"}, {"import", "--help"}, {"import", "x.yaml", "-h"}, {"export", "openapi", "-h"},
+		{"export", "--help"}, {"export", "-h"},
+		{"apikey", "--help"}, {"apikey", "create", "--help"},
+		{"cert", "--help"}, {"cert", "dev", "-h"},
+		{"health", "--help"}, {"completion", "--help"}, {"version", "--help"},
 	} {
 		name := strings.Join(args, " ")
 		t.Run(name, func(t *testing.T) {
@@ -54,7 +58,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		})
 	}
 	for _, args := range [][]string{
-		{}, {"frobnicate"}, {"token"}, {"token", "frobnicate"},
+		{}, {"frobnicate"}, {"token"}, {"token", "frobnicate"}, {"export"}, {"export", "yaml"}, {"completion"}, {"version", "extra"},
 		{"serve", "--bogus"}, {"check", "-c"}, {"token", "mint", "--ttl", "soon"}, {"check", "extra"},
 	} {
 		t.Run("usage error "+strings.Join(args, " "), func(t *testing.T) {
@@ -63,6 +67,23 @@ func TestHelpOnEveryCommand(t *testing.T) {
 				t.Fatalf("exit %d, want 2 with the problem on stderr\nstdout: %s\nstderr: %s", code, out, errOut)
 			}
 		})
+	}
+}
+
+// TestTokenVerifyUsageErrors: a route given without --route, or a flag
+// after the token, is told as what it is.
+func TestTokenVerifyUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "verify", "-c", "x.yaml", "GET /orders/1", "TOKEN"}, "--route is required, such as --route 'GET /orders/1'"},
+		{[]string{"token", "verify", "-c", "x.yaml", "TOKEN", "--route", "GET /orders/1"}, "got 3; flags go before TOKEN"},
+	} {
+		out, errOut, code := runMain(t, "", c.args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 with %q", c.args, code, errOut, c.want)
+		}
 	}
 }
 
@@ -124,5 +145,44 @@ func TestKeygenPrintsCleanPaths(t *testing.T) {
 				t.Errorf("unclean path in %q", stdout)
 			}
 		})
+	}
+}
+
+// TestCheckIssuerFile: check given a file for `portcullis issuer -c`
+// checks it as that command reads it, instead of calling each of its keys
+// unknown to a gateway.
+func TestCheckIssuerFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, hash string
+		code       int
+		want       string
+	}{
+		{"valid", "$2a$10$EJPwXhtxGOwQFOSjo2eJY.24zngdoxCjpf6pxVmk40eysLF/VLQvC", exitOK, "OK (a development issuer's file"},
+		{"placeholder hash", "$2a$10$...", exitFailed, `user 1 ("alice"): password_hash is not a bcrypt hash`},
+		{"typo", "typo", exitFailed, `unknown key "token_tll" (did you mean "token_ttl"?)`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, c.name+".yaml")
+			ttl := "token_ttl"
+			if c.hash == "typo" {
+				ttl = "token_tll"
+			}
+			os.WriteFile(path, []byte("listen: 127.0.0.1:0\n"+ttl+": 1h\nkeys_dir: keys\naudience: [api]\nusers:\n  - {username: alice, password_hash: \""+c.hash+"\"}\nclients:\n  - {client_id: cli, public: true}\n"), 0o600)
+			out, errOut, code := runMain(t, "", "check", "-c", path)
+			if code != c.code || !strings.Contains(out+errOut, c.want) || strings.Contains(errOut, `unknown key "keys_dir"`) {
+				t.Fatalf("exit %d, want %d with %q\nstdout: %s\nstderr: %s", code, c.code, c.want, out, errOut)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "keys")); err == nil {
+				t.Fatal("check made the keys_dir")
+			}
+		})
+	}
+	// A gateway's file with a typo stays a gateway's, also when an issuer's
+	// loader would find fewer problems in it.
+	path := filepath.Join(dir, "gateway.yaml")
+	os.WriteFile(path, []byte("listen: 127.0.0.1:0\nroutes:\n  - {rout: GET /a, integration: {type: mock}}\n  - {rout: GET /b, integration: {type: mock}}\n"), 0o600)
+	if _, errOut, _ := runMain(t, "", "check", "-c", path); !strings.Contains(errOut, `unknown key "rout" (did you mean "route"?)`) || strings.Contains(errOut, "keys_dir") {
+		t.Fatalf("a gateway's typo: %s", errOut)
 	}
 }

@@ -59,7 +59,7 @@ func topLevel() []string {
 // completes portcullis's commands and flags in that shell.
 func completion(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: portcullis completion bash|zsh|fish")
+		fmt.Fprintln(stderr, "Usage: portcullis completion bash|zsh|fish")
 		return exitUsage
 	}
 	switch args[0] {
@@ -72,7 +72,7 @@ func completion(args []string, stdout, stderr io.Writer) int {
 	case "fish":
 		writeFish(stdout)
 	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, "usage: portcullis completion bash|zsh|fish\n\n  bash: source <(portcullis completion bash)\n  zsh:  source <(portcullis completion zsh)\n  fish: portcullis completion fish | source")
+		fmt.Fprintln(stdout, "Usage: portcullis completion bash|zsh|fish\n\nPrint a shell completion script:\n  bash: source <(portcullis completion bash)\n  zsh:  source <(portcullis completion zsh)\n  fish: portcullis completion fish | source")
 	default:
 		fmt.Fprintf(stderr, "portcullis completion: unknown shell %q (bash, zsh or fish)\n", args[0])
 		return exitUsage

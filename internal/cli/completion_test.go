@@ -120,3 +120,33 @@ func TestBashCompletion(t *testing.T) {
 		t.Errorf("unknown shell: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// TestUsageNamesEveryFlag: the synopsis a command's --help starts with, and
+// its line in the top-level usage, name every flag the command defines, so
+// a reader of either learns that the flag exists.
+func TestUsageNamesEveryFlag(t *testing.T) {
+	for _, c := range commands {
+		if len(c.flags) == 0 {
+			continue
+		}
+		var out bytes.Buffer
+		Main(append(strings.Fields(c.path), "--help"), strings.NewReader(""), &out, &out)
+		own, _, _ := strings.Cut(out.String(), "\n")
+		top := ""
+		for _, l := range strings.Split(usage, "\n") {
+			if strings.HasPrefix(l, "  portcullis "+c.path+" ") {
+				top = l
+				break
+			}
+		}
+		for _, f := range c.flags {
+			flag := regexp.MustCompile(`(^|[\[ |])--?` + f + `\b`)
+			if !flag.MatchString(own) {
+				t.Errorf("%s --help: %q does not name -%s", c.path, own, f)
+			}
+			if !flag.MatchString(top) {
+				t.Errorf("portcullis usage: %q does not name -%s", top, f)
+			}
+		}
+	}
+}

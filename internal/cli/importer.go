@@ -115,6 +115,10 @@ in the output as a comment.`, stdout, stderr)
 
 func exportCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "openapi" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprintln(stdout, "Usage: portcullis export openapi -c FILE [-o OUT]\n\nWrite a configuration in another format; openapi is the one there is\n(portcullis export openapi --help).")
+			return exitOK
+		}
 		fmt.Fprintln(stderr, "portcullis export: expected `export openapi -c FILE [-o OUT]`")
 		return exitUsage
 	}

@@ -19,7 +19,7 @@ import (
 // readToken takes the token from the one argument, or from stdin for "-".
 func readToken(fs *flag.FlagSet, stdin io.Reader) (string, error) {
 	if fs.NArg() != 1 {
-		return "", fmt.Errorf("expected one TOKEN argument (or - to read it from stdin)")
+		return "", fmt.Errorf("expected one TOKEN argument (or - to read it from stdin), got %d; flags go before TOKEN", fs.NArg())
 	}
 	tok := fs.Arg(0)
 	if tok == "-" {
@@ -110,7 +110,13 @@ exit 0 allow, 1 deny. (portcullis explain explains any request.)`, stdout, stder
 	tok, err := readToken(fs.FlagSet, stdin)
 	method, target, ok := strings.Cut(*rt, " ")
 	if err != nil || !ok || !strings.HasPrefix(target, "/") {
-		if err == nil {
+		switch {
+		case *rt == "" && fs.NArg() == 2 && strings.Contains(fs.Arg(0), " /"):
+			err = fmt.Errorf("--route is required, such as --route '%s', before TOKEN", fs.Arg(0))
+		case err != nil:
+		case *rt == "":
+			err = fmt.Errorf("--route is required, such as --route 'GET /orders/1'")
+		default:
 			err = fmt.Errorf("--route must be METHOD /path, such as 'GET /orders/1'")
 		}
 		fmt.Fprintf(stderr, "portcullis token verify: %v\n", err)

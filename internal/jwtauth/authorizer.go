@@ -428,6 +428,9 @@ func (a *Authorizer) verify(ctx context.Context, token string, tr *tracer) (*Ide
 	key, d := a.selectKey(ctx, hdr)
 	if d != nil {
 		tr.add("key", d, "")
+		if tr != nil && d.Reason == ReasonUnknownKid {
+			tr.steps[len(tr.steps)-1].Detail += " " + a.keys.current().whyNoKey(hdr)
+		}
 		return nil, d
 	}
 	if tr != nil {

@@ -28,8 +28,10 @@ func TestExplain(t *testing.T) {
 	}{
 		{"valid", mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "rsa", ti.claims(), nil), true, "claims", "expires"},
 		{"expired", mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "rsa", expired, nil), false, "claims", ReasonExpired},
-		{"unknown kid", mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "nope", ti.claims(), nil), false, "key", ReasonUnknownKid},
-		{"curve mismatch", mint(t, jwt.SigningMethodES256, ti.keys.ec256, "ec384", ti.claims(), nil), false, "key", ReasonUnknownKid},
+		{"unknown kid", mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "nope", ti.claims(), nil), false, "key", `unknown_kid: The token was signed with an unknown key. No key held has kid "nope" (kids held: `},
+		// keygen writes a JWKS with a kid, mint puts none unless asked.
+		{"no kid, keys with kids", mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "", ti.claims(), nil), false, "key", "The token has no kid, and every key held has one (ec256, ec384, ec521, ed, rsa): mint it with --kid"},
+		{"curve mismatch", mint(t, jwt.SigningMethodES256, ti.keys.ec256, "ec384", ti.claims(), nil), false, "key", `The key with kid "ec384" does not fit ES256.`},
 		{"bad signature", swapped, false, "signature", ReasonBadSignature},
 		{"garbage", "x.y", false, "token", ReasonMalformed},
 	}

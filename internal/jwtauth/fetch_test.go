@@ -6,7 +6,9 @@ package jwtauth
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -657,5 +659,52 @@ func TestFetchFailureLogSaysWhetherKeysServe(t *testing.T) {
 		if r["authorizer"] != "test" {
 			t.Fatalf("log line without the authorizer: %v", r)
 		}
+	}
+}
+
+// TestKeysFetchedSeries: portcullis_jwt_keys_last_fetch_timestamp_seconds
+// has a series only for an authorizer holding keys it fetched, with the
+// fetch's time. A key file has none, and neither has an authorizer whose
+// issuer never answered: a series at 0 would say "fetched in 1970" and fire
+// the "keys getting old" alert of docs/operations.md for keys that are fine.
+func TestKeysFetchedSeries(t *testing.T) {
+	k := sharedKeys()
+	pub, err := x509.MarshalPKIXPublicKey(k.rsa.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := writeFile(t, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))
+	ti := newTestIssuer(t)
+	down := newTestIssuer(t)
+	down.set(func(ti *testIssuer) { ti.status = 503 })
+
+	reg := newRegistry()
+	m := NewMetrics(reg)
+	for _, c := range []struct {
+		s      Settings
+		verify string
+	}{
+		{fileSettings(keyFile), mint(t, jwt.SigningMethodRS256, k.rsa, "", fileClaims(), nil)},
+		{ti.settings(), mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "rsa", ti.claims(), nil)},
+		{Settings{Name: "down", Issuer: down.Issuer(), Audience: []string{"api"}}, mint(t, jwt.SigningMethodRS256, ti.keys.rsa, "rsa", ti.claims(), nil)},
+	} {
+		a := newTestAuthorizer(t, c.s, Options{Metrics: m})
+		_, _ = a.Verify(context.Background(), c.verify)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "portcullis_jwt_keys_last_fetch_timestamp_seconds" {
+			continue
+		}
+		for _, s := range mf.GetMetric() {
+			got[s.GetLabel()[0].GetValue()] = s.GetGauge().GetValue()
+		}
+	}
+	if len(got) != 1 || got["test"] < float64(time.Now().Add(-time.Hour).Unix()) {
+		t.Fatalf("series %v, want one for \"test\" with the time of its fetch", got)
 	}
 }

@@ -16,7 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -200,6 +202,28 @@ func (ks *keySet) lookup(kid string, alg algID) any {
 		return nil
 	}
 	return e.byAlg[alg]
+}
+
+// whyNoKey says, for people (token verify, explain), why lookup found no
+// key for h: the kids held, never any key material.
+func (ks *keySet) whyNoKey(h tokenHeader) string {
+	if ks == nil {
+		return ""
+	}
+	kids := slices.Sorted(maps.Keys(ks.byKid))
+	if len(kids) > 10 {
+		kids = append(kids[:10], "...")
+	}
+	held := strings.Join(kids, ", ")
+	switch {
+	case h.kid == "" && ks.noKid == nil:
+		return fmt.Sprintf("The token has no kid, and every key held has one (%s): mint it with --kid, or trust a PEM public key, which needs none.", held)
+	case h.kid == "":
+		return fmt.Sprintf("No key without a kid fits %s.", h.alg)
+	case ks.byKid[h.kid] == nil:
+		return fmt.Sprintf("No key held has kid %q (kids held: %s).", h.kid, held)
+	}
+	return fmt.Sprintf("The key with kid %q does not fit %s.", h.kid, h.alg)
 }
 
 // buildKeySet indexes keys that fit at least one algorithm.

@@ -31,7 +31,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"authorizer"}),
 		keysFetched: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "portcullis_jwt_keys_last_fetch_timestamp_seconds",
-			Help: "When the keys now held were fetched from the issuer, in seconds since the epoch; their age is time() minus this. No series for key files.",
+			Help: "When the keys now held were fetched from the issuer, in seconds since the epoch; their age is time() minus this. No series for key files, nor before the first successful fetch.",
 		}, []string{"authorizer"}),
 		tokenCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_jwt_token_cache_total",
@@ -53,7 +53,12 @@ type authorizerMetrics struct {
 	fetchOK, fetchErr      prometheus.Counter
 	cacheHits, cacheMisses prometheus.Counter
 	keys                   prometheus.Gauge
-	keysFetched            prometheus.Gauge
+	// keysFetched's series is made by the first successful fetch, not
+	// here: an authorizer with a key file, or one whose issuer has never
+	// answered, holds no fetched keys, and a series at 0 would read as keys
+	// fetched in 1970 (and fire every "keys getting old" alert).
+	keysFetched *prometheus.GaugeVec
+	name        string
 }
 
 func (m *Metrics) forAuthorizer(name string) *authorizerMetrics {
@@ -66,7 +71,8 @@ func (m *Metrics) forAuthorizer(name string) *authorizerMetrics {
 		cacheHits:   m.tokenCache.WithLabelValues(name, "hit"),
 		cacheMisses: m.tokenCache.WithLabelValues(name, "miss"),
 		keys:        m.keys.WithLabelValues(name),
-		keysFetched: m.keysFetched.WithLabelValues(name),
+		keysFetched: m.keysFetched,
+		name:        name,
 	}
 }
 
@@ -75,7 +81,7 @@ func (m *authorizerMetrics) fetched(ok bool) {
 	case m == nil:
 	case ok:
 		m.fetchOK.Inc()
-		m.keysFetched.SetToCurrentTime()
+		m.keysFetched.WithLabelValues(m.name).SetToCurrentTime()
 	default:
 		m.fetchErr.Inc()
 	}
