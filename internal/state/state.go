@@ -285,14 +285,18 @@ func (s *Store) fallback() {
 // Fallbacks counts decisions made without the backend since Open.
 func (s *Store) Fallbacks() uint64 { return s.fallbacks.Load() }
 
-// Status reports the backend's health. While Redis is down and a probe is
-// due it pings (bounded by Timeout), so an idle gateway notices recovery too.
+// Status reports the backend's health. When a probe is due (at most one
+// per ProbeInterval) it pings Redis, bounded by Timeout, whether it is up
+// or down: a replica that makes no limit decision (idle, or serving routes
+// without limits) notices Redis going away and coming back too, so its
+// /readyz and portcullis_state_backend_up tell the truth. A ping is no
+// decision: it counts no fallback.
 func (s *Store) Status(ctx context.Context) Status {
 	st := Status{Mode: s.settings.Mode(), Up: true}
 	if s.redis == nil {
 		return st
 	}
-	if s.down.Load() && s.probeDue() {
+	if s.probeDue() {
 		cctx, cancel := context.WithTimeout(ctx, s.timeout)
 		err := s.redis.Ping(cctx).Err()
 		cancel()
