@@ -65,7 +65,7 @@ func checkName(name string, known func(string) error) error {
 	if err == nil || unsigned(name) {
 		return nil
 	}
-	if why, ok := awsOnly(name); ok {
+	if why, ok := AWSOnly(name); ok {
 		return fmt.Errorf("$context.%s is an AWS variable Portcullis cannot know (%s)", name, why)
 	}
 	return err
@@ -88,9 +88,10 @@ func unsigned(name string) bool {
 	return false
 }
 
-// awsOnly says whether name is an AWS access log variable that Portcullis
-// has no value for, and why.
-func awsOnly(name string) (string, bool) {
+// AWSOnly says whether name is an AWS access log variable that Portcullis
+// has no value for, and why (for `check`, and for the importer, which
+// leaves out a format that names one).
+func AWSOnly(name string) (string, bool) {
 	switch name {
 	case "identity.vpcId", "identity.vpceId":
 		return "it comes from private (VPC endpoint) APIs", true
