@@ -222,6 +222,35 @@ func TestRedisHangingBoundedByTimeout(t *testing.T) {
 	}
 }
 
+// /readyz must answer within a probe's timeout (the Deployment's is 2 s)
+// whatever state.redis.timeout says (up to 10 s): Status's ping waits at
+// most StatusPingLimit. A ping cut short by that limit, not by the
+// configured timeout, proves nothing (Redis may answer within timeout), so
+// it changes nothing: the backend stays up. Before, a Redis that accepted
+// and never answered held /readyz for the whole timeout and then marked
+// the backend down, so with a timeout of a few seconds every pod's
+// readiness probe failed and the Service dropped them all.
+func TestStatusPingBoundedForReadiness(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	st := openRedis(t, &RedisSettings{Addresses: []string{ln.Addr().String()}, Timeout: 10 * time.Second}, Options{ProbeInterval: time.Nanosecond})
+	if s := st.Status(context.Background()); !s.Up {
+		t.Fatalf("status = %+v; want up: a ping cut short by StatusPingLimit, within the configured timeout, proves nothing", s)
+	}
+}
+
 // Sentinel: the client asks the Sentinel for the primary and limits there.
 func TestRedisSentinel(t *testing.T) {
 	primary := testredis.Start(t)
