@@ -57,29 +57,44 @@ func OutputPath(f *config.File) string {
 	return f.Resolve(out)
 }
 
-// checkName accepts name if the gateway knows it, and otherwise says why:
-// an AWS variable Portcullis cannot know is named as such.
+// checkName accepts name if the gateway knows it or if it is an identity
+// field of a signed request (unsigned), and otherwise says why: an AWS
+// variable Portcullis cannot know is named as such.
 func checkName(name string, known func(string) error) error {
 	err := known(name)
-	if err == nil {
+	if err == nil || unsigned(name) {
 		return nil
 	}
-	if why, ok := awsOnly(name); ok {
+	if why, ok := AWSOnly(name); ok {
 		return fmt.Errorf("$context.%s is an AWS variable Portcullis cannot know (%s)", name, why)
 	}
 	return err
 }
 
-// awsOnly says whether name is an AWS access log variable that Portcullis
-// has no value for, and why.
-func awsOnly(name string) (string, bool) {
+// unsigned says whether name is an identity field that AWS fills in only
+// for a request signed with AWS credentials (IAM authorization, Cognito
+// identity pools) and writes as "-" for every other request. Portcullis
+// authorizes no signed request, so it has no value, exactly as on AWS for
+// an API with JWT, Lambda or no authorization: AWS's console formats for
+// REST APIs log identity.caller and identity.user, and work unchanged.
+func unsigned(name string) bool {
 	switch name {
 	case "identity.accountId", "identity.caller", "identity.user", "identity.userArn",
-		"identity.principalOrgId", "identity.accessKey", "identity.vpcId", "identity.vpceId":
-		return "it comes from IAM (SigV4) authorization or private endpoints", true
-	case "identity.cognitoIdentityId", "identity.cognitoIdentityPoolId", "identity.cognitoAuthenticationType",
+		"identity.principalOrgId", "identity.accessKey",
+		"identity.cognitoIdentityId", "identity.cognitoIdentityPoolId", "identity.cognitoAuthenticationType",
 		"identity.cognitoAuthenticationProvider", "identity.cognitoAmr":
-		return "it comes from Amazon Cognito identity pools", true
+		return true
+	}
+	return false
+}
+
+// AWSOnly says whether name is an AWS access log variable that Portcullis
+// has no value for, and why (for `check`, and for the importer, which
+// leaves out a format that names one).
+func AWSOnly(name string) (string, bool) {
+	switch name {
+	case "identity.vpcId", "identity.vpceId":
+		return "it comes from private (VPC endpoint) APIs", true
 	case "wafResponseCode", "webaclArn", "waf.error", "waf.latency", "waf.status":
 		return "it comes from AWS WAF", true
 	case "xrayTraceId":

@@ -24,7 +24,7 @@ func TestSetupErrorsHavePositions(t *testing.T) {
 	for _, tc := range []struct {
 		name, block, want string
 	}{
-		{"aws only", "  format: '$context.requestId $context.identity.caller'\n", "cfg.yaml:3:11: access_log.format: $context.identity.caller is an AWS variable Portcullis cannot know (it comes from IAM"},
+		{"aws only", "  format: '$context.requestId $context.identity.vpceId'\n", "cfg.yaml:3:11: access_log.format: $context.identity.vpceId is an AWS variable Portcullis cannot know (it comes from private"},
 		{"waf", "  format: '$context.requestId $context.waf.status'\n", "cfg.yaml:3:11: access_log.format: $context.waf.status is an AWS variable Portcullis cannot know (it comes from AWS WAF)"},
 		{"client cert", "  format: '$context.identity.clientCert.pem $context.requestId'\n", "$context.identity.clientCert.pem is not a variable Portcullis provides"},
 		{"unknown", "  format: '$context.requestId $context.stauts'\n", "cfg.yaml:3:11: access_log.format: $context.stauts is not a variable Portcullis provides"},

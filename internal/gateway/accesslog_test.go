@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -319,5 +320,53 @@ routes:
 		if lines[i] != c.want {
 			t.Errorf("%s: access log line\n%s\nwant\n%s", c.token, lines[i], c.want)
 		}
+	}
+}
+
+// TestAccessLogConsoleFormats: each format AWS's console offers, for HTTP
+// and for REST APIs, is accepted as it is and renders one line per request.
+// The REST ones log the IAM caller and user, which AWS writes as "-" for a
+// request not signed with SigV4, as every request Portcullis authorizes
+// is. Before, check refused the REST formats for naming them, though the
+// README says the console formats work unchanged.
+func TestAccessLogConsoleFormats(t *testing.T) {
+	const (
+		id  = "REQUESTID"
+		clf = `[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} \+0000`
+	)
+	for _, tc := range []struct {
+		name, format, want string
+	}{
+		{"http clf", `$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId`,
+			`^127\.0\.0\.1 - - \[` + clf + `\] "GET GET /orders/\{id\} HTTP/1\.1" 401 26 ` + id + `$`},
+		{"http json", `{ "requestId":"$context.requestId", "ip": "$context.identity.sourceIp", "requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod","routeKey":"$context.routeKey", "status":"$context.status","protocol":"$context.protocol", "responseLength":"$context.responseLength" }`,
+			`^\{ "requestId":"` + id + `", "ip": "127\.0\.0\.1", "requestTime":"` + clf + `", "httpMethod":"GET","routeKey":"GET /orders/\{id\}", "status":"401","protocol":"HTTP/1\.1", "responseLength":"26" \}$`},
+		{"http csv", `$context.identity.sourceIp,$context.requestTime,$context.httpMethod,$context.routeKey,$context.protocol,$context.status,$context.responseLength,$context.requestId`,
+			`^127\.0\.0\.1,` + clf + `,GET,GET /orders/\{id\},HTTP/1\.1,401,26,` + id + `$`},
+		{"http xml", `<request id="$context.requestId"> <ip>$context.identity.sourceIp</ip> <requestTime>$context.requestTime</requestTime> <httpMethod>$context.httpMethod</httpMethod> <routeKey>$context.routeKey</routeKey> <status>$context.status</status> <protocol>$context.protocol</protocol> <responseLength>$context.responseLength</responseLength> </request>`,
+			`^<request id="` + id + `"> <ip>127\.0\.0\.1</ip> <requestTime>` + clf + `</requestTime> <httpMethod>GET</httpMethod> <routeKey>GET /orders/\{id\}</routeKey> <status>401</status> <protocol>HTTP/1\.1</protocol> <responseLength>26</responseLength> </request>$`},
+		{"rest clf", `$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] "$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength $context.requestId $context.extendedRequestId`,
+			`^127\.0\.0\.1 - - \[` + clf + `\] "GET /orders/\{id\} HTTP/1\.1" 401 26 ` + id + ` ` + id + `$`},
+		{"rest json", `{ "requestId":"$context.requestId", "extendedRequestId":"$context.extendedRequestId", "ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", "user":"$context.identity.user", "requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod", "resourcePath":"$context.resourcePath", "status":"$context.status", "protocol":"$context.protocol", "responseLength":"$context.responseLength" }`,
+			`^\{ "requestId":"` + id + `", "extendedRequestId":"` + id + `", "ip": "127\.0\.0\.1", "caller":"-", "user":"-", "requestTime":"` + clf + `", "httpMethod":"GET", "resourcePath":"/orders/\{id\}", "status":"401", "protocol":"HTTP/1\.1", "responseLength":"26" \}$`},
+		{"rest csv", `$context.identity.sourceIp,$context.identity.caller,$context.identity.user,$context.requestTime,$context.httpMethod,$context.resourcePath,$context.protocol,$context.status,$context.responseLength,$context.requestId,$context.extendedRequestId`,
+			`^127\.0\.0\.1,-,-,` + clf + `,GET,/orders/\{id\},HTTP/1\.1,401,26,` + id + `,` + id + `$`},
+		{"rest xml", `<request id="$context.requestId"> <ip>$context.identity.sourceIp</ip> <caller>$context.identity.caller</caller> <user>$context.identity.user</user> <requestTime>$context.requestTime</requestTime> <httpMethod>$context.httpMethod</httpMethod> <resourcePath>$context.resourcePath</resourcePath> <status>$context.status</status> <protocol>$context.protocol</protocol> <responseLength>$context.responseLength</responseLength> </request>`,
+			`^<request id="` + id + `"> <ip>127\.0\.0\.1</ip> <caller>-</caller> <user>-</user> <requestTime>` + clf + `</requestTime> <httpMethod>GET</httpMethod> <resourcePath>/orders/\{id\}</resourcePath> <status>401</status> <protocol>HTTP/1\.1</protocol> <responseLength>26</responseLength> </request>$`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			quoted, _ := json.Marshal(tc.format)
+			srv, _, access, _ := accessLogGateway(t, string(quoted), httptest.NewServer)
+			resp, _ := get(t, srv.URL+"/orders/7", nil) // no token: 401
+			line := strings.TrimSuffix(access.String(), "\n")
+			reqID := resp.Header.Get(RequestIDResponseHeader)
+			if reqID == "" || strings.Contains(line, "\n") {
+				t.Fatalf("request id %q, access log:\n%s", reqID, access)
+			}
+			want := regexp.MustCompile(strings.ReplaceAll(tc.want, id, regexp.QuoteMeta(reqID)))
+			if !want.MatchString(line) {
+				t.Errorf("line:\n%s\nwant it to match\n%s", line, want)
+			}
+		})
 	}
 }

@@ -138,6 +138,40 @@ func TestRedisDownAndBack(t *testing.T) {
 	}
 }
 
+// A replica that makes no limit decision (an idle one, or one whose
+// traffic needs no limit) still notices Redis going down and coming back:
+// Status, which /readyz and so the metric follow, pings it at most once a
+// ProbeInterval. Before, Status reported up until a decision failed, so
+// /readyz said "ready" and portcullis_state_backend_up stayed 1 on such a
+// replica while Redis was down.
+func TestStatusNoticesRedisWithoutDecisions(t *testing.T) {
+	srv := testredis.Start(t)
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}}, Options{Metrics: m, ProbeInterval: time.Nanosecond})
+	ctx := context.Background()
+	if s := st.Status(ctx); !s.Up {
+		t.Fatalf("status while up: %+v", s)
+	}
+	srv.Kill()
+	if s := st.Status(ctx); s.Up || s.Err == "" {
+		t.Fatalf("status while down, no decision made: %+v; want down with the error", s)
+	}
+	if got := testutil.ToFloat64(m.backendUp.WithLabelValues("redis")); got != 0 {
+		t.Errorf("portcullis_state_backend_up = %v while down", got)
+	}
+	if st.Fallbacks() != 0 {
+		t.Errorf("Fallbacks() = %d; a status probe is no decision", st.Fallbacks())
+	}
+	srv.Restart(t)
+	if s := st.Status(ctx); !s.Up || s.Err != "" {
+		t.Fatalf("status after recovery: %+v", s)
+	}
+	if got := testutil.ToFloat64(m.backendUp.WithLabelValues("redis")); got != 1 {
+		t.Errorf("portcullis_state_backend_up = %v after recovery", got)
+	}
+}
+
 // A Redis that accepts connections and never answers: the call gives up
 // at the timeout (the context it runs under has that deadline), and while
 // it is down the next calls do not wait at all: they do not reach it.
@@ -185,6 +219,35 @@ func TestRedisHangingBoundedByTimeout(t *testing.T) {
 	}
 	if accepted.Load() != n {
 		t.Errorf("calls while down opened %d connections; want none", accepted.Load()-n)
+	}
+}
+
+// /readyz must answer within a probe's timeout (the Deployment's is 2 s)
+// whatever state.redis.timeout says (up to 10 s): Status's ping waits at
+// most StatusPingLimit. A ping cut short by that limit, not by the
+// configured timeout, proves nothing (Redis may answer within timeout), so
+// it changes nothing: the backend stays up. Before, a Redis that accepted
+// and never answered held /readyz for the whole timeout and then marked
+// the backend down, so with a timeout of a few seconds every pod's
+// readiness probe failed and the Service dropped them all.
+func TestStatusPingBoundedForReadiness(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	st := openRedis(t, &RedisSettings{Addresses: []string{ln.Addr().String()}, Timeout: 10 * time.Second}, Options{ProbeInterval: time.Nanosecond})
+	if s := st.Status(context.Background()); !s.Up {
+		t.Fatalf("status = %+v; want up: a ping cut short by StatusPingLimit, within the configured timeout, proves nothing", s)
 	}
 }
 

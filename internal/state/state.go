@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -285,20 +286,41 @@ func (s *Store) fallback() {
 // Fallbacks counts decisions made without the backend since Open.
 func (s *Store) Fallbacks() uint64 { return s.fallbacks.Load() }
 
-// Status reports the backend's health. While Redis is down and a probe is
-// due it pings (bounded by Timeout), so an idle gateway notices recovery too.
+// StatusPingLimit bounds Status's ping whatever Timeout is, so that /readyz
+// answers within a readiness probe's timeout (Kubernetes' default is 1 s,
+// the Deployment's 2 s).
+const StatusPingLimit = 800 * time.Millisecond
+
+// Status reports the backend's health. When a probe is due (at most one
+// per ProbeInterval) it pings Redis, bounded by Timeout and StatusPingLimit
+// (a ping cut short by the latter changes nothing), whether it is up
+// or down: a replica that makes no limit decision (idle, or serving routes
+// without limits) notices Redis going away and coming back too, so its
+// /readyz and portcullis_state_backend_up tell the truth. A ping is no
+// decision: it counts no fallback.
 func (s *Store) Status(ctx context.Context) Status {
 	st := Status{Mode: s.settings.Mode(), Up: true}
 	if s.redis == nil {
 		return st
 	}
-	if s.down.Load() && s.probeDue() {
-		cctx, cancel := context.WithTimeout(ctx, s.timeout)
+	if s.probeDue() {
+		limit := min(s.timeout, StatusPingLimit)
+		cctx, cancel := context.WithTimeout(ctx, limit)
 		err := s.redis.Ping(cctx).Err()
+		// The connection's deadline may fire a moment before the
+		// context's: either is the limit running out.
+		var ne net.Error
+		limited := errors.Is(cctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
+			errors.As(err, &ne) && ne.Timeout()
 		cancel()
-		if err == nil {
+		switch {
+		case err == nil:
 			s.markUp()
-		} else if ctx.Err() == nil {
+		case ctx.Err() != nil: // the caller gave up
+		case limit < s.timeout && limited:
+			// Cut short by StatusPingLimit, not by the timeout: Redis
+			// may still answer within it, so this proves nothing.
+		default:
 			s.markDown(err)
 		}
 	}

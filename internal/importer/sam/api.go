@@ -2,6 +2,7 @@ package sam
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -367,10 +368,36 @@ func (t *translator) finishAPIs() {
 		for _, k := range sortedKeys(a.props) {
 			switch k {
 			case "Auth", "CorsConfiguration", "Cors", "StageName", "DefinitionBody", "DefinitionUri", "Name", "Description", "Tags", "OpenApiVersion", "FailOnWarnings", "GatewayResponses":
+			case "AccessLogSettings", "AccessLogSetting": // HttpApi's, Api's
+				t.accessLog(a, k, a == main)
 			default:
 				t.res.Skip("api", a.src+"."+k, "%s has no Portcullis equivalent", k)
 			}
 		}
+	}
+}
+
+// accessLog carries the main API's access log settings (property k) over
+// into `access_log:`; another API's are noted, as Portcullis serves one.
+func (t *translator) accessLog(a *api, k string, main bool) {
+	t.e.at = "access_log"
+	src := a.src + "." + k
+	settings, ok := a.props[k].(map[string]any)
+	if !ok {
+		settings, ok = t.e.eval(a.props[k], src).(map[string]any)
+	} else if f, has := settings["Format"]; has {
+		// Only the format is read: DestinationArn, a log group in AWS, is
+		// noted whatever it refers to.
+		settings = maps.Clone(settings)
+		settings["Format"] = t.e.eval(f, src+".Format")
+	}
+	switch {
+	case !ok:
+		t.res.Skip("access_log", src, "%s could not be read", k)
+	case !main:
+		t.res.Skip("access_log", src, "Portcullis writes one API's access log, %s's", t.res.Config.API.ID)
+	default:
+		importer.AccessLog(t.res, src, settings)
 	}
 }
 

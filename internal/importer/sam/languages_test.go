@@ -183,7 +183,8 @@ func TestServePythonHTTPPayload1(t *testing.T) {
 	cfg, stderr := importFile(t, "testdata/python-http/template.yaml")
 	wantText(t, cfg, "handler: src/api/locations.lambda_handler", "payload_format_version: \"1.0\"", "event_type: REQUEST",
 		"identity_source: [$request.header.Authorization]", "result_ttl: 0s", "timeout: 100s", "LOCATIONS_TABLE: ${LocationsTable}")
-	wantStderr(t, stderr, "FunctionInvokeRole (at authorizers.LambdaAuthorizer): an IAM role to invoke the function is not needed locally", "AccessLogSettings has no Portcullis equivalent")
+	wantStderr(t, stderr, "FunctionInvokeRole (at authorizers.LambdaAuthorizer): an IAM role to invoke the function is not needed locally", "AccessLogSettings.DestinationArn (at access_log.output): DestinationArn: the access log goes to stderr")
+	wantText(t, cfg, `format: '{ "requestId":"$context.requestId", "status":"$context.status" }'`)
 	t.Setenv("LocationsTable", "locations-local")
 	base := serve(t, cfg)
 	check(t, base, []exchange{

@@ -1,0 +1,97 @@
+package sam_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/portcullis/portcullis/internal/importer/sam"
+)
+
+// TestAccessLog: the main API's stage access log format (HttpApi's
+// AccessLogSettings, Api's AccessLogSetting, through Fn::Sub too) becomes
+// access_log.format; the CloudWatch destination is noted once; a format
+// naming a variable only AWS knows is noted, with the reason, and left
+// out; another API's settings are noted. Before, every AccessLogSettings
+// was noted as having "no Portcullis equivalent", and the format was lost.
+func TestAccessLog(t *testing.T) {
+	const events = `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: fn/
+      Events:
+        A: {Type: %[1]s, Properties: {%[2]s: !Ref MainApi, Path: /a, Method: get}}
+        B: {Type: %[1]s, Properties: {%[2]s: !Ref MainApi, Path: /b, Method: get}}
+        C: {Type: %[1]s, Properties: {%[2]s: !Ref OtherApi, Path: /c, Method: get}}
+`
+	for _, tc := range []struct {
+		name, tmpl, event, ref string
+		want                   string   // access_log.format
+		notes                  []string // each in one note
+	}{
+		{"http api", `
+  MainApi:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      AccessLogSettings:
+        DestinationArn: !GetAtt Logs.Arn
+        Format: '$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId'
+  OtherApi:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      AccessLogSettings: {Format: '$context.requestId'}
+  Logs: {Type: AWS::Logs::LogGroup}
+`, "HttpApi", "ApiId",
+			`$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId`,
+			[]string{"MainApi.Properties.AccessLogSettings.DestinationArn (at access_log.output): DestinationArn: the access log goes to stderr",
+				"OtherApi.Properties.AccessLogSettings (at access_log): Portcullis writes one API's access log, MainApi's"}},
+		{"rest api with Fn::Sub", `
+  MainApi:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: Prod
+      AccessLogSetting:
+        DestinationArn: arn:aws:logs:us-east-1:123456789012:log-group:api
+        Format: !Sub '{"requestId":"$context.requestId","api":"${AWS::StackName}","caller":"$context.identity.caller"}'
+  OtherApi:
+    Type: AWS::Serverless::Api
+    Properties: {StageName: Prod}
+`, "Api", "RestApiId",
+			`{"requestId":"$context.requestId","api":"local","caller":"$context.identity.caller"}`,
+			[]string{"MainApi.Properties.AccessLogSetting.DestinationArn (at access_log.output)"}},
+		{"aws-only variable", `
+  MainApi:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      AccessLogSettings: {Format: '$context.requestId $context.xrayTraceId'}
+  OtherApi: {Type: AWS::Serverless::HttpApi}
+`, "HttpApi", "ApiId", "",
+			[]string{"MainApi.Properties.AccessLogSettings.Format (at access_log): $context.xrayTraceId is an AWS variable Portcullis cannot know (it comes from AWS X-Ray"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl := "Transform: AWS::Serverless-2016-10-31\nResources:" + tc.tmpl + strings.NewReplacer("%[1]s", tc.event, "%[2]s", tc.ref).Replace(events)
+			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Config.AccessLog.Format; got != tc.want {
+				t.Errorf("access_log.format = %q\nwant %q", got, tc.want)
+			}
+			var notes []string
+			for _, n := range res.Notes {
+				notes = append(notes, n.String())
+			}
+			all := strings.Join(notes, "\n")
+			for _, w := range tc.notes {
+				if !strings.Contains(all, w) {
+					t.Errorf("no note with %q in:\n%s", w, all)
+				}
+			}
+			if strings.Contains(all, "no Portcullis equivalent") && strings.Contains(all, "AccessLog") {
+				t.Errorf("access log settings noted as having no equivalent:\n%s", all)
+			}
+		})
+	}
+}
