@@ -218,7 +218,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{throttledTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "portcullis_throttled_total",
-		Help: "Requests refused with 429 by a limit, by route key and rule (throttling, or a rate_limits name).",
+		Help: "Requests refused with 429 by a limit, by route key and rule (throttling, or a rate_limits name); refusals because the state backend failed are portcullis_state_fallbacks_total.",
 	}, []string{"route", "rule"})}
 	reg.MustRegister(m.throttledTotal)
 	return m

@@ -114,9 +114,14 @@ func (r *Route) HasRules() bool { return len(r.rules) > 0 }
 // RuleThrottling is the Rule of a Decision made by `throttling:`.
 const RuleThrottling = "throttling"
 
+// decide turns a store's answer into a Decision. Only a limit's own
+// refusal counts as throttled: a refusal because the store failed
+// (fail_open: false) is an outage, counted by portcullis_state_fallbacks_total.
 func decide(res state.Result, err error, rule string, throttled prometheus.Counter) Decision {
 	if !res.Allowed {
-		throttled.Inc()
+		if err == nil {
+			throttled.Inc()
+		}
 		return Decision{RetryAfter: res.RetryAfter, Rule: rule, Err: err}
 	}
 	return Decision{Allowed: true, Rule: rule, Err: err}

@@ -2,10 +2,14 @@ package throttle
 
 import (
 	"context"
+	"net"
 	"os"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/state"
@@ -93,5 +97,66 @@ func TestRateLimitRules(t *testing.T) {
 	}
 	if d := th.Route("GET /b").Limit(ctx, anon); d.Allowed || d.Rule != "per-ip" {
 		t.Errorf("GET /b, fourth from the IP: %+v; want refused by per-ip (its buckets are per rule, not per route)", d)
+	}
+}
+
+// A refusal because the state store failed (Redis down, fail_open: false)
+// is not counted as throttling: portcullis_throttled_total would otherwise
+// fire a throttling alert for an outage, which
+// portcullis_state_fallbacks_total counts. A real refusal still is.
+func TestStoreFailureIsNotThrottling(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String() // nothing listens here once closed
+	l.Close()
+	closed := false
+	downStore, err := state.Open(state.Settings{Redis: &state.RedisSettings{Addresses: []string{down}, FailOpen: &closed, Timeout: 5 * time.Second}}, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { downStore.Close() })
+	clock := int64(time.Hour)
+	const yaml = `throttling:
+  default: {rate: 0.001, burst: 1}
+rate_limits:
+  - {name: per-ip, key: $context.identity.sourceIp, rate: 0.001, burst: 1}
+`
+	for _, tc := range []struct {
+		name    string
+		store   Limiter
+		counted float64 // per rule, after two requests
+	}{
+		{"store down", downStore, 0},
+		{"bucket spent", state.NewMemory(1000, func() int64 { return clock }), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := config.Parse("t.yaml", []byte(yaml), os.LookupEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := NewMetrics(prometheus.NewRegistry())
+			th, err := Setup(f, []RouteInfo{{Key: "GET /a"}}, Options{Store: tc.store, Metrics: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, src := context.Background(), vars{"identity.sourceIp": "10.0.0.1"}
+			var throttle, limit Decision
+			for range 2 {
+				throttle = th.Route("GET /a").Throttle(ctx)
+			}
+			for range 2 {
+				limit = th.Route("GET /a").Limit(ctx, src)
+			}
+			if throttle.Allowed || limit.Allowed {
+				t.Fatalf("second request allowed: throttle %+v, limit %+v", throttle, limit)
+			}
+			for _, rule := range []string{RuleThrottling, "per-ip"} {
+				if got := testutil.ToFloat64(m.throttledTotal.WithLabelValues("GET /a", rule)); got != tc.counted {
+					t.Errorf("portcullis_throttled_total{rule=%q} = %v; want %v", rule, got, tc.counted)
+				}
+			}
+		})
 	}
 }
