@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -62,6 +63,7 @@ type Mapping struct {
 	ops          []op // sorted: all removes, then overwrites, then appends; by key within a group
 	headers      []string
 	contextNames []string
+	pathParams   []string
 	hasQuery     bool
 	nOverwriteH  int // header overwrites, sized for one shared value slice in Apply
 	grow         int // initial size of Apply's buffer
@@ -122,6 +124,9 @@ func ParseWith(params map[string]string, opts Options) (*Mapping, error) {
 				ctx[p.text] = true
 				m.contextNames = append(m.contextNames, p.text)
 			}
+			if p.kind == partPathParam && !slices.Contains(m.pathParams, p.text) {
+				m.pathParams = append(m.pathParams, p.text)
+			}
 		}
 		m.grow += o.bufNeed()
 		m.ops = append(m.ops, o)
@@ -129,6 +134,7 @@ func ParseWith(params map[string]string, opts Options) (*Mapping, error) {
 	sort.SliceStable(m.ops, func(i, j int) bool { return m.ops[i].action < m.ops[j].action })
 	sort.Strings(m.headers)
 	sort.Strings(m.contextNames)
+	sort.Strings(m.pathParams)
 	return m, nil
 }
 
@@ -380,6 +386,17 @@ func (m *Mapping) ContextNames() []string {
 		return nil
 	}
 	return m.contextNames
+}
+
+// PathParamNames returns the sorted, distinct NAMEs of every
+// $request.path.NAME the values reference, so the gateway can reject at
+// startup a name its route does not have (its value would always be
+// empty). The caller must not modify the slice.
+func (m *Mapping) PathParamNames() []string {
+	if m == nil {
+		return nil
+	}
+	return m.pathParams
 }
 
 // Empty reports whether the mapping does nothing (nil, or no keys).
