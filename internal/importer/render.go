@@ -179,7 +179,11 @@ func node(v reflect.Value, path string, idx map[string]spot) *yaml.Node {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return scalar("!!int", strconv.FormatUint(v.Uint(), 10))
 	case reflect.Float32, reflect.Float64:
-		return scalar("!!float", strconv.FormatFloat(v.Float(), 'g', -1, 64))
+		f := strconv.FormatFloat(v.Float(), 'g', -1, 64)
+		if _, err := strconv.ParseInt(f, 10, 64); err == nil {
+			return scalar("!!int", f) // 5, not `!!float 5`: a float field reads it the same
+		}
+		return scalar("!!float", f)
 	}
 	var n yaml.Node
 	if err := n.Encode(v.Interface()); err != nil {

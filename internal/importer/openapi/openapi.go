@@ -75,6 +75,7 @@ func Import(data []byte, o Options) (*importer.Result, error) {
 	if err := Into(res, data, o); err != nil {
 		return nil, err
 	}
+	importer.NoteAPIKeys(res, o.Source)
 	return res, nil
 }
 
@@ -121,6 +122,7 @@ func Into(res *importer.Result, data []byte, o Options) error {
 	t.rootExtensions()
 	t.authorizers()
 	t.paths()
+	importer.RequireAPIKeys(res, t.keySource)
 	if ownFunctions && len(res.Config.Functions) == 0 {
 		res.Config.Functions = nil
 	}
@@ -191,14 +193,17 @@ type translator struct {
 	http bool
 	auth map[string]authz // security scheme → what routes that use it get
 	keys map[string]bool  // route keys already written
+	// keySource is x-amazon-apigateway-api-key-source ("": HEADER).
+	keySource string
 }
 
 // authz is a security scheme as routes see it: the authorizer's name, or
 // why routes requiring it are left out (fail closed: never served open).
 type authz struct {
-	name string
-	jwt  bool
-	skip string
+	name   string
+	jwt    bool
+	apiKey bool // API Gateway's API key scheme (x-api-key): not an authorizer
+	skip   string
 }
 
 func (t *translator) note(path, source, format string, args ...any) {
@@ -264,6 +269,8 @@ func (t *translator) rootExtensions() {
 				continue
 			}
 			importer.CORS(t.res, src, asObj(t.doc.Extensions[k]))
+		case "x-amazon-apigateway-api-key-source":
+			t.keySource, _ = importer.APIKeySource(t.res, src, t.doc.Extensions[k])
 		case "x-amazon-apigateway-gateway-responses":
 			all := asObj(t.doc.Extensions[k])
 			for _, typ := range sortedKeys(all) {

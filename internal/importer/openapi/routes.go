@@ -85,10 +85,7 @@ func (t *translator) route(path, method string, op operation) {
 		skip("%s authorization has no Portcullis equivalent (left out rather than served open)", str(a, "type"))
 		return
 	}
-	if boolean(op.ext, "x-amazon-apigateway-api-key-required") {
-		skip("it requires an API key, which Portcullis does not have yet (left out rather than served open)")
-		return
-	}
+	r.APIKeyRequired = boolean(op.ext, "x-amazon-apigateway-api-key-required")
 	reqs := op.security
 	if reqs == nil {
 		reqs = &t.doc.Security
@@ -97,11 +94,10 @@ func (t *translator) route(path, method string, op operation) {
 	case len(*reqs) > 1:
 		skip("it lists %d alternative security requirements; API Gateway allows one", len(*reqs))
 		return
-	case len(*reqs) == 1 && len((*reqs)[0]) > 1:
-		skip("it requires several security schemes at once; Portcullis runs one authorizer per route")
-		return
 	case len(*reqs) == 1:
-		for scheme, scopes := range (*reqs)[0] {
+		authorizers := 0
+		for _, scheme := range sortedKeys((*reqs)[0]) {
+			scopes := (*reqs)[0][scheme]
 			a, ok := t.auth[scheme]
 			switch {
 			case !ok:
@@ -109,6 +105,13 @@ func (t *translator) route(path, method string, op operation) {
 				return
 			case a.skip != "":
 				skip("%s", a.skip)
+				return
+			case a.apiKey:
+				r.APIKeyRequired = true
+				continue
+			}
+			if authorizers++; authorizers > 1 {
+				skip("it requires several authorizers at once; Portcullis runs one authorizer per route")
 				return
 			}
 			r.Authorizer = a.name
