@@ -137,18 +137,25 @@ func (e *evaluator) placeholder(env, src, why string) string {
 
 var dynamicRef = regexp.MustCompile(`\{\{resolve:([a-z-]+):([^}]*)\}\}`)
 
+// dynamicRefs replaces each dynamic reference ({{resolve:ssm:NAME}} and
+// the like) in s, configuration text, with a placeholder: its value lives
+// in AWS. CloudFormation resolves them after Fn::Sub and Fn::Join, so
+// their results go through here too.
+func (e *evaluator) dynamicRefs(s, src string) string {
+	if !strings.Contains(s, "{{resolve:") {
+		return s
+	}
+	return dynamicRef.ReplaceAllStringFunc(s, func(m string) string {
+		p := dynamicRef.FindStringSubmatch(m)
+		name, _, _ := strings.Cut(p[2], ":")
+		return e.placeholder(strings.ToUpper(p[1])+"_"+name, src, "a "+p[1]+" value ("+name+") lives in AWS")
+	})
+}
+
 func (e *evaluator) eval(v any, src string) any {
 	switch t := v.(type) {
 	case string:
-		out := importer.EscapeEnv(t)
-		if strings.Contains(out, "{{resolve:") {
-			out = dynamicRef.ReplaceAllStringFunc(out, func(m string) string {
-				p := dynamicRef.FindStringSubmatch(m)
-				name, _, _ := strings.Cut(p[2], ":")
-				return e.placeholder(strings.ToUpper(p[1])+"_"+name, src, "a "+p[1]+" value ("+name+") lives in AWS")
-			})
-		}
-		return out
+		return e.dynamicRefs(importer.EscapeEnv(t), src)
 	case []any:
 		out := make([]any, 0, len(t))
 		for i, x := range t {
@@ -210,7 +217,7 @@ func (e *evaluator) intrinsic(fn string, arg any, src string) any {
 				}
 			}
 		}
-		return e.sub(text, vars, src)
+		return e.dynamicRefs(e.sub(text, vars, src), src)
 	case "Fn::Join":
 		if len(args) == 2 {
 			sep, _ := e.eval(args[0], src).(string)
@@ -219,7 +226,7 @@ func (e *evaluator) intrinsic(fn string, arg any, src string) any {
 			for _, p := range list {
 				parts = append(parts, text(p))
 			}
-			return strings.Join(parts, sep)
+			return e.dynamicRefs(strings.Join(parts, sep), src)
 		}
 	case "Fn::If":
 		if len(args) == 3 {
