@@ -11,7 +11,8 @@ import (
 // A dynamic reference ({{resolve:...}}) is an AWS value wherever it
 // stands, also when !Sub or !Join builds it (the common way to put the
 // stage in an SSM name): it becomes a placeholder with a note, never the
-// literal {{resolve:...}} text.
+// literal {{resolve:...}} text; a variable whose value is AWS::NoValue is
+// removed, as CloudFormation removes it, not set to "".
 func TestFunctionEnvironment(t *testing.T) {
 	for _, c := range []struct {
 		name, value string
@@ -25,6 +26,9 @@ func TestFunctionEnvironment(t *testing.T) {
 		{name: "dynamic reference in Join", value: `!Join ['', ['{{resolve:ssm:/pets/', !Ref Stage, '/param}}']]`, want: "${SSM__pets_dev_param}", note: "ssm value (/pets/dev/param) lives in AWS"},
 		{name: "text around the reference", value: `!Sub 'postgres://app@{{resolve:ssm:/db/${Stage}/host}}:5432/app'`, want: "postgres://app@${SSM__db_dev_host}:5432/app", note: "ssm value (/db/dev/host)"},
 		{name: "Sub without a reference", value: `!Sub 'pets-${Stage}'`, want: "pets-dev"},
+		{name: "NoValue", value: `!Ref AWS::NoValue`, absent: true},
+		{name: "If to NoValue", value: `!If [IsProd, prod-only, !Ref AWS::NoValue]`, absent: true},
+		{name: "If to a value", value: `!If [IsDev, dev-only, !Ref AWS::NoValue]`, want: "dev-only"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tmpl := `Transform: AWS::Serverless-2016-10-31

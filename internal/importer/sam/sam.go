@@ -354,7 +354,10 @@ func (t *translator) function(name string, props, meta map[string]any) []event {
 				f.Env = map[string]string{}
 			}
 			t.e.at = importer.JoinPath(at+".env", k)
-			f.Env[k] = text(t.e.eval(vars[k], src+".Environment.Variables."+k))
+			v := t.e.eval(vars[k], src+".Environment.Variables."+k)
+			if _, removed := v.(noValue); !removed {
+				f.Env[k] = text(v)
+			}
 		}
 		t.e.at = at
 	}
