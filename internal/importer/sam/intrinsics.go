@@ -27,7 +27,8 @@ func parse(data []byte) (map[string]any, error) {
 	if len(root.Content) == 0 {
 		return nil, errors.New("sam: the template is empty")
 	}
-	v, err := fromNode(root.Content[0], 0)
+	r := &nodeReader{}
+	v, err := r.fromNode(root.Content[0], 0)
 	if err != nil {
 		return nil, err
 	}
@@ -41,9 +42,26 @@ func parse(data []byte) (map[string]any, error) {
 // maxDepth bounds nesting, so a hostile template cannot exhaust the stack.
 const maxDepth = 200
 
-func fromNode(n *yaml.Node, depth int) (any, error) {
+// maxAliasValues bounds the values YAML aliases expand to in one template,
+// so that aliases of aliases (a "billion laughs") cannot exhaust memory;
+// reusing a block a few times stays far below it.
+const maxAliasValues = 100_000
+
+// nodeReader turns a YAML node tree into plain values, counting what
+// aliases expand to.
+type nodeReader struct {
+	aliasDepth  int // > 0 while reading through an alias
+	aliasValues int
+}
+
+func (r *nodeReader) fromNode(n *yaml.Node, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, errors.New("sam: the template nests too deeply")
+	}
+	if r.aliasDepth > 0 {
+		if r.aliasValues++; r.aliasValues > maxAliasValues {
+			return nil, fmt.Errorf("sam: line %d: the template's YAML aliases expand to more than %d values (CloudFormation accepts no aliases at all)", n.Line, maxAliasValues)
+		}
 	}
 	if tag := n.Tag; strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") {
 		name := tag[1:]
@@ -58,7 +76,7 @@ func fromNode(n *yaml.Node, depth int) (any, error) {
 			plainNode := *n
 			plainNode.Tag = ""
 			var err error
-			if inner, err = fromNode(&plainNode, depth+1); err != nil {
+			if inner, err = r.fromNode(&plainNode, depth+1); err != nil {
 				return nil, err
 			}
 		}
@@ -73,13 +91,15 @@ func fromNode(n *yaml.Node, depth int) (any, error) {
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return fromNode(n.Content[0], depth+1)
+		return r.fromNode(n.Content[0], depth+1)
 	case yaml.AliasNode:
-		return fromNode(n.Alias, depth+1)
+		r.aliasDepth++
+		defer func() { r.aliasDepth-- }()
+		return r.fromNode(n.Alias, depth+1)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			v, err := fromNode(n.Content[i+1], depth+1)
+			v, err := r.fromNode(n.Content[i+1], depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -89,7 +109,7 @@ func fromNode(n *yaml.Node, depth int) (any, error) {
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := fromNode(c, depth+1)
+			v, err := r.fromNode(c, depth+1)
 			if err != nil {
 				return nil, err
 			}
