@@ -140,9 +140,11 @@ type evaluator struct {
 	mappings  map[string]any
 	condDefs  map[string]any
 	conds     map[string]bool
-	noted     map[string]bool
-	at        string // the configuration path being produced, for notes
-	includes  int    // AWS::Include transforms being evaluated
+	// evaluating are the conditions being evaluated (to tell a cycle).
+	evaluating map[string]bool
+	noted      map[string]bool
+	at         string // the configuration path being produced, for notes
+	includes   int    // AWS::Include transforms being evaluated
 }
 
 // placeholder returns ${env} and notes, once per name, what to set it to.
@@ -448,12 +450,28 @@ func (e *evaluator) include(arg map[string]any, src string) (v any, ok bool) {
 }
 
 // condition evaluates the named condition, once.
+// condition evaluates the template's condition name. One that is not
+// defined, or that refers to itself, is false with a note (CloudFormation
+// refuses such a template), so what it guards is left out, never kept
+// silently or dropped silently.
 func (e *evaluator) condition(name, src string) bool {
 	if v, ok := e.conds[name]; ok {
+		if e.evaluating[name] && !e.noted["cycle\x00"+name] {
+			e.noted["cycle\x00"+name] = true
+			e.t.res.Skip("", "Conditions."+name, "condition %s refers to itself (from %s); taken as false, so what it guards is left out", name, src)
+		}
 		return v
 	}
-	e.conds[name] = false // a condition that refers to itself is false
-	v := e.boolean(e.condDefs[name], src+".Conditions."+name)
+	def, defined := e.condDefs[name]
+	if !defined {
+		e.conds[name] = false
+		e.t.res.Skip("", src, "condition %q is not defined under Conditions; taken as false, so what it guards is left out", name)
+		return false
+	}
+	e.conds[name] = false // while it is evaluated: a condition that refers to itself is false
+	e.evaluating[name] = true
+	v := e.boolean(def, "Conditions."+name)
+	delete(e.evaluating, name)
 	e.conds[name] = v
 	return v
 }

@@ -108,7 +108,7 @@ func Import(data []byte, o Options) (*importer.Result, error) {
 	t.e = &evaluator{
 		t: t, params: map[string]any{}, resources: map[string]map[string]any{},
 		mappings: asMap(tmpl["Mappings"]), condDefs: asMap(tmpl["Conditions"]),
-		conds: map[string]bool{}, noted: map[string]bool{},
+		conds: map[string]bool{}, evaluating: map[string]bool{}, noted: map[string]bool{},
 		pseudo: map[string]string{
 			"AWS::Region": o.Region, "AWS::AccountId": o.AccountID, "AWS::Partition": "aws",
 			"AWS::StackName": "local", "AWS::URLSuffix": "amazonaws.com",
