@@ -167,6 +167,24 @@ func (t *translator) integration(v any, method, src string) (in config.Integrati
 	src += ".x-amazon-apigateway-integration"
 	known := map[string]bool{"type": true, "uri": true, "httpMethod": true, "timeoutInMillis": true, "payloadFormatVersion": true}
 	typ := strings.ToLower(str(m, "type"))
+	if typ == "aws_proxy" || typ == "http_proxy" {
+		// What API Gateway's exports write on every proxy integration and
+		// ignores there (proxy integrations pass requests and responses
+		// through), or means nothing without a stage cache: not noted.
+		known["passthroughBehavior"], known["cacheNamespace"] = true, true
+		if l, ok := m["cacheKeyParameters"].([]any); ok && len(l) == 0 {
+			known["cacheKeyParameters"] = true
+		}
+		if typ == "aws_proxy" {
+			known["responses"] = true
+		}
+	}
+	if ct := str(m, "connectionType"); strings.EqualFold(ct, "VPC_LINK") {
+		t.note("routes", src, "a VPC link integration reaches a private network Portcullis cannot")
+		return in, false
+	} else if ct == "" || strings.EqualFold(ct, "INTERNET") {
+		known["connectionType"] = true
+	}
 	switch typ {
 	case "aws_proxy":
 		fn, ok := t.lambdaFunction(t.subst(str(m, "uri")), src)
@@ -181,11 +199,7 @@ func (t *translator) integration(v any, method, src string) (in config.Integrati
 			}
 		}
 	case "http_proxy":
-		if strings.EqualFold(str(m, "connectionType"), "VPC_LINK") {
-			t.note("routes", src, "a VPC link integration reaches a private network Portcullis cannot")
-			return in, false
-		}
-		known["connectionType"], known["requestParameters"] = true, true
+		known["requestParameters"] = true
 		in = config.Integration{Type: "http_proxy", URI: t.subst(str(m, "uri"))}
 		if hm := strings.ToUpper(str(m, "httpMethod")); hm != "" && hm != "ANY" && hm != method && method != "ANY" {
 			t.note("routes", src, "the backend is called with the client's method, not %s", hm)
