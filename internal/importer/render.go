@@ -43,6 +43,9 @@ func Render(r *Result, header string) ([]byte, error) {
 	if len(out) > 0 && out[len(out)-1] != '\n' {
 		out = append(out, '\n')
 	}
+	if len(out) > config.MaxFileSize {
+		return nil, fmt.Errorf("importer: the configuration would be %d bytes, larger than the %d bytes a configuration file may have; nothing written", len(out), config.MaxFileSize)
+	}
 	return out, nil
 }
 
