@@ -26,6 +26,8 @@ func TestFunctionEnvironment(t *testing.T) {
 		{name: "dynamic reference in Join", value: `!Join ['', ['{{resolve:ssm:/pets/', !Ref Stage, '/param}}']]`, want: "${SSM__pets_dev_param}", note: "ssm value (/pets/dev/param) lives in AWS"},
 		{name: "text around the reference", value: `!Sub 'postgres://app@{{resolve:ssm:/db/${Stage}/host}}:5432/app'`, want: "postgres://app@${SSM__db_dev_host}:5432/app", note: "ssm value (/db/dev/host)"},
 		{name: "Sub without a reference", value: `!Sub 'pets-${Stage}'`, want: "pets-dev"},
+		{name: "ImportValue", value: `!ImportValue shared-bus`, want: "${ImportValue_VALUE}", note: "Fn::ImportValue cannot be resolved outside AWS"},
+		{name: "unknown tag", value: `!Sub2 'pets-${Stage}'`, want: "${Sub2_VALUE}", note: "Fn::Sub2 is not a CloudFormation intrinsic function"},
 		{name: "NoValue", value: `!Ref AWS::NoValue`, absent: true},
 		{name: "If to NoValue", value: `!If [IsProd, prod-only, !Ref AWS::NoValue]`, absent: true},
 		{name: "If to a value", value: `!If [IsDev, dev-only, !Ref AWS::NoValue]`, want: "dev-only"},

@@ -292,7 +292,20 @@ func (e *evaluator) intrinsic(fn string, arg any, src string) any {
 	case "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition":
 		return e.boolean(map[string]any{fn: arg}, src)
 	}
-	return e.placeholder(strings.TrimPrefix(fn, "Fn::")+"_"+lastPart(src), src, fn+" cannot be resolved outside AWS")
+	why := fn + " cannot be resolved outside AWS"
+	if !awsIntrinsics[fn] {
+		why = fn + " is not a CloudFormation intrinsic function (a misspelt !tag?)"
+	}
+	return e.placeholder(strings.TrimPrefix(fn, "Fn::")+"_"+lastPart(src), src, why)
+}
+
+// awsIntrinsics are CloudFormation's intrinsic functions (and the
+// language extensions'); a short-form tag that names none is a mistake.
+var awsIntrinsics = map[string]bool{
+	"Ref": true, "Condition": true, "Fn::Base64": true, "Fn::Cidr": true, "Fn::FindInMap": true, "Fn::GetAtt": true,
+	"Fn::GetAZs": true, "Fn::ImportValue": true, "Fn::Join": true, "Fn::Select": true, "Fn::Split": true, "Fn::Sub": true,
+	"Fn::Transform": true, "Fn::If": true, "Fn::Equals": true, "Fn::Not": true, "Fn::And": true, "Fn::Or": true,
+	"Fn::Length": true, "Fn::ToJsonString": true, "Fn::ForEach": true,
 }
 
 func lastPart(src string) string {
