@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -118,6 +120,9 @@ func Into(res *importer.Result, data []byte, o Options) error {
 	}
 	if err := t.portcullis(); err != nil {
 		return err
+	}
+	if res.Config.API == (config.API{}) {
+		res.Config.API = apiFromServers(doc)
 	}
 	t.rootExtensions()
 	t.authorizers()
@@ -249,6 +254,37 @@ func (t *translator) portcullis() error {
 		t.o.AccountID = c.API.AccountID
 	}
 	return nil
+}
+
+// executeAPIHost is the host of an API Gateway API's default endpoint:
+// API id and region.
+var executeAPIHost = regexp.MustCompile(`^([a-z0-9]+)\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$`)
+
+// apiFromServers reads the API id, region and stage from the first server
+// URL of an API Gateway export (https://ID.execute-api.REGION.amazonaws.com/
+// {basePath}, the variable's default the stage; Swagger 2's host and
+// basePath arrive here converted); zero for any other URL.
+func apiFromServers(doc *openapi3.T) config.API {
+	if len(doc.Servers) == 0 || doc.Servers[0] == nil {
+		return config.API{}
+	}
+	s := doc.Servers[0]
+	raw := s.URL
+	for name, v := range s.Variables {
+		if v != nil {
+			raw = strings.ReplaceAll(raw, "{"+name+"}", v.Default)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return config.API{}
+	}
+	m := executeAPIHost.FindStringSubmatch(u.Hostname())
+	if m == nil {
+		return config.API{}
+	}
+	stage, _, _ := strings.Cut(strings.Trim(u.Path, "/"), "/")
+	return config.API{ID: m[1], Region: m[2], Stage: stage}
 }
 
 // keepEnv leaves ${NAME} as it is: the values are written into a
