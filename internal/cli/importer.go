@@ -80,6 +80,11 @@ in the output as a comment.`, stdout, stderr)
 	case sam.Detect(data):
 		res, err = sam.Import(data, sam.Options{Source: filepath.Base(file), Dir: filepath.Dir(file), Parameters: values})
 	default:
+		if syntax := config.CheckSyntax(file, data); syntax != nil {
+			fmt.Fprintln(stderr, syntax)
+			fmt.Fprintf(stderr, "portcullis import: %s is not valid YAML or JSON; nothing written\n", file)
+			return exitFailed
+		}
 		err = errors.New(file + " is neither a SAM/CloudFormation template (Resources) nor an OpenAPI/Swagger file (openapi, swagger)")
 	}
 	if err != nil {

@@ -729,6 +729,18 @@ func (es Errors) Err() error {
 	return &es
 }
 
+// CheckSyntax reports where data, the YAML (or JSON) file at path, breaks
+// YAML's syntax, as check reports it for a configuration (an *Errors with
+// the place and what to do); nil when it parses. For files read as YAML
+// that are not configurations, such as the templates `import` reads.
+func CheckSyntax(path string, data []byte) error {
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		return &Errors{locateSyntax(path, data, err)}
+	}
+	return nil
+}
+
 // locateSyntax is the error for a file yaml could not parse: at the place
 // locateSyntaxError finds, when it finds one that fits what yaml says
 // (the line yaml names is where the enclosing block began, so the real

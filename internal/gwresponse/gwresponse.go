@@ -173,6 +173,24 @@ func setupResponse(f *config.File, at string, c config.GatewayResponse, ident []
 	return resp, errs
 }
 
+// CheckHeaderValue says why check refuses v as a gateway response's header
+// value (nil: it does not), where no authorizer reads its identity from a
+// header the value would show. Importers use it to leave such a value out
+// with a note rather than write a configuration check refuses.
+func CheckHeaderValue(v string) error {
+	_, err := parseHeaderValue(v, nil)
+	return err
+}
+
+// CheckBody is CheckHeaderValue for a body template.
+func CheckBody(s string) error {
+	if len(s) > MaxTemplateBytes {
+		return fmt.Errorf("the body template is longer than %d bytes", MaxTemplateBytes)
+	}
+	_, err := parseTemplate(s, nil)
+	return err
+}
+
 // escapingFor is how values are written into a body of media type mt.
 func escapingFor(mt string) escaping {
 	switch {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/gwresponse"
 )
 
 // HeaderParameter is the prefix of a gateway response's header in AWS's
@@ -20,7 +21,9 @@ const HeaderParameter = "gatewayresponse.header."
 // responseTemplates (content type → template); keys in either lower or
 // upper camel case. What Portcullis cannot carry is noted: parameters other
 // than headers, values read from the request's headers or query string
-// (Portcullis never shows them), templates beyond one. Types and variables
+// (Portcullis never shows them), templates beyond one, and a body or header
+// value that reads a variable check refuses (gwresponse.CheckBody,
+// CheckHeaderValue), left out so that check accepts what is written. Types
 // are checked where the configuration is checked.
 func GatewayResponse(r *Result, source, typ string, obj map[string]any) {
 	at := "gateway_responses." + typ
@@ -58,6 +61,10 @@ func GatewayResponse(r *Result, source, typ string, obj map[string]any) {
 				case strings.HasPrefix(val, "stageVariables."):
 					r.Skip(at+".headers."+header, source+"."+k+"."+name, "%s: Portcullis has no stage variables", val)
 				default:
+					if err := gwresponse.CheckHeaderValue(val); err != nil {
+						r.Add(Note{Path: at + ".headers." + header, Source: source + "." + k + "." + name, Value: map[string]any{header: EscapeEnv(val)}, Reason: err.Error() + "; the header is left out"})
+						continue
+					}
 					if out.Headers == nil {
 						out.Headers = map[string]string{}
 					}
@@ -80,7 +87,12 @@ func GatewayResponse(r *Result, source, typ string, obj map[string]any) {
 			if ct == "" {
 				continue
 			}
-			body := EscapeEnv(fmt.Sprint(templates[ct]))
+			raw := fmt.Sprint(templates[ct])
+			body := EscapeEnv(raw)
+			if err := gwresponse.CheckBody(raw); err != nil {
+				r.Add(Note{Path: at + ".body", Source: source + "." + k + "." + ct, Value: map[string]any{"body": body}, Reason: err.Error() + "; the built-in body is kept"})
+				continue
+			}
 			out.Body = &body
 			if ct != "application/json" {
 				if out.Headers == nil {

@@ -43,6 +43,9 @@ func Render(r *Result, header string) ([]byte, error) {
 	if len(out) > 0 && out[len(out)-1] != '\n' {
 		out = append(out, '\n')
 	}
+	if len(out) > config.MaxFileSize {
+		return nil, fmt.Errorf("importer: the configuration would be %d bytes, larger than the %d bytes a configuration file may have; nothing written", len(out), config.MaxFileSize)
+	}
 	return out, nil
 }
 
@@ -179,7 +182,11 @@ func node(v reflect.Value, path string, idx map[string]spot) *yaml.Node {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return scalar("!!int", strconv.FormatUint(v.Uint(), 10))
 	case reflect.Float32, reflect.Float64:
-		return scalar("!!float", strconv.FormatFloat(v.Float(), 'g', -1, 64))
+		f := strconv.FormatFloat(v.Float(), 'g', -1, 64)
+		if _, err := strconv.ParseInt(f, 10, 64); err == nil {
+			return scalar("!!int", f) // 5, not `!!float 5`: a float field reads it the same
+		}
+		return scalar("!!float", f)
 	}
 	var n yaml.Node
 	if err := n.Encode(v.Interface()); err != nil {

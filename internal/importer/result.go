@@ -21,6 +21,9 @@ import (
 type Result struct {
 	Config config.Config
 	Notes  []Note
+	// keysAdded: RequireAPIKeys wrote api_keys, NoteAPIKeys has not yet
+	// said what it lacks.
+	keysAdded bool
 }
 
 // Note is one thing the import could not carry over (or carried over only

@@ -41,8 +41,9 @@ func (t *translator) authorizer(scheme string, ss *securityScheme) {
 		switch {
 		case strings.EqualFold(str(ss.Extensions, "x-amazon-apigateway-authtype"), "awsSigv4"):
 			why = "IAM (SigV4) authorization has no Portcullis equivalent"
-		case ss.Type == "apiKey" && strings.EqualFold(ss.Name, "x-api-key"):
-			why = "API keys have no Portcullis equivalent yet"
+		case ss.Type == "apiKey" && strings.EqualFold(ss.Name, "x-api-key") && strings.EqualFold(ss.In, "header"):
+			t.auth[scheme] = authz{apiKey: true} // API Gateway's API key: the routes get api_key_required
+			return
 		}
 		t.auth[scheme] = authz{skip: why}
 		t.note("authorizers", src, "%s; the routes that require it are left out, so they are not served open", why)

@@ -64,6 +64,24 @@ func Export(c *config.Config) ([]byte, error) {
 		}
 		schemes[name] = s
 	}
+	keyScheme := ""
+	for _, r := range c.Routes {
+		if r.APIKeyRequired && keyScheme == "" {
+			// API Gateway's own form of apiKeyRequired, as its exports write it.
+			keyScheme = "api_key"
+			for schemes[keyScheme] != nil {
+				keyScheme += "_"
+			}
+			schemes[keyScheme] = map[string]any{"type": "apiKey", "name": "x-api-key", "in": "header"}
+		}
+	}
+	if c.APIKeys != nil {
+		source := c.APIKeys.Source
+		if source == "" {
+			source = "HEADER"
+		}
+		doc["x-amazon-apigateway-api-key-source"] = source
+	}
 	if len(schemes) > 0 {
 		doc["components"] = map[string]any{"securitySchemes": schemes}
 	}
@@ -85,12 +103,19 @@ func Export(c *config.Config) ([]byte, error) {
 			"responses":                       map[string]any{"default": map[string]any{"description": "Default response"}},
 			"x-amazon-apigateway-integration": exportIntegration(r.Integration, key.Method, lambdaURI),
 		}
+		security := map[string]any{}
 		if r.Authorizer != "" {
 			scopes := []any{}
 			for _, s := range r.AuthorizationScopes {
 				scopes = append(scopes, s)
 			}
-			op["security"] = []any{map[string]any{r.Authorizer: scopes}}
+			security[r.Authorizer] = scopes
+		}
+		if r.APIKeyRequired {
+			security[keyScheme] = []any{}
+		}
+		if len(security) > 0 {
+			op["security"] = []any{security}
 		}
 		path, method := key.Path, strings.ToLower(key.Method)
 		if key.IsDefault() {

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -75,6 +77,7 @@ func Import(data []byte, o Options) (*importer.Result, error) {
 	if err := Into(res, data, o); err != nil {
 		return nil, err
 	}
+	importer.NoteAPIKeys(res, o.Source)
 	return res, nil
 }
 
@@ -118,9 +121,13 @@ func Into(res *importer.Result, data []byte, o Options) error {
 	if err := t.portcullis(); err != nil {
 		return err
 	}
+	if res.Config.API == (config.API{}) {
+		res.Config.API = apiFromServers(doc)
+	}
 	t.rootExtensions()
 	t.authorizers()
 	t.paths()
+	importer.RequireAPIKeys(res, t.keySource)
 	if ownFunctions && len(res.Config.Functions) == 0 {
 		res.Config.Functions = nil
 	}
@@ -191,14 +198,17 @@ type translator struct {
 	http bool
 	auth map[string]authz // security scheme → what routes that use it get
 	keys map[string]bool  // route keys already written
+	// keySource is x-amazon-apigateway-api-key-source ("": HEADER).
+	keySource string
 }
 
 // authz is a security scheme as routes see it: the authorizer's name, or
 // why routes requiring it are left out (fail closed: never served open).
 type authz struct {
-	name string
-	jwt  bool
-	skip string
+	name   string
+	jwt    bool
+	apiKey bool // API Gateway's API key scheme (x-api-key): not an authorizer
+	skip   string
 }
 
 func (t *translator) note(path, source, format string, args ...any) {
@@ -246,6 +256,37 @@ func (t *translator) portcullis() error {
 	return nil
 }
 
+// executeAPIHost is the host of an API Gateway API's default endpoint:
+// API id and region.
+var executeAPIHost = regexp.MustCompile(`^([a-z0-9]+)\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$`)
+
+// apiFromServers reads the API id, region and stage from the first server
+// URL of an API Gateway export (https://ID.execute-api.REGION.amazonaws.com/
+// {basePath}, the variable's default the stage; Swagger 2's host and
+// basePath arrive here converted); zero for any other URL.
+func apiFromServers(doc *openapi3.T) config.API {
+	if len(doc.Servers) == 0 || doc.Servers[0] == nil {
+		return config.API{}
+	}
+	s := doc.Servers[0]
+	raw := s.URL
+	for name, v := range s.Variables {
+		if v != nil {
+			raw = strings.ReplaceAll(raw, "{"+name+"}", v.Default)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return config.API{}
+	}
+	m := executeAPIHost.FindStringSubmatch(u.Hostname())
+	if m == nil {
+		return config.API{}
+	}
+	stage, _, _ := strings.Cut(strings.Trim(u.Path, "/"), "/")
+	return config.API{ID: m[1], Region: m[2], Stage: stage}
+}
+
 // keepEnv leaves ${NAME} as it is: the values are written into a
 // configuration, which expands them when it is loaded.
 func keepEnv(name string) (string, bool) { return "${" + name + "}", true }
@@ -264,6 +305,8 @@ func (t *translator) rootExtensions() {
 				continue
 			}
 			importer.CORS(t.res, src, asObj(t.doc.Extensions[k]))
+		case "x-amazon-apigateway-api-key-source":
+			t.keySource, _ = importer.APIKeySource(t.res, src, t.doc.Extensions[k])
 		case "x-amazon-apigateway-gateway-responses":
 			all := asObj(t.doc.Extensions[k])
 			for _, typ := range sortedKeys(all) {

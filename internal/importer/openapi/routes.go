@@ -85,10 +85,7 @@ func (t *translator) route(path, method string, op operation) {
 		skip("%s authorization has no Portcullis equivalent (left out rather than served open)", str(a, "type"))
 		return
 	}
-	if boolean(op.ext, "x-amazon-apigateway-api-key-required") {
-		skip("it requires an API key, which Portcullis does not have yet (left out rather than served open)")
-		return
-	}
+	r.APIKeyRequired = boolean(op.ext, "x-amazon-apigateway-api-key-required")
 	reqs := op.security
 	if reqs == nil {
 		reqs = &t.doc.Security
@@ -97,11 +94,10 @@ func (t *translator) route(path, method string, op operation) {
 	case len(*reqs) > 1:
 		skip("it lists %d alternative security requirements; API Gateway allows one", len(*reqs))
 		return
-	case len(*reqs) == 1 && len((*reqs)[0]) > 1:
-		skip("it requires several security schemes at once; Portcullis runs one authorizer per route")
-		return
 	case len(*reqs) == 1:
-		for scheme, scopes := range (*reqs)[0] {
+		authorizers := 0
+		for _, scheme := range sortedKeys((*reqs)[0]) {
+			scopes := (*reqs)[0][scheme]
 			a, ok := t.auth[scheme]
 			switch {
 			case !ok:
@@ -109,6 +105,13 @@ func (t *translator) route(path, method string, op operation) {
 				return
 			case a.skip != "":
 				skip("%s", a.skip)
+				return
+			case a.apiKey:
+				r.APIKeyRequired = true
+				continue
+			}
+			if authorizers++; authorizers > 1 {
+				skip("it requires several authorizers at once; Portcullis runs one authorizer per route")
 				return
 			}
 			r.Authorizer = a.name
@@ -164,6 +167,24 @@ func (t *translator) integration(v any, method, src string) (in config.Integrati
 	src += ".x-amazon-apigateway-integration"
 	known := map[string]bool{"type": true, "uri": true, "httpMethod": true, "timeoutInMillis": true, "payloadFormatVersion": true}
 	typ := strings.ToLower(str(m, "type"))
+	if typ == "aws_proxy" || typ == "http_proxy" {
+		// What API Gateway's exports write on every proxy integration and
+		// ignores there (proxy integrations pass requests and responses
+		// through), or means nothing without a stage cache: not noted.
+		known["passthroughBehavior"], known["cacheNamespace"] = true, true
+		if l, ok := m["cacheKeyParameters"].([]any); ok && len(l) == 0 {
+			known["cacheKeyParameters"] = true
+		}
+		if typ == "aws_proxy" {
+			known["responses"] = true
+		}
+	}
+	if ct := str(m, "connectionType"); strings.EqualFold(ct, "VPC_LINK") {
+		t.note("routes", src, "a VPC link integration reaches a private network Portcullis cannot")
+		return in, false
+	} else if ct == "" || strings.EqualFold(ct, "INTERNET") {
+		known["connectionType"] = true
+	}
 	switch typ {
 	case "aws_proxy":
 		fn, ok := t.lambdaFunction(t.subst(str(m, "uri")), src)
@@ -178,11 +199,7 @@ func (t *translator) integration(v any, method, src string) (in config.Integrati
 			}
 		}
 	case "http_proxy":
-		if strings.EqualFold(str(m, "connectionType"), "VPC_LINK") {
-			t.note("routes", src, "a VPC link integration reaches a private network Portcullis cannot")
-			return in, false
-		}
-		known["connectionType"], known["requestParameters"] = true, true
+		known["requestParameters"] = true
 		in = config.Integration{Type: "http_proxy", URI: t.subst(str(m, "uri"))}
 		if hm := strings.ToUpper(str(m, "httpMethod")); hm != "" && hm != "ANY" && hm != method && method != "ANY" {
 			t.note("routes", src, "the backend is called with the client's method, not %s", hm)

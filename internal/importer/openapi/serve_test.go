@@ -31,6 +31,13 @@ func backend(t *testing.T) string {
 // stderr lists each of notes, and serves the result.
 func importAndServe(t *testing.T, file string, notes ...string) (base, text string) {
 	t.Helper()
+	return importPrepareAndServe(t, file, nil, notes...)
+}
+
+// importPrepareAndServe is importAndServe with prepare run on the written
+// configuration's path before it is checked and served.
+func importPrepareAndServe(t *testing.T, file string, prepare func(cfg string), notes ...string) (base, text string) {
+	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "portcullis.yaml")
 	var out, errOut bytes.Buffer
 	if code := cli.Main([]string{"import", file, "-o", cfg}, nil, &out, &errOut); code != 0 {
@@ -44,6 +51,10 @@ func importAndServe(t *testing.T, file string, notes ...string) (base, text stri
 	data, _ := os.ReadFile(cfg)
 	data = bytes.Replace(data, []byte("listen: 127.0.0.1:3000"), []byte("listen: 127.0.0.1:0"), 1)
 	os.WriteFile(cfg, data, 0o644)
+	if prepare != nil {
+		prepare(cfg)
+		data, _ = os.ReadFile(cfg)
+	}
 	if code := cli.Main([]string{"check", "-c", cfg}, nil, &out, &errOut); code != 0 {
 		t.Fatalf("check refused the import:\n%s\n%s", errOut.String(), data)
 	}
@@ -127,10 +138,10 @@ func TestServeHTTPAPIDefinition(t *testing.T) {
 // TestServeRESTDefinition: a REST API export (Swagger 2.0): a mock
 // integration with its status, body and static header; an http_proxy whose
 // REST request parameters rename a path parameter and add headers; routes
-// behind an API key and an AWS service integration left out.
+// and an AWS service integration left out.
 func TestServeRESTDefinition(t *testing.T) {
 	t.Setenv("BACKEND_URL", backend(t))
-	base, text := importAndServe(t, "testdata/rest-api.json", "route GET /keys left out: API keys", "route POST /legacy left out")
+	base, text := importAndServe(t, "testdata/rest-api.json", "route POST /legacy left out")
 	for _, w := range []string{"function_name: token-auth", "event_type: TOKEN", "result_ttl: 60s", "identity_validation_expression: ^Bearer .+$",
 		"gateway_responses:", "DEFAULT_4XX:", "Access-Control-Allow-Origin: '''*'''"} {
 		if !strings.Contains(text, w) {
@@ -143,7 +154,7 @@ func TestServeRESTDefinition(t *testing.T) {
 	if code, _, body := do(t, "GET", base+"/pets/5"); code != 200 || body != "GET /pets/5 user= source=portcullis" {
 		t.Errorf("GET /pets/5 = %d %q", code, body)
 	}
-	for _, p := range []string{"/keys", "/legacy"} {
+	for _, p := range []string{"/legacy"} {
 		// The definition's DEFAULT_4XX gateway response adds its CORS
 		// header to the gateway's own 404.
 		if code, h, _ := do(t, "GET", base+p); code != 404 || h.Get("Access-Control-Allow-Origin") != "*" {
@@ -152,5 +163,48 @@ func TestServeRESTDefinition(t *testing.T) {
 	}
 	if _, h, _ := do(t, "GET", base+"/ping"); h.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("GET /ping has Access-Control-Allow-Origin %q: a gateway response header on an integration's answer", h.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+// TestServeAPIKeyDefinition: a REST API export whose method requires an API
+// key (security api_key, x-amazon-apigateway-api-key-source) is served
+// with api_key_required once the user has made a usage plan and a key as
+// the import's notes say: no key or a wrong one is 403, the key 200.
+func TestServeAPIKeyDefinition(t *testing.T) {
+	var key string
+	prepare := func(cfg string) {
+		f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+		f.WriteString("usage_plans:\n  basic: {quota: {limit: 100, period: DAY}}\n")
+		f.Close()
+		var out, errOut bytes.Buffer
+		if code := cli.Main([]string{"apikey", "create", "-c", cfg, "--name", "ci", "--plan", "basic"}, nil, &out, &errOut); code != 0 {
+			t.Fatalf("apikey create: exit %d\n%s", code, errOut.String())
+		}
+		key = strings.TrimSpace(out.String())
+	}
+	base, text := importPrepareAndServe(t, "testdata/rest-api-keys.yaml", prepare,
+		"portcullis apikey create -c CONFIG --name NAME --plan PLAN", "add one under usage_plans")
+	for _, w := range []string{"- route: GET /reports\n    api_key_required: true\n", "api_keys:\n  source: HEADER\n", "  keys_file: api-keys.yaml\n"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("output lacks %q:\n%s", w, text)
+		}
+	}
+	for _, c := range []struct {
+		path, key string
+		status    int
+		body      string
+	}{
+		{"/reports", "", 403, `{"message":"Forbidden"}`},
+		{"/reports", "wrong-key-0123456789abcdefghij", 403, `{"message":"Forbidden"}`},
+		{"/reports", key, 200, `{"reports":[]}`},
+		{"/status", "", 200, ""},
+	} {
+		var h []string
+		if c.key != "" {
+			h = []string{"X-Api-Key", c.key}
+		}
+		if code, _, body := do(t, "GET", base+c.path, h...); code != c.status || body != c.body {
+			t.Errorf("GET %s (key %t) = %d %q; want %d %q", c.path, c.key != "", code, body, c.status, c.body)
+		}
 	}
 }

@@ -69,18 +69,44 @@ func (t *translator) authorizers(a *api) {
 	src := a.src + ".Auth"
 	t.e.at = "authorizers"
 	a.dflt = text(t.e.eval(auth["DefaultAuthorizer"], src+".DefaultAuthorizer"))
-	a.apiKeys = auth["ApiKeyRequired"] == true
+	a.apiKeys = t.e.eval(auth["ApiKeyRequired"], src+".ApiKeyRequired") == true
 	defs := asMap(auth["Authorizers"])
 	for _, name := range sortedKeys(defs) {
 		a.auth[name] = t.authorizer(a, name, asMap(defs[name]), src+".Authorizers."+name)
 	}
+	if v, ok := auth["UsagePlan"]; ok {
+		t.usagePlan(a, asMap(t.e.eval(v, src+".UsagePlan")), src+".UsagePlan")
+	}
 	for _, k := range sortedKeys(auth) {
 		switch k {
-		case "Authorizers", "DefaultAuthorizer", "ApiKeyRequired", "EnableIamAuthorizer", "AddDefaultAuthorizerToCorsPreflight":
+		case "Authorizers", "DefaultAuthorizer", "ApiKeyRequired", "EnableIamAuthorizer", "AddDefaultAuthorizerToCorsPreflight", "UsagePlan":
 		default:
 			t.res.Skip("authorizers", src+"."+k, "%s has no Portcullis equivalent", k)
 		}
 	}
+}
+
+// usagePlan carries a REST API's Auth.UsagePlan over: the plan SAM creates
+// for the API alone (PER_API, named API_IDUsagePlan as SAM names it), or
+// the one all APIs of the template share (SHARED, ServerlessUsagePlan);
+// NONE creates none.
+func (t *translator) usagePlan(a *api, p map[string]any, src string) {
+	name := ""
+	switch strings.ToUpper(text(p["CreateUsagePlan"])) {
+	case "NONE":
+		return
+	case "PER_API":
+		name = a.id + "UsagePlan"
+	case "SHARED":
+		name = "ServerlessUsagePlan"
+	default:
+		t.res.Skip("usage_plans", src+".CreateUsagePlan", "CreateUsagePlan %q: SAM knows PER_API, SHARED and NONE", text(p["CreateUsagePlan"]))
+		return
+	}
+	if n := text(p["UsagePlanName"]); n != "" {
+		name = n
+	}
+	importer.UsagePlan(t.res, src, importer.EnvName(name), p)
 }
 
 // authorizer carries one SAM authorizer over.
@@ -283,8 +309,12 @@ func (t *translator) eventRoute(ev event) {
 		return
 	}
 	auth := asMap(get("Auth"))
-	if a.apiKeys || auth["ApiKeyRequired"] == true {
-		skip("it requires an API key, which Portcullis does not have yet (left out rather than served open)")
+	r.APIKeyRequired = a.apiKeys
+	if v, ok := auth["ApiKeyRequired"].(bool); ok {
+		r.APIKeyRequired = v // the event's setting wins over the API's
+	}
+	if r.APIKeyRequired && a.http {
+		skip("it requires an API key, which HTTP APIs do not have (left out rather than served open)")
 		return
 	}
 	name := text(auth["Authorizer"])
@@ -370,6 +400,13 @@ func (t *translator) finishAPIs() {
 			case "Auth", "CorsConfiguration", "Cors", "StageName", "DefinitionBody", "DefinitionUri", "Name", "Description", "Tags", "OpenApiVersion", "FailOnWarnings", "GatewayResponses":
 			case "AccessLogSettings", "AccessLogSetting": // HttpApi's, Api's
 				t.accessLog(a, k, a == main)
+			case "ApiKeySourceType":
+				if a == main {
+					t.e.at = "api_keys.source"
+					if s, ok := importer.APIKeySource(t.res, a.src+"."+k, t.e.eval(a.props[k], a.src+"."+k)); ok {
+						importer.RequireAPIKeys(t.res, s)
+					}
+				}
 			default:
 				t.res.Skip("api", a.src+"."+k, "%s has no Portcullis equivalent", k)
 			}

@@ -103,8 +103,9 @@ func (t *translator) cfnAPIs(names []string) {
 
 // cfnDoc is an OpenAPI definition being written for a plain API.
 type cfnDoc struct {
-	paths   map[string]map[string]any // path → method (lower case) or x-amazon-apigateway-any-method → operation
-	schemes map[string]any
+	paths     map[string]map[string]any // path → method (lower case) or x-amazon-apigateway-any-method → operation
+	schemes   map[string]any
+	keySource any // a RestApi's ApiKeySourceType
 }
 
 func (d *cfnDoc) add(t *translator, path, method string, op map[string]any, src string) {
@@ -216,8 +217,12 @@ func (t *translator) noteUnknown(path, src string, props map[string]any, why str
 // restAPI carries an AWS::ApiGateway::RestApi over with its resources.
 func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart) {
 	src := "Resources." + name + ".Properties"
-	t.noteUnknown("api", src, props, "has no Portcullis equivalent", "Name", "Description", "Tags", "Body", "FailOnWarnings", "Parameters", "Mode")
+	t.noteUnknown("api", src, props, "has no Portcullis equivalent", "Name", "Description", "Tags", "Body", "FailOnWarnings", "Parameters", "Mode", "ApiKeySourceType")
 	d := &cfnDoc{paths: map[string]map[string]any{}, schemes: map[string]any{}}
+	if props["ApiKeySourceType"] != nil {
+		t.e.at = "api_keys.source"
+		d.keySource = t.e.eval(props["ApiKeySourceType"], src+".ApiKeySourceType")
+	}
 	resources := map[string]cfnPart{}
 	for _, p := range parts {
 		if p.typ == "AWS::ApiGateway::Resource" {
@@ -448,6 +453,9 @@ func (t *translator) cfnDefinition(name string, http bool, props map[string]any,
 		doc := map[string]any{
 			"openapi": "3.0.1", "info": map[string]any{"title": name, "version": "1"},
 			"paths": paths, "components": map[string]any{"securitySchemes": d.schemes},
+		}
+		if d.keySource != nil {
+			doc["x-amazon-apigateway-api-key-source"] = d.keySource
 		}
 		data, err := json.Marshal(doc)
 		if err == nil {

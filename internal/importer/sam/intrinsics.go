@@ -27,7 +27,8 @@ func parse(data []byte) (map[string]any, error) {
 	if len(root.Content) == 0 {
 		return nil, errors.New("sam: the template is empty")
 	}
-	v, err := fromNode(root.Content[0], 0)
+	r := &nodeReader{}
+	v, err := r.fromNode(root.Content[0], 0)
 	if err != nil {
 		return nil, err
 	}
@@ -41,9 +42,26 @@ func parse(data []byte) (map[string]any, error) {
 // maxDepth bounds nesting, so a hostile template cannot exhaust the stack.
 const maxDepth = 200
 
-func fromNode(n *yaml.Node, depth int) (any, error) {
+// maxAliasValues bounds the values YAML aliases expand to in one template,
+// so that aliases of aliases (a "billion laughs") cannot exhaust memory;
+// reusing a block a few times stays far below it.
+const maxAliasValues = 100_000
+
+// nodeReader turns a YAML node tree into plain values, counting what
+// aliases expand to.
+type nodeReader struct {
+	aliasDepth  int // > 0 while reading through an alias
+	aliasValues int
+}
+
+func (r *nodeReader) fromNode(n *yaml.Node, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, errors.New("sam: the template nests too deeply")
+	}
+	if r.aliasDepth > 0 {
+		if r.aliasValues++; r.aliasValues > maxAliasValues {
+			return nil, fmt.Errorf("sam: line %d: the template's YAML aliases expand to more than %d values (CloudFormation accepts no aliases at all)", n.Line, maxAliasValues)
+		}
 	}
 	if tag := n.Tag; strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") {
 		name := tag[1:]
@@ -58,7 +76,7 @@ func fromNode(n *yaml.Node, depth int) (any, error) {
 			plainNode := *n
 			plainNode.Tag = ""
 			var err error
-			if inner, err = fromNode(&plainNode, depth+1); err != nil {
+			if inner, err = r.fromNode(&plainNode, depth+1); err != nil {
 				return nil, err
 			}
 		}
@@ -73,13 +91,15 @@ func fromNode(n *yaml.Node, depth int) (any, error) {
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return fromNode(n.Content[0], depth+1)
+		return r.fromNode(n.Content[0], depth+1)
 	case yaml.AliasNode:
-		return fromNode(n.Alias, depth+1)
+		r.aliasDepth++
+		defer func() { r.aliasDepth-- }()
+		return r.fromNode(n.Alias, depth+1)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			v, err := fromNode(n.Content[i+1], depth+1)
+			v, err := r.fromNode(n.Content[i+1], depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -89,7 +109,7 @@ func fromNode(n *yaml.Node, depth int) (any, error) {
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := fromNode(c, depth+1)
+			v, err := r.fromNode(c, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -120,9 +140,11 @@ type evaluator struct {
 	mappings  map[string]any
 	condDefs  map[string]any
 	conds     map[string]bool
-	noted     map[string]bool
-	at        string // the configuration path being produced, for notes
-	includes  int    // AWS::Include transforms being evaluated
+	// evaluating are the conditions being evaluated (to tell a cycle).
+	evaluating map[string]bool
+	noted      map[string]bool
+	at         string // the configuration path being produced, for notes
+	includes   int    // AWS::Include transforms being evaluated
 }
 
 // placeholder returns ${env} and notes, once per name, what to set it to.
@@ -137,18 +159,25 @@ func (e *evaluator) placeholder(env, src, why string) string {
 
 var dynamicRef = regexp.MustCompile(`\{\{resolve:([a-z-]+):([^}]*)\}\}`)
 
+// dynamicRefs replaces each dynamic reference ({{resolve:ssm:NAME}} and
+// the like) in s, configuration text, with a placeholder: its value lives
+// in AWS. CloudFormation resolves them after Fn::Sub and Fn::Join, so
+// their results go through here too.
+func (e *evaluator) dynamicRefs(s, src string) string {
+	if !strings.Contains(s, "{{resolve:") {
+		return s
+	}
+	return dynamicRef.ReplaceAllStringFunc(s, func(m string) string {
+		p := dynamicRef.FindStringSubmatch(m)
+		name, _, _ := strings.Cut(p[2], ":")
+		return e.placeholder(strings.ToUpper(p[1])+"_"+name, src, "a "+p[1]+" value ("+name+") lives in AWS")
+	})
+}
+
 func (e *evaluator) eval(v any, src string) any {
 	switch t := v.(type) {
 	case string:
-		out := importer.EscapeEnv(t)
-		if strings.Contains(out, "{{resolve:") {
-			out = dynamicRef.ReplaceAllStringFunc(out, func(m string) string {
-				p := dynamicRef.FindStringSubmatch(m)
-				name, _, _ := strings.Cut(p[2], ":")
-				return e.placeholder(strings.ToUpper(p[1])+"_"+name, src, "a "+p[1]+" value ("+name+") lives in AWS")
-			})
-		}
-		return out
+		return e.dynamicRefs(importer.EscapeEnv(t), src)
 	case []any:
 		out := make([]any, 0, len(t))
 		for i, x := range t {
@@ -210,7 +239,7 @@ func (e *evaluator) intrinsic(fn string, arg any, src string) any {
 				}
 			}
 		}
-		return e.sub(text, vars, src)
+		return e.dynamicRefs(e.sub(text, vars, src), src)
 	case "Fn::Join":
 		if len(args) == 2 {
 			sep, _ := e.eval(args[0], src).(string)
@@ -219,7 +248,7 @@ func (e *evaluator) intrinsic(fn string, arg any, src string) any {
 			for _, p := range list {
 				parts = append(parts, text(p))
 			}
-			return strings.Join(parts, sep)
+			return e.dynamicRefs(strings.Join(parts, sep), src)
 		}
 	case "Fn::If":
 		if len(args) == 3 {
@@ -263,7 +292,20 @@ func (e *evaluator) intrinsic(fn string, arg any, src string) any {
 	case "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition":
 		return e.boolean(map[string]any{fn: arg}, src)
 	}
-	return e.placeholder(strings.TrimPrefix(fn, "Fn::")+"_"+lastPart(src), src, fn+" cannot be resolved outside AWS")
+	why := fn + " cannot be resolved outside AWS"
+	if !awsIntrinsics[fn] {
+		why = fn + " is not a CloudFormation intrinsic function (a misspelt !tag?)"
+	}
+	return e.placeholder(strings.TrimPrefix(fn, "Fn::")+"_"+lastPart(src), src, why)
+}
+
+// awsIntrinsics are CloudFormation's intrinsic functions (and the
+// language extensions'); a short-form tag that names none is a mistake.
+var awsIntrinsics = map[string]bool{
+	"Ref": true, "Condition": true, "Fn::Base64": true, "Fn::Cidr": true, "Fn::FindInMap": true, "Fn::GetAtt": true,
+	"Fn::GetAZs": true, "Fn::ImportValue": true, "Fn::Join": true, "Fn::Select": true, "Fn::Split": true, "Fn::Sub": true,
+	"Fn::Transform": true, "Fn::If": true, "Fn::Equals": true, "Fn::Not": true, "Fn::And": true, "Fn::Or": true,
+	"Fn::Length": true, "Fn::ToJsonString": true, "Fn::ForEach": true,
 }
 
 func lastPart(src string) string {
@@ -421,12 +463,28 @@ func (e *evaluator) include(arg map[string]any, src string) (v any, ok bool) {
 }
 
 // condition evaluates the named condition, once.
+// condition evaluates the template's condition name. One that is not
+// defined, or that refers to itself, is false with a note (CloudFormation
+// refuses such a template), so what it guards is left out, never kept
+// silently or dropped silently.
 func (e *evaluator) condition(name, src string) bool {
 	if v, ok := e.conds[name]; ok {
+		if e.evaluating[name] && !e.noted["cycle\x00"+name] {
+			e.noted["cycle\x00"+name] = true
+			e.t.res.Skip("", "Conditions."+name, "condition %s refers to itself (from %s); taken as false, so what it guards is left out", name, src)
+		}
 		return v
 	}
-	e.conds[name] = false // a condition that refers to itself is false
-	v := e.boolean(e.condDefs[name], src+".Conditions."+name)
+	def, defined := e.condDefs[name]
+	if !defined {
+		e.conds[name] = false
+		e.t.res.Skip("", src, "condition %q is not defined under Conditions; taken as false, so what it guards is left out", name)
+		return false
+	}
+	e.conds[name] = false // while it is evaluated: a condition that refers to itself is false
+	e.evaluating[name] = true
+	v := e.boolean(def, "Conditions."+name)
+	delete(e.evaluating, name)
 	e.conds[name] = v
 	return v
 }

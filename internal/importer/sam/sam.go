@@ -108,7 +108,7 @@ func Import(data []byte, o Options) (*importer.Result, error) {
 	t.e = &evaluator{
 		t: t, params: map[string]any{}, resources: map[string]map[string]any{},
 		mappings: asMap(tmpl["Mappings"]), condDefs: asMap(tmpl["Conditions"]),
-		conds: map[string]bool{}, noted: map[string]bool{},
+		conds: map[string]bool{}, evaluating: map[string]bool{}, noted: map[string]bool{},
 		pseudo: map[string]string{
 			"AWS::Region": o.Region, "AWS::AccountId": o.AccountID, "AWS::Partition": "aws",
 			"AWS::StackName": "local", "AWS::URLSuffix": "amazonaws.com",
@@ -121,6 +121,8 @@ func Import(data []byte, o Options) (*importer.Result, error) {
 		return nil, err
 	}
 	t.run()
+	importer.RequireAPIKeys(t.res, "")
+	importer.NoteAPIKeys(t.res, o.Source)
 	c := &t.res.Config
 	// Notes name routes by index: sort only when none does.
 	sorted := true
@@ -224,6 +226,17 @@ func (t *translator) run() {
 			}
 		case "AWS::Serverless::HttpApi", "AWS::Serverless::Api", "AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api":
 			// Carried over above, with the resources apiPart names.
+		case "AWS::ApiGateway::UsagePlan":
+			if t.enabled(r, name) {
+				src := "Resources." + name + ".Properties"
+				t.e.at = "usage_plans"
+				props := asMap(t.e.eval(r["Properties"], src))
+				plan := name
+				if n := text(props["UsagePlanName"]); n != "" {
+					plan = n
+				}
+				importer.UsagePlan(t.res, src, importer.EnvName(plan), props)
+			}
 		case "AWS::Lambda::Permission", "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::Logs::LogGroup":
 			// Access control between AWS services and logging: nothing to run locally.
 		default:
@@ -341,7 +354,10 @@ func (t *translator) function(name string, props, meta map[string]any) []event {
 				f.Env = map[string]string{}
 			}
 			t.e.at = importer.JoinPath(at+".env", k)
-			f.Env[k] = text(t.e.eval(vars[k], src+".Environment.Variables."+k))
+			v := t.e.eval(vars[k], src+".Environment.Variables."+k)
+			if _, removed := v.(noValue); !removed {
+				f.Env[k] = text(v)
+			}
 		}
 		t.e.at = at
 	}
