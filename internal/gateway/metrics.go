@@ -71,10 +71,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // each status and of allowed decisions are resolved on first use (a series
 // appears in /metrics once it counts something) and kept.
 type routeMetrics struct {
-	requests  *prometheus.CounterVec // curried with the route and mode
-	cuts      *prometheus.CounterVec // curried with the route
-	decisions *prometheus.CounterVec // curried with the route's authorizer and the mode; nil: no authorizer
-	duration  prometheus.Observer
+	requests  *prometheus.CounterVec                     // curried with the route and mode
+	cuts      *prometheus.CounterVec                     // curried with the route
+	decisions *prometheus.CounterVec                     // curried with the route's authorizer and the mode; nil: no authorizer
+	durations prometheus.ObserverVec                     // curried with the route and mode
+	duration  atomic.Pointer[prometheus.Observer]        // durations' one series, resolved on first use
 	statuses  [statusSlots]atomic.Pointer[statusCounter] // requests' series by status % statusSlots, first come
 	allowed   atomic.Pointer[prometheus.Counter]         // decisions' "allow", "ok" series
 }
@@ -102,7 +103,7 @@ func (rt *Route) observe(m *Metrics) {
 		rm := &rt.m[mode]
 		rm.requests = m.requests.MustCurryWith(prometheus.Labels{"route": rt.label, "mode": name})
 		rm.cuts = cuts
-		rm.duration = m.duration.WithLabelValues(rt.label, name)
+		rm.durations = m.duration.MustCurryWith(prometheus.Labels{"route": rt.label, "mode": name})
 		if rt.auth != nil {
 			rm.decisions = m.decisions.MustCurryWith(prometheus.Labels{"authorizer": rt.auth.name(), "mode": name})
 		}
@@ -122,7 +123,19 @@ func (m *routeMetrics) count(status int, elapsed time.Duration) {
 		return
 	}
 	m.requestsOf(status).Inc()
-	m.duration.Observe(elapsed.Seconds())
+	m.observer().Observe(elapsed.Seconds())
+}
+
+// observer returns the route's duration series in this mode, made on the
+// first request: a histogram made at build time would put a dozen idle
+// series per route in /metrics for each decision-API mode nobody uses.
+func (m *routeMetrics) observer() prometheus.Observer {
+	if o := m.duration.Load(); o != nil {
+		return *o
+	}
+	o := m.durations.WithLabelValues()
+	m.duration.Store(&o)
+	return o
 }
 
 // requestsOf returns the requests series of status, from the cache when

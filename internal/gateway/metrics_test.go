@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -49,6 +50,25 @@ func TestRouteMetricsCounts(t *testing.T) {
 	}
 	if rt.m[ModeExtAuthz].allowed.Load() != nil {
 		t.Error("an ext_authz series was resolved without a decision")
+	}
+	// Durations: a series for each mode that served a request, none for
+	// ext_authz, which served none (a histogram per route and idle mode
+	// would fill /metrics).
+	durations := map[string]uint64{}
+	for _, f := range families {
+		if f.GetName() != "portcullis_request_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "mode" {
+					durations[l.GetValue()] = m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	if want := map[string]uint64{"gateway": 10, "forward_auth": 1}; !maps.Equal(durations, want) {
+		t.Errorf("portcullis_request_duration_seconds samples by mode: %v, want %v", durations, want)
 	}
 }
 
