@@ -298,8 +298,8 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 // The stage settings of plain CloudFormation APIs read as a SAM API's
 // properties of the same names.
 var (
-	restStageSettings = []string{"MethodSettings"}
-	httpStageSettings = []string{"DefaultRouteSettings", "RouteSettings"}
+	restStageSettings = []string{"MethodSettings", "AccessLogSetting"}
+	httpStageSettings = []string{"DefaultRouteSettings", "RouteSettings", "AccessLogSettings"}
 )
 
 // stageSettings gives API a the settings (keys) of the stage that applies
