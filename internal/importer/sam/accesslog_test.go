@@ -173,6 +173,29 @@ func TestAccessLogCloudFormation(t *testing.T) {
         Format: '{"requestId":"$context.requestId","path":"$context.resourcePath"}'
 `, `{"requestId":"$context.requestId","path":"$context.resourcePath"}`,
 			[]string{"Resources.Stage.Properties.AccessLogSetting.DestinationArn (at access_log.output)"}},
+		{"rest api, the deployment's stage", `
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: pets}
+  PetsGet:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !GetAtt Api.RootResourceId
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    Properties:
+      RestApiId: !Ref Api
+      StageName: prod
+      StageDescription:
+        AccessLogSetting: {Format: '$context.requestId $context.stage'}
+`, "$context.requestId $context.stage", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl := "Resources:" + tc.tmpl + fn

@@ -434,11 +434,21 @@ func (t *translator) finishAPIs() {
 				t.res.Skip("api", a.src+"."+k, "%s has no Portcullis equivalent", k)
 			}
 		}
-		if a != main && len(a.events) > 0 {
-			t.res.Skip("throttling", a.events[0].src, "Portcullis applies one API's stage throttling, %s's; the RouteSettings of %s's events are not carried over", main.id, a.id)
+		for _, ev := range a.events {
+			if a != main {
+				t.res.Skip("throttling", ev.src, "Portcullis applies one API's stage throttling, %s's", main.id)
+			}
 		}
 	}
 	t.throttling(main)
+	if t.res.Config.Throttling.Default == nil {
+		return
+	}
+	for _, id := range sortedKeys(t.apis) {
+		if a := t.apis[id]; a != main && a.routes > 0 {
+			t.res.Skip("throttling.default", a.src, "API %s's routes get %s's default throttling too: throttling.default applies to every route Portcullis serves", a.id, main.id)
+		}
+	}
 }
 
 // accessLog carries the main API's access log settings (property k) over

@@ -243,7 +243,8 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 	}
 	stage := ""
 	var stages []cfnPart
-	var settings *cfnPart // the stage whose settings apply
+	var settings *cfnPart   // the stage whose settings apply
+	var deployment *cfnPart // a deployment that makes a stage
 	for _, p := range parts {
 		t.e.at = "routes"
 		get := func(k string) any { return t.e.eval(p.props[k], p.src()+"."+k) }
@@ -285,14 +286,63 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 					settings = &p
 				}
 			}
+			known := append(restStageSettings, "StageName", "RestApiId", "DeploymentId", "Description", "Tags")
 			if p.typ == "AWS::ApiGateway::Stage" {
 				stages = append(stages, p)
+			} else if text(get("StageName")) != "" {
+				deployment = &p // its StageDescription describes the stage it makes
+				known = append(known, "StageDescription")
 			}
-			t.noteUnknown("api", p.src(), p.props, "has no Portcullis equivalent", append(restStageSettings, "StageName", "RestApiId", "DeploymentId", "Description", "Tags")...)
+			t.noteUnknown("api", p.src(), p.props, "has no Portcullis equivalent", known...)
 		}
 	}
 	a := t.cfnDefinition(name, false, props, d, stage, nil)
 	t.stageSettings(a, stages, settings, restStageSettings)
+	if deployment != nil {
+		t.deploymentStage(a, *deployment, settings == nil)
+	}
+}
+
+// deploymentStage reads the StageDescription of a Deployment p that makes
+// a stage (it has a StageName), when no Stage resource's settings apply
+// (applies): its MethodSettings and AccessLogSetting as a Stage's, its
+// ThrottlingBurstLimit and ThrottlingRateLimit as the stage's default
+// throttling; its other settings are noted.
+func (t *translator) deploymentStage(a *api, p cfnPart, applies bool) {
+	v, ok := p.props["StageDescription"]
+	if !ok {
+		return
+	}
+	src := p.src() + ".StageDescription"
+	if !applies {
+		t.res.Skip("api", src, "Portcullis serves one stage of %s: its Stage resource's settings apply", a.id)
+		return
+	}
+	sd := asMap(v)
+	if sd == nil || isIntrinsic(sd) {
+		t.e.at = "api"
+		sd, _ = t.e.eval(v, src).(map[string]any)
+	}
+	if sd == nil {
+		t.res.Skip("api", src, "StageDescription could not be read")
+		return
+	}
+	t.noteUnknown("api", src, sd, "has no Portcullis equivalent", "AccessLogSetting", "MethodSettings", "ThrottlingBurstLimit", "ThrottlingRateLimit")
+	if a.stageSrc == nil {
+		a.stageSrc = map[string]string{}
+	}
+	for _, k := range []string{"AccessLogSetting", "MethodSettings"} {
+		if sd[k] != nil {
+			a.props[k] = sd[k]
+			a.stageSrc[k] = src + "." + k
+		}
+	}
+	// The stage-wide limits are the default every method's settings
+	// refine, as DefaultRouteSettings are an HTTP API's.
+	if sd["ThrottlingBurstLimit"] != nil || sd["ThrottlingRateLimit"] != nil {
+		a.props["DefaultRouteSettings"] = map[string]any{"ThrottlingBurstLimit": sd["ThrottlingBurstLimit"], "ThrottlingRateLimit": sd["ThrottlingRateLimit"]}
+		a.stageSrc["DefaultRouteSettings"] = src
+	}
 }
 
 // The stage settings of plain CloudFormation APIs read as a SAM API's

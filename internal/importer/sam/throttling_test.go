@@ -150,7 +150,8 @@ Resources:
         C: {Type: HttpApi, Properties: {ApiId: !Ref Other, Path: /other, Method: get, RouteSettings: {ThrottlingBurstLimit: 3}}}`),
 			"default 5/10",
 			[]string{"Resources.Other.Properties.DefaultRouteSettings (at throttling): Portcullis applies one API's stage throttling, Api's",
-				"Resources.Fn.Properties.Events.C.Properties.RouteSettings (at throttling): Portcullis applies one API's stage throttling, Api's"}},
+				"Resources.Fn.Properties.Events.C.Properties.RouteSettings (at throttling): Portcullis applies one API's stage throttling, Api's",
+				"Resources.Other.Properties (at throttling.default): API Other's routes get Api's default throttling too"}},
 		{"cloudformation http api", `
 Parameters:
   Burst: {Type: String, Default: "8"}
@@ -215,6 +216,40 @@ Resources:
         - {ResourcePath: /~1pets, HttpMethod: GET, ThrottlingBurstLimit: 3}` + fn(""),
 			"default 10/30; GET /pets -/3",
 			nil},
+		{"cloudformation rest api, the deployment's stage", `
+Parameters:
+  Rate: {Type: Number, Default: 10}
+Resources:
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: pets}
+  Pets:
+    Type: AWS::ApiGateway::Resource
+    Properties: {RestApiId: !Ref Api, ParentId: !GetAtt Api.RootResourceId, PathPart: pets}
+  PetsGet:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !Ref Pets
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    Properties:
+      RestApiId: !Ref Api
+      StageName: prod
+      StageDescription:
+        ThrottlingBurstLimit: 30
+        ThrottlingRateLimit: !Ref Rate
+        MetricsEnabled: true
+        MethodSettings:
+          - {ResourcePath: /~1pets, HttpMethod: GET, ThrottlingBurstLimit: 3}` + fn(""),
+			"default 10/30; GET /pets -/3",
+			[]string{"Resources.Deployment.Properties.StageDescription.MetricsEnabled (at api): MetricsEnabled has no Portcullis equivalent"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl := "Transform: AWS::Serverless-2016-10-31\n" + strings.TrimPrefix(tc.tmpl, "\n")
