@@ -22,7 +22,8 @@ type api struct {
 	routes  int
 	apiKeys bool // Auth.ApiKeyRequired: every route needs a key
 	// stageSrc is where a property taken from a plain CloudFormation
-	// API's stage (its Stage resource) was written.
+	// API's stage (its Stage resource, or a Deployment's
+	// StageDescription) was written.
 	stageSrc map[string]string
 	events   []eventSettings // the HttpApi events' RouteSettings
 }

@@ -286,7 +286,7 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 					settings = &p
 				}
 			}
-			known := append(restStageSettings, "StageName", "RestApiId", "DeploymentId", "Description", "Tags")
+			known := append([]string{"StageName", "RestApiId", "DeploymentId", "Description", "Tags"}, restStageSettings...)
 			if p.typ == "AWS::ApiGateway::Stage" {
 				stages = append(stages, p)
 			} else if text(get("StageName")) != "" {
@@ -484,7 +484,7 @@ func (t *translator) httpAPI(name string, props map[string]any, parts []cfnPart)
 				settings = &p
 			}
 			stages = append(stages, p)
-			t.noteUnknown("api", p.src(), p.props, "has no Portcullis equivalent", append(httpStageSettings, "StageName", "ApiId", "AutoDeploy", "DeploymentId", "Description", "Tags")...)
+			t.noteUnknown("api", p.src(), p.props, "has no Portcullis equivalent", append([]string{"StageName", "ApiId", "AutoDeploy", "DeploymentId", "Description", "Tags"}, httpStageSettings...)...)
 		}
 	}
 	a := t.cfnDefinition(name, true, props, d, stage, props["CorsConfiguration"])
