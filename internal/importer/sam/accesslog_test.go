@@ -95,3 +95,133 @@ func TestAccessLog(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessLogCloudFormation: the access log format of a plain
+// CloudFormation API's stage (AWS::ApiGatewayV2::Stage AccessLogSettings,
+// AWS::ApiGateway::Stage AccessLogSetting) becomes access_log.format as a
+// SAM API's does, intrinsics resolved; the CloudWatch destination is
+// noted, and so is another stage's format. Before, both were noted as
+// having "no Portcullis equivalent".
+func TestAccessLogCloudFormation(t *testing.T) {
+	const fn = `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: python3.12, Handler: app.handler, CodeUri: fn/}
+`
+	for _, tc := range []struct {
+		name, tmpl string
+		want       string   // access_log.format
+		notes      []string // each in one note
+	}{
+		{"http api", `
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {ProtocolType: HTTP, Name: pets}
+  Integration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties: {ApiId: !Ref Api, IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt Fn.Arn, PayloadFormatVersion: "2.0"}
+  PetsRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {ApiId: !Ref Api, RouteKey: GET /pets, Target: !Sub "integrations/${Integration}"}
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties:
+      ApiId: !Ref Api
+      StageName: prod
+      AccessLogSettings:
+        DestinationArn: !GetAtt Logs.Arn
+        Format: !Sub '$context.requestId $context.routeKey ${AWS::Region} $context.status'
+  Dev:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties:
+      ApiId: !Ref Api
+      StageName: $default
+      AccessLogSettings: {Format: '$context.requestId'}
+  Logs: {Type: AWS::Logs::LogGroup}
+`, "$context.requestId $context.routeKey us-east-1 $context.status",
+			[]string{"Resources.Stage.Properties.AccessLogSettings.DestinationArn (at access_log.output): DestinationArn: the access log goes to stderr",
+				"Resources.Dev.Properties.AccessLogSettings (at api): Portcullis serves one stage of Api: Stage's settings apply"}},
+		{"rest api", `
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: pets}
+  Pets:
+    Type: AWS::ApiGateway::Resource
+    Properties: {RestApiId: !Ref Api, ParentId: !GetAtt Api.RootResourceId, PathPart: pets}
+  PetsGet:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !Ref Pets
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    Properties: {RestApiId: !Ref Api}
+  Stage:
+    Type: AWS::ApiGateway::Stage
+    Properties:
+      RestApiId: !Ref Api
+      DeploymentId: !Ref Deployment
+      StageName: v1
+      AccessLogSetting:
+        DestinationArn: arn:aws:logs:us-east-1:123456789012:log-group:api
+        Format: '{"requestId":"$context.requestId","path":"$context.resourcePath"}'
+`, `{"requestId":"$context.requestId","path":"$context.resourcePath"}`,
+			[]string{"Resources.Stage.Properties.AccessLogSetting.DestinationArn (at access_log.output)"}},
+		{"rest api, the deployment's stage", `
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: pets}
+  PetsGet:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !GetAtt Api.RootResourceId
+      HttpMethod: GET
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    Properties:
+      RestApiId: !Ref Api
+      StageName: prod
+      StageDescription:
+        AccessLogSetting: {Format: '$context.requestId $context.stage'}
+`, "$context.requestId $context.stage", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl := "Resources:" + tc.tmpl + fn
+			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Config.Routes) != 1 {
+				t.Errorf("routes: %+v", res.Config.Routes)
+			}
+			if got := res.Config.AccessLog.Format; got != tc.want {
+				t.Errorf("access_log.format = %q\nwant %q", got, tc.want)
+			}
+			var notes []string
+			for _, n := range res.Notes {
+				notes = append(notes, n.String())
+			}
+			all := strings.Join(notes, "\n")
+			for _, w := range tc.notes {
+				if !strings.Contains(all, w) {
+					t.Errorf("no note with %q in:\n%s", w, all)
+				}
+			}
+			if strings.Contains(all, "AccessLogSetting has no Portcullis equivalent") || strings.Contains(all, "AccessLogSettings has no Portcullis equivalent") {
+				t.Errorf("access log settings noted as having no equivalent:\n%s", all)
+			}
+		})
+	}
+}

@@ -21,6 +21,19 @@ type api struct {
 	dflt    string // DefaultAuthorizer
 	routes  int
 	apiKeys bool // Auth.ApiKeyRequired: every route needs a key
+	// stageSrc is where a property taken from a plain CloudFormation
+	// API's stage (its Stage resource, or a Deployment's
+	// StageDescription) was written.
+	stageSrc map[string]string
+	events   []eventSettings // the HttpApi events' RouteSettings
+}
+
+// propSrc is where the API's property k was written.
+func (a *api) propSrc(k string) string {
+	if s, ok := a.stageSrc[k]; ok {
+		return s
+	}
+	return a.src + "." + k
 }
 
 // authorizer is an API's authorizer as routes see it.
@@ -359,6 +372,13 @@ func (t *translator) eventRoute(ev event) {
 	for _, k := range sortedKeys(ev.props) {
 		switch k {
 		case "Path", "Method", "ApiId", "RestApiId", "Auth", "PayloadFormatVersion", "TimeoutInMillis":
+		case "RouteSettings":
+			if !ev.http {
+				t.res.Skip(fmt.Sprintf("routes[%d]", len(t.res.Config.Routes)), ev.src+".Properties."+k, "RouteSettings belong to HttpApi events")
+				continue
+			}
+			// The event's win over its API's, as SAM merges them.
+			a.events = append(a.events, eventSettings{route: key, src: ev.src + ".Properties." + k, settings: ev.props[k]})
 		default:
 			t.res.Skip(fmt.Sprintf("routes[%d]", len(t.res.Config.Routes)), ev.src+".Properties."+k, "%s is not carried over", k)
 		}
@@ -400,6 +420,10 @@ func (t *translator) finishAPIs() {
 			case "Auth", "CorsConfiguration", "Cors", "StageName", "DefinitionBody", "DefinitionUri", "Name", "Description", "Tags", "OpenApiVersion", "FailOnWarnings", "GatewayResponses":
 			case "AccessLogSettings", "AccessLogSetting": // HttpApi's, Api's
 				t.accessLog(a, k, a == main)
+			case "DefaultRouteSettings", "RouteSettings", "MethodSettings": // HttpApi's, Api's
+				if a != main {
+					t.res.Skip("throttling", a.propSrc(k), "Portcullis applies one API's stage throttling, %s's", main.id)
+				}
 			case "ApiKeySourceType":
 				if a == main {
 					t.e.at = "api_keys.source"
@@ -411,6 +435,20 @@ func (t *translator) finishAPIs() {
 				t.res.Skip("api", a.src+"."+k, "%s has no Portcullis equivalent", k)
 			}
 		}
+		for _, ev := range a.events {
+			if a != main {
+				t.res.Skip("throttling", ev.src, "Portcullis applies one API's stage throttling, %s's", main.id)
+			}
+		}
+	}
+	t.throttling(main)
+	if t.res.Config.Throttling.Default == nil {
+		return
+	}
+	for _, id := range sortedKeys(t.apis) {
+		if a := t.apis[id]; a != main && a.routes > 0 {
+			t.res.Skip("throttling.default", a.src, "API %s's routes get %s's default throttling too: throttling.default applies to every route Portcullis serves", a.id, main.id)
+		}
 	}
 }
 
@@ -418,7 +456,7 @@ func (t *translator) finishAPIs() {
 // into `access_log:`; another API's are noted, as Portcullis serves one.
 func (t *translator) accessLog(a *api, k string, main bool) {
 	t.e.at = "access_log"
-	src := a.src + "." + k
+	src := a.propSrc(k)
 	settings, ok := a.props[k].(map[string]any)
 	if !ok {
 		settings, ok = t.e.eval(a.props[k], src).(map[string]any)

@@ -242,6 +242,9 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 		return parent + "/" + text(t.e.eval(p.props["PathPart"], p.src()+".PathPart")), ok
 	}
 	stage := ""
+	var stages []cfnPart
+	var settings *cfnPart   // the stage whose settings apply
+	var deployment *cfnPart // a deployment that makes a stage
 	for _, p := range parts {
 		t.e.at = "routes"
 		get := func(k string) any { return t.e.eval(p.props[k], p.src()+"."+k) }
@@ -279,11 +282,97 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 		case "AWS::ApiGateway::Stage", "AWS::ApiGateway::Deployment":
 			if s := text(get("StageName")); s != "" && (stage == "" || p.typ == "AWS::ApiGateway::Stage") {
 				stage = s
+				if p.typ == "AWS::ApiGateway::Stage" {
+					settings = &p
+				}
 			}
-			t.noteUnknown("api", p.src(), p.props, "has no Portcullis equivalent", "StageName", "RestApiId", "DeploymentId", "Description", "Tags")
+			known := append([]string{"StageName", "RestApiId", "DeploymentId", "Description", "Tags"}, restStageSettings...)
+			if p.typ == "AWS::ApiGateway::Stage" {
+				stages = append(stages, p)
+			} else if text(get("StageName")) != "" {
+				deployment = &p // its StageDescription describes the stage it makes
+				known = append(known, "StageDescription")
+			}
+			t.noteUnknown("api", p.src(), p.props, "has no Portcullis equivalent", known...)
 		}
 	}
-	t.cfnDefinition(name, false, props, d, stage, nil)
+	a := t.cfnDefinition(name, false, props, d, stage, nil)
+	t.stageSettings(a, stages, settings, restStageSettings)
+	if deployment != nil {
+		t.deploymentStage(a, *deployment, settings == nil)
+	}
+}
+
+// deploymentStage reads the StageDescription of a Deployment p that makes
+// a stage (it has a StageName), when no Stage resource's settings apply
+// (applies): its MethodSettings and AccessLogSetting as a Stage's, its
+// ThrottlingBurstLimit and ThrottlingRateLimit as the stage's default
+// throttling; its other settings are noted.
+func (t *translator) deploymentStage(a *api, p cfnPart, applies bool) {
+	v, ok := p.props["StageDescription"]
+	if !ok {
+		return
+	}
+	src := p.src() + ".StageDescription"
+	if !applies {
+		t.res.Skip("api", src, "Portcullis serves one stage of %s: its Stage resource's settings apply", a.id)
+		return
+	}
+	sd := asMap(v)
+	if sd == nil || isIntrinsic(sd) {
+		t.e.at = "api"
+		sd, _ = t.e.eval(v, src).(map[string]any)
+	}
+	if sd == nil {
+		t.res.Skip("api", src, "StageDescription could not be read")
+		return
+	}
+	t.noteUnknown("api", src, sd, "has no Portcullis equivalent", "AccessLogSetting", "MethodSettings", "ThrottlingBurstLimit", "ThrottlingRateLimit")
+	if a.stageSrc == nil {
+		a.stageSrc = map[string]string{}
+	}
+	for _, k := range []string{"AccessLogSetting", "MethodSettings"} {
+		if sd[k] != nil {
+			a.props[k] = sd[k]
+			a.stageSrc[k] = src + "." + k
+		}
+	}
+	// The stage-wide limits are the default every method's settings
+	// refine, as DefaultRouteSettings are an HTTP API's.
+	if sd["ThrottlingBurstLimit"] != nil || sd["ThrottlingRateLimit"] != nil {
+		a.props["DefaultRouteSettings"] = map[string]any{"ThrottlingBurstLimit": sd["ThrottlingBurstLimit"], "ThrottlingRateLimit": sd["ThrottlingRateLimit"]}
+		a.stageSrc["DefaultRouteSettings"] = src
+	}
+}
+
+// The stage settings of plain CloudFormation APIs read as a SAM API's
+// properties of the same names.
+var (
+	restStageSettings = []string{"MethodSettings", "AccessLogSetting"}
+	httpStageSettings = []string{"DefaultRouteSettings", "RouteSettings", "AccessLogSettings"}
+)
+
+// stageSettings gives API a the settings (keys) of the stage that applies
+// (nil: none) for finishAPIs to read, and notes those of its other stages.
+func (t *translator) stageSettings(a *api, stages []cfnPart, applies *cfnPart, keys []string) {
+	for _, p := range stages {
+		for _, k := range keys {
+			v, ok := p.props[k]
+			switch {
+			case !ok:
+			case applies != nil && p.name == applies.name:
+				if a.stageSrc == nil {
+					a.stageSrc = map[string]string{}
+				}
+				a.props[k] = v
+				a.stageSrc[k] = p.src() + "." + k
+			case applies == nil:
+				t.res.Skip("api", p.src()+"."+k, "the stage has no StageName; its settings are not carried over")
+			default:
+				t.res.Skip("api", p.src()+"."+k, "Portcullis serves one stage of %s: %s's settings apply", a.id, applies.name)
+			}
+		}
+	}
 }
 
 // restScheme writes an AWS::ApiGateway::Authorizer as the security scheme
@@ -366,6 +455,8 @@ func (t *translator) httpAPI(name string, props map[string]any, parts []cfnPart)
 		route(key, op, src+".Target")
 	}
 	stage := ""
+	var stages []cfnPart
+	var settings *cfnPart // the stage whose settings apply
 	for _, p := range parts {
 		t.e.at = "routes"
 		get := func(k string) any { return t.e.eval(p.props[k], p.src()+"."+k) }
@@ -388,11 +479,16 @@ func (t *translator) httpAPI(name string, props map[string]any, parts []cfnPart)
 		case "AWS::ApiGatewayV2::Stage":
 			if s := text(get("StageName")); s != "$default" {
 				stage = s
+				settings = &p
+			} else if stage == "" {
+				settings = &p
 			}
-			t.noteUnknown("api", p.src(), p.props, "has no Portcullis equivalent", "StageName", "ApiId", "AutoDeploy", "DeploymentId", "Description", "Tags")
+			stages = append(stages, p)
+			t.noteUnknown("api", p.src(), p.props, "has no Portcullis equivalent", append([]string{"StageName", "ApiId", "AutoDeploy", "DeploymentId", "Description", "Tags"}, httpStageSettings...)...)
 		}
 	}
-	t.cfnDefinition(name, true, props, d, stage, props["CorsConfiguration"])
+	a := t.cfnDefinition(name, true, props, d, stage, props["CorsConfiguration"])
+	t.stageSettings(a, stages, settings, httpStageSettings)
 }
 
 // httpScheme writes an AWS::ApiGatewayV2::Authorizer as the security
@@ -428,7 +524,7 @@ func (t *translator) httpScheme(p cfnPart) map[string]any {
 
 // cfnDefinition reads d (and the API's own Body, when it has one) through
 // the OpenAPI importer and records the API for finishAPIs.
-func (t *translator) cfnDefinition(name string, http bool, props map[string]any, d *cfnDoc, stage string, cors any) {
+func (t *translator) cfnDefinition(name string, http bool, props map[string]any, d *cfnDoc, stage string, cors any) *api {
 	src := "Resources." + name + ".Properties"
 	a := &api{id: name, http: http, props: map[string]any{}, src: src, auth: map[string]authorizer{}}
 	if stage != "" {
@@ -475,4 +571,5 @@ func (t *translator) cfnDefinition(name string, http bool, props map[string]any,
 	if len(t.res.Config.Routes) == before {
 		t.res.Skip("routes", src, "API %s has no routes that could be carried over", name)
 	}
+	return a
 }
