@@ -255,8 +255,10 @@ func check(args []string, stdout, stderr io.Writer) int {
 
 Validate FILE and everything serve uses before it listens (addresses, ports,
 files, key directories) without serving or writing anything. Every problem is
-printed as file:line:column: key.path: message. A file for portcullis issuer
-is checked as that command reads it.`, stdout, stderr)
+printed as file:line:column: key.path: message. A warning (an admin_listen
+the network reaches) is printed the same way, with "warning:", and does not
+fail the check. A file for portcullis issuer is checked as that command
+reads it.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	if code, ok := fs.parse(args, false); !ok {
 		return code
@@ -285,6 +287,10 @@ is checked as that command reads it.`, stdout, stderr)
 			fmt.Fprintf(stderr, "%s: %d problem(s)\n", *file, len(*es))
 		}
 		return exitFailed
+	}
+	for _, w := range server.Warnings(f) {
+		w.Msg = "warning: " + w.Msg
+		fmt.Fprintln(stderr, w.Error())
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d routes, %d authorizers)\n", *file, len(f.Config.Routes), len(f.Config.Authorizers))
 	return exitOK

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -10,11 +11,12 @@ import (
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/explain"
+	"github.com/portcullis/portcullis/internal/state"
 )
 
 // explainCmd is `portcullis explain`: what the gateway would do with one
 // request, and why. Exit 0 allowed, 1 denied, 3 undecided (a Lambda
-// authorizer not invoked).
+// authorizer not invoked, a revocation list that could not be read).
 func explainCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("explain", `-c FILE 'METHOD /path[?query]' [-H 'Name: value']... [--query name=value]... [--invoke] [--json]
 
@@ -26,7 +28,8 @@ keep and which other routes that cached answer would deny), CORS, the
 gateway's own answer, and what the backend would receive. Backends are never
 called. Credentials are shown as their length and a SHA-256 prefix, never in
 full. Exit 0 allowed, 1 denied, 3 undecided (a Lambda authorizer is invoked
-only with --invoke).`, stdout, stderr)
+only with --invoke; with revocation on, the list is read from state.redis,
+and without Redis, or when it does not answer, the token is not checked).`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	var headers, query list
 	fs.Var(&headers, "H", "request header `'Name: value'`; repeatable")
@@ -70,6 +73,9 @@ only with --invoke).`, stdout, stderr)
 	}
 	ctx, _, stop := stopSignals()
 	defer stop()
+	// A Redis that does not answer is said in the explanation; go-redis's
+	// own dial errors would only repeat it on stderr.
+	state.SendRedisLogsTo(slog.New(slog.DiscardHandler))
 	rep, err := explain.Run(ctx, f, o)
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -8,12 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/explain"
 	"github.com/portcullis/portcullis/internal/identity"
+	"github.com/portcullis/portcullis/internal/state"
 )
 
 // readToken takes the token from the one argument, or from stdin for "-".
@@ -101,7 +103,9 @@ func verifyToken(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("token verify", `-c FILE --route 'METHOD /path' TOKEN|-
 
 Run the route's authorizer on TOKEN and explain the decision step by step;
-exit 0 allow, 1 deny. (portcullis explain explains any request.)`, stdout, stderr)
+exit 0 allow, 1 deny, 3 undecided (revocation is on and the list could not
+be read: it lives in the running gateway's memory without state.redis).
+(portcullis explain explains any request.)`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
 	rt := fs.String("route", "", "the request to decide, `METHOD /path[?query]`, e.g. 'GET /orders/1'")
 	if code, ok := fs.parse(args, true); !ok {
@@ -129,6 +133,7 @@ exit 0 allow, 1 deny. (portcullis explain explains any request.)`, stdout, stder
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	state.SendRedisLogsTo(slog.New(slog.DiscardHandler)) // the revocation line says when Redis does not answer
 	rep, err := explain.Run(ctx, f, explain.Options{Method: method, Target: target, Token: tok})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -172,9 +177,20 @@ func writeVerify(w io.Writer, method, target string, rep *explain.Report) int {
 			line("scopes", mark(j.ScopesOK), fmt.Sprintf("the route needs one of %v; the token has %v", j.RouteScopes, j.TokenScopes))
 		}
 		line("identity", "✓", fmt.Sprintf("principal %q", j.Principal))
+		if rv := rep.Revocation; rv != nil {
+			m := "·"
+			if rv.Checked {
+				m = mark(!rv.Revoked)
+			}
+			line("revocation", m, rv.Detail)
+		}
 	}
-	if rep.Outcome != explain.Allowed {
+	switch rep.Outcome {
+	case explain.Denied:
 		return deny()
+	case explain.Undecided:
+		line("decision", "·", rep.Decision)
+		return exitUndecided
 	}
 	line("decision", "✓", "ALLOW")
 	b := rep.Backend

@@ -91,6 +91,15 @@ func (a ListenAddress) kind() string {
 	return "name"
 }
 
+// Loopback reports whether a listens on a loopback address only (127.0.0.0/8,
+// ::1, localhost), so that nothing outside the machine reaches it. Every
+// interface ("", 0.0.0.0, ::), another address or another host name is not
+// (a name is not resolved: it may name any interface).
+func (a ListenAddress) Loopback() bool {
+	ip, err := netip.ParseAddr(a.canonicalHost())
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
 // canonicalHost writes IP addresses one way and reads localhost as
 // 127.0.0.1, where Go's listener puts it.
 func (a ListenAddress) canonicalHost() string {

@@ -75,14 +75,14 @@ func Run(ctx context.Context, f *config.File, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer g.Close(nil) // the state store's connections, the functions started
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	g.StartAuthorizers(ctx)
 	if o.Invoke {
-		g.Start(ctx)
-		defer g.Close(nil)
-	} else {
-		g.StartAuthorizers(ctx)
+		g.StartFunctions(ctx)
 	}
+	unread := readRevocations(ctx, f, g)
 
 	if o.Token != "" {
 		placeToken(g, req, o.Token)
@@ -93,8 +93,30 @@ func Run(ctx context.Context, f *config.File, o Options) (*Report, error) {
 	w := httptest.NewRecorder()
 	g.ServeTraced(w, req, t)
 
-	rep := build(g, req, t, w.Result(), rec.req, &sec)
-	return rep, nil
+	return build(g, req, t, w.Result(), rec.req, &sec, unread), nil
+}
+
+// readRevocations reads the revocation list, when revocation is on, from
+// where the running gateway keeps it, so that a token is judged by the list
+// that would judge it. It returns why the list could not be read ("" when
+// it was, or revocation is off): the request then goes on unchecked
+// (gateway.RevocationTrace) and the report says so.
+func readRevocations(ctx context.Context, f *config.File, g *gateway.Gateway) string {
+	rl := g.Revocations()
+	if rl == nil {
+		return ""
+	}
+	if f.Config.State.Redis == nil {
+		// This process's list would be a new, empty one: reading it would
+		// pass every revoked token.
+		return "without state.redis the list is in the memory of the running gateway, which explain cannot read (GET /revocations on its admin listener lists it)"
+	}
+	// Start would follow the list; one full read is what explain needs. A
+	// new list never writes to the store.
+	if err := rl.Load(ctx); err != nil {
+		return "the list could not be read from Redis (" + err.Error() + "); a replica that read it before judges by its copy; one that never did refuses every JWT (401, revocations_unavailable)"
+	}
+	return ""
 }
 
 func newRequest(ctx context.Context, o Options) (*http.Request, error) {

@@ -2,14 +2,18 @@ package explain
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/gateway"
+	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
+	"github.com/portcullis/portcullis/internal/revocation"
 )
 
 // Report is one explained request. Every credential in it is masked. Its
@@ -21,9 +25,12 @@ type Report struct {
 	Identity   []IdentitySource `json:"identity,omitempty"`
 	JWT        *JWTPart         `json:"jwt,omitempty"`
 	Lambda     *LambdaPart      `json:"lambda,omitempty"`
-	Outcome    Outcome          `json:"outcome"`
-	Decision   string           `json:"decision"`         // one line: ALLOW, DENY 403 {...}, ...
-	Reason     string           `json:"reason,omitempty"` // the gateway's reason code, as logged
+	// Revocation is the revocation check of the verified token; nil when
+	// revocation is off or the token was refused before it.
+	Revocation *RevocationPart `json:"revocation,omitempty"`
+	Outcome    Outcome         `json:"outcome"`
+	Decision   string          `json:"decision"`         // one line: ALLOW, DENY 403 {...}, ...
+	Reason     string          `json:"reason,omitempty"` // the gateway's reason code, as logged
 	// CORS and GatewayResponse are the hooks for those stages: what the
 	// response carries and what the stages reported (Notes).
 	CORS            CORSPart       `json:"cors"`
@@ -88,6 +95,16 @@ type Check struct {
 	Check  string `json:"check"`
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail"`
+}
+
+// RevocationPart is the revocation check of a verified token, against the
+// list the running gateway uses: read from Redis, or not read at all (the
+// list in process lives in the serving process; Redis unreachable), and
+// then Checked is false and Detail says why.
+type RevocationPart struct {
+	Checked bool   `json:"checked"`
+	Revoked bool   `json:"revoked"`
+	Detail  string `json:"detail"`
 }
 
 // LambdaPart is a Lambda authorizer's work.
@@ -195,8 +212,9 @@ func readBody(r io.Reader) string {
 	return string(b)
 }
 
-// build turns what the gateway recorded into a Report.
-func build(g *gateway.Gateway, req *http.Request, t *gateway.Trace, resp *http.Response, sent *http.Request, sec *secrets) *Report {
+// build turns what the gateway recorded into a Report; unread is why the
+// revocation list could not be read ("" when it was).
+func build(g *gateway.Gateway, req *http.Request, t *gateway.Trace, resp *http.Response, sent *http.Request, sec *secrets, unread string) *Report {
 	rep := &Report{}
 	// Credentials first: everything after is concealed with them.
 	if t.JWT != nil && t.JWT.Found {
@@ -277,7 +295,62 @@ func build(g *gateway.Gateway, req *http.Request, t *gateway.Trace, resp *http.R
 	if rep.Outcome == Allowed && t.Route != nil {
 		rep.Backend = explainBackend(t, sent, status, body, sec)
 	}
+	if t.Revocation != nil {
+		explainRevocation(rep, g, t, unread, sec)
+	}
 	return rep
+}
+
+// explainRevocation says how the revocation check went. A token that was
+// not checked leaves an allowed request undecided: the running gateway
+// allows it unless its list revokes the token (the response and the backend
+// shown are what it gets if not). A denial stands either way.
+func explainRevocation(rep *Report, g *gateway.Gateway, t *gateway.Trace, unread string, sec *secrets) {
+	r := t.Revocation
+	p := &RevocationPart{Checked: r.Checked, Revoked: r.Revoked}
+	rep.Revocation = p
+	if !r.Checked {
+		if unread == "" {
+			unread = "the list was not read"
+		}
+		p.Detail = "not checked: " + unread
+		if rep.Outcome == Allowed {
+			rep.Outcome = Undecided
+			rep.Decision = "UNDECIDED: ALLOW unless the token is revoked (the revocation list was not read)"
+		}
+		return
+	}
+	entries := g.Revocations().Entries()
+	if !r.Revoked {
+		p.Detail = fmt.Sprintf("not revoked: the list read from Redis (%d %s) revokes neither its jti nor its subject", len(entries), plural(len(entries), "entry", "entries"))
+		return
+	}
+	p.Detail = "revoked: the list read from Redis " + sec.conceal(revokedBy(entries, t.JWT.Identity))
+}
+
+// revokedBy names the entry of entries that revokes the token of id.
+func revokedBy(entries []revocation.Entry, id *jwtauth.Identity) string {
+	var jti, sub string
+	if id != nil {
+		jti, _ = id.Claims.Get("jti")
+		sub = id.Subject
+	}
+	for _, e := range entries {
+		switch {
+		case jti != "" && e.JTI == jti:
+			return fmt.Sprintf("revokes its jti %q", jti)
+		case sub != "" && e.Sub == sub:
+			return fmt.Sprintf("revokes the tokens of its subject %q issued before %s (or without iat)", sub, e.Before.Format(time.RFC3339))
+		}
+	}
+	return "revokes it"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func statusLine(status int, body string) string {

@@ -60,6 +60,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	if l := r.Lambda; l != nil {
 		r.writeLambda(tw, l)
 	}
+	if rv := r.Revocation; rv != nil {
+		m := "·"
+		if rv.Checked {
+			m = mark(!rv.Revoked)
+		}
+		tw.line("revocation", m, rv.Detail)
+	}
 
 	ok := "✓"
 	if r.Outcome != Allowed {
@@ -96,7 +103,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			tw.line("backend", "·", b.Detail)
 		}
 	}
-	if r.Outcome == Undecided {
+	if r.Outcome == Undecided && r.Response.Status == 0 {
 		tw.line("response", "·", "not decided")
 	} else {
 		tw.line("response", "·", fmt.Sprintf("%d %s", r.Response.Status, r.Response.Body))

@@ -104,5 +104,19 @@ func (ex *exchange) revoked(rl *revocation.List) bool {
 	c := ex.ident.Claims
 	jti, _ := c.Get("jti")
 	iat, _ := c.Get("iat")
-	return rl.Revoked(jti, ex.ident.Subject, iat)
+	revoked := rl.Revoked(jti, ex.ident.Subject, iat)
+	if ex.trace != nil {
+		ex.trace.Revocation = &RevocationTrace{Checked: true, Revoked: revoked}
+	}
+	return revoked
+}
+
+// revocationChecked says whether the token is checked against rl: always
+// when serving; when tracing, only once rl was read (see RevocationTrace).
+func (ex *exchange) revocationChecked(rl *revocation.List) bool {
+	if ex.trace == nil || rl.Loaded() {
+		return true
+	}
+	ex.trace.Revocation = &RevocationTrace{}
+	return false
 }

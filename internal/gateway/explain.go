@@ -35,6 +35,10 @@ type Trace struct {
 	JWT    *JWTTrace
 	Lambda *lambdaauth.Trace
 
+	// Revocation is the revocation check of a token a jwt authorizer
+	// verified; nil when revocation is off or no token got that far.
+	Revocation *RevocationTrace
+
 	// Event is the event a lambda_proxy integration's function would
 	// receive; the function is not invoked while tracing.
 	Event []byte
@@ -74,6 +78,17 @@ type JWTTrace struct {
 	Scopes   []string // the route's authorization_scopes
 }
 
+// RevocationTrace is the revocation check of a verified token. A traced
+// request whose gateway never read its revocation list is not checked
+// (Checked false) and goes on as if the token were not revoked: the list
+// that decides is the serving gateway's, which the tracer (explain) could
+// not read, so the refusal every JWT gets from a replica without its copy
+// (revocations_unavailable) would say nothing about the running gateway.
+type RevocationTrace struct {
+	Checked bool // the token was checked against a list read in full
+	Revoked bool // it is revoked (Checked only)
+}
+
 // CORSTrace is the CORS stage's decision for the request.
 type CORSTrace struct {
 	Origin    string // the request's Origin; "": none sent, so no CORS headers
@@ -100,8 +115,9 @@ type Note struct {
 
 // ServeTraced serves r exactly as ServeHTTP does, recording in t what was
 // decided, except that lambda_proxy functions are never invoked (t.Event
-// holds their event) and Lambda authorizers are invoked only when
-// t.Invoke. Backends are reached through Deps.Transport: give the gateway
+// holds their event), Lambda authorizers are invoked only when t.Invoke,
+// and a revocation list the gateway never read is not consulted (see
+// RevocationTrace) rather than refuse every JWT. Backends are reached through Deps.Transport: give the gateway
 // one that records rather than sends.
 func (g *Gateway) ServeTraced(w http.ResponseWriter, r *http.Request, t *Trace) {
 	g.serveHTTP(w, r, t)

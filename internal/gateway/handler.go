@@ -383,7 +383,7 @@ func (a *jwtAuthorizer) authorize(ex *exchange, rt *Route) bool {
 		return false
 	}
 	ex.ident = id
-	if rl := ex.g.revocations; rl != nil && ex.revoked(rl) {
+	if rl := ex.g.revocations; rl != nil && ex.revocationChecked(rl) && ex.revoked(rl) {
 		if rl.Loaded() {
 			ex.w.Header().Set("WWW-Authenticate", answer.RevokedToken)
 			ex.reject(gwresponse.Unauthorized, http.StatusUnauthorized, answer.Unauthorized, "revoked")

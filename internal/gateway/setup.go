@@ -484,6 +484,15 @@ func (g *Gateway) Start(ctx context.Context) {
 	if g.revocations != nil {
 		g.revocations.Start()
 	}
+	g.StartFunctions(ctx)
+}
+
+// StartFunctions starts the processes of functions new to this gateway, as
+// Start does; Close stops them. With StartAuthorizers it is what
+// `portcullis explain --invoke` needs: Start would also follow the
+// revocation list, whose copy in explain's own process is not the running
+// gateway's (explain reads the list itself, see revocation.List.Load).
+func (g *Gateway) StartFunctions(ctx context.Context) {
 	g.startFunctions(context.WithoutCancel(ctx))
 }
 

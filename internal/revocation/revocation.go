@@ -190,6 +190,12 @@ func (l *List) resync(ctx context.Context) error {
 	return errors.New("revocation: the list kept changing during a full read")
 }
 
+// Load reads the list in full once, without following its changes (Start
+// follows them): for a tool that needs the list as it is now (`portcullis
+// explain`). On failure the copy stays as it was and the error says why. A
+// List that never held an entry writes nothing to the store.
+func (l *List) Load(ctx context.Context) error { return l.resync(ctx) }
+
 // Loaded reports whether the list was read in full at least once. Until
 // then Revoked reports every token revoked.
 func (l *List) Loaded() bool { return l.loaded.Load() }

@@ -44,6 +44,44 @@ func validate(f *config.File, d gateway.Deps) (*gateway.Gateway, *tlsconf.Bundle
 	return nil, nil, errs.Err()
 }
 
+// Warnings reports what serve accepts and an operator should still know,
+// each at its key: check prints them, serve logs them as it starts. Today
+// one: an admin_listen that the network reaches (adminExposure).
+func Warnings(f *config.File) config.Errors {
+	var out config.Errors
+	if w := adminExposure(f); w != nil {
+		out = append(out, *w)
+	}
+	return out
+}
+
+// adminExposure warns of an admin_listen on a TCP address other than
+// loopback: /healthz, /readyz, /metrics and GET /apikeys answer without a
+// token, and admin_token (which only POST /reload and /revocations need)
+// would cross the network in clear text. It is no error: a firewall or a
+// network policy may keep the network out (the Kubernetes manifests listen
+// on every interface for the kubelet's probes).
+func adminExposure(f *config.File) *config.Error {
+	c := &f.Config
+	if c.AdminListen == "" || strings.HasPrefix(c.AdminListen, admin.UnixPrefix) {
+		return nil
+	}
+	a, err := config.ParseListenAddress(c.AdminListen)
+	if err != nil || a.Loopback() {
+		return nil // a wrong address is checkListeners' problem
+	}
+	open := "/healthz, /readyz and /metrics answer anyone who reaches it"
+	if c.APIKeys != nil {
+		open += ", and so does GET /apikeys (each API key's name, id, plan and usage)"
+	}
+	guarded := "POST /reload and /revocations are off without admin_token"
+	if c.AdminToken != "" {
+		guarded = "POST /reload and /revocations take admin_token, which crosses the network in clear text (the admin listener has no TLS)"
+	}
+	return f.Errorf("admin_listen", "%s is not a loopback address: %s; %s. Keep the admin listener on 127.0.0.1, a Unix socket (unix:PATH) or a network only operators reach (a firewall, a Kubernetes NetworkPolicy); behind one, this warning is expected",
+		c.AdminListen, open, guarded)
+}
+
 // checkListeners checks listen and admin_listen (an issuer's listen is
 // checked with the issuer) and the listener limits of the server block,
 // and that no two listeners, the issuers' included, would take one port.

@@ -153,3 +153,27 @@ func TestCheckAcceptsListenAddresses(t *testing.T) {
 		t.Error("check created the issuer's key directory")
 	}
 }
+
+// serve logs check's warnings as it starts, at their file:line: an
+// admin_listen on every interface; none for loopback.
+func TestServeLogsANetworkAdminListener(t *testing.T) {
+	const routes = "routes:\n  - route: GET /a\n    integration: {type: mock}\n"
+	for _, tt := range []struct {
+		admin string
+		warn  bool
+	}{{"0.0.0.0:0", true}, {"127.0.0.1:0", false}} {
+		t.Run(tt.admin, func(t *testing.T) {
+			r := start(t, "listen: 127.0.0.1:0\nadmin_listen: "+tt.admin+"\n"+routes)
+			found := false
+			for _, rec := range r.logs.Records() {
+				msg, _ := rec["msg"].(string)
+				if strings.Contains(msg, "admin_listen") && strings.Contains(msg, "is not a loopback address") {
+					found = rec["level"] == "WARN" && rec["key"] == "admin_listen" && strings.Contains(msg, "portcullis.yaml:2:15: admin_listen: ")
+				}
+			}
+			if found != tt.warn {
+				t.Errorf("warning logged: %v, want %v\n%s", found, tt.warn, r.logs.String())
+			}
+		})
+	}
+}

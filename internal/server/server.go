@@ -140,6 +140,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range Warnings(f) {
+		s.log.Warn(w.Error(), "key", w.Path)
+	}
 	if err := s.accessOut.Open(); err != nil {
 		return err
 	}
