@@ -23,6 +23,8 @@ const MaxRevocationBody = 16 << 10
 //	DELETE /revocations  ?jti=... or ?sub=... (or the same JSON body)
 //
 // /revocations needs admin_token (Bearer) and is off (404) without it.
+// GET /apikeys needs admin_token too when one is set: it names every key
+// and its use; without admin_token it answers as /metrics does.
 func (o Options) limitEndpoints(mux *http.ServeMux) {
 	mux.HandleFunc("GET /apikeys", o.listKeys)
 	mux.HandleFunc("GET /revocations", o.listRevocations)
@@ -31,6 +33,9 @@ func (o Options) limitEndpoints(mux *http.ServeMux) {
 }
 
 func (o Options) listKeys(w http.ResponseWriter, r *http.Request) {
+	if o.Token != nil && o.Token() != "" && !o.authorized(w, r, "") {
+		return
+	}
 	var st *apikey.Stage
 	if o.APIKeys != nil {
 		st = o.APIKeys()

@@ -70,7 +70,10 @@ func TestRevocationEndpoints(t *testing.T) {
 		{"reinstate by body", srv.URL, "DELETE", "/revocations", good, `{"sub":"b"}`, 200, `"reinstated":{"sub":"b"}`},
 		{"reinstate nothing", srv.URL, "DELETE", "/revocations", good, "", 400, "give jti or sub"},
 		{"list empty", srv.URL, "GET", "/revocations", good, "", 200, `"count":0`},
-		{"api keys off", srv.URL, "GET", "/apikeys", "", "", 404, "api_keys is not configured"},
+		{"api keys need the token when one is set", srv.URL, "GET", "/apikeys", "", "", 401, "Unauthorized"},
+		{"api keys, wrong token", srv.URL, "GET", "/apikeys", "Bearer nope", "", 401, "Unauthorized"},
+		{"api keys off", srv.URL, "GET", "/apikeys", good, "", 404, "api_keys is not configured"},
+		{"api keys without admin_token: open", off.URL, "GET", "/apikeys", "", "", 404, "api_keys is not configured"},
 	}
 	for _, c := range cases {
 		code, body := do(c.base, c.method, c.path, c.auth, c.body)

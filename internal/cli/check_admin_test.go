@@ -36,8 +36,11 @@ func TestCheckWarnsOfANetworkAdminListener(t *testing.T) {
 		}, nil},
 		{"with admin_token: the token does not guard the rest", "0.0.0.0:22190", "admin_token: 0123456789abcdef0123\n", []string{
 			"/healthz, /readyz and /metrics answer anyone who reaches it",
-			"POST /reload and /revocations take admin_token, which crosses the network in clear text",
+			"POST /reload, /revocations and GET /apikeys take admin_token, which crosses the network in clear text",
 		}, []string{"are off without admin_token"}},
+		{"with api keys and admin_token: GET /apikeys takes the token", "0.0.0.0:22190", "admin_token: 0123456789abcdef0123\napi_keys: {keys_file: api-keys.yaml}\n", []string{
+			"GET /apikeys take admin_token",
+		}, []string{"and so does GET /apikeys"}},
 		{"IPv4 loopback", "127.0.0.1:22190", "", nil, nil},
 		{"IPv6 loopback", "\"[::1]:22190\"", "", nil, nil},
 		{"localhost", "localhost:22190", "", nil, nil},

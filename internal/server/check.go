@@ -56,9 +56,9 @@ func Warnings(f *config.File) config.Errors {
 }
 
 // adminExposure warns of an admin_listen on a TCP address other than
-// loopback: /healthz, /readyz, /metrics and GET /apikeys answer without a
-// token, and admin_token (which only POST /reload and /revocations need)
-// would cross the network in clear text. It is no error: a firewall or a
+// loopback: /healthz, /readyz and /metrics answer without a token (GET
+// /apikeys too when no admin_token is set), and admin_token would cross
+// the network in clear text. It is no error: a firewall or a
 // network policy may keep the network out (the Kubernetes manifests listen
 // on every interface for the kubelet's probes).
 func adminExposure(f *config.File) *config.Error {
@@ -71,12 +71,12 @@ func adminExposure(f *config.File) *config.Error {
 		return nil // a wrong address is checkListeners' problem
 	}
 	open := "/healthz, /readyz and /metrics answer anyone who reaches it"
-	if c.APIKeys != nil {
+	if c.APIKeys != nil && c.AdminToken == "" {
 		open += ", and so does GET /apikeys (each API key's name, id, plan and usage)"
 	}
 	guarded := "POST /reload and /revocations are off without admin_token"
 	if c.AdminToken != "" {
-		guarded = "POST /reload and /revocations take admin_token, which crosses the network in clear text (the admin listener has no TLS)"
+		guarded = "POST /reload, /revocations and GET /apikeys take admin_token, which crosses the network in clear text (the admin listener has no TLS)"
 	}
 	return f.Errorf("admin_listen", "%s is not a loopback address: %s; %s. Keep the admin listener on 127.0.0.1, a Unix socket (unix:PATH) or a network only operators reach (a firewall, a Kubernetes NetworkPolicy); behind one, this warning is expected",
 		c.AdminListen, open, guarded)

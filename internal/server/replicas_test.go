@@ -158,7 +158,7 @@ func TestReplicasShareRevocationsAndQuotas(t *testing.T) {
 	if passed != 5 || limited != 4 {
 		t.Errorf("%d passed and %d were limited; want 5 and 4 (one quota of 5 across the replicas)", passed, limited)
 	}
-	if code, body := get(t, rs[2].admin+"/apikeys"); code != 200 || !strings.Contains(body, `"used":9`) || !strings.Contains(body, `"name":"client"`) || strings.Contains(body, value) {
+	if code, body := adminDo(t, "GET", rs[2].admin+"/apikeys", ""); code != 200 || !strings.Contains(body, `"used":9`) || !strings.Contains(body, `"name":"client"`) || strings.Contains(body, value) {
 		t.Errorf("GET /apikeys: %d %s", code, body)
 	}
 
