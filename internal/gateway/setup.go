@@ -333,8 +333,9 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 				errs = append(errs, *f.Errorf(at+".request_parameters", "%v", err))
 			}
 		}
+		params := key.ParamNames()
 		for _, name := range m.PathParamNames() {
-			if params := key.ParamNames(); !slices.Contains(params, name) {
+			if !slices.Contains(params, name) {
 				has := "none"
 				if len(params) > 0 {
 					has = strings.Join(params, ", ")

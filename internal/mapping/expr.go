@@ -160,8 +160,11 @@ func parseText(s string) (value, error) {
 // markSegments marks the parts that read the greedy path parameter named
 // greedy ("" for none) as runs of path segments.
 func (v *value) markSegments(greedy string) {
+	if greedy == "" {
+		return
+	}
 	for i := range v.parts {
-		if p := &v.parts[i]; greedy != "" && p.kind == partPathParam && p.text == greedy {
+		if p := &v.parts[i]; p.kind == partPathParam && p.text == greedy {
 			p.segments = true
 		}
 	}
