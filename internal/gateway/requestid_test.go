@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -95,19 +94,13 @@ routes:
 // the final answer.
 func newRawForgingBackend(t *testing.T) string {
 	t.Helper()
-	return testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
-		for {
-			req, err := http.ReadRequest(r)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, req.Body)
-			if req.URL.Path == "/hints" {
-				io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\nApigw-Requestid: forged-103\r\n\r\n")
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApigw-Requestid: forged\r\napigw-requestid: forged-lower\r\n\r\nok")
+	return testbackend.NewRaw(t, testbackend.EachRequest(func(c net.Conn, req *http.Request) bool {
+		if req.URL.Path == "/hints" {
+			io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\nApigw-Requestid: forged-103\r\n\r\n")
 		}
-	}).Addr
+		_, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApigw-Requestid: forged\r\napigw-requestid: forged-lower\r\n\r\nok")
+		return err == nil
+	})).Addr
 }
 
 // TestMockHeaders: a mock's answer carries its configured headers, the
