@@ -8,11 +8,9 @@ import (
 	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/testbackend"
 	"github.com/portcullis/portcullis/internal/testlog"
 )
@@ -111,20 +109,11 @@ func TestMockHeaders(t *testing.T) {
 	if c := textproto.CanonicalMIMEHeaderKey(RequestIDResponseHeader); c != RequestIDResponseHeader {
 		t.Fatalf("RequestIDResponseHeader %q is not canonical (%q)", RequestIDResponseHeader, c)
 	}
-	f, err := config.Parse("test.yaml", []byte(`listen: 127.0.0.1:0
+	srv, _, _ := gatewayServer(t, `listen: 127.0.0.1:0
 routes:
   - route: ANY /m
     integration: {type: mock, status: 201, body: hello, headers: {x-kind: mock, content-length: "999"}}
-`), os.LookupEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := Build(f, Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
+`, Deps{})
 	ids := map[string]bool{}
 	for _, method := range []string{"GET", "HEAD", "GET"} {
 		req, _ := http.NewRequest(method, srv.URL+"/m", nil)
