@@ -124,10 +124,10 @@ func wrapActive(f func(net.Conn, http.ConnState)) func(net.Conn, http.ConnState)
 	}
 }
 
-// gatewayServer builds cfg and serves it on a real loopback server with its
-// own transport, so that its connections can be counted and closed.
-// gatewayServer builds the gateway for cfg with d (its own Transport, and
-// logs discarded, unless d brings them) and serves it until the test ends.
+// gatewayServer builds the gateway for cfg with d (its own Transport, so
+// that its connections can be counted and closed, and logs discarded,
+// unless d brings them) and serves it on a real loopback server until the
+// test ends.
 func gatewayServer(t *testing.T, cfg string, d Deps) (*httptest.Server, *proxy.Transport, *Gateway) {
 	t.Helper()
 	f, err := config.Parse(filepath.Join(t.TempDir(), "fault.yaml"), []byte(cfg), os.LookupEnv)

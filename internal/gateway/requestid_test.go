@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -9,11 +8,9 @@ import (
 	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/testbackend"
 	"github.com/portcullis/portcullis/internal/testlog"
 )
@@ -95,19 +92,13 @@ routes:
 // the final answer.
 func newRawForgingBackend(t *testing.T) string {
 	t.Helper()
-	return testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
-		for {
-			req, err := http.ReadRequest(r)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, req.Body)
-			if req.URL.Path == "/hints" {
-				io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\nApigw-Requestid: forged-103\r\n\r\n")
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApigw-Requestid: forged\r\napigw-requestid: forged-lower\r\n\r\nok")
+	return testbackend.NewRaw(t, testbackend.EachRequest(func(c net.Conn, req *http.Request) bool {
+		if req.URL.Path == "/hints" {
+			io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\nApigw-Requestid: forged-103\r\n\r\n")
 		}
-	}).Addr
+		_, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApigw-Requestid: forged\r\napigw-requestid: forged-lower\r\n\r\nok")
+		return err == nil
+	})).Addr
 }
 
 // TestMockHeaders: a mock's answer carries its configured headers, the
@@ -118,20 +109,11 @@ func TestMockHeaders(t *testing.T) {
 	if c := textproto.CanonicalMIMEHeaderKey(RequestIDResponseHeader); c != RequestIDResponseHeader {
 		t.Fatalf("RequestIDResponseHeader %q is not canonical (%q)", RequestIDResponseHeader, c)
 	}
-	f, err := config.Parse("test.yaml", []byte(`listen: 127.0.0.1:0
+	srv, _, _ := gatewayServer(t, `listen: 127.0.0.1:0
 routes:
   - route: ANY /m
     integration: {type: mock, status: 201, body: hello, headers: {x-kind: mock, content-length: "999"}}
-`), os.LookupEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := Build(f, Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
+`, Deps{})
 	ids := map[string]bool{}
 	for _, method := range []string{"GET", "HEAD", "GET"} {
 		req, _ := http.NewRequest(method, srv.URL+"/m", nil)

@@ -9,7 +9,6 @@ package proxy
 // or a failure, never the planted one.
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -70,7 +69,7 @@ func TestDesyncExtraBytes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lateGo, lateDone := make(chan struct{}), make(chan struct{})
-			be := testbackend.NewRaw(t, eachRequest(func(c net.Conn, req *http.Request) bool {
+			be := testbackend.NewRaw(t, testbackend.EachRequest(func(c net.Conn, req *http.Request) bool {
 				if id := req.Header.Get(RequestIDHeader); id != "first" {
 					io.WriteString(c, echo(id))
 					return true
@@ -129,7 +128,7 @@ func TestDesyncAmbiguousFraming(t *testing.T) {
 		{"bare CR", "HTTP/1.1 200 OK\r\nX-A: a\rContent-Length: 30\r\nContent-Length: 2\r\n\r\nok" + planted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			be := testbackend.NewRaw(t, eachRequest(func(c net.Conn, req *http.Request) bool {
+			be := testbackend.NewRaw(t, testbackend.EachRequest(func(c net.Conn, req *http.Request) bool {
 				if id := req.Header.Get(RequestIDHeader); id != "first" {
 					io.WriteString(c, echo(id))
 					return true
@@ -160,7 +159,7 @@ func TestDesyncAmbiguousFraming(t *testing.T) {
 // failure, never another client's, and every request the backend answered
 // honestly gets its answer.
 func TestDesyncStorm(t *testing.T) {
-	be := testbackend.NewRaw(t, eachRequest(func(c net.Conn, req *http.Request) bool {
+	be := testbackend.NewRaw(t, testbackend.EachRequest(func(c net.Conn, req *http.Request) bool {
 		id := req.Header.Get(RequestIDHeader)
 		var n int
 		fmt.Sscanf(id, "c%d-", &n)
@@ -230,22 +229,5 @@ func TestDesyncStorm(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
-	}
-}
-
-// eachRequest serves a backend connection's requests in turn, each read
-// whole, with answer; answer returns false to close the connection.
-func eachRequest(answer func(c net.Conn, req *http.Request) bool) func(net.Conn, *bufio.Reader) {
-	return func(c net.Conn, r *bufio.Reader) {
-		for {
-			req, err := http.ReadRequest(r)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, req.Body)
-			if !answer(c, req) {
-				return
-			}
-		}
 	}
 }

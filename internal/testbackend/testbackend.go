@@ -48,6 +48,25 @@ func NewRaw(tb testing.TB, serve func(c net.Conn, r *bufio.Reader)) *Raw {
 	return b
 }
 
+// EachRequest is a NewRaw serve function that reads a connection's
+// requests in turn, each with its body read whole, and hands each to
+// answer, which writes the answer to c itself (a hostile one, if it likes)
+// and returns false to close the connection.
+func EachRequest(answer func(c net.Conn, req *http.Request) bool) func(net.Conn, *bufio.Reader) {
+	return func(c net.Conn, r *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(r)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			if !answer(c, req) {
+				return
+			}
+		}
+	}
+}
+
 // Fixed starts a loopback backend that answers every HTTP/1.1 request on a
 // keep-alive connection with a fixed 200 "ok", parsing no more than it
 // must (requests must have no body), so that a profile of a proxied
