@@ -37,14 +37,14 @@ func TestAccessLog(t *testing.T) {
     Properties:
       AccessLogSettings:
         DestinationArn: !GetAtt Logs.Arn
-        Format: '$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId'
+        Format: '$context.requestId $context.routeKey ($context.protocol) answered $context.status, $context.responseLength bytes, to $context.identity.sourceIp at $context.requestTime'
   OtherApi:
     Type: AWS::Serverless::HttpApi
     Properties:
       AccessLogSettings: {Format: '$context.requestId'}
   Logs: {Type: AWS::Logs::LogGroup}
 `, "HttpApi", "ApiId",
-			`$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId`,
+			`$context.requestId $context.routeKey ($context.protocol) answered $context.status, $context.responseLength bytes, to $context.identity.sourceIp at $context.requestTime`,
 			[]string{"MainApi.Properties.AccessLogSettings.DestinationArn (at access_log.output): DestinationArn: the access log goes to stderr",
 				"OtherApi.Properties.AccessLogSettings (at access_log): Portcullis writes one API's access log, MainApi's"}},
 		{"rest api with Fn::Sub", `
