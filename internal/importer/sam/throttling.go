@@ -15,9 +15,6 @@ import (
 // ThrottlingBurstLimit and ThrottlingRateLimit become `throttling:`; the
 // logging, metrics and caching settings beside them are noted.
 
-// throttleKeys are the settings `throttling:` carries.
-var throttleKeys = map[string]bool{"ThrottlingBurstLimit": true, "ThrottlingRateLimit": true}
-
 // eventSettings is an HttpApi event's RouteSettings, for its route.
 type eventSettings struct {
 	route, src string
