@@ -28,6 +28,16 @@ type api struct {
 	events   []eventSettings // the HttpApi events' RouteSettings
 }
 
+// setStageProp gives the API property k, value v, taken from a plain
+// CloudFormation API's stage at src.
+func (a *api) setStageProp(k string, v any, src string) {
+	if a.stageSrc == nil {
+		a.stageSrc = map[string]string{}
+	}
+	a.props[k] = v
+	a.stageSrc[k] = src
+}
+
 // propSrc is where the API's property k was written.
 func (a *api) propSrc(k string) string {
 	if s, ok := a.stageSrc[k]; ok {

@@ -328,20 +328,15 @@ func (t *translator) deploymentStage(a *api, p cfnPart, applies bool) {
 		return
 	}
 	t.noteUnknown("api", src, sd, "has no Portcullis equivalent", "AccessLogSetting", "MethodSettings", "ThrottlingBurstLimit", "ThrottlingRateLimit")
-	if a.stageSrc == nil {
-		a.stageSrc = map[string]string{}
-	}
 	for _, k := range []string{"AccessLogSetting", "MethodSettings"} {
 		if sd[k] != nil {
-			a.props[k] = sd[k]
-			a.stageSrc[k] = src + "." + k
+			a.setStageProp(k, sd[k], src+"."+k)
 		}
 	}
 	// The stage-wide limits are the default every method's settings
 	// refine, as DefaultRouteSettings are an HTTP API's.
 	if sd["ThrottlingBurstLimit"] != nil || sd["ThrottlingRateLimit"] != nil {
-		a.props["DefaultRouteSettings"] = map[string]any{"ThrottlingBurstLimit": sd["ThrottlingBurstLimit"], "ThrottlingRateLimit": sd["ThrottlingRateLimit"]}
-		a.stageSrc["DefaultRouteSettings"] = src
+		a.setStageProp("DefaultRouteSettings", map[string]any{"ThrottlingBurstLimit": sd["ThrottlingBurstLimit"], "ThrottlingRateLimit": sd["ThrottlingRateLimit"]}, src)
 	}
 }
 
@@ -361,11 +356,7 @@ func (t *translator) stageSettings(a *api, stages []cfnPart, applies *cfnPart, k
 			switch {
 			case !ok:
 			case applies != nil && p.name == applies.name:
-				if a.stageSrc == nil {
-					a.stageSrc = map[string]string{}
-				}
-				a.props[k] = v
-				a.stageSrc[k] = p.src() + "." + k
+				a.setStageProp(k, v, p.src()+"."+k)
 			case applies == nil:
 				t.res.Skip("api", p.src()+"."+k, "the stage has no StageName; its settings are not carried over")
 			default:
