@@ -2,6 +2,7 @@ package sam
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/importer"
@@ -183,7 +184,7 @@ func (t *translator) integration(in map[string]any, src string, skip ...string) 
 			}
 			out["responses"] = responses
 		default:
-			if !contains(skip, k) {
+			if !slices.Contains(skip, k) {
 				out[strings.ToLower(k[:1])+k[1:]] = v
 			}
 		}
@@ -196,19 +197,10 @@ func asList(v any) []any {
 	return l
 }
 
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
 // noteUnknown notes each property of p that known does not name.
 func (t *translator) noteUnknown(path, src string, props map[string]any, why string, known ...string) {
 	for _, k := range sortedKeys(props) {
-		if !contains(known, k) {
+		if !slices.Contains(known, k) {
 			t.res.Skip(path, src+"."+k, "%s %s", k, why)
 		}
 	}

@@ -2,6 +2,7 @@ package sam
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -68,7 +69,7 @@ func (t *translator) routeSettings(out []importer.RouteThrottle, route, src stri
 func (t *translator) noteStageSettings(src string, m map[string]any, known ...string) {
 	var other []string
 	for _, k := range sortedKeys(m) {
-		if !contains(known, k) {
+		if !slices.Contains(known, k) {
 			other = append(other, k)
 		}
 	}
