@@ -101,3 +101,22 @@ Resources:
 		})
 	}
 }
+
+// TestCloudFormationAPIKeyRequiredFailsClosed: an AWS::ApiGateway::Method's
+// ApiKeyRequired from a String parameter ("true") requires the key, as the
+// SAM one does; it was read as false and the method served open.
+func TestCloudFormationAPIKeyRequiredFailsClosed(t *testing.T) {
+	tmpl := "Parameters:\n  Need: {Type: String, Default: \"true\"}\nResources:" +
+		strings.Replace(cfnRestPets, "      AuthorizationType: NONE\n", "      AuthorizationType: NONE\n      ApiKeyRequired: !Ref Need\n", 1) + cfnRestStage("") + `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: python3.12, Handler: app.handler, CodeUri: fn/}
+`
+	res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Config.Routes; len(r) != 1 || !r[0].APIKeyRequired {
+		t.Errorf("routes %+v; want GET /pets with api_key_required", r)
+	}
+}

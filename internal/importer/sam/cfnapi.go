@@ -252,7 +252,7 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 			}
 			op := map[string]any{}
 			t.security(op, text(get("AuthorizationType")), p.props["AuthorizerId"], p.props["AuthorizationScopes"], p.src())
-			if get("ApiKeyRequired") == true {
+			if _, ok := p.props["ApiKeyRequired"]; ok && t.apiKeyRequired(get("ApiKeyRequired"), p.src()+".ApiKeyRequired", "routes") {
 				op["x-amazon-apigateway-api-key-required"] = true
 			}
 			op["x-amazon-apigateway-integration"] = t.integration(asMap(p.props["Integration"]), p.src()+".Integration")
