@@ -77,7 +77,7 @@ func UsagePlan(r *Result, source, name string, props map[string]any) {
 	at := "usage_plans." + name
 	var p config.UsagePlan
 	if th, ok := props["Throttle"].(map[string]any); ok {
-		rate, rok := number(th["RateLimit"])
+		rate, rok := Number(th["RateLimit"])
 		burst, bok := wholeNumber(th["BurstLimit"])
 		if rok && bok {
 			p.Throttle = &config.UsagePlanThrottle{Rate: rate, Burst: burst}
@@ -112,9 +112,9 @@ func UsagePlan(r *Result, source, name string, props map[string]any) {
 	r.Config.UsagePlans[name] = p
 }
 
-// number reads a number written as any of the types JSON and YAML
-// decoders give, or as a string.
-func number(v any) (float64, bool) {
+// Number reads a number written as any of the types JSON and YAML
+// decoders give, or as a string; ok is false for anything else.
+func Number(v any) (float64, bool) {
 	switch x := v.(type) {
 	case int:
 		return float64(x), true

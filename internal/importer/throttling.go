@@ -56,7 +56,7 @@ func Throttling(r *Result, settings []RouteThrottle) {
 			}
 		}
 		if s.Rate != nil {
-			if f, ok := number(s.Rate); !ok || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+			if f, ok := Number(s.Rate); !ok || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 				r.Skip(at, s.Source+".ThrottlingRateLimit", "ThrottlingRateLimit %v: Portcullis's rate is a number of requests a second, 0 or more (0 refuses every request)", s.Rate)
 			} else {
 				m.limits.Rate = &f

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/portcullis/portcullis/internal/importer"
 )
 
 // obj is a JSON object from an extension's value.
@@ -40,19 +42,7 @@ func str(m obj, key string) string {
 // num returns m[key] as a number; ok is false when it is absent or not a
 // number (numbers written as strings count).
 func num(m obj, key string) (float64, bool) {
-	switch v := m[key].(type) {
-	case float64:
-		return v, true
-	case int:
-		return float64(v), true
-	case json.Number:
-		f, err := v.Float64()
-		return f, err == nil
-	case string:
-		f, err := strconv.ParseFloat(v, 64)
-		return f, err == nil
-	}
-	return 0, false
+	return importer.Number(m[key])
 }
 
 // boolean returns m[key] as a boolean ("true" as a string counts).

@@ -37,14 +37,14 @@ func TestAccessLog(t *testing.T) {
     Properties:
       AccessLogSettings:
         DestinationArn: !GetAtt Logs.Arn
-        Format: '$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId'
+        Format: '$context.requestId $context.routeKey ($context.protocol) answered $context.status, $context.responseLength bytes, to $context.identity.sourceIp at $context.requestTime'
   OtherApi:
     Type: AWS::Serverless::HttpApi
     Properties:
       AccessLogSettings: {Format: '$context.requestId'}
   Logs: {Type: AWS::Logs::LogGroup}
 `, "HttpApi", "ApiId",
-			`$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId`,
+			`$context.requestId $context.routeKey ($context.protocol) answered $context.status, $context.responseLength bytes, to $context.identity.sourceIp at $context.requestTime`,
 			[]string{"MainApi.Properties.AccessLogSettings.DestinationArn (at access_log.output): DestinationArn: the access log goes to stderr",
 				"OtherApi.Properties.AccessLogSettings (at access_log): Portcullis writes one API's access log, MainApi's"}},
 		{"rest api with Fn::Sub", `
@@ -79,16 +79,7 @@ func TestAccessLog(t *testing.T) {
 			if got := res.Config.AccessLog.Format; got != tc.want {
 				t.Errorf("access_log.format = %q\nwant %q", got, tc.want)
 			}
-			var notes []string
-			for _, n := range res.Notes {
-				notes = append(notes, n.String())
-			}
-			all := strings.Join(notes, "\n")
-			for _, w := range tc.notes {
-				if !strings.Contains(all, w) {
-					t.Errorf("no note with %q in:\n%s", w, all)
-				}
-			}
+			all := strings.Join(wantNotes(t, res, tc.notes), "\n")
 			if strings.Contains(all, "no Portcullis equivalent") && strings.Contains(all, "AccessLog") {
 				t.Errorf("access log settings noted as having no equivalent:\n%s", all)
 			}
@@ -113,16 +104,7 @@ func TestAccessLogCloudFormation(t *testing.T) {
 		want       string   // access_log.format
 		notes      []string // each in one note
 	}{
-		{"http api", `
-  Api:
-    Type: AWS::ApiGatewayV2::Api
-    Properties: {ProtocolType: HTTP, Name: pets}
-  Integration:
-    Type: AWS::ApiGatewayV2::Integration
-    Properties: {ApiId: !Ref Api, IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt Fn.Arn, PayloadFormatVersion: "2.0"}
-  PetsRoute:
-    Type: AWS::ApiGatewayV2::Route
-    Properties: {ApiId: !Ref Api, RouteKey: GET /pets, Target: !Sub "integrations/${Integration}"}
+		{"http api", cfnHTTPPets + `
   Stage:
     Type: AWS::ApiGatewayV2::Stage
     Properties:
@@ -141,53 +123,13 @@ func TestAccessLogCloudFormation(t *testing.T) {
 `, "$context.requestId $context.routeKey us-east-1 $context.status",
 			[]string{"Resources.Stage.Properties.AccessLogSettings.DestinationArn (at access_log.output): DestinationArn: the access log goes to stderr",
 				"Resources.Dev.Properties.AccessLogSettings (at api): Portcullis serves one stage of Api: Stage's settings apply"}},
-		{"rest api", `
-  Api:
-    Type: AWS::ApiGateway::RestApi
-    Properties: {Name: pets}
-  Pets:
-    Type: AWS::ApiGateway::Resource
-    Properties: {RestApiId: !Ref Api, ParentId: !GetAtt Api.RootResourceId, PathPart: pets}
-  PetsGet:
-    Type: AWS::ApiGateway::Method
-    Properties:
-      RestApiId: !Ref Api
-      ResourceId: !Ref Pets
-      HttpMethod: GET
-      AuthorizationType: NONE
-      Integration:
-        Type: AWS_PROXY
-        IntegrationHttpMethod: POST
-        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
-  Deployment:
-    Type: AWS::ApiGateway::Deployment
-    Properties: {RestApiId: !Ref Api}
-  Stage:
-    Type: AWS::ApiGateway::Stage
-    Properties:
-      RestApiId: !Ref Api
-      DeploymentId: !Ref Deployment
-      StageName: v1
+		{"rest api", cfnRestPets + cfnRestStage(`
       AccessLogSetting:
         DestinationArn: arn:aws:logs:us-east-1:123456789012:log-group:api
         Format: '{"requestId":"$context.requestId","path":"$context.resourcePath"}'
-`, `{"requestId":"$context.requestId","path":"$context.resourcePath"}`,
+`), `{"requestId":"$context.requestId","path":"$context.resourcePath"}`,
 			[]string{"Resources.Stage.Properties.AccessLogSetting.DestinationArn (at access_log.output)"}},
-		{"rest api, the deployment's stage", `
-  Api:
-    Type: AWS::ApiGateway::RestApi
-    Properties: {Name: pets}
-  PetsGet:
-    Type: AWS::ApiGateway::Method
-    Properties:
-      RestApiId: !Ref Api
-      ResourceId: !GetAtt Api.RootResourceId
-      HttpMethod: GET
-      AuthorizationType: NONE
-      Integration:
-        Type: AWS_PROXY
-        IntegrationHttpMethod: POST
-        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+		{"rest api, the deployment's stage", cfnRestPets + `
   Deployment:
     Type: AWS::ApiGateway::Deployment
     Properties:
@@ -209,16 +151,7 @@ func TestAccessLogCloudFormation(t *testing.T) {
 			if got := res.Config.AccessLog.Format; got != tc.want {
 				t.Errorf("access_log.format = %q\nwant %q", got, tc.want)
 			}
-			var notes []string
-			for _, n := range res.Notes {
-				notes = append(notes, n.String())
-			}
-			all := strings.Join(notes, "\n")
-			for _, w := range tc.notes {
-				if !strings.Contains(all, w) {
-					t.Errorf("no note with %q in:\n%s", w, all)
-				}
-			}
+			all := strings.Join(wantNotes(t, res, tc.notes), "\n")
 			if strings.Contains(all, "AccessLogSetting has no Portcullis equivalent") || strings.Contains(all, "AccessLogSettings has no Portcullis equivalent") {
 				t.Errorf("access log settings noted as having no equivalent:\n%s", all)
 			}

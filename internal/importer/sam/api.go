@@ -28,6 +28,16 @@ type api struct {
 	events   []eventSettings // the HttpApi events' RouteSettings
 }
 
+// setStageProp gives the API property k, value v, taken from a plain
+// CloudFormation API's stage at src.
+func (a *api) setStageProp(k string, v any, src string) {
+	if a.stageSrc == nil {
+		a.stageSrc = map[string]string{}
+	}
+	a.props[k] = v
+	a.stageSrc[k] = src
+}
+
 // propSrc is where the API's property k was written.
 func (a *api) propSrc(k string) string {
 	if s, ok := a.stageSrc[k]; ok {
@@ -82,7 +92,9 @@ func (t *translator) authorizers(a *api) {
 	src := a.src + ".Auth"
 	t.e.at = "authorizers"
 	a.dflt = text(t.e.eval(auth["DefaultAuthorizer"], src+".DefaultAuthorizer"))
-	a.apiKeys = t.e.eval(auth["ApiKeyRequired"], src+".ApiKeyRequired") == true
+	if v, ok := auth["ApiKeyRequired"]; ok {
+		a.apiKeys = t.apiKeyRequired(t.e.eval(v, src+".ApiKeyRequired"), src+".ApiKeyRequired", "authorizers")
+	}
 	defs := asMap(auth["Authorizers"])
 	for _, name := range sortedKeys(defs) {
 		a.auth[name] = t.authorizer(a, name, asMap(defs[name]), src+".Authorizers."+name)
@@ -97,6 +109,26 @@ func (t *translator) authorizers(a *api) {
 			t.res.Skip("authorizers", src+"."+k, "%s has no Portcullis equivalent", k)
 		}
 	}
+}
+
+// apiKeyRequired reads an ApiKeyRequired value v (resolved): a boolean, or
+// "true" or "false" in any case as CloudFormation takes a String
+// parameter's. Anything else is noted at path and read as true, so that a
+// route is never served without the key its template may require.
+func (t *translator) apiKeyRequired(v any, src, path string) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		switch {
+		case strings.EqualFold(x, "true"):
+			return true
+		case strings.EqualFold(x, "false"):
+			return false
+		}
+	}
+	t.res.Skip(path, src, "ApiKeyRequired %v is neither true nor false: the routes it covers require an API key (rather than be served open)", v)
+	return true
 }
 
 // usagePlan carries a REST API's Auth.UsagePlan over: the plan SAM creates
@@ -323,8 +355,9 @@ func (t *translator) eventRoute(ev event) {
 	}
 	auth := asMap(get("Auth"))
 	r.APIKeyRequired = a.apiKeys
-	if v, ok := auth["ApiKeyRequired"].(bool); ok {
-		r.APIKeyRequired = v // the event's setting wins over the API's
+	if v, ok := auth["ApiKeyRequired"]; ok {
+		// The event's setting wins over the API's.
+		r.APIKeyRequired = t.apiKeyRequired(v, ev.src+".Properties.Auth.ApiKeyRequired", fmt.Sprintf("routes[%d]", len(t.res.Config.Routes)))
 	}
 	if r.APIKeyRequired && a.http {
 		skip("it requires an API key, which HTTP APIs do not have (left out rather than served open)")

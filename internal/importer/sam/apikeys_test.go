@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/cli"
+	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // TestServeRESTAPIKeys: a REST API whose Auth.ApiKeyRequired covers every
@@ -38,4 +39,84 @@ func TestServeRESTAPIKeys(t *testing.T) {
 		{"GET", "/reports", key, 429, `{"message":"Limit Exceeded"}`, false},
 		{"GET", "/health", nil, 200, `{"apiKeyId": null, "resource": "/health"}`, false},
 	})
+}
+
+// TestAPIKeyRequiredFailsClosed: ApiKeyRequired written other than as a
+// YAML boolean (a String parameter's "true", an unresolved value), on the
+// API's Auth or an event's, never leaves a route served without its key:
+// "true" in any case requires the key, as CloudFormation reads it, and a
+// value that is not false is noted and the route left out.
+func TestAPIKeyRequiredFailsClosed(t *testing.T) {
+	for _, c := range []struct {
+		name, api, event string
+		required         bool   // the route is kept and requires a key
+		note             string // when the route is left out
+	}{
+		{name: "event, string parameter", event: "!Ref Need", required: true},
+		{name: "api, string parameter", api: "!Ref Need", required: true},
+		{name: "event, string false", event: "'false'", required: false},
+		{name: "event, unreadable", event: "[true]", note: "ApiKeyRequired"},
+		{name: "api, unreadable", api: "{Fn::GetAtt: [Nothing, Arn]}", note: "ApiKeyRequired"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			apiAuth, evAuth := "", ""
+			if c.api != "" {
+				apiAuth = "\n      Auth: {ApiKeyRequired: " + c.api + "}"
+			}
+			if c.event != "" {
+				evAuth = ", Auth: {ApiKeyRequired: " + c.event + "}"
+			}
+			tmpl := `Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Need: {Type: String, Default: "TRUE"}
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1` + apiAuth + `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: fn/
+      Events:
+        A: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /r, Method: get` + evAuth + `}}
+`
+			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			routes := res.Config.Routes
+			if c.note != "" {
+				if len(routes) != 0 && !routes[0].APIKeyRequired {
+					t.Errorf("route served without a key: %+v", routes)
+				}
+				wantNotes(t, res, []string{c.note})
+				return
+			}
+			if len(routes) != 1 || routes[0].APIKeyRequired != c.required {
+				t.Errorf("routes %+v; want one with api_key_required %t", routes, c.required)
+			}
+		})
+	}
+}
+
+// TestCloudFormationAPIKeyRequiredFailsClosed: an AWS::ApiGateway::Method's
+// ApiKeyRequired from a String parameter ("true") requires the key, as the
+// SAM one does; it was read as false and the method served open.
+func TestCloudFormationAPIKeyRequiredFailsClosed(t *testing.T) {
+	tmpl := "Parameters:\n  Need: {Type: String, Default: \"true\"}\nResources:" +
+		strings.Replace(cfnRestPets, "      AuthorizationType: NONE\n", "      AuthorizationType: NONE\n      ApiKeyRequired: !Ref Need\n", 1) + cfnRestStage("") + `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: python3.12, Handler: app.handler, CodeUri: fn/}
+`
+	res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Config.Routes; len(r) != 1 || !r[0].APIKeyRequired {
+		t.Errorf("routes %+v; want GET /pets with api_key_required", r)
+	}
 }

@@ -2,6 +2,7 @@ package sam
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/importer"
@@ -183,7 +184,7 @@ func (t *translator) integration(in map[string]any, src string, skip ...string) 
 			}
 			out["responses"] = responses
 		default:
-			if !contains(skip, k) {
+			if !slices.Contains(skip, k) {
 				out[strings.ToLower(k[:1])+k[1:]] = v
 			}
 		}
@@ -196,19 +197,10 @@ func asList(v any) []any {
 	return l
 }
 
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
 // noteUnknown notes each property of p that known does not name.
 func (t *translator) noteUnknown(path, src string, props map[string]any, why string, known ...string) {
 	for _, k := range sortedKeys(props) {
-		if !contains(known, k) {
+		if !slices.Contains(known, k) {
 			t.res.Skip(path, src+"."+k, "%s %s", k, why)
 		}
 	}
@@ -260,7 +252,7 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 			}
 			op := map[string]any{}
 			t.security(op, text(get("AuthorizationType")), p.props["AuthorizerId"], p.props["AuthorizationScopes"], p.src())
-			if get("ApiKeyRequired") == true {
+			if _, ok := p.props["ApiKeyRequired"]; ok && t.apiKeyRequired(get("ApiKeyRequired"), p.src()+".ApiKeyRequired", "routes") {
 				op["x-amazon-apigateway-api-key-required"] = true
 			}
 			op["x-amazon-apigateway-integration"] = t.integration(asMap(p.props["Integration"]), p.src()+".Integration")
@@ -328,20 +320,15 @@ func (t *translator) deploymentStage(a *api, p cfnPart, applies bool) {
 		return
 	}
 	t.noteUnknown("api", src, sd, "has no Portcullis equivalent", "AccessLogSetting", "MethodSettings", "ThrottlingBurstLimit", "ThrottlingRateLimit")
-	if a.stageSrc == nil {
-		a.stageSrc = map[string]string{}
-	}
 	for _, k := range []string{"AccessLogSetting", "MethodSettings"} {
 		if sd[k] != nil {
-			a.props[k] = sd[k]
-			a.stageSrc[k] = src + "." + k
+			a.setStageProp(k, sd[k], src+"."+k)
 		}
 	}
 	// The stage-wide limits are the default every method's settings
 	// refine, as DefaultRouteSettings are an HTTP API's.
 	if sd["ThrottlingBurstLimit"] != nil || sd["ThrottlingRateLimit"] != nil {
-		a.props["DefaultRouteSettings"] = map[string]any{"ThrottlingBurstLimit": sd["ThrottlingBurstLimit"], "ThrottlingRateLimit": sd["ThrottlingRateLimit"]}
-		a.stageSrc["DefaultRouteSettings"] = src
+		a.setStageProp("DefaultRouteSettings", map[string]any{"ThrottlingBurstLimit": sd["ThrottlingBurstLimit"], "ThrottlingRateLimit": sd["ThrottlingRateLimit"]}, src)
 	}
 }
 
@@ -361,11 +348,7 @@ func (t *translator) stageSettings(a *api, stages []cfnPart, applies *cfnPart, k
 			switch {
 			case !ok:
 			case applies != nil && p.name == applies.name:
-				if a.stageSrc == nil {
-					a.stageSrc = map[string]string{}
-				}
-				a.props[k] = v
-				a.stageSrc[k] = p.src() + "." + k
+				a.setStageProp(k, v, p.src()+"."+k)
 			case applies == nil:
 				t.res.Skip("api", p.src()+"."+k, "the stage has no StageName; its settings are not carried over")
 			default:

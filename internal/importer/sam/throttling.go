@@ -2,6 +2,7 @@ package sam
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,9 +15,6 @@ import (
 // AWS::Serverless::Api, AWS::ApiGateway::Stage). Their
 // ThrottlingBurstLimit and ThrottlingRateLimit become `throttling:`; the
 // logging, metrics and caching settings beside them are noted.
-
-// throttleKeys are the settings `throttling:` carries.
-var throttleKeys = map[string]bool{"ThrottlingBurstLimit": true, "ThrottlingRateLimit": true}
 
 // eventSettings is an HttpApi event's RouteSettings, for its route.
 type eventSettings struct {
@@ -71,7 +69,7 @@ func (t *translator) routeSettings(out []importer.RouteThrottle, route, src stri
 func (t *translator) noteStageSettings(src string, m map[string]any, known ...string) {
 	var other []string
 	for _, k := range sortedKeys(m) {
-		if !contains(known, k) {
+		if !slices.Contains(known, k) {
 			other = append(other, k)
 		}
 	}

@@ -155,16 +155,7 @@ Resources:
 		{"cloudformation http api", `
 Parameters:
   Burst: {Type: String, Default: "8"}
-Resources:
-  Api:
-    Type: AWS::ApiGatewayV2::Api
-    Properties: {ProtocolType: HTTP, Name: pets}
-  Integration:
-    Type: AWS::ApiGatewayV2::Integration
-    Properties: {ApiId: !Ref Api, IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt Fn.Arn, PayloadFormatVersion: "2.0"}
-  PetsRoute:
-    Type: AWS::ApiGatewayV2::Route
-    Properties: {ApiId: !Ref Api, RouteKey: GET /pets, Target: !Sub "integrations/${Integration}"}
+Resources:` + cfnHTTPPets + `
   DefaultStage:
     Type: AWS::ApiGatewayV2::Stage
     Properties:
@@ -183,60 +174,16 @@ Resources:
 			[]string{"Resources.DefaultStage.Properties.DefaultRouteSettings (at api): Portcullis serves one stage of Api: ProdStage's settings apply",
 				"Resources.ProdStage.Properties.DefaultRouteSettings (at api): LoggingLevel",
 				"Resources.ProdStage.Properties.RouteSettings.GET /pets (at api): DataTraceEnabled"}},
-		{"cloudformation rest api", `
-Resources:
-  Api:
-    Type: AWS::ApiGateway::RestApi
-    Properties: {Name: pets}
-  Pets:
-    Type: AWS::ApiGateway::Resource
-    Properties: {RestApiId: !Ref Api, ParentId: !GetAtt Api.RootResourceId, PathPart: pets}
-  PetsGet:
-    Type: AWS::ApiGateway::Method
-    Properties:
-      RestApiId: !Ref Api
-      ResourceId: !Ref Pets
-      HttpMethod: GET
-      AuthorizationType: NONE
-      Integration:
-        Type: AWS_PROXY
-        IntegrationHttpMethod: POST
-        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
-  Deployment:
-    Type: AWS::ApiGateway::Deployment
-    Properties: {RestApiId: !Ref Api}
-  Stage:
-    Type: AWS::ApiGateway::Stage
-    Properties:
-      RestApiId: !Ref Api
-      DeploymentId: !Ref Deployment
-      StageName: v1
+		{"cloudformation rest api", "\nResources:" + cfnRestPets + cfnRestStage(`
       MethodSettings:
         - {ResourcePath: /*, HttpMethod: '*', ThrottlingBurstLimit: 30, ThrottlingRateLimit: 10}
-        - {ResourcePath: /~1pets, HttpMethod: GET, ThrottlingBurstLimit: 3}` + fn(""),
+        - {ResourcePath: /~1pets, HttpMethod: GET, ThrottlingBurstLimit: 3}`) + fn(""),
 			"default 10/30; GET /pets -/3",
 			nil},
 		{"cloudformation rest api, the deployment's stage", `
 Parameters:
   Rate: {Type: Number, Default: 10}
-Resources:
-  Api:
-    Type: AWS::ApiGateway::RestApi
-    Properties: {Name: pets}
-  Pets:
-    Type: AWS::ApiGateway::Resource
-    Properties: {RestApiId: !Ref Api, ParentId: !GetAtt Api.RootResourceId, PathPart: pets}
-  PetsGet:
-    Type: AWS::ApiGateway::Method
-    Properties:
-      RestApiId: !Ref Api
-      ResourceId: !Ref Pets
-      HttpMethod: GET
-      AuthorizationType: NONE
-      Integration:
-        Type: AWS_PROXY
-        IntegrationHttpMethod: POST
-        Uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+Resources:` + cfnRestPets + `
   Deployment:
     Type: AWS::ApiGateway::Deployment
     Properties:
@@ -260,16 +207,7 @@ Resources:
 			if got := throttlingText(res.Config.Throttling); got != tc.want {
 				t.Errorf("throttling = %q\nwant %q", got, tc.want)
 			}
-			var notes []string
-			for _, n := range res.Notes {
-				notes = append(notes, n.String())
-			}
-			all := strings.Join(notes, "\n")
-			for _, w := range tc.notes {
-				if !strings.Contains(all, w) {
-					t.Errorf("no note with %q in:\n%s", w, all)
-				}
-			}
+			notes := wantNotes(t, res, tc.notes)
 			for _, n := range notes {
 				if strings.Contains(n, "Settings") && strings.Contains(n, "no Portcullis equivalent") && !strings.Contains(n, "logging, metrics and caching") {
 					t.Errorf("a stage's settings noted as having no equivalent: %s", n)
