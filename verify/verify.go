@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -148,12 +147,9 @@ func FromGatewayConfig(ctx context.Context, path, authorizer string) (*Verifier,
 		Issuer:     a.Issuer,
 		Audience:   a.Audience,
 		JWKSURI:    a.JWKSURI,
-		JWKSFile:   a.JWKSFile,
+		JWKSFile:   f.Resolve(a.JWKSFile),
 		Algorithms: a.Algorithms,
 		ClockSkew:  a.ClockSkew.Std(),
-	}
-	if c.JWKSFile != "" && !filepath.IsAbs(c.JWKSFile) {
-		c.JWKSFile = filepath.Join(filepath.Dir(path), c.JWKSFile)
 	}
 	if a.HMACSecret != "" {
 		c.HMACSecret = []byte(a.HMACSecret)
@@ -174,20 +170,7 @@ func fromIssuers(ctx context.Context, f *config.File, name string, a config.Auth
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	list := make([]jwtauth.Settings, len(a.Issuers))
-	for i, is := range a.Issuers {
-		list[i] = jwtauth.Settings{
-			Issuer:     is.Issuer,
-			Audience:   is.Audience,
-			JWKSURI:    is.JWKSURI,
-			JWKSFile:   f.Resolve(is.JWKSFile),
-			Algorithms: a.Algorithms,
-			ClockSkew:  a.ClockSkew.Std(),
-		}
-		for _, r := range is.AdditionalClaims {
-			list[i].ClaimRules = append(list[i].ClaimRules, jwtauth.ClaimRule{Name: r.Name, Values: r.Values, Required: r.Required})
-		}
-	}
+	list := jwtauth.IssuerSettings(f, a)
 	m, err := jwtauth.NewIssuers(name, list, jwtauth.Options{}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)

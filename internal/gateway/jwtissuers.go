@@ -41,25 +41,10 @@ func (g *Gateway) buildIssuers(f *config.File, at, name string, a config.Authori
 	if a.HMACSecret != "" {
 		errs = append(errs, *f.Errorf(at+".hmac_secret", "hmac_secret does not apply to an authorizer with issuers (REST JWT authorizers accept RS* and ES* tokens)"))
 	}
-	list := make([]jwtauth.Settings, len(a.Issuers))
-	for i, is := range a.Issuers {
-		s := jwtauth.Settings{
-			Issuer:          is.Issuer,
-			Audience:        is.Audience,
-			JWKSURI:         is.JWKSURI,
-			JWKSFile:        f.Resolve(is.JWKSFile),
-			Algorithms:      a.Algorithms,
-			ClockSkew:       a.ClockSkew.Std(),
-			RefreshInterval: a.RefreshInterval.Std(),
-			MaxStale:        a.JWKSMaxStale.Std(),
-			CacheSize:       a.CacheSize,
-			JSONClaims:      true,
-		}
-		for _, r := range is.AdditionalClaims {
-			s.ClaimRules = append(s.ClaimRules, jwtauth.ClaimRule{Name: r.Name, Values: r.Values, Required: r.Required})
-		}
-		list[i] = s
-		errs = append(errs, f.Lines(at+".issuers["+strconv.Itoa(i)+"]", s.Validate())...)
+	list := jwtauth.IssuerSettings(f, a)
+	for i := range list {
+		list[i].JSONClaims = true
+		errs = append(errs, f.Lines(at+".issuers["+strconv.Itoa(i)+"]", list[i].Validate())...)
 	}
 	errs = append(errs, f.Lines(at+".issuers", jwtauth.ValidateIssuers(list))...)
 	if err := errs.Err(); err != nil {
