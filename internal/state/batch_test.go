@@ -217,18 +217,18 @@ func TestBatcherTimeoutWhileQueued(t *testing.T) {
 				}()
 			}
 			for range 10 {
-				if err := <-results; !errors.Is(err, context.DeadlineExceeded) {
+				if err := <-results; !timedOut(err) {
 					t.Errorf("a call queued behind a hung pipeline: %v; want the fail_open policy and a timeout", err)
 				}
 			}
 			// The lane's held call gives up at its timeout too; the direct
 			// one is held inside the hook, which no deadline reaches, and
 			// fails on its expired deadline once let go.
-			if err := <-heldErrs; !errors.Is(err, context.DeadlineExceeded) {
+			if err := <-heldErrs; !timedOut(err) {
 				t.Errorf("the call in the hung pipeline: %v; want a timeout", err)
 			}
 			close(release)
-			if err := <-heldErrs; !errors.Is(err, context.DeadlineExceeded) {
+			if err := <-heldErrs; !timedOut(err) {
 				t.Errorf("the direct call held past its deadline: %v; want a timeout", err)
 			}
 			if st.Fallbacks() != 12 {

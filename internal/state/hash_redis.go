@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"time"
 
@@ -137,8 +136,7 @@ func (h *RedisHash) Watch(ctx context.Context, changed func(field, value string,
 			if ctx.Err() != nil {
 				return
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if timedOut(err) {
 				if pending {
 					pending = resync() != nil
 				}

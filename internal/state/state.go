@@ -286,6 +286,15 @@ func (s *Store) fallback() {
 // Fallbacks counts decisions made without the backend since Open.
 func (s *Store) Fallbacks() uint64 { return s.fallbacks.Load() }
 
+// timedOut reports whether err is a deadline running out. go-redis sets
+// the connection's deadline from the context's, so the same expiry comes
+// back either as the context's DeadlineExceeded or as the connection's
+// net timeout ("i/o timeout"), whichever fires first.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
 // StatusPingLimit bounds Status's ping whatever Timeout is, so that /readyz
 // answers within a readiness probe's timeout (Kubernetes' default is 1 s,
 // the Deployment's 2 s).
@@ -307,11 +316,7 @@ func (s *Store) Status(ctx context.Context) Status {
 		limit := min(s.timeout, StatusPingLimit)
 		cctx, cancel := context.WithTimeout(ctx, limit)
 		err := s.redis.Ping(cctx).Err()
-		// The connection's deadline may fire a moment before the
-		// context's: either is the limit running out.
-		var ne net.Error
-		limited := errors.Is(cctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
-			errors.As(err, &ne) && ne.Timeout()
+		limited := errors.Is(cctx.Err(), context.DeadlineExceeded) || timedOut(err)
 		cancel()
 		switch {
 		case err == nil:
