@@ -16,7 +16,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/portcullis/portcullis/internal/config"
@@ -36,10 +38,12 @@ func TestManifests(t *testing.T) {
 		svc corev1.Service
 		pdb policyv1.PodDisruptionBudget
 		hpa autoscalingv2.HorizontalPodAutoscaler
+		np  networkingv1.NetworkPolicy
 	)
 	targets := map[string]any{
 		"v1/ConfigMap": &cm, "apps/v1/Deployment": &dep, "v1/Service": &svc,
 		"policy/v1/PodDisruptionBudget": &pdb, "autoscaling/v2/HorizontalPodAutoscaler": &hpa,
+		"networking.k8s.io/v1/NetworkPolicy": &np,
 	}
 	seen := map[string]bool{}
 	for doc := range bytes.SplitSeq(out, []byte("\n---\n")) {
@@ -154,9 +158,16 @@ func TestManifests(t *testing.T) {
 	if ref := hpa.Spec.ScaleTargetRef; ref.Kind != "Deployment" || ref.Name != dep.Name {
 		t.Errorf("the autoscaler scales %+v", ref)
 	}
+	// The autoscaler alone sets the count: a Deployment's replicas would
+	// reset the scale at every apply.
+	if dep.Spec.Replicas != nil {
+		t.Errorf("the Deployment sets replicas: %d; the HorizontalPodAutoscaler owns the count", *dep.Spec.Replicas)
+	}
 	if hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas < 2 || pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.IntValue() >= int(*hpa.Spec.MinReplicas) {
 		t.Errorf("minReplicas %v, PDB minAvailable %v: a node drain must be able to evict one pod", hpa.Spec.MinReplicas, pdb.Spec.MinAvailable)
 	}
+
+	checkNetworkPolicy(t, np, labels, ports)
 }
 
 func mustRead(t *testing.T, path string) []byte {
@@ -173,4 +184,82 @@ func exitStderr(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// checkNetworkPolicy: the policy selects the pods and admits ingress only:
+// the proxy port from anywhere, the admin port only from peers that are
+// pods of this namespace or pods of a namespace named by its label, never
+// from every namespace or an address block. ports maps the container's port
+// names to numbers.
+func checkNetworkPolicy(t *testing.T, np networkingv1.NetworkPolicy, podLabels map[string]string, ports map[string]int32) {
+	t.Helper()
+	sel := np.Spec.PodSelector.MatchLabels
+	for k, v := range sel {
+		if podLabels[k] != v {
+			t.Errorf("the NetworkPolicy selects %v, the pods are %v", sel, podLabels)
+		}
+	}
+	if len(sel) == 0 || len(np.Spec.PodSelector.MatchExpressions) != 0 {
+		t.Errorf("the NetworkPolicy selects %+v, want the pods' labels", np.Spec.PodSelector)
+	}
+	if !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
+		t.Errorf("policyTypes %v: ingress is not restricted", np.Spec.PolicyTypes)
+	}
+	// covers tells whether rule admits traffic to the container port name.
+	covers := func(rule networkingv1.NetworkPolicyIngressRule, name string) bool {
+		if len(rule.Ports) == 0 {
+			return true
+		}
+		for _, p := range rule.Ports {
+			if p.Protocol != nil && *p.Protocol != corev1.ProtocolTCP {
+				continue
+			}
+			switch {
+			case p.Port == nil:
+				return true
+			case p.Port.Type == intstr.String:
+				if _, ok := ports[p.Port.StrVal]; !ok {
+					t.Errorf("the NetworkPolicy names port %q, not a container port", p.Port.StrVal)
+				}
+				if p.Port.StrVal == name {
+					return true
+				}
+			case p.Port.IntVal == ports[name], p.EndPort != nil && p.Port.IntVal <= ports[name] && ports[name] <= *p.EndPort:
+				return true
+			}
+		}
+		return false
+	}
+	proxyOpen, adminReached := false, false
+	for _, rule := range np.Spec.Ingress {
+		if covers(rule, "http") && len(rule.From) == 0 {
+			proxyOpen = true
+		}
+		if !covers(rule, "admin") {
+			continue
+		}
+		if len(rule.From) == 0 {
+			t.Errorf("ingress rule %+v opens the admin port to every source", rule)
+		}
+		for _, peer := range rule.From {
+			ns := peer.NamespaceSelector
+			switch {
+			case peer.IPBlock != nil:
+				t.Errorf("the admin port is open to the address block %+v", peer.IPBlock)
+			case peer.PodSelector == nil && ns == nil:
+				t.Errorf("the admin port is open to an empty peer")
+			case ns != nil && (len(ns.MatchLabels) == 0 && len(ns.MatchExpressions) == 0):
+				t.Errorf("the admin port is open to every namespace: %+v", peer)
+			case ns != nil && (peer.PodSelector == nil || len(peer.PodSelector.MatchLabels) == 0 && len(peer.PodSelector.MatchExpressions) == 0):
+				t.Errorf("the admin port is open to every pod of the namespaces %+v, want the monitoring pods only", ns)
+			}
+		}
+		adminReached = true
+	}
+	if !proxyOpen {
+		t.Errorf("the NetworkPolicy does not open the proxy port to every source: %+v", np.Spec.Ingress)
+	}
+	if !adminReached {
+		t.Errorf("the NetworkPolicy lets nobody reach the admin port (metrics, readiness): %+v", np.Spec.Ingress)
+	}
 }

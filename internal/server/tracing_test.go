@@ -315,3 +315,98 @@ routes:
 		}
 	}
 }
+
+// TestTracingXRayHeader: a client that sends only X-Amzn-Trace-Id (AWS
+// clients, load balancers, X-Ray's SDKs) has its trace continued, as seen
+// by a real OTLP receiver and the backend; traceparent wins over it, and a
+// malformed or over-long one starts a new trace without failing the request.
+func TestTracingXRayHeader(t *testing.T) {
+	const (
+		xraySpan          = "53995c3f42cd8ad8"
+		w3cTrace, w3cSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	)
+	// Each case its own trace, 5759e988bd862e3fe1be46a99427279N, so that
+	// its exported spans are told apart.
+	xrayTrace := func(n int) string { return fmt.Sprintf("5759e988bd862e3fe1be46a99427279%d", n) }
+	xrayRoot := func(n int) string {
+		return "Root=1-5759e988-" + xrayTrace(n)[8:] + ";Parent=" + xraySpan
+	}
+	cases := []struct {
+		name                string
+		header              []string
+		wantTrace, wantSpan string // the request span's trace and parent; "" for a new trace
+		sampled             bool
+	}{
+		{"x-ray only", []string{"X-Amzn-Trace-Id", xrayRoot(0) + ";Sampled=1"}, xrayTrace(0), xraySpan, true},
+		{"x-ray from a load balancer and an SDK", []string{"X-Amzn-Trace-Id", "Self=1-67891234-12456789abcdef012345678; " + xrayRoot(1) + "; Sampled=1; CalledFrom=app"}, xrayTrace(1), xraySpan, true},
+		{"traceparent wins", []string{"Traceparent", "00-" + w3cTrace + "-" + w3cSpan + "-01", "X-Amzn-Trace-Id", xrayRoot(2) + ";Sampled=1"}, w3cTrace, w3cSpan, true},
+		{"x-ray not sampled", []string{"X-Amzn-Trace-Id", xrayRoot(3) + ";Sampled=0"}, xrayTrace(3), xraySpan, false},
+		{"malformed x-ray", []string{"X-Amzn-Trace-Id", "Root=1-5759e988-" + xrayTrace(4)[8:31] + "Z;Parent=" + xraySpan + ";Sampled=1"}, "", "", true},
+		{"over-long x-ray", []string{"X-Amzn-Trace-Id", xrayRoot(5) + ";Sampled=1;Pad=" + strings.Repeat("x", 600)}, "", "", true},
+	}
+	rc := &receiver{}
+	endpoint := rc.start(t, "http/protobuf")
+	var mu sync.Mutex
+	seen := map[string][2]string{} // backend path → traceparent, X-Amzn-Trace-Id
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path] = [2]string{r.Header.Get("Traceparent"), r.Header.Get("X-Amzn-Trace-Id")}
+		mu.Unlock()
+	}))
+	defer backend.Close()
+	r := start(t, fmt.Sprintf(`listen: 127.0.0.1:0
+tracing: {enabled: true, endpoint: %q}
+routes:
+  - route: GET /p/{n}
+    integration: {type: http_proxy, uri: "%s/b/{n}"}
+`, endpoint, backend.URL))
+	for i, c := range cases {
+		if code, body := get(t, fmt.Sprintf("%s/p/%d", r.base, i), c.header...); code != 200 {
+			t.Fatalf("%s: %d %s", c.name, code, body)
+		}
+	}
+	r.stopNow(t)
+
+	spans := rc.all()
+	id := func(b []byte) string { return hex.EncodeToString(b) }
+	mu.Lock()
+	defer mu.Unlock()
+	for i, c := range cases {
+		tp, xray := seen[fmt.Sprintf("/b/%d", i)][0], seen[fmt.Sprintf("/b/%d", i)][1]
+		// 00-TRACE-SPAN-FLAGS, the backend's parent being the http_proxy span.
+		parts := strings.Split(tp, "-")
+		if len(parts) != 4 {
+			t.Errorf("%s: backend saw traceparent %q", c.name, tp)
+			continue
+		}
+		trace, proxySpan := parts[1], parts[2]
+		if wantX := "Root=1-" + trace[:8] + "-" + trace[8:] + ";Parent=" + proxySpan + ";"; !strings.HasPrefix(xray, wantX) {
+			t.Errorf("%s: backend saw X-Amzn-Trace-Id %q, want the gateway's %q...", c.name, xray, wantX)
+		}
+		if (parts[3] == "01") != c.sampled {
+			t.Errorf("%s: backend saw flags %s, want sampled %v", c.name, parts[3], c.sampled)
+		}
+		var req *tracepb.Span
+		for _, s := range spans {
+			if s.Kind == tracepb.Span_SPAN_KIND_SERVER && id(s.TraceId) == trace {
+				req = s
+			}
+		}
+		switch {
+		case !c.sampled:
+			if req != nil || trace != c.wantTrace {
+				t.Errorf("%s: trace %s (want %s), exported %v (want nothing)", c.name, trace, c.wantTrace, req)
+			}
+		case req == nil:
+			t.Errorf("%s: no request span exported for the trace %s the backend saw", c.name, trace)
+		case c.wantTrace == "":
+			if len(req.ParentSpanId) != 0 || trace == xrayTrace(i) {
+				t.Errorf("%s: trace %s parent %s, want a new trace", c.name, trace, id(req.ParentSpanId))
+			}
+		default:
+			if trace != c.wantTrace || id(req.ParentSpanId) != c.wantSpan {
+				t.Errorf("%s: request span trace %s parent %s, want %s %s", c.name, trace, id(req.ParentSpanId), c.wantTrace, c.wantSpan)
+			}
+		}
+	}
+}

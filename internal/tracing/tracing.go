@@ -143,9 +143,16 @@ func (t *Tracer) Shutdown(ctx context.Context) error {
 }
 
 // StartRequest starts the server span of one request, as a child of the
-// caller's W3C trace context when the request carries one.
+// caller's trace context when the request carries one: its W3C traceparent
+// (and tracestate), else its X-Amzn-Trace-Id (ParseXRayHeader). A malformed
+// header is ignored: the request starts a new trace.
 func (t *Tracer) StartRequest(r *http.Request) (context.Context, trace.Span) {
 	ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		if sc, ok := ParseXRayHeader(r.Header.Get(HeaderAmznTraceID)); ok {
+			ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
+		}
+	}
 	return t.tracer.Start(ctx, Method(r.Method), trace.WithSpanKind(trace.SpanKindServer))
 }
 
@@ -187,23 +194,6 @@ func (t *Tracer) Inject(ctx context.Context, h http.Header) {
 	if x := XRayHeader(ctx); x != "" {
 		h.Set(HeaderAmznTraceID, x)
 	}
-}
-
-// XRayHeader is ctx's span context in X-Ray's trace header form
-// ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
-// which is the W3C trace id split after its first 8 hex digits; "" when ctx
-// has no span. The Lambda Runtime API passes it as Lambda-Runtime-Trace-Id.
-func XRayHeader(ctx context.Context) string {
-	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() {
-		return ""
-	}
-	tid, sid := sc.TraceID().String(), sc.SpanID().String()
-	sampled := "0"
-	if sc.IsSampled() {
-		sampled = "1"
-	}
-	return "Root=1-" + tid[:8] + "-" + tid[8:] + ";Parent=" + sid + ";Sampled=" + sampled
 }
 
 // Invoker is a function runtime's shape (function.Function's), so that

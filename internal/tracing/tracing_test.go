@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/portcullis/portcullis/internal/config"
 )
 
@@ -54,26 +52,6 @@ func TestOffIsNil(t *testing.T) {
 type invokerFunc func(context.Context, []byte) ([]byte, error)
 
 func (f invokerFunc) Invoke(ctx context.Context, e []byte) ([]byte, error) { return f(ctx, e) }
-
-func TestXRayHeader(t *testing.T) {
-	if got := XRayHeader(context.Background()); got != "" {
-		t.Errorf("no span: %q", got)
-	}
-	tid, _ := trace.TraceIDFromHex("5759e988bd862e3fe1be46a994272793")
-	sid, _ := trace.SpanIDFromHex("53995c3f42cd8ad8")
-	for _, c := range []struct {
-		flags trace.TraceFlags
-		want  string
-	}{
-		{trace.FlagsSampled, "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"},
-		{0, "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"},
-	} {
-		ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: c.flags}))
-		if got := XRayHeader(ctx); got != c.want {
-			t.Errorf("got %q, want %q", got, c.want)
-		}
-	}
-}
 
 func TestMethod(t *testing.T) {
 	for in, want := range map[string]string{"GET": "GET", "DELETE": "DELETE", "get": "_OTHER", "FROBNICATE": "_OTHER", strings.Repeat("X", 1000): "_OTHER"} {
