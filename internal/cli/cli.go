@@ -19,6 +19,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/explain"
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/internal/token"
@@ -292,7 +293,9 @@ reads it.`, stdout, stderr)
 		w.Msg = "warning: " + w.Msg
 		fmt.Fprintln(stderr, w.Error())
 	}
-	fmt.Fprintf(stdout, "%s: OK (%d routes, %d authorizers)\n", *file, len(f.Config.Routes), len(f.Config.Authorizers))
+	routes, authorizers := len(f.Config.Routes), len(f.Config.Authorizers)
+	fmt.Fprintf(stdout, "%s: OK (%d %s, %d %s)\n", *file, routes, explain.Plural(routes, "route", "routes"),
+		authorizers, explain.Plural(authorizers, "authorizer", "authorizers"))
 	return exitOK
 }
 
