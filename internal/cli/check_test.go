@@ -40,3 +40,54 @@ func TestCheckCountsInWords(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckPrintsTLSWarnings: what serve logs about its certificates as
+// it starts (here a certificate without subject alternative names, which
+// clients cannot match to a host name) check prints at the certificate's
+// cert_file, with "warning:", in file order with the other warnings, and
+// still passes.
+func TestCheckPrintsTLSWarnings(t *testing.T) {
+	certs := t.TempDir()
+	// server.pem names localhost; client.pem (CN=dev-client) names no host.
+	if _, errOut, code := runMain(t, "", "cert", "dev", "--out", certs); code != exitOK {
+		t.Fatalf("cert dev: exit %d: %s", code, errOut)
+	}
+	certificate := func(name string) string {
+		return "    - cert_file: " + filepath.Join(certs, name+".pem") + "\n      key_file: " + filepath.Join(certs, name+"-key.pem") + "\n"
+	}
+	const routes = "routes:\n  - route: GET /a\n    integration: {type: mock}\n"
+	noSAN := filepath.Join(certs, "client.pem") + " has no subject alternative names: clients will not match it to a host name"
+	for _, tt := range []struct {
+		name, yaml string
+		want       []string // the warnings, in order
+	}{
+		{"a certificate for a host", "tls:\n  certificates:\n" + certificate("server") + "listen: 127.0.0.1:0\n", nil},
+		{"one without subject alternative names", "tls:\n  certificates:\n" + certificate("server") + certificate("client") + "listen: 127.0.0.1:0\n",
+			[]string{"p.yaml:5:18: tls.certificates[1].cert_file: warning: " + noSAN}},
+		{"with a network admin_listen after it", "tls:\n  certificates:\n" + certificate("client") + "admin_listen: 0.0.0.0:22190\nlisten: 127.0.0.1:0\n",
+			[]string{"p.yaml:3:18: tls.certificates[0].cert_file: warning: " + noSAN, "p.yaml:5:15: admin_listen: warning: 0.0.0.0:22190 is not a loopback address"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "p.yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml+routes), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut, code := runMain(t, "", "check", "-c", path)
+			if code != exitOK || !strings.Contains(out, "p.yaml: OK") {
+				t.Fatalf("exit %d, want 0 and OK\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+			if errOut == "" {
+				lines = nil
+			}
+			if len(lines) != len(tt.want) {
+				t.Fatalf("%d warnings, want %d:\n%s", len(lines), len(tt.want), errOut)
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(lines[i], filepath.Dir(path)) || !strings.Contains(lines[i], w) {
+					t.Errorf("warning %d: %s\nwant it to hold %q", i+1, lines[i], w)
+				}
+			}
+		})
+	}
+}
