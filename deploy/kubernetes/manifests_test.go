@@ -82,7 +82,7 @@ func TestManifests(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the ConfigMap's portcullis.yaml: %v", err)
 	}
-	if err := server.Check(f); err != nil {
+	if _, err := server.Check(f); err != nil {
 		t.Errorf("the ConfigMap's portcullis.yaml: %v", err)
 	}
 	spec := dep.Spec.Template.Spec

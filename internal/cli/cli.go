@@ -19,6 +19,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/explain"
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/internal/token"
@@ -256,7 +257,8 @@ func check(args []string, stdout, stderr io.Writer) int {
 Validate FILE and everything serve uses before it listens (addresses, ports,
 files, key directories) without serving or writing anything. Every problem is
 printed as file:line:column: key.path: message. A warning (an admin_listen
-the network reaches) is printed the same way, with "warning:", and does not
+the network reaches, a TLS certificate expired or without subject
+alternative names) is printed the same way, with "warning:", and does not
 fail the check. A file for portcullis issuer is checked as that command
 reads it.`, stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "configuration `file`")
@@ -264,9 +266,10 @@ reads it.`, stdout, stderr)
 		return code
 	}
 	f, err := config.Load(*file)
+	var warnings config.Errors
 	if err == nil {
 		// Reads key files and checks every value; starts and writes nothing.
-		err = server.Check(f)
+		warnings, err = server.Check(f)
 	} else if _, ierr := config.LoadIssuer(*file); issuerKey.MatchString(err.Error()) && (ierr == nil || problems(ierr) < problems(err)) {
 		// Not a gateway's file but one for `portcullis issuer -c` (it has
 		// an issuer's keys, and fewer problems read as one): check it as
@@ -288,11 +291,13 @@ reads it.`, stdout, stderr)
 		}
 		return exitFailed
 	}
-	for _, w := range server.Warnings(f) {
+	for _, w := range warnings {
 		w.Msg = "warning: " + w.Msg
 		fmt.Fprintln(stderr, w.Error())
 	}
-	fmt.Fprintf(stdout, "%s: OK (%d routes, %d authorizers)\n", *file, len(f.Config.Routes), len(f.Config.Authorizers))
+	routes, authorizers := len(f.Config.Routes), len(f.Config.Authorizers)
+	fmt.Fprintf(stdout, "%s: OK (%d %s, %d %s)\n", *file, routes, explain.Plural(routes, "route", "routes"),
+		authorizers, explain.Plural(authorizers, "authorizer", "authorizers"))
 	return exitOK
 }
 

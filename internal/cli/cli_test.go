@@ -150,7 +150,7 @@ func TestKeygenPrintsCleanPaths(t *testing.T) {
 
 // TestCheckIssuerFile: check given a file for `portcullis issuer -c`
 // checks it as that command reads it, instead of calling each of its keys
-// unknown to a gateway.
+// unknown to a gateway; both report a mistake at its line and column.
 func TestCheckIssuerFile(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct {
@@ -159,8 +159,8 @@ func TestCheckIssuerFile(t *testing.T) {
 		want       string
 	}{
 		{"valid", "$2a$10$EJPwXhtxGOwQFOSjo2eJY.24zngdoxCjpf6pxVmk40eysLF/VLQvC", exitOK, "OK (a development issuer's file"},
-		{"placeholder hash", "$2a$10$...", exitFailed, `user 1 ("alice"): password_hash is not a bcrypt hash`},
-		{"typo", "typo", exitFailed, `unknown key "token_tll" (did you mean "token_ttl"?)`},
+		{"placeholder hash", "$2a$10$...", exitFailed, `.yaml:6:38: users[0].password_hash: user 1 ("alice"): password_hash is not a bcrypt hash`},
+		{"typo", "typo", exitFailed, `.yaml:2:1: unknown key "token_tll" (did you mean "token_ttl"?)`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(dir, c.name+".yaml")
@@ -175,6 +175,11 @@ func TestCheckIssuerFile(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(dir, "keys")); err == nil {
 				t.Fatal("check made the keys_dir")
+			}
+			if c.code == exitFailed {
+				if _, errOut, code := runMain(t, "", "issuer", "-c", path); code != exitFailed || !strings.Contains(errOut, c.want) {
+					t.Errorf("issuer -c: exit %d, want %d with %q\nstderr: %s", code, exitFailed, c.want, errOut)
+				}
 			}
 		})
 	}

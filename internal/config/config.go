@@ -611,9 +611,7 @@ func decode(path string, data []byte, lookup func(string) (string, bool), out an
 		errs = append(errs, Error{File: path, Line: n.Line, Column: n.Column, Path: p, Msg: msg})
 	})
 	if len(errs) > 0 {
-		slices.SortStableFunc(errs, func(a, b Error) int {
-			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
-		})
+		errs.Sort()
 		return nil, &errs
 	}
 	if err := doc.Decode(out); err != nil {
@@ -719,6 +717,14 @@ func (es *Errors) Add(err error) {
 		return
 	}
 	*es = append(*es, Error{Msg: err.Error()})
+}
+
+// Sort puts es in file order, by line then column; problems at one place
+// keep their order.
+func (es Errors) Sort() {
+	slices.SortStableFunc(es, func(a, b Error) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
 }
 
 // Err returns es as an error, or nil when empty.

@@ -322,7 +322,7 @@ func explainRevocation(rep *Report, g *gateway.Gateway, t *gateway.Trace, unread
 	}
 	entries := g.Revocations().Entries()
 	if !r.Revoked {
-		p.Detail = fmt.Sprintf("not revoked: the list read from Redis (%d %s) revokes neither its jti nor its subject", len(entries), plural(len(entries), "entry", "entries"))
+		p.Detail = fmt.Sprintf("not revoked: the list read from Redis (%d %s) revokes neither its jti nor its subject", len(entries), Plural(len(entries), "entry", "entries"))
 		return
 	}
 	p.Detail = "revoked: the list read from Redis " + sec.conceal(revokedBy(entries, t.JWT.Identity))
@@ -346,7 +346,9 @@ func revokedBy(entries []revocation.Entry, id *jwtauth.Identity) string {
 	return "revokes it"
 }
 
-func plural(n int, one, many string) string {
+// Plural is one when n is 1 and many otherwise, for a count written in
+// words ("1 route", "2 routes", "0 routes").
+func Plural(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}

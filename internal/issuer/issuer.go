@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,45 +82,65 @@ func (s Settings) withDefaults() Settings {
 // reads UsersFile and ClientsFile (their problems are part of the settings)
 // but not KeysDir.
 func (s Settings) Validate() error {
-	errs := s.validateKeys()
-	if s.Issuer == "" {
-		errs = append(errs, errors.New("the issuer URL is required"))
-	} else if u, err := url.Parse(s.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		errs = append(errs, fmt.Errorf("the issuer %q must be an absolute http or https URL without query or fragment", s.Issuer))
+	return joinProblems(s.problems())
+}
+
+// problem is one thing wrong with Settings: err says what, field names the
+// setting it is about as a configuration writes it ("audience",
+// "users[1].password_hash", "users_file" for anything about a user read
+// from that file), so that FromConfig reports it at its place.
+type problem struct {
+	field string
+	err   error
+}
+
+func joinProblems(ps []problem) error {
+	errs := make([]error, len(ps))
+	for i, p := range ps {
+		errs[i] = p.err
 	}
-	if len(s.Audience) == 0 {
-		errs = append(errs, errors.New("at least one audience is required"))
-	}
-	for i, a := range s.Audience {
-		if a == "" {
-			errs = append(errs, fmt.Errorf("audience %d is empty", i+1))
-		}
-	}
-	users, clients, err := s.loadUsersAndClients()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	errs = append(errs, validateUsers(users)...)
-	errs = append(errs, validateClients(clients)...)
 	return errors.Join(errs...)
 }
 
-// validateKeys checks what the key directory needs, which is all an offline
+// problems is what Validate reports, each with its field.
+func (s Settings) problems() []problem {
+	ps := s.keyProblems()
+	if s.Issuer == "" {
+		ps = append(ps, problem{"issuer", errors.New("the issuer URL is required")})
+	} else if u, err := url.Parse(s.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		ps = append(ps, problem{"issuer", fmt.Errorf("the issuer %q must be an absolute http or https URL without query or fragment", s.Issuer)})
+	}
+	if len(s.Audience) == 0 {
+		ps = append(ps, problem{"audience", errors.New("at least one audience is required")})
+	}
+	for i, a := range s.Audience {
+		if a == "" {
+			ps = append(ps, problem{"audience[" + strconv.Itoa(i) + "]", fmt.Errorf("audience %d is empty", i+1)})
+		}
+	}
+	users, clients, loadProblems := s.loadUsersAndClients()
+	ps = append(ps, loadProblems...)
+	ps = append(ps, validateUsers(users, len(s.Users))...)
+	ps = append(ps, validateClients(clients, len(s.Clients))...)
+	return ps
+}
+
+// keyProblems is what the key directory needs, which is all an offline
 // Rotate uses.
-func (s Settings) validateKeys() []error {
-	var errs []error
+func (s Settings) keyProblems() []problem {
+	var ps []problem
 	if s.KeysDir == "" {
-		errs = append(errs, errors.New("the keys directory is required"))
+		ps = append(ps, problem{"keys_dir", errors.New("the keys directory is required")})
 	}
 	switch s.Algorithm {
 	case "", "RS256", "ES256", "EdDSA":
 	default:
-		errs = append(errs, fmt.Errorf("algorithm %q is not supported for new keys (supported: RS256, ES256, EdDSA)", s.Algorithm))
+		ps = append(ps, problem{"algorithm", fmt.Errorf("algorithm %q is not supported for new keys (supported: RS256, ES256, EdDSA)", s.Algorithm)})
 	}
 	if s.TokenTTL < 0 {
-		errs = append(errs, errors.New("the token lifetime must not be negative"))
+		ps = append(ps, problem{"token_ttl", errors.New("the token lifetime must not be negative")})
 	}
-	return errs
+	return ps
 }
 
 // Options carries the dependencies of an Issuer; every field is optional.
@@ -179,9 +200,9 @@ func New(s Settings, o Options) (*Issuer, error) {
 	if i.now == nil {
 		i.now = time.Now
 	}
-	users, clients, err := s.loadUsersAndClients()
-	if err != nil {
-		return nil, err // unreachable after Validate unless a file changed in between
+	users, clients, ps := s.loadUsersAndClients()
+	if len(ps) > 0 {
+		return nil, joinProblems(ps) // unreachable after Validate unless a file changed in between
 	}
 	var userHashes, clientHashes []string
 	for _, u := range users {
@@ -201,6 +222,7 @@ func New(s Settings, o Options) (*Issuer, error) {
 			clientHashes = append(clientHashes, c.SecretHash)
 		}
 	}
+	var err error
 	if i.dummyUserHash, err = dummyHash(userHashes); err != nil {
 		return nil, err
 	}
@@ -274,7 +296,7 @@ func (i *Issuer) Rotate() (kid string, err error) {
 // through Run or Reload). Only KeysDir, Algorithm and TokenTTL are used; a
 // directory without keys gets its first one.
 func Rotate(s Settings, now time.Time) (kid string, err error) {
-	if err := errors.Join(s.validateKeys()...); err != nil {
+	if err := joinProblems(s.keyProblems()); err != nil {
 		return "", fmt.Errorf("issuer settings: %w", err)
 	}
 	s = s.withDefaults()

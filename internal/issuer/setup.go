@@ -45,11 +45,17 @@ func FromConfig(f *config.File, at string, c config.Issuer) (Settings, string, e
 	for _, c := range c.Clients {
 		s.Clients = append(s.Clients, Client{ClientID: c.ClientID, SecretHash: c.SecretHash, Public: c.Public, Scopes: c.Scopes, GrantTypes: c.GrantTypes, Claims: c.Claims})
 	}
-	errs = append(errs, f.Lines(at, s.Validate())...)
+	for _, p := range s.problems() {
+		if p.field == "issuer" && c.Issuer == "" {
+			p.field = "listen" // the issuer URL is made from it
+		}
+		errs = append(errs, f.Lines(field(p.field), p.err)...)
+	}
 	if s.KeysDir != "" {
 		if err := CheckKeysDir(s.KeysDir); err != nil {
 			errs = append(errs, *f.Errorf(field("keys_dir"), "%v", err))
 		}
 	}
+	errs.Sort()
 	return s, c.Listen, errs.Err()
 }

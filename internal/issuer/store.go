@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/bcrypt"
@@ -145,69 +146,88 @@ func decodeYAMLFile(path string, v any) error {
 	return nil
 }
 
-// loadUsersAndClients merges the inline lists with the files.
-func (s Settings) loadUsersAndClients() ([]User, []Client, error) {
+// loadUsersAndClients merges the inline lists with the files; a file's
+// problems are at users_file or clients_file.
+func (s Settings) loadUsersAndClients() ([]User, []Client, []problem) {
 	users := slices.Clone(s.Users)
 	clients := slices.Clone(s.Clients)
-	var errs []error
+	var ps []problem
 	if s.UsersFile != "" {
 		u, err := loadUsersFile(s.UsersFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("users file: %w", err))
+			ps = append(ps, problem{"users_file", fmt.Errorf("users file: %w", err)})
 		}
 		users = append(users, u...)
 	}
 	if s.ClientsFile != "" {
 		c, err := loadClientsFile(s.ClientsFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("clients file: %w", err))
+			ps = append(ps, problem{"clients_file", fmt.Errorf("clients file: %w", err)})
 		}
 		clients = append(clients, c...)
 	}
-	return users, clients, errors.Join(errs...)
+	return users, clients, ps
 }
 
-func validateUsers(users []User) []error {
-	var errs []error
+// entryField names, for the problems of entry i of a list whose first
+// inline entries are written under list and the rest read from the file
+// at fileKey, the field key of that entry ("users[1].scopes"), or fileKey
+// for an entry of the file.
+func entryField(list, fileKey string, i, inline int) func(key string) string {
+	if i >= inline {
+		return func(string) string { return fileKey }
+	}
+	entry := list + "[" + strconv.Itoa(i) + "]"
+	return func(key string) string { return entry + "." + key }
+}
+
+// validateUsers checks users, of which the first inline are the settings'
+// own and the rest come from UsersFile.
+func validateUsers(users []User, inline int) []problem {
+	var ps []problem
 	seen := map[string]bool{}
 	for i, u := range users {
+		at := entryField("users", "users_file", i, inline)
 		name := fmt.Sprintf("user %d (%q)", i+1, u.Username)
 		if u.Username == "" {
-			errs = append(errs, fmt.Errorf("user %d has no username", i+1))
+			ps = append(ps, problem{at("username"), fmt.Errorf("user %d has no username", i+1)})
 		} else if seen[u.Username] {
-			errs = append(errs, fmt.Errorf("%s is defined more than once", name))
+			ps = append(ps, problem{at("username"), fmt.Errorf("%s is defined more than once", name)})
 		}
 		seen[u.Username] = true
 		if u.PasswordHash == "" {
-			errs = append(errs, fmt.Errorf("%s has no password_hash (make one with `portcullis issuer hash-password`)", name))
+			ps = append(ps, problem{at("password_hash"), fmt.Errorf("%s has no password_hash (make one with `portcullis issuer hash-password`)", name)})
 		} else if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
-			errs = append(errs, fmt.Errorf("%s: password_hash is not a bcrypt hash (make one with `portcullis issuer hash-password`)", name))
+			ps = append(ps, problem{at("password_hash"), fmt.Errorf("%s: password_hash is not a bcrypt hash (make one with `portcullis issuer hash-password`)", name)})
 		}
-		errs = append(errs, validateScopes(name, u.Scopes)...)
-		errs = append(errs, validateClaims(name, u.Claims)...)
+		ps = append(ps, validateScopes(name, at, u.Scopes)...)
+		ps = append(ps, validateClaims(name, at, u.Claims)...)
 	}
-	return errs
+	return ps
 }
 
-func validateClients(clients []Client) []error {
-	var errs []error
+// validateClients checks clients, of which the first inline are the
+// settings' own and the rest come from ClientsFile.
+func validateClients(clients []Client, inline int) []problem {
+	var ps []problem
 	seen := map[string]bool{}
 	for i, c := range clients {
+		at := entryField("clients", "clients_file", i, inline)
 		name := fmt.Sprintf("client %d (%q)", i+1, c.ClientID)
 		if c.ClientID == "" {
-			errs = append(errs, fmt.Errorf("client %d has no client_id", i+1))
+			ps = append(ps, problem{at("client_id"), fmt.Errorf("client %d has no client_id", i+1)})
 		} else if seen[c.ClientID] {
-			errs = append(errs, fmt.Errorf("%s is defined more than once", name))
+			ps = append(ps, problem{at("client_id"), fmt.Errorf("%s is defined more than once", name)})
 		}
 		seen[c.ClientID] = true
 		switch {
 		case c.Public && c.SecretHash != "":
-			errs = append(errs, fmt.Errorf("%s is public and so must not have a client_secret_hash", name))
+			ps = append(ps, problem{at("client_secret_hash"), fmt.Errorf("%s is public and so must not have a client_secret_hash", name)})
 		case !c.Public && c.SecretHash == "":
-			errs = append(errs, fmt.Errorf("%s needs a client_secret_hash, or `public: true` for a client without a secret", name))
+			ps = append(ps, problem{at("client_secret_hash"), fmt.Errorf("%s needs a client_secret_hash, or `public: true` for a client without a secret", name)})
 		case c.SecretHash != "":
 			if _, err := bcrypt.Cost([]byte(c.SecretHash)); err != nil {
-				errs = append(errs, fmt.Errorf("%s: client_secret_hash is not a bcrypt hash (make one with `portcullis issuer hash-password`)", name))
+				ps = append(ps, problem{at("client_secret_hash"), fmt.Errorf("%s: client_secret_hash is not a bcrypt hash (make one with `portcullis issuer hash-password`)", name)})
 			}
 		}
 		for _, g := range c.GrantTypes {
@@ -215,28 +235,28 @@ func validateClients(clients []Client) []error {
 			case GrantPassword:
 			case GrantClientCredentials:
 				if c.Public {
-					errs = append(errs, fmt.Errorf("%s is public and so cannot use the client_credentials grant: it has no credentials", name))
+					ps = append(ps, problem{at("grant_types"), fmt.Errorf("%s is public and so cannot use the client_credentials grant: it has no credentials", name)})
 				}
 			default:
-				errs = append(errs, fmt.Errorf("%s: grant type %q is not supported (supported: password, client_credentials)", name, g))
+				ps = append(ps, problem{at("grant_types"), fmt.Errorf("%s: grant type %q is not supported (supported: password, client_credentials)", name, g)})
 			}
 		}
-		errs = append(errs, validateScopes(name, c.Scopes)...)
-		errs = append(errs, validateClaims(name, c.Claims)...)
+		ps = append(ps, validateScopes(name, at, c.Scopes)...)
+		ps = append(ps, validateClaims(name, at, c.Claims)...)
 	}
-	return errs
+	return ps
 }
 
 // validateScopes applies the scope-token syntax of RFC 6749 §3.3, so that a
-// configured scope can be requested at all.
-func validateScopes(owner string, scopes []string) []error {
-	var errs []error
+// configured scope can be requested at all. at names the owner's fields.
+func validateScopes(owner string, at func(string) string, scopes []string) []problem {
+	var ps []problem
 	for _, sc := range scopes {
 		if !validScope(sc) {
-			errs = append(errs, fmt.Errorf("%s: scope %q is not a valid scope token (printable ASCII without space, \" or \\)", owner, sc))
+			ps = append(ps, problem{at("scopes"), fmt.Errorf("%s: scope %q is not a valid scope token (printable ASCII without space, \" or \\)", owner, sc)})
 		}
 	}
-	return errs
+	return ps
 }
 
 func validScope(sc string) bool {
@@ -251,17 +271,19 @@ func validScope(sc string) bool {
 	return true
 }
 
-func validateClaims(owner string, claims map[string]any) []error {
-	var errs []error
+// validateClaims refuses the claims the issuer sets and claims JSON cannot
+// encode. at names the owner's fields.
+func validateClaims(owner string, at func(string) string, claims map[string]any) []problem {
+	var ps []problem
 	for _, name := range slices.Sorted(maps.Keys(claims)) {
 		if registeredClaim(name) {
-			errs = append(errs, fmt.Errorf("%s: claim %q is set by the issuer and cannot be configured", owner, name))
+			ps = append(ps, problem{at("claims." + name), fmt.Errorf("%s: claim %q is set by the issuer and cannot be configured", owner, name)})
 		}
 	}
 	// YAML allows maps with non-string keys, which JSON cannot encode; find
 	// that now rather than on the first token request.
 	if _, err := json.Marshal(claims); err != nil {
-		errs = append(errs, fmt.Errorf("%s: claims cannot be encoded as JSON (nested maps need string keys): %w", owner, err))
+		ps = append(ps, problem{at("claims"), fmt.Errorf("%s: claims cannot be encoded as JSON (nested maps need string keys): %w", owner, err)})
 	}
-	return errs
+	return ps
 }

@@ -216,7 +216,7 @@ func TestEnums(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = server.Check(f)
+			_, err = server.Check(f)
 			refused := err != nil && unknown.MatchString(err.Error())
 			if refused != (v == "bogus") {
 				t.Errorf("%s %q: check says %v", key, v, err)

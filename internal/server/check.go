@@ -12,10 +12,14 @@ import (
 )
 
 // Check reports every problem `serve` would find in f, without starting,
-// listening or writing anything.
-func Check(f *config.File) error {
-	_, _, err := validate(f, gateway.Deps{})
-	return err
+// listening or writing anything. When there is none, it returns the
+// warnings serve would log as it starts (see warnings).
+func Check(f *config.File) (config.Errors, error) {
+	_, bundle, err := validate(f, gateway.Deps{})
+	if err != nil {
+		return nil, err
+	}
+	return warnings(f, bundle), nil
 }
 
 // validate builds the gateway of f and checks everything else serve uses
@@ -38,20 +42,24 @@ func validate(f *config.File, d gateway.Deps) (*gateway.Gateway, *tlsconf.Bundle
 	if len(errs) == 0 {
 		return g, bundle, nil
 	}
-	slices.SortStableFunc(errs, func(a, b config.Error) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
-	})
+	errs.Sort()
 	return nil, nil, errs.Err()
 }
 
-// Warnings reports what serve accepts and an operator should still know,
-// each at its key: check prints them, serve logs them as it starts. Today
-// one: an admin_listen that the network reaches (adminExposure).
-func Warnings(f *config.File) config.Errors {
+// warnings reports what serve accepts and an operator should still know,
+// each at its key, in file order: check prints them, serve logs them as it
+// starts. An admin_listen that the network reaches (adminExposure), and
+// what may keep clients from accepting the certificates of bundle (nil
+// without a tls block): one expired, one without subject alternative names.
+func warnings(f *config.File, bundle *tlsconf.Bundle) config.Errors {
 	var out config.Errors
 	if w := adminExposure(f); w != nil {
 		out = append(out, *w)
 	}
+	if bundle != nil {
+		out = append(out, bundle.Warnings()...)
+	}
+	out.Sort()
 	return out
 }
 

@@ -2,13 +2,16 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/tlsconf"
 )
 
 // Everything serve refuses at start, check refuses too, with the same
@@ -96,7 +99,7 @@ func TestCheckRefusesWhatServeRefuses(t *testing.T) {
 			if err != nil {
 				t.Fatalf("load: %v", err)
 			}
-			checked := Check(f)
+			_, checked := Check(f)
 			// serve must refuse before it listens; if it starts, stop it.
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -145,7 +148,7 @@ func TestCheckAcceptsListenAddresses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := Check(f); err != nil {
+		if _, err := Check(f); err != nil {
 			t.Errorf("%v: %v", listens, err)
 		}
 	}
@@ -175,5 +178,38 @@ func TestServeLogsANetworkAdminListener(t *testing.T) {
 				t.Errorf("warning logged: %v, want %v\n%s", found, tt.warn, r.logs.String())
 			}
 		})
+	}
+}
+
+// serve logs a TLS warning once as it starts, at its cert_file and as
+// check prints it, and once more on each reload that reads the
+// certificate again.
+func TestServeLogsTLSWarningsOnce(t *testing.T) {
+	p := newTestPKI(t)
+	p.issue(t, p.ca, "old", tlsconf.Leaf{CommonName: "old.test", DNSNames: []string{"old.test"},
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
+	r := start(t, fmt.Sprintf("listen: 127.0.0.1:0\ntls:\n  certificates:\n"+
+		"    - {cert_file: %[1]s/api.pem, key_file: %[1]s/api-key.pem}\n"+
+		"    - {cert_file: %[1]s/old.pem, key_file: %[1]s/old-key.pem}\n"+
+		"routes:\n  - route: GET /a\n    integration: {type: mock}\n", p.dir))
+	want := "portcullis.yaml:5:19: tls.certificates[1].cert_file: " + p.path("old.pem") + " expired on "
+	logged := func() (n int) {
+		for _, rec := range r.logs.Records() {
+			if msg, _ := rec["msg"].(string); strings.Contains(msg, "expired") {
+				if rec["level"] != "WARN" || rec["key"] != "tls.certificates[1].cert_file" || !strings.Contains(msg, want) {
+					t.Errorf("warning logged as %v, want a WARN at key tls.certificates[1].cert_file holding %q", rec, want)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	if n := logged(); n != 1 {
+		t.Fatalf("the expired certificate logged %d times as serve started, want once\n%s", n, r.logs.String())
+	}
+	r.reload <- struct{}{}
+	waitLog(t, r, "configuration reloaded")
+	if n := logged(); n != 2 {
+		t.Errorf("the expired certificate logged %d times after a reload, want twice\n%s", n, r.logs.String())
 	}
 }

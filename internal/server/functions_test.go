@@ -131,7 +131,7 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Check(f); err != nil {
+	if _, err := Check(f); err != nil {
 		t.Errorf("check refused Go source it does not build: %v", err)
 	}
 	err = Run(context.Background(), Options{ConfigPath: cfg})

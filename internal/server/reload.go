@@ -81,7 +81,7 @@ func (s *Server) reload() error {
 			s.warnRestartOnly(f)
 			if s.tls != nil && bundle != nil {
 				s.tls.Swap(bundle)
-				s.warnTLS(bundle)
+				s.logWarnings(bundle.Warnings())
 			}
 			s.install(g)
 			s.adminToken.Store(&f.Config.AdminToken)
@@ -103,10 +103,11 @@ func (s *Server) reload() error {
 	return err
 }
 
-// warnTLS logs what may keep clients from accepting the certificates.
-func (s *Server) warnTLS(b *tlsconf.Bundle) {
-	for _, w := range b.Warnings() {
-		s.log.Warn("tls: " + w)
+// logWarnings logs each warning at its place in the configuration, as
+// check prints it, with its key path.
+func (s *Server) logWarnings(ws config.Errors) {
+	for _, w := range ws {
+		s.log.Warn(w.Error(), "key", w.Path)
 	}
 }
 

@@ -140,16 +140,13 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	for _, w := range Warnings(f) {
-		s.log.Warn(w.Error(), "key", w.Path)
-	}
+	s.logWarnings(warnings(f, bundle))
 	if err := s.accessOut.Open(); err != nil {
 		return err
 	}
 	defer s.accessOut.Close()
 	if bundle != nil {
 		s.tls = tlsconf.NewTerminator(bundle, reg)
-		s.warnTLS(bundle)
 	}
 	s.file = f
 	s.adminToken.Store(&f.Config.AdminToken)

@@ -57,7 +57,7 @@ type Bundle struct {
 	minVersion uint16
 	suites     []uint16
 	config     *tls.Config // handed to each handshake by Terminator
-	warnings   []string
+	warnings   config.Errors
 }
 
 type loadedCert struct {
@@ -70,8 +70,10 @@ type trustedCA struct {
 }
 
 // Warnings are problems that do not stop the bundle from serving (an
-// expired certificate, one without subject alternative names), for the log.
-func (b *Bundle) Warnings() []string { return b.warnings }
+// expired certificate, one without subject alternative names), each at its
+// certificate's cert_file in the configuration: serve logs them, check
+// prints them.
+func (b *Bundle) Warnings() config.Errors { return b.warnings }
 
 // MutualTLS reports whether clients are asked for a certificate.
 func (b *Bundle) MutualTLS() bool { return b.truststore != nil }
@@ -130,7 +132,7 @@ func Setup(f *config.File) (*Bundle, error) {
 			continue
 		}
 		if warn != "" {
-			b.warnings = append(b.warnings, warn)
+			b.warnings = append(b.warnings, *f.Errorf(at+".cert_file", "%s", warn))
 		}
 		b.certs = append(b.certs, lc)
 	}
