@@ -110,9 +110,6 @@ type Process struct {
 	// coming from outside the function's process group: any local process
 	// can make them.
 	refusals logLimiter
-	// anyPeer lets any local process use the Runtime API, not only the
-	// function's process group: for tests that stand in for the process.
-	anyPeer atomic.Bool
 }
 
 // NewProcess validates s and resolves the command; it starts nothing.

@@ -442,7 +442,7 @@ func (rc *rconn) serve() {
 		inst.mu.Unlock()
 		inst.busy.Done()
 	}()
-	if !inst.p.anyPeer.Load() && !peerInGroup(rc.c, inst.pid) {
+	if !peerInGroup(rc.c, inst.pid) {
 		// Loopback is open to every local process (other users, other
 		// containers of a pod, a backend's SSRF): only the function's
 		// own may ask for its events (a Lambda authorizer's carry the
