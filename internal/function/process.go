@@ -106,9 +106,10 @@ type Process struct {
 
 	// inflight counts invocations handed to a process; tests read it.
 	inflight atomic.Int64
-	// anyPeer lets any local process use the Runtime API, not only the
-	// function's process group: for tests that stand in for the process.
-	anyPeer atomic.Bool
+	// refusals bounds the log of Runtime API connections refused for
+	// coming from outside the function's process group: any local process
+	// can make them.
+	refusals logLimiter
 }
 
 // NewProcess validates s and resolves the command; it starts nothing.
@@ -209,6 +210,7 @@ func NewProcess(s ProcessSettings) (*Process, error) {
 		logger:   logger.With("function", s.Name),
 		metrics:  s.Metrics,
 		stop:     make(chan struct{}),
+		refusals: logLimiter{interval: refusalLogInterval},
 
 		initTimeout: defaultInitTimeout,
 		// Region and AccountID are not validated; as net/http would, keep

@@ -546,8 +546,8 @@ func TestProcessQueueFull(t *testing.T) {
 // the second is certainly queued when its deadline passes.
 func TestProcessContextCancelWhileQueued(t *testing.T) {
 	t.Parallel()
-	p, addr := runtimeAPI(t, ProcessSettings{Timeout: time.Minute})
-	c := dialRuntimeAPI(t, addr)
+	p := runtimeAPI(t, ProcessSettings{Timeout: time.Minute})
+	c := dialRuntimeAPI(t, p)
 	c.send(nextRequest)
 	first := invokeAsync(p, `{"n":1}`)
 	resp, _ := c.read()

@@ -442,12 +442,16 @@ func (rc *rconn) serve() {
 		inst.mu.Unlock()
 		inst.busy.Done()
 	}()
-	if !inst.p.anyPeer.Load() && !peerInGroup(rc.c, inst.pid) {
+	if !peerInGroup(rc.c, inst.pid) {
 		// Loopback is open to every local process (other users, other
 		// containers of a pod, a backend's SSRF): only the function's
 		// own may ask for its events (a Lambda authorizer's carry the
-		// caller's token) and answer them.
-		inst.logger.Warn("runtime API: refused a connection from a process outside the function's process group", "peer", rc.c.RemoteAddr().String())
+		// caller's token) and answer them. Such a process can connect
+		// at will, so the log of refusals is bounded.
+		if log, skipped := inst.p.refusals.allow(time.Now()); log {
+			inst.logger.Warn("runtime API: refused a connection from a process outside the function's process group",
+				"peer", rc.c.RemoteAddr().String(), "suppressed", skipped)
+		}
 		return
 	}
 	for {

@@ -15,18 +15,33 @@ import (
 )
 
 // runtimeAPI starts a process that never calls the Runtime API itself, so
-// that the test can speak it, and returns the process and its address. Give
-// it a Timeout far longer than the test may take to speak, on a loaded
-// machine, unless the timeout is what the test is about.
-func runtimeAPI(t *testing.T, s ProcessSettings) (*Process, string) {
+// that the test can speak it (see dialRuntimeAPI). Give it a Timeout far
+// longer than the test may take to speak, on a loaded machine, unless the
+// timeout is what the test is about.
+func runtimeAPI(t *testing.T, s ProcessSettings) *Process {
 	t.Helper()
 	s.Env = map[string]string{"RAW_MODE": "hang"}
-	p := startProcess(t, "raw", s)
-	p.anyPeer.Store(true) // the test speaks for the process, which never asks
+	return startProcess(t, "raw", s)
+}
+
+// dialRuntimeAPI connects to the Runtime API of p's process on its behalf:
+// from a member of its process group (dialFromGroup), which the peer check
+// lets through. The check is made once, when the connection is accepted:
+// once a first request is answered the member is let go, and the
+// connection is the test's alone.
+func dialRuntimeAPI(t *testing.T, p *Process) *rawConn {
+	t.Helper()
 	p.mu.Lock()
-	addr := p.instances[0].ln.Addr().String()
+	inst := p.instances[0]
 	p.mu.Unlock()
-	return p, addr
+	c, release := dialFromGroup(t, inst.ln.Addr().(*net.TCPAddr), inst.pid)
+	rc := newRawConn(t, c)
+	rc.send("GET /2018-06-01/runtime/probe HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, _ := rc.read(); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("first request from the function's process group: %d, want 404", resp.StatusCode)
+	}
+	release()
+	return rc
 }
 
 // rawConn is a client connection that writes requests by hand.
@@ -36,12 +51,8 @@ type rawConn struct {
 	br *bufio.Reader
 }
 
-func dialRuntimeAPI(t *testing.T, addr string) *rawConn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+// newRawConn speaks on c, which it closes at the test's end.
+func newRawConn(t *testing.T, c net.Conn) *rawConn {
 	t.Cleanup(func() { c.Close() })
 	return &rawConn{t: t, c: c, br: bufio.NewReader(c)}
 }
@@ -107,13 +118,13 @@ func invokeAsync(p *Process, event string) <-chan result {
 // no invocation is written to the dead connection.
 func TestRuntimeAPIDisconnectWhileWaiting(t *testing.T) {
 	t.Parallel()
-	p, addr := runtimeAPI(t, ProcessSettings{Timeout: time.Minute})
-	c1 := dialRuntimeAPI(t, addr)
+	p := runtimeAPI(t, ProcessSettings{Timeout: time.Minute})
+	c1 := dialRuntimeAPI(t, p)
 	c1.send(nextRequest)
 	if !eventually(hangGuard, func() bool { return pendingNext(p) }) {
 		t.Fatal("/next never registered")
 	}
-	c2 := dialRuntimeAPI(t, addr)
+	c2 := dialRuntimeAPI(t, p)
 	c2.send(nextRequest)
 	if resp, _ := c2.read(); resp.StatusCode != http.StatusConflict {
 		t.Fatalf("second /next: %d, want 409", resp.StatusCode)
@@ -149,9 +160,9 @@ func TestRuntimeAPIDisconnectWhileWaiting(t *testing.T) {
 
 func TestRuntimeAPIProtocol(t *testing.T) {
 	t.Parallel()
-	p, addr := runtimeAPI(t, ProcessSettings{Timeout: time.Minute, MaxResponseBytes: 100})
+	p := runtimeAPI(t, ProcessSettings{Timeout: time.Minute, MaxResponseBytes: 100})
 
-	c := dialRuntimeAPI(t, addr)
+	c := dialRuntimeAPI(t, p)
 	c.send("GET /2018-06-01/runtime/nope HTTP/1.1\r\nHost: x\r\n\r\n")
 	if resp, _ := c.read(); resp.StatusCode != http.StatusNotFound || resp.Close {
 		t.Errorf("unknown path: %d close=%v", resp.StatusCode, resp.Close)
@@ -172,7 +183,7 @@ func TestRuntimeAPIProtocol(t *testing.T) {
 
 	// A request sent behind an unanswered /next is answered after it;
 	// Expect: 100-continue is honoured.
-	c = dialRuntimeAPI(t, addr)
+	c = dialRuntimeAPI(t, p)
 	c.send(nextRequest)
 	if !eventually(hangGuard, func() bool { return pendingNext(p) }) {
 		t.Fatal("/next never registered")
@@ -218,7 +229,7 @@ func TestRuntimeAPIProtocol(t *testing.T) {
 	c.expectClosed()
 
 	// HTTP/1.0 without keep-alive: answered, then closed.
-	c = dialRuntimeAPI(t, addr)
+	c = dialRuntimeAPI(t, p)
 	c.send("GET /nope HTTP/1.0\r\n\r\n")
 	if resp, _ := c.read(); resp.StatusCode != http.StatusNotFound || !resp.Close {
 		t.Fatalf("HTTP/1.0: %d close=%v", resp.StatusCode, resp.Close)
@@ -229,8 +240,8 @@ func TestRuntimeAPIProtocol(t *testing.T) {
 // Errors reported through /error, with the type in a header.
 func TestRuntimeAPIErrorReport(t *testing.T) {
 	t.Parallel()
-	p, addr := runtimeAPI(t, ProcessSettings{Timeout: time.Minute})
-	c := dialRuntimeAPI(t, addr)
+	p := runtimeAPI(t, ProcessSettings{Timeout: time.Minute})
+	c := dialRuntimeAPI(t, p)
 	c.send(nextRequest)
 	res := invokeAsync(p, `{}`)
 	resp, _ := c.read()
@@ -273,8 +284,8 @@ func TestRuntimeAPIProcessNotReading(t *testing.T) {
 			t.Parallel()
 			// The execution timeout would kill the process and close the
 			// connection: it is far away.
-			p, addr := runtimeAPI(t, ProcessSettings{Timeout: time.Hour})
-			c := dialRuntimeAPI(t, addr)
+			p := runtimeAPI(t, ProcessSettings{Timeout: time.Hour})
+			c := dialRuntimeAPI(t, p)
 			if err := c.c.(*net.TCPConn).SetReadBuffer(4096); err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/httpheader"
 	"github.com/portcullis/portcullis/internal/mapping"
 )
 
@@ -209,7 +210,7 @@ func parseHeaderValue(v string, ident []string) (template, error) {
 	if len(v) > MaxTemplateBytes {
 		return template{}, fmt.Errorf("the value is longer than %d bytes", MaxTemplateBytes)
 	}
-	if strings.IndexFunc(v, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) >= 0 {
+	if !httpheader.ValidValue(v) {
 		return template{}, fmt.Errorf("the value holds a control character")
 	}
 	var t template

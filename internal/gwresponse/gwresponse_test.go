@@ -67,6 +67,8 @@ func TestSetupRefuses(t *testing.T) {
 		{"content type expression", "gateway_responses:\n  DEFAULT_5XX:\n    headers: {content-type: context.requestId}\n", nil, `Content-Type must be a static value`},
 		{"content type invalid", "gateway_responses:\n  DEFAULT_5XX:\n    headers: {content-type: \"'/'\"}\n", nil, `Content-Type "/"`},
 		{"control character", "gateway_responses:\n  DEFAULT_5XX:\n    headers: {x-a: \"'a\\r\\nb'\"}\n", nil, `control character`},
+		{"escape character", "gateway_responses:\n  DEFAULT_5XX:\n    headers: {x-a: \"'a\\eb'\"}\n", nil, `control character`},
+		{"DEL", "gateway_responses:\n  DEFAULT_5XX:\n    headers: {x-a: \"'a\\x7Fb'\"}\n", nil, `control character`},
 		{"user agent is an identity source", "gateway_responses:\n  UNAUTHORIZED:\n    body: '$context.identity.userAgent'\n", []string{"user-agent"}, `an authorizer reads its identity from User-Agent`},
 		{"host is an identity source", "gateway_responses:\n  UNAUTHORIZED:\n    body: '$context.domainName'\n", []string{"host"}, `an authorizer reads its identity from Host`},
 		{"template too long", "gateway_responses:\n  UNAUTHORIZED:\n    body: '" + strings.Repeat("a", MaxTemplateBytes+1) + "'\n", nil, `longer than 65536 bytes`},

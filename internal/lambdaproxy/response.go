@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/httpheader"
 )
 
 // response is the HTTP answer translated from a function's output.
@@ -295,7 +297,7 @@ var hopByHop = map[string]bool{
 // characters other than tab (CR, LF and NUL among them), and hop-by-hop
 // headers.
 func addHeader(h http.Header, name, value string) {
-	if !validHeaderName(name) || !validHeaderValue(value) {
+	if !validHeaderName(name) || !httpheader.ValidValue(value) {
 		return
 	}
 	ck := http.CanonicalHeaderKey(name)
@@ -324,13 +326,4 @@ func isTokenChar(c byte) bool {
 		return true
 	}
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
-
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }

@@ -377,18 +377,6 @@ func hasDotSegment(p string) bool {
 	return false
 }
 
-// validHeaderValue rejects values Go's transport would refuse to send (so
-// one odd claim cannot fail the whole request) and, above all, CR and LF,
-// which would let a client inject headers.
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 func isCTL(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/httpheader"
 )
 
 // Source is what value expressions read, implemented by the gateway for
@@ -283,6 +285,9 @@ func (m *Mapping) Apply(out *http.Request, src Source) {
 		ovals = make([]string, m.nOverwriteH)
 	}
 
+	// A header value the transport would refuse to send (a control byte:
+	// CR and LF above all, which would let a client inject headers) is
+	// dropped, so that one odd claim cannot fail the whole request.
 	for i := range m.ops {
 		o := &m.ops[i]
 		switch o.target {
@@ -292,7 +297,7 @@ func (m *Mapping) Apply(out *http.Request, src Source) {
 				delete(out.Header, o.name)
 			case actOverwrite:
 				v := o.val.eval(&b, src)
-				if v == "" || !validHeaderValue(v) {
+				if v == "" || !httpheader.ValidValue(v) {
 					delete(out.Header, o.name)
 					continue
 				}
@@ -304,7 +309,7 @@ func (m *Mapping) Apply(out *http.Request, src Source) {
 				ovals = ovals[1:]
 			case actAppend:
 				v := o.val.eval(&b, src)
-				if v == "" || !validHeaderValue(v) {
+				if v == "" || !httpheader.ValidValue(v) {
 					continue
 				}
 				if out.Header == nil {

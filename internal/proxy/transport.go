@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/portcullis/portcullis/internal/httpheader"
 )
 
 // Transport is the HTTP/1.1 client every proxy of a gateway shares.
@@ -183,52 +185,12 @@ func validHeaders(h http.Header) error {
 			return fmt.Errorf("invalid header name %q for the backend", name)
 		}
 		for _, v := range values {
-			if !validHeaderValue(v) {
+			if !httpheader.ValidValue(v) {
 				return fmt.Errorf("invalid value for header %q for the backend", name)
 			}
 		}
 	}
 	return nil
-}
-
-// notHeaderValue is 1 for the bytes httpguts.ValidHeaderFieldValue refuses:
-// the controls (0x00–0x1f and DEL) except horizontal tab.
-var notHeaderValue = func() (t [256]uint8) {
-	for c := range t {
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			t[c] = 1
-		}
-	}
-	return t
-}()
-
-// validHeaderValue is httpguts.ValidHeaderFieldValue, eight bytes at a
-// time: every request's values pass here, a bearer token's hundreds of bytes
-// included, and the byte-wise loop took about ten instructions a byte. A
-// word is let through only if none of its bytes is below 0x20 or DEL (the
-// two tests are exact as yes/no: a borrow can only start at such a byte);
-// from the first word that may hold one, a tab (allowed) or a control, the
-// table decides byte by byte.
-func validHeaderValue(v string) bool {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	i := 0
-	for ; i+8 <= len(v); i += 8 {
-		w := v[i : i+8] // one bounds check; the compiler makes one load of it
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		del := x ^ (0x7f * ones) // a zero byte where x has DEL
-		if ((x-0x20*ones)&^x|(del-ones)&^del)&highs != 0 {
-			break
-		}
-	}
-	var bad uint8
-	for ; i < len(v); i++ {
-		bad |= notHeaderValue[v[i]]
-	}
-	return bad == 0
 }
 
 // replayable reports whether a request may be sent twice: no body, and a
