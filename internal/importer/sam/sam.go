@@ -342,6 +342,13 @@ func (t *translator) function(name string, props, meta map[string]any) []event {
 		t.res.Skip(at, src, "%s: the function is invoked on AWS through the Lambda Invoke API instead (set endpoint: for LocalStack or the emulator)", local)
 	}
 	if f.Runtime != "invoke" {
+		if why := notInstalled(f.Runtime, filepath.Join(t.o.Dir, f.Code)); why != "" {
+			codeSrc := src
+			if props["CodeUri"] != nil {
+				codeSrc += ".CodeUri"
+			}
+			t.res.Skip(at+".code", codeSrc, "%s", why)
+		}
 		if n, ok := asNumber(get("Timeout")); ok {
 			f.Timeout = config.Duration(time.Duration(n * float64(time.Second)))
 		}
