@@ -85,7 +85,7 @@ func TestImportDependenciesNotInstalled(t *testing.T) {
 			}
 			note := fmt.Sprintf(tc.note, filepath.Join(dir, "fn"))
 			wantStderr(t, stderr, "(at functions.Fn.code): "+note, "until then every request to the function is a 500 (Runtime.ImportModuleError)")
-			wantText(t, cfg, "# NOT CARRIED OVER (Resources.Fn.Properties.CodeUri): "+note)
+			wantText(t, cfg, "# NOT CARRIED OVER (template.yaml:7: Resources.Fn.Properties.CodeUri): "+note)
 		})
 	}
 }

@@ -85,7 +85,7 @@ func Import(data []byte, o Options) (*importer.Result, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("sam: the template is larger than %d bytes", MaxSize)
 	}
-	tmpl, err := parse(data)
+	tmpl, top, err := parse(data)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +123,15 @@ func Import(data []byte, o Options) (*importer.Result, error) {
 	t.run()
 	importer.RequireAPIKeys(t.res, "")
 	importer.NoteAPIKeys(t.res, o.Source)
+	file := o.Source + ":"
+	if o.Source == "" {
+		file = "line "
+	}
+	for i, n := range t.res.Notes {
+		if line := t.line(top, n.Source); line > 0 && n.Position == "" {
+			t.res.Notes[i].Position = file + strconv.Itoa(line)
+		}
+	}
 	c := &t.res.Config
 	// Notes name routes by index: sort only when none does.
 	sorted := true
