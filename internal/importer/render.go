@@ -62,8 +62,11 @@ func noteComment(n Note) (string, error) {
 	if n.Placeholder {
 		head = "PLACEHOLDER"
 	}
-	if n.Source != "" {
-		head += " (" + n.Source + ")"
+	switch {
+	case n.Position != "" && n.Source != "":
+		head += " (" + n.Position + ": " + n.Source + ")"
+	case n.Position != "" || n.Source != "":
+		head += " (" + n.Position + n.Source + ")"
 	}
 	lines := []string{head + ": " + n.Reason}
 	if n.Value != nil {

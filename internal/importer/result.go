@@ -30,13 +30,16 @@ type Result struct {
 // as a placeholder the user must fill in). Path is the configuration key
 // path where it would go, such as "cors", "routes" or
 // "functions.Orders.env.TABLE"; it need not exist in the output. Source says
-// where in the input it came from. Value, when set, is what would be
-// written at Path, shown commented out.
+// where in the input it came from (and Position at which line). Value, when
+// set, is what would be written at Path, shown commented out.
 type Note struct {
 	Path   string
 	Source string
-	Reason string
-	Value  any
+	// Position is where Source is in the input file, as FILE:LINE, when
+	// the importer knows it.
+	Position string
+	Reason   string
+	Value    any
 	// Placeholder marks a value that was carried over as an environment
 	// placeholder (${NAME}): the configuration works once NAME is set.
 	Placeholder bool
@@ -50,6 +53,10 @@ func (n Note) String() string {
 	}
 	var b strings.Builder
 	b.WriteString(kind)
+	if n.Position != "" {
+		b.WriteString(": ")
+		b.WriteString(n.Position)
+	}
 	if n.Source != "" {
 		b.WriteString(": ")
 		b.WriteString(n.Source)

@@ -21,11 +21,33 @@ func (t *translator) authorizers() {
 	}
 	for _, name := range sortedKeys(t.doc.Components.SecuritySchemes) {
 		ref := t.doc.Components.SecuritySchemes[name]
+		if ref != nil && ref.Value == nil && ref.Ref != "" {
+			t.securitySchemeCycle(name)
+		}
 		if ref == nil || ref.Value == nil {
 			continue
 		}
 		t.authorizer(name, ref.Value)
 	}
+}
+
+// securitySchemeCycle notes the security scheme whose $ref leads round in
+// a cycle (kin-openapi leaves it without a value) and leaves out the routes
+// that require it.
+func (t *translator) securitySchemeCycle(scheme string) {
+	const prefix = "#/components/securitySchemes/"
+	_, cycle := followRefs(pointerTo(prefix, scheme), func(ref string) string {
+		if name, ok := localRef(ref, prefix); ok && t.doc.Components.SecuritySchemes[name] != nil {
+			return t.doc.Components.SecuritySchemes[name].Ref
+		}
+		return ""
+	})
+	if cycle == nil {
+		return
+	}
+	why := "security scheme " + scheme + " is " + refCycleText(cycle) + " (it never reaches a security scheme)"
+	t.auth[scheme] = authz{skip: why}
+	t.note("authorizers", t.o.Source+" components.securitySchemes."+scheme, "%s; the routes that require it are left out, so they are not served open", why)
 }
 
 func (t *translator) authorizer(scheme string, ss *securityScheme) {

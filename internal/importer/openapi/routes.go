@@ -34,6 +34,18 @@ func (t *translator) paths() {
 		if item == nil {
 			continue
 		}
+		if item.Ref != "" && len(item.Operations()) == 0 {
+			_, cycle := followRefs(pointerTo("#/paths/", path), func(ref string) string {
+				if p, ok := localRef(ref, "#/paths/"); ok && t.doc.Paths.Value(p) != nil {
+					return t.doc.Paths.Value(p).Ref
+				}
+				return ""
+			})
+			if cycle != nil {
+				t.note("routes", t.o.Source+" paths."+path, "the routes of %s are left out: it is %s (it never reaches a path item)", path, refCycleText(cycle))
+				continue
+			}
+		}
 		for _, m := range methods {
 			if op := item.GetOperation(m); op != nil {
 				t.route(path, m, operation{security: op.Security, ext: op.Extensions})
@@ -150,13 +162,24 @@ var statusCodeRe = regexp.MustCompile(`"statusCode"\s*:\s*"?(\d{3})`)
 func (t *translator) integration(v any, method, src string) (in config.Integration, ok bool) {
 	m := asObj(v)
 	if ref := str(m, "$ref"); ref != "" {
-		name, found := strings.CutPrefix(ref, "#/components/x-amazon-apigateway-integrations/")
 		var all map[string]any
 		if t.doc.Components != nil {
 			all = asObj(t.doc.Components.Extensions["x-amazon-apigateway-integrations"])
 		}
-		if m = asObj(all[name]); !found || m == nil {
-			t.note("routes", src, "integration $ref %q not found", ref)
+		target := func(ref string) obj {
+			name, found := localRef(ref, "#/components/x-amazon-apigateway-integrations/")
+			if !found {
+				return nil
+			}
+			return asObj(all[name])
+		}
+		last, cycle := followRefs(ref, func(ref string) string { return str(target(ref), "$ref") })
+		if cycle != nil {
+			t.note("routes", src+".x-amazon-apigateway-integration", "the integration is %s (it never reaches an integration)", refCycleText(cycle))
+			return in, false
+		}
+		if m = target(last); m == nil {
+			t.note("routes", src, "integration $ref %q not found", last)
 			return in, false
 		}
 	}

@@ -18,25 +18,26 @@ import (
 // parse reads a CloudFormation template, YAML or JSON, into plain maps and
 // lists. The YAML short forms (!Ref, !GetAtt, !Sub, ...) become the long
 // forms ({"Ref": ...}, {"Fn::GetAtt": [...]}), so the evaluator knows one
-// shape.
-func parse(data []byte) (map[string]any, error) {
+// shape. top is the YAML node of the template's top mapping, for the lines
+// of notes (lineOf).
+func parse(data []byte) (m map[string]any, top *yaml.Node, err error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("sam: %w", err)
+		return nil, nil, fmt.Errorf("sam: %w", err)
 	}
 	if len(root.Content) == 0 {
-		return nil, errors.New("sam: the template is empty")
+		return nil, nil, errors.New("sam: the template is empty")
 	}
 	r := &nodeReader{}
 	v, err := r.fromNode(root.Content[0], 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, errors.New("sam: the template's top level is not a mapping")
+		return nil, nil, errors.New("sam: the template's top level is not a mapping")
 	}
-	return m, nil
+	return m, root.Content[0], nil
 }
 
 // maxDepth bounds nesting, so a hostile template cannot exhaust the stack.
@@ -452,7 +453,7 @@ func (e *evaluator) include(arg map[string]any, src string) (v any, ok bool) {
 	data, err := config.ReadLimited(path, MaxSize)
 	if err == nil {
 		var doc map[string]any
-		if doc, err = parse(data); err == nil {
+		if doc, _, err = parse(data); err == nil {
 			e.includes++
 			defer func() { e.includes-- }()
 			return e.eval(doc, src+"("+loc+")"), true

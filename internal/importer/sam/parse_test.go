@@ -18,13 +18,13 @@ func TestParseBoundsAliases(t *testing.T) {
 	for i := 1; i < 30; i++ {
 		fmt.Fprintf(&bomb, "  a%d: &a%d [*a%d, *a%d]\n", i, i, i-1, i-1)
 	}
-	if _, err := parse([]byte(bomb.String())); err == nil || !strings.Contains(err.Error(), "aliases") {
+	if _, _, err := parse([]byte(bomb.String())); err == nil || !strings.Contains(err.Error(), "aliases") {
 		t.Errorf("a billion laughs: err = %v; want the aliases refused", err)
 	}
 
 	reuse := "Resources:\n  A:\n    Type: AWS::Serverless::Function\n    Properties: &props\n      Runtime: python3.12\n      Handler: app.handler\n" +
 		"  B:\n    Type: AWS::Serverless::Function\n    Properties: *props\n"
-	tmpl, err := parse([]byte(reuse))
+	tmpl, _, err := parse([]byte(reuse))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func Import(data []byte, o Options) (*importer.Result, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("sam: the template is larger than %d bytes", MaxSize)
 	}
-	tmpl, err := parse(data)
+	tmpl, top, err := parse(data)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +123,15 @@ func Import(data []byte, o Options) (*importer.Result, error) {
 	t.run()
 	importer.RequireAPIKeys(t.res, "")
 	importer.NoteAPIKeys(t.res, o.Source)
+	file := o.Source + ":"
+	if o.Source == "" {
+		file = "line "
+	}
+	for i, n := range t.res.Notes {
+		if line := t.line(top, n.Source); line > 0 && n.Position == "" {
+			t.res.Notes[i].Position = file + strconv.Itoa(line)
+		}
+	}
 	c := &t.res.Config
 	// Notes name routes by index: sort only when none does.
 	sorted := true
@@ -342,6 +351,13 @@ func (t *translator) function(name string, props, meta map[string]any) []event {
 		t.res.Skip(at, src, "%s: the function is invoked on AWS through the Lambda Invoke API instead (set endpoint: for LocalStack or the emulator)", local)
 	}
 	if f.Runtime != "invoke" {
+		if why := notInstalled(f.Runtime, filepath.Join(t.o.Dir, f.Code)); why != "" {
+			codeSrc := src
+			if props["CodeUri"] != nil {
+				codeSrc += ".CodeUri"
+			}
+			t.res.Skip(at+".code", codeSrc, "%s", why)
+		}
 		if n, ok := asNumber(get("Timeout")); ok {
 			f.Timeout = config.Duration(time.Duration(n * float64(time.Second)))
 		}
