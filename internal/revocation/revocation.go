@@ -4,7 +4,9 @@
 // pub/sub to every replica), and each replica keeps its own copy, so the
 // check on the request path is two map lookups and never waits on Redis.
 // When the store is unreachable the last copy stays in force; the copy is
-// read again in full whenever the store's subscription (re)starts. Until the
+// read again in full whenever the store's subscription (re)starts, and a
+// store that lost the list (Redis restarted without persistence, flushed,
+// evicted it) gets a replica's copy back from the store itself. Until the
 // list was read in full once, no copy exists and every token counts as
 // revoked (fail closed: a replica started while Redis is down, or in the
 // moment before its first read, refuses tokens rather than pass revoked
@@ -44,8 +46,10 @@ type Store interface {
 	// Watch calls changed for each change (deleted: value is "") and
 	// resync whenever changes may have been missed (first at the start,
 	// then after a lost connection, and again while resync fails), until
-	// ctx is done, from one goroutine in order. It returns at once.
-	Watch(ctx context.Context, changed func(field, value string, deleted bool), resync func() error)
+	// ctx is done, from one goroutine in order. It returns at once. held
+	// returns the watcher's copy as fields and values: a store that lost
+	// the map writes it back before All reads it.
+	Watch(ctx context.Context, changed func(field, value string, deleted bool), resync func() error, held func() map[string]string)
 }
 
 // Entry is one revocation: a token id, or a subject with the time before
@@ -113,11 +117,6 @@ type List struct {
 	stop   context.CancelFunc // ends Start's watch; nil before Start
 }
 
-// createdField marks a list that was written to: a store without it that
-// answers empty lost its data (a Redis restarted without persistence), and
-// the replica writes its copy back rather than forget every revocation.
-const createdField = "meta:created"
-
 // New returns a List over store, empty until Start.
 func New(store Store, log *slog.Logger) *List {
 	if log == nil {
@@ -137,7 +136,7 @@ func (l *List) Start() {
 		l.mu.Lock()
 		l.stop = cancel
 		l.mu.Unlock()
-		l.store.Watch(ctx, l.apply, func() error { return l.resync(ctx) })
+		l.store.Watch(ctx, l.apply, func() error { return l.resync(ctx) }, l.fields)
 	})
 }
 
@@ -151,8 +150,8 @@ func (l *List) Stop() {
 }
 
 // resync replaces the copy with the store's list; on failure the last copy
-// stays and the error says to try again. A store that lost the list gets
-// this replica's copy back.
+// stays and the error says to try again. (A store that lost the list wrote
+// the copy back before All answers: see Store.Watch.)
 func (l *List) resync(ctx context.Context) error {
 	for range 5 {
 		l.mu.Lock()
@@ -162,14 +161,6 @@ func (l *List) resync(ctx context.Context) error {
 		if err != nil {
 			l.log.Warn("revocation: list not read; the last copy stays in force", "error", err.Error())
 			return err
-		}
-		if _, ok := all[createdField]; !ok {
-			if mine := l.Entries(); len(mine) > 0 {
-				if err := l.restore(ctx, mine); err != nil {
-					return err
-				}
-				continue // read back what was restored
-			}
 		}
 		s := &snapshot{jti: map[string]struct{}{}, sub: map[string]int64{}}
 		for f, v := range all {
@@ -200,20 +191,14 @@ func (l *List) Load(ctx context.Context) error { return l.resync(ctx) }
 // then Revoked reports every token revoked.
 func (l *List) Loaded() bool { return l.loaded.Load() }
 
-// restore writes entries back to a store that lost them.
-func (l *List) restore(ctx context.Context, entries []Entry) error {
-	l.log.Warn("revocation: the store lost the list (restarted without its data?); writing this replica's copy back", "entries", len(entries))
+// fields returns the copy in the store's form, for a store that lost it.
+func (l *List) fields() map[string]string {
+	entries := l.Entries()
+	m := make(map[string]string, len(entries))
 	for _, e := range entries {
-		if err := l.store.Put(ctx, e.field(), e.value()); err != nil {
-			l.log.Warn("revocation: list not written back; the last copy stays in force", "error", err.Error())
-			return err
-		}
+		m[e.field()] = e.value()
 	}
-	if err := l.store.Put(ctx, createdField, "1"); err != nil {
-		l.log.Warn("revocation: list not written back; the last copy stays in force", "error", err.Error())
-		return err
-	}
-	return nil
+	return m
 }
 
 // apply makes one change to the copy.
@@ -295,9 +280,6 @@ func (l *List) Revoke(ctx context.Context, e Entry) error {
 	}
 	if s := l.snap.Load(); len(s.jti)+len(s.sub) >= MaxEntries {
 		return &FullError{}
-	}
-	if err := l.store.Put(ctx, createdField, "1"); err != nil {
-		return fmt.Errorf("revocation: storing: %w", err)
 	}
 	if err := l.store.Put(ctx, e.field(), e.value()); err != nil {
 		return fmt.Errorf("revocation: storing: %w", err)

@@ -63,9 +63,9 @@ func (h *MemoryHash) All(context.Context) (map[string]string, error) {
 }
 
 // Watch calls changed for each change until ctx is done, and resync once
-// after it starts to watch. Nothing is ever missed in process, so resync is
-// not called again.
-func (h *MemoryHash) Watch(ctx context.Context, changed func(field, value string, deleted bool), resync func() error) {
+// after it starts to watch. Nothing is ever missed or lost in process, so
+// resync is not called again and held is not needed.
+func (h *MemoryHash) Watch(ctx context.Context, changed func(field, value string, deleted bool), resync func() error, _ func() map[string]string) {
 	h.mu.Lock()
 	h.watchers = append(h.watchers, hashWatcher{ctx: ctx, changed: changed})
 	h.mu.Unlock()

@@ -8,6 +8,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	backendUp *prometheus.GaugeVec // backend
 	fallbacks prometheus.Counter
+	restores  *prometheus.CounterVec // hash
 }
 
 // NewMetrics registers the collectors with reg.
@@ -21,8 +22,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "portcullis_state_fallbacks_total",
 			Help: "Decisions made without the state backend (Redis down or slower than its timeout), by the fail_open policy.",
 		}),
+		restores: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_state_hash_restores_total",
+			Help: "Shared hashes (label hash: revocations) that Redis had lost, written back by this replica from its copy.",
+		}, []string{"hash"}),
 	}
-	reg.MustRegister(m.backendUp, m.fallbacks)
+	reg.MustRegister(m.backendUp, m.fallbacks, m.restores)
 	return m
 }
 
@@ -42,6 +47,13 @@ func (m *Metrics) fallback() {
 		return
 	}
 	m.fallbacks.Inc()
+}
+
+func (m *Metrics) restored(hash string) {
+	if m == nil {
+		return
+	}
+	m.restores.WithLabelValues(hash).Inc()
 }
 
 // reset shows only backend, up: a reload may have changed the backend.

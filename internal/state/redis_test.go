@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"strings"
 	"sync"
@@ -345,4 +346,91 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestRedisHashWrittenBack: replicas that hold a hash Redis lost and read
+// it at the same moment: exactly one writes its copy back (the write back
+// is one atomic script, conditional on the marker's absence), the others
+// write nothing and read what it wrote; a field written since the loss
+// keeps its newer value; every watcher is told to read the hash again; a
+// write back that comes after the hash was restored and changed writes
+// nothing.
+// The marker is never shown and cannot be written or removed. On a single
+// server and on a Cluster (the script's PUBLISH reaches the subscription).
+func TestRedisHashWrittenBack(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		start   func(testing.TB) *testredis.Server
+		cluster bool
+	}{
+		{"server", testredis.Start, false},
+		{"cluster", testredis.StartCluster, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := tc.start(t)
+			m := NewMetrics(prometheus.NewRegistry())
+			held := map[string]string{"jti:a": "1", "sub:b": "5"}
+			heldFn := func() map[string]string { return maps.Clone(held) }
+			hashes := make([]*RedisHash, 4)
+			for i := range hashes {
+				st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}, Cluster: tc.cluster}, Options{Metrics: m})
+				hashes[i] = NewHash(st, "revocations", nil).(*RedisHash)
+				hashes[i].held.Store(&heldFn)
+			}
+			// A watcher that holds nothing: told to read the hash again.
+			var resyncs atomic.Int64
+			watchCtx, stop := context.WithCancel(ctx)
+			t.Cleanup(stop)
+			subscribed := make(chan struct{})
+			hashes[0].Watch(watchCtx, func(string, string, bool) {}, func() error {
+				if resyncs.Add(1) == 1 {
+					close(subscribed)
+				}
+				return nil
+			}, nil)
+			<-subscribed
+
+			if err := hashes[1].Put(ctx, "sub:b", "9"); err != nil { // written since the loss
+				t.Fatal(err)
+			}
+			results := make([]map[string]string, len(hashes))
+			errs := make([]error, len(hashes))
+			var wg sync.WaitGroup
+			for i, h := range hashes {
+				wg.Go(func() { results[i], errs[i] = h.All(ctx) })
+			}
+			wg.Wait()
+			want := map[string]string{"jti:a": "1", "sub:b": "9"}
+			for i := range hashes {
+				if errs[i] != nil || !maps.Equal(results[i], want) {
+					t.Errorf("replica %d read %v, %v; want %v", i, results[i], errs[i], want)
+				}
+			}
+			if got := testutil.ToFloat64(m.restores.WithLabelValues("revocations")); got != 1 {
+				t.Errorf("portcullis_state_hash_restores_total = %v; want 1: one replica writes the hash back", got)
+			}
+			if got := srv.Command(t, "HGET", "portcullis:revocations", hashMarker); got != "1" {
+				t.Errorf("HGET of the marker = %q; want 1", got)
+			}
+			testredis.WaitFor(t, "the watcher told to read the hash again", func() bool { return resyncs.Load() >= 2 })
+			// A replica that found the hash unmarked a moment before and
+			// writes back only now, after a removal: it writes nothing.
+			if err := hashes[1].Delete(ctx, "jti:a"); err != nil {
+				t.Fatal(err)
+			}
+			if err := hashes[3].restore(ctx, heldFn()); err != nil {
+				t.Fatal(err)
+			}
+			if got := srv.Command(t, "HEXISTS", "portcullis:revocations", "jti:a"); got != ":0" {
+				t.Errorf("a late write back brought a removed field back (HEXISTS %s)", got)
+			}
+			if err := hashes[2].Put(ctx, hashMarker, "x"); err == nil {
+				t.Error("Put of the marker succeeded")
+			}
+			if err := hashes[2].Delete(ctx, hashMarker); err == nil {
+				t.Error("Delete of the marker succeeded")
+			}
+		})
+	}
 }

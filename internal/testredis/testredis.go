@@ -1,8 +1,8 @@
 // Package testredis runs real redis-server processes for tests: a server
 // on a free loopback port with no persistence, which a test can kill and
 // start again on the same port, and a Sentinel watching it; Traffic
-// counts what a client sends. It is test support, used from _test.go files
-// only.
+// counts what a client sends; WaitFor waits for replicas to converge. It
+// is test support, used from _test.go files only.
 package testredis
 
 import (
@@ -116,6 +116,18 @@ func (s *Server) start(t testing.TB) {
 			t.Fatalf("redis-server on %s did not answer PING", s.Addr)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// WaitFor polls cond until it holds: for what replicas sharing a Redis
+// converge on (a change pushed, a lost key written back, a subscription
+// back). The bound only stops a test that hangs; it is no speed limit.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for guard := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(guard) {
+			t.Fatalf("still waiting for %s", what)
+		}
 	}
 }
 
