@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -213,5 +214,30 @@ func TestFirstStartWithEmptyRedis(t *testing.T) {
 	}
 	if w := append(a.warnings(), b.warnings()...); len(w) != 0 {
 		t.Errorf("warnings after a first revocation:\n%s", strings.Join(w, "\n"))
+	}
+}
+
+// TestIDWithNULReachesEveryReplica: a jti or sub may hold any character a
+// JSON string can, NUL too; its revocation reaches the other replicas as
+// that ID. Before, the change message was split at the ID's NUL, so the
+// other replicas revoked its first part instead until their next full read.
+func TestIDWithNULReachesEveryReplica(t *testing.T) {
+	srv := testredis.Start(t)
+	a, b := startReplica(t, srv.Addr), startReplica(t, srv.Addr)
+	before := time.Now().Add(time.Hour)
+	for _, e := range []Entry{{JTI: "x\x00y"}, {Sub: "alice\x00bob", Before: before}} {
+		if err := a.list.Revoke(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	iat := strconv.FormatInt(time.Now().Unix(), 10)
+	testredis.WaitFor(t, "both revocations on the other replica", func() bool {
+		return b.list.Revoked("x\x00y", "", "") && b.list.Revoked("", "alice\x00bob", iat)
+	})
+	if b.list.Revoked("x", "", "") || b.list.Revoked("", "alice", iat) {
+		t.Error("the other replica revoked the part of an ID before its NUL")
+	}
+	if got := b.list.Entries(); len(got) != 2 {
+		t.Errorf("the other replica's entries: %+v; want the two revoked", got)
 	}
 }

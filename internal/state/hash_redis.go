@@ -82,7 +82,8 @@ type RedisHash struct {
 // by earlier versions count as complete.
 const hashMarker = "meta:created"
 
-// Published messages: "+" field NUL value, "-" field, or hashRestored.
+// Published messages: "+" field NUL value, "-" field, or hashRestored
+// (also sent for a field that holds a NUL itself).
 const (
 	fieldSep     = "\x00"
 	hashRestored = "!" // written back after a loss: read the hash in full
@@ -116,9 +117,15 @@ func (h *RedisHash) Put(ctx context.Context, field, value string) error {
 	if field == hashMarker {
 		return errReserved
 	}
+	msg := "+" + field + fieldSep + value
+	if strings.Contains(field, fieldSep) {
+		// The message could not be split where the field ends: the
+		// watchers read the hash in full instead.
+		msg = hashRestored
+	}
 	return h.write(ctx, func(ctx context.Context, p redis.Pipeliner) {
 		p.HSet(ctx, h.key, field, value)
-		p.Publish(ctx, h.key, "+"+field+fieldSep+value)
+		p.Publish(ctx, h.key, msg)
 	})
 }
 
