@@ -271,7 +271,11 @@ func (c *Call) informational(code int, h http.Header) error {
 // could not be reached in time, answer.ClientClosed when the client went
 // away, 502 otherwise. The context is asked before the error: a client
 // going away interrupts the exchange with a deadline in the past, so the
-// error alone looks like a timeout.
+// error alone looks like a timeout. A request context canceled once the
+// integration timeout has passed is the timeout's doing: net/http cancels
+// it when reading the client's body fails, and the body's read deadline is
+// the integration timeout, which can fire a moment before the context's
+// own timer (a slow-body client would be answered 499 while still there).
 func (p *Proxy) fail(ctx context.Context, deadline time.Time, w http.ResponseWriter, r *http.Request, c *Call, err error) {
 	c.Err = err
 	f, status, body := answer.FailureBackend, http.StatusBadGateway, answer.BadGateway
@@ -282,7 +286,7 @@ func (p *Proxy) fail(ctx context.Context, deadline time.Time, w http.ResponseWri
 		f, status, body = answer.FailureTooLarge, http.StatusRequestEntityTooLarge, answer.TooLarge
 	case errors.As(err, &clientBody):
 		f, status, body = answer.FailureBodyRead, http.StatusBadRequest, answer.BadRequest
-	case errors.Is(ctxErr, context.Canceled):
+	case errors.Is(ctxErr, context.Canceled) && time.Now().Before(deadline):
 		w.WriteHeader(answer.ClientClosed)
 		return
 	case errors.Is(ctxErr, context.DeadlineExceeded), isTimeout(err), !time.Now().Before(deadline):

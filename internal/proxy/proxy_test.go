@@ -77,6 +77,35 @@ func TestServeFailures(t *testing.T) {
 	}
 }
 
+// TestFailCanceledContext: a request context canceled before the
+// integration timeout is the client going away (499, not answered to
+// anyone); canceled once the timeout has passed, it is the timeout (504).
+// net/http cancels the request context when reading the client's body
+// fails, and that read's deadline is the integration timeout, so a
+// slow-body client's exchange can end canceled a moment before the
+// context's own timer marks it timed out.
+func TestFailCanceledContext(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		deadline time.Duration // from now
+		status   int
+	}{
+		{"before the timeout", time.Minute, answer.ClientClosed},
+		{"after the timeout", -time.Millisecond, http.StatusGatewayTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			w := httptest.NewRecorder()
+			p := New(Options{})
+			p.fail(ctx, time.Now().Add(tc.deadline), w, httptest.NewRequest("POST", "/x", nil), &Call{}, context.Canceled)
+			if w.Code != tc.status {
+				t.Errorf("status %d; want %d", w.Code, tc.status)
+			}
+		})
+	}
+}
+
 // TestServeCut: a response cut short after its headers were sent is
 // reported in Call.Cut with its reason. Under a net/http server Serve sets
 // Abort, so that the caller can record the request before ending the
