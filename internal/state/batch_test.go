@@ -236,21 +236,26 @@ func TestBatcherTimeoutWhileQueued(t *testing.T) {
 			}
 			// The store's timeout is short for this test: on a loaded
 			// machine a call after release may still run out of it, which
-			// is not what is tested here, so such a call is made again.
-			allow := func() (Result, error) {
-				for range 50 {
-					r, err := st.Allow(ctx, "after", l)
+			// is not what is tested here, so such a call is made again,
+			// on the bucket key(try) names. A call may run out of it
+			// after Redis decided it, its reply too late: the first
+			// decision is asked again on a fresh bucket.
+			allow := func(key func(try int) string) (Result, error) {
+				for try := range 50 {
+					r, err := st.Allow(ctx, key(try), l)
 					if !timedOut(err) {
 						return r, err
 					}
 				}
 				return Result{}, errors.New("50 calls in a row ran out of the timeout")
 			}
-			r, err := allow()
+			var bucket string
+			fresh := func(try int) string { bucket = "after" + strconv.Itoa(try); return bucket }
+			r, err := allow(fresh)
 			if err != nil || !r.Allowed {
 				t.Fatalf("after release: %+v %v; want decided by Redis", r, err)
 			}
-			if r, err := allow(); err != nil || r.Allowed {
+			if r, err := allow(func(int) string { return bucket }); err != nil || r.Allowed {
 				t.Fatalf("after release, bucket spent: %+v %v; want refused by Redis", r, err)
 			}
 			for i := range 10 {
