@@ -198,7 +198,13 @@ func TestBatcherTimeoutWhileQueued(t *testing.T) {
 		t.Run(map[bool]string{true: "fail_open", false: "fail_closed"}[failOpen], func(t *testing.T) {
 			srv := testredis.Start(t)
 			fo := failOpen
-			st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}, FailOpen: &fo, Timeout: 100 * time.Millisecond},
+			// The lane's held call gives up at the timeout and marks Redis
+			// down; a queued call begun after that is a probe, or, when
+			// another took this nanosecond's probe, ErrDown at once, never
+			// queued. The timeout is long enough that the queued calls
+			// have begun by then however loaded the machine (at 100 ms a
+			// pause before them let one meet ErrDown).
+			st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}, FailOpen: &fo, Timeout: 500 * time.Millisecond},
 				Options{ProbeInterval: time.Nanosecond})
 			var gate pipelineGate
 			st.Redis().AddHook(&gate)
