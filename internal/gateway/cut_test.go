@@ -58,6 +58,8 @@ func cuttingBackend(t *testing.T) string {
 			}
 		}
 	})
+	// Five seconds of body, past the 1 s timeout of its route; the headers
+	// come at once, well within it even on a loaded machine.
 	mux.HandleFunc("/trickle", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		for range 100 {
@@ -107,7 +109,7 @@ routes:
   - {route: GET /close, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/close"}}
   - {route: GET /chunked-close, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/chunked-close"}}
   - {route: GET /endless, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/endless"}}
-  - {route: GET /trickle, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/trickle", timeout: 300ms}}
+  - {route: GET /trickle, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/trickle", timeout: 1s}}
   - {route: GET /stalled, authorizer: users, integration: {type: http_proxy, uri: "%[3]s/endless", timeout: 1s}}
 `, iss.URL, testissuer.Audience, be), Deps{Logger: logger, AccessLog: logs, Metrics: NewMetrics(reg)})
 	tok := iss.Mint(t, "k1", map[string]any{"sub": "alice"})

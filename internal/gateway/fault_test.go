@@ -195,7 +195,10 @@ func stillServing(t *testing.T, c *http.Client, base string) {
 // TestFaultBackend: a backend that resets mid-body, resets before answering,
 // stalls before its headers, or trickles its body past the integration
 // timeout. The client sees a truncated response or AWS's answer; afterwards
-// no goroutine and no backend connection is left behind.
+// no goroutine and no backend connection is left behind. The resets go
+// through a route whose timeout is a minute away, so that on a loaded
+// machine only the reset can end their exchange; the stall and the trickle
+// through one of 500 ms, the timeout under test.
 func TestFaultBackend(t *testing.T) {
 	be := newFaultyBackend(t)
 	srv, tr, _ := gatewayServer(t, fmt.Sprintf(`listen: 127.0.0.1:0
@@ -203,7 +206,9 @@ routes:
   - route: GET /status
     integration: {type: mock, body: ok}
   - route: GET /be/{what}
-    integration: {type: http_proxy, uri: "%s/{what}", timeout: 500ms}
+    integration: {type: http_proxy, uri: "%[1]s/{what}", timeout: 1m}
+  - route: GET /short/{what}
+    integration: {type: http_proxy, uri: "%[1]s/{what}", timeout: 500ms}
 `, be.URL), Deps{})
 	client := &http.Client{Transport: &http.Transport{}, Timeout: time.Minute} // a bound on hanging, not on speed
 	defer client.Transport.(*http.Transport).CloseIdleConnections()
@@ -229,13 +234,13 @@ routes:
 		}
 		// No headers within the timeout: 504 at the timeout (the backend
 		// would have answered 200 after 5 s).
-		o = call(client, "GET", srv.URL+"/be/slow-headers", nil)
+		o = call(client, "GET", srv.URL+"/short/slow-headers", nil)
 		if o.status != 504 || o.body != `{"message":"Endpoint request timed out"}` {
 			t.Errorf("slow headers: %+v", o)
 		}
 		// Body still arriving at the timeout: the stream is cut there
 		// (the backend would have sent 50 chunks).
-		o = call(client, "GET", srv.URL+"/be/slow-body", nil)
+		o = call(client, "GET", srv.URL+"/short/slow-body", nil)
 		if o.status != 200 || o.err == nil || strings.Count(o.body, "chunk") >= 50 {
 			t.Errorf("slow body: status %d, %d chunks, err %v", o.status, strings.Count(o.body, "chunk"), o.err)
 		}
@@ -276,7 +281,7 @@ functions:
   hangauth: {runtime: process, command: [%[1]s], timeout: 1s}
   hangproxy: {runtime: process, command: [%[1]s], timeout: 1s}
   crashstart: {runtime: process, command: [%[1]s], env: {FAULTY_MODE: crashstart}, timeout: 500ms}
-  slowstart: {runtime: process, command: [%[1]s], env: {FAULTY_MODE: slowstart, FAULTY_DELAY: 4s}, timeout: 500ms}
+  slowstart: {runtime: process, command: [%[1]s], env: {FAULTY_MODE: slowstart, FAULTY_DELAY: 4s}, timeout: 2s}
 authorizers:
   fine: {type: lambda, function: fine, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s, timeout: 30s}
   hang: {type: lambda, function: hangauth, payload_format_version: "1.0", event_type: TOKEN, identity_source: [method.request.header.Authorization], result_ttl: 0s}
@@ -315,9 +320,10 @@ func TestFaultFunctions(t *testing.T) {
 	bearer := func(s string) http.Header { return http.Header{"Authorization": {"Bearer " + s}} }
 
 	// Slow start first, while it is still starting (it initialises for 4 s,
-	// its timeout is 500 ms): as on Lambda, initialisation is not counted
-	// against the function's timeout, so the first requests wait for it
-	// (up to the 10 s init timeout) and are served.
+	// its timeout is 2 s, time enough for an answer on a loaded machine):
+	// as on Lambda, initialisation is not counted against the function's
+	// timeout, so the first requests wait for it (up to the 10 s init
+	// timeout) and are served.
 	if o := call(client, "GET", srv.URL+"/auth/slowstart", bearer("ok")); o.status != 200 || o.body != "allowed" {
 		t.Errorf("authorizer still starting: %+v", o)
 	}

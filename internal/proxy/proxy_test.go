@@ -116,13 +116,10 @@ func TestServeCut(t *testing.T) {
 		readHead(r)
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf")
 	})
-	trickles := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
-		readHead(r)
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nslow")
-		io.Copy(io.Discard, r) // the rest never comes: only the timeout ends the body
-	})
+	trickles := tricklingBackend(t)
 	// A timeout not under test is far away (a minute), so that it cannot
-	// act on a loaded machine.
+	// act on a loaded machine; the one under test starts at 100 ms and is
+	// made longer only when it ran out before the headers arrived.
 	for _, tc := range []struct {
 		name, backend string
 		timeout       time.Duration
@@ -130,7 +127,7 @@ func TestServeCut(t *testing.T) {
 	}{
 		{"whole", testbackend.NewRaw(t, answerEach(ok2)).Addr, time.Minute, ""},
 		{"backend closes mid-body", closes.Addr, time.Minute, CutBackendClosed},
-		{"timeout mid-body", trickles.Addr, 100 * time.Millisecond, CutTimeout},
+		{"timeout mid-body", trickles, 100 * time.Millisecond, CutTimeout},
 	} {
 		tpl, err := route.ParseTemplate("http://" + tc.backend + "/x")
 		if err != nil {
@@ -138,45 +135,57 @@ func TestServeCut(t *testing.T) {
 		}
 		tr := NewTransport()
 		defer tr.CloseIdleConnections()
-		p := New(Options{URI: tpl, Timeout: tc.timeout, Transport: tr})
 
 		t.Run(tc.name+"/no server", func(t *testing.T) {
-			c := &Call{Params: &route.Params{}}
-			mustReturn(t, "Serve", func() { p.Serve(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil), c) })
+			var c *Call
+			timeoutAfterHeaders(t, tc.timeout, func(timeout time.Duration) int {
+				p := New(Options{URI: tpl, Timeout: timeout, Transport: tr})
+				w := httptest.NewRecorder()
+				c = &Call{Params: &route.Params{}}
+				mustReturn(t, "Serve", func() { p.Serve(w, httptest.NewRequest("GET", "/x", nil), c) })
+				return w.Code
+			})
 			if c.Cut != tc.cut || c.Abort || (c.Err != nil) != (tc.cut != "") {
 				t.Errorf("cut %q, abort %v, err %v; want cut %q, no abort", c.Cut, c.Abort, c.Err, tc.cut)
 			}
 		})
 		t.Run(tc.name+"/server", func(t *testing.T) {
-			calls := make(chan Call, 1)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				c := &Call{Params: &route.Params{}}
-				panicked := true
-				defer func() {
-					if panicked {
-						c.Cut = "Serve panicked"
-					}
-					calls <- *c
-				}()
-				p.Serve(w, r, c)
-				panicked = false
-				if c.Abort {
-					panic(http.ErrAbortHandler)
-				}
-			}))
-			defer func() {
-				srv.CloseClientConnections() // ends a Serve that hung, so that Close returns
-				srv.Close()
-			}()
+			var c Call
 			var err error
-			mustReturn(t, "the request", func() {
-				var resp *http.Response
-				if resp, err = srv.Client().Get(srv.URL + "/x"); err == nil {
-					_, err = io.ReadAll(resp.Body)
-					resp.Body.Close()
-				}
+			timeoutAfterHeaders(t, tc.timeout, func(timeout time.Duration) int {
+				p := New(Options{URI: tpl, Timeout: timeout, Transport: tr})
+				calls := make(chan Call, 1)
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					c := &Call{Params: &route.Params{}}
+					panicked := true
+					defer func() {
+						if panicked {
+							c.Cut = "Serve panicked"
+						}
+						calls <- *c
+					}()
+					p.Serve(w, r, c)
+					panicked = false
+					if c.Abort {
+						panic(http.ErrAbortHandler)
+					}
+				}))
+				defer func() {
+					srv.CloseClientConnections() // ends a Serve that hung, so that Close returns
+					srv.Close()
+				}()
+				var status int
+				mustReturn(t, "the request", func() {
+					var resp *http.Response
+					if resp, err = srv.Client().Get(srv.URL + "/x"); err == nil {
+						status = resp.StatusCode
+						_, err = io.ReadAll(resp.Body)
+						resp.Body.Close()
+					}
+				})
+				c = <-calls
+				return status
 			})
-			c := <-calls
 			if c.Cut != tc.cut || c.Abort != (tc.cut != "") {
 				t.Errorf("cut %q, abort %v; want cut %q, abort %v", c.Cut, c.Abort, tc.cut, tc.cut != "")
 			}
@@ -191,23 +200,49 @@ func TestServeCut(t *testing.T) {
 // integration timeout is held to the earlier deadline, and a body cut
 // there is recorded as the timeout's doing, not as the client going away.
 func TestServeCallerDeadline(t *testing.T) {
-	trickles := testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
-		readHead(r)
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nslow")
-		io.Copy(io.Discard, r) // the rest never comes
-	})
-	tpl, err := route.ParseTemplate("http://" + trickles.Addr + "/x")
+	tpl, err := route.ParseTemplate("http://" + tricklingBackend(t) + "/x")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := NewTransport()
 	defer tr.CloseIdleConnections()
 	p := New(Options{URI: tpl, Timeout: time.Minute, Transport: tr}) // far away: only the caller's deadline can act
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	c := &Call{Params: &route.Params{}}
-	mustReturn(t, "Serve", func() { p.Serve(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil).WithContext(ctx), c) })
+	var c *Call
+	timeoutAfterHeaders(t, 100*time.Millisecond, func(timeout time.Duration) int {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		w := httptest.NewRecorder()
+		c = &Call{Params: &route.Params{}}
+		mustReturn(t, "Serve", func() { p.Serve(w, httptest.NewRequest("GET", "/x", nil).WithContext(ctx), c) })
+		return w.Code
+	})
 	if c.Cut != CutTimeout || c.Err == nil {
 		t.Errorf("cut %q, err %v; want %q with an error", c.Cut, c.Err, CutTimeout)
+	}
+}
+
+// tricklingBackend answers each request with its status, headers and the
+// first bytes of a body whose rest never comes: only a timeout ends it.
+func tricklingBackend(t *testing.T) (addr string) {
+	t.Helper()
+	return testbackend.NewRaw(t, func(c net.Conn, r *bufio.Reader) {
+		readHead(r)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nslow")
+		io.Copy(io.Discard, r) // the rest never comes
+	}).Addr
+}
+
+// timeoutAfterHeaders runs exchange with timeout, and again with twice the
+// timeout each time it answered 504, up to hangGuard. A 504 means the
+// timeout ran out before the backend's headers arrived, which on a loaded
+// machine can take longer than a timeout short enough for a test, while a
+// test of a timeout reached mid-body needs the headers first. A response
+// cut mid-body keeps the status sent before the cut, so an exchange that
+// reached the body is never made again: the caller checks that one.
+func timeoutAfterHeaders(t *testing.T, timeout time.Duration, exchange func(timeout time.Duration) (status int)) {
+	t.Helper()
+	for exchange(timeout) == http.StatusGatewayTimeout && 2*timeout <= hangGuard {
+		t.Logf("the %v timeout ran out before the backend's headers arrived; again with %v", timeout, 2*timeout)
+		timeout *= 2
 	}
 }

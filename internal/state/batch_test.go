@@ -198,7 +198,13 @@ func TestBatcherTimeoutWhileQueued(t *testing.T) {
 		t.Run(map[bool]string{true: "fail_open", false: "fail_closed"}[failOpen], func(t *testing.T) {
 			srv := testredis.Start(t)
 			fo := failOpen
-			st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}, FailOpen: &fo, Timeout: 100 * time.Millisecond},
+			// The lane's held call gives up at the timeout and marks Redis
+			// down; a queued call begun after that is a probe, or, when
+			// another took this nanosecond's probe, ErrDown at once, never
+			// queued. The timeout is long enough that the queued calls
+			// have begun by then however loaded the machine (at 100 ms a
+			// pause before them let one meet ErrDown).
+			st := openRedis(t, &RedisSettings{Addresses: []string{srv.Addr}, FailOpen: &fo, Timeout: 500 * time.Millisecond},
 				Options{ProbeInterval: time.Nanosecond})
 			var gate pipelineGate
 			st.Redis().AddHook(&gate)
@@ -236,21 +242,26 @@ func TestBatcherTimeoutWhileQueued(t *testing.T) {
 			}
 			// The store's timeout is short for this test: on a loaded
 			// machine a call after release may still run out of it, which
-			// is not what is tested here, so such a call is made again.
-			allow := func() (Result, error) {
-				for range 50 {
-					r, err := st.Allow(ctx, "after", l)
+			// is not what is tested here, so such a call is made again,
+			// on the bucket key(try) names. A call may run out of it
+			// after Redis decided it, its reply too late: the first
+			// decision is asked again on a fresh bucket.
+			allow := func(key func(try int) string) (Result, error) {
+				for try := range 50 {
+					r, err := st.Allow(ctx, key(try), l)
 					if !timedOut(err) {
 						return r, err
 					}
 				}
 				return Result{}, errors.New("50 calls in a row ran out of the timeout")
 			}
-			r, err := allow()
+			var bucket string
+			fresh := func(try int) string { bucket = "after" + strconv.Itoa(try); return bucket }
+			r, err := allow(fresh)
 			if err != nil || !r.Allowed {
 				t.Fatalf("after release: %+v %v; want decided by Redis", r, err)
 			}
-			if r, err := allow(); err != nil || r.Allowed {
+			if r, err := allow(func(int) string { return bucket }); err != nil || r.Allowed {
 				t.Fatalf("after release, bucket spent: %+v %v; want refused by Redis", r, err)
 			}
 			for i := range 10 {
