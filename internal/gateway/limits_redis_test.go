@@ -59,8 +59,9 @@ func status(g *Gateway, path string) int {
 // Three replicas sharing one Redis hold one 100 req/s limit between them.
 // Demand is far above the limit; the count allowed is compared with what
 // a token bucket allows for the very instants the test sent its requests
-// (so a machine that stalls changes both sides alike), within 5%; and
-// never more than the bucket allows over the whole run.
+// (so a machine that stalls changes both sides alike), within 5% and the
+// requests in flight; and never more than the bucket allows over the
+// whole run.
 func TestReplicasShareOneLimit(t *testing.T) {
 	srv := testredis.Start(t)
 	gs := replicas(t, 3, srv.Addr, "")
@@ -72,7 +73,8 @@ func TestReplicasShareOneLimit(t *testing.T) {
 	allowed, refused := 0, 0
 	start := time.Now()
 	var wg sync.WaitGroup
-	for i := range 6 { // two clients per replica
+	const clients = 6 // two per replica
+	for i := range clients {
 		g := gs[i%3]
 		wg.Go(func() {
 			for time.Since(start) < run {
@@ -111,8 +113,12 @@ func TestReplicasShareOneLimit(t *testing.T) {
 	if refused == 0 {
 		t.Fatal("nothing was refused: demand did not exceed the limit, so the test shows nothing")
 	}
-	if diff := math.Abs(float64(allowed - want)); diff > 0.05*float64(want) {
-		t.Errorf("allowed %d, a shared bucket allows %d: off by %.1f%% (more than 5%%)", allowed, want, 100*diff/float64(want))
+	// Redis decides each request on its own clock, a moment after the
+	// instant recorded here: each client's request in flight can be
+	// decided at another instant than the one the bucket above was given,
+	// so their number is allowed besides the 5%.
+	if diff := math.Abs(float64(allowed - want)); diff > 0.05*float64(want)+clients {
+		t.Errorf("allowed %d, a shared bucket allows %d: off by %.1f%% (more than 5%% and the %d requests in flight)", allowed, want, 100*diff/float64(want), clients)
 	}
 	if allowed > ceiling {
 		t.Errorf("allowed %d; a 100/s bucket of 10 allows at most %d in %s", allowed, ceiling, elapsed)
