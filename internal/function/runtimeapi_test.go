@@ -9,9 +9,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // runtimeAPI starts a process that never calls the Runtime API itself, so
@@ -396,13 +397,12 @@ func writable(t *testing.T, c *net.TCPConn) bool {
 	ok := false
 	err = raw.Control(func(fd uintptr) {
 		for {
-			var w syscall.FdSet
-			w.Bits[fd/64] |= 1 << (fd % 64)
-			n, err := syscall.Select(int(fd)+1, nil, &w, nil, &syscall.Timeval{})
-			if err == syscall.EINTR {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+			n, err := unix.Poll(fds, 0)
+			if err == unix.EINTR {
 				continue
 			}
-			ok = err == nil && n > 0
+			ok = err == nil && n > 0 && fds[0].Revents&unix.POLLOUT != 0
 			return
 		}
 	})
