@@ -149,6 +149,11 @@ func TestExtAuthzRefusesBadChecks(t *testing.T) {
 			"Authorization": {"Bearer " + h.token(t, nil)}, "X-Tenant": {"evil\r\nx-other: 1"}}),
 		"header name that is not a token": withHeaderMap(envoyCheck("GET", "/orders/1", http.Header{
 			"Authorization": {"Bearer " + h.token(t, nil)}}), "x tenant", "evil"),
+		"header name with a delimiter": withHeaderMap(envoyCheck("GET", "/orders/1", http.Header{
+			"Authorization": {"Bearer " + h.token(t, nil)}}), "x-tenant(1)", "evil"),
+		"header name in UTF-8": withHeaderMap(envoyCheck("GET", "/orders/1", http.Header{
+			"Authorization": {"Bearer " + h.token(t, nil)}}), "x-ténant", "evil"),
+		"method with a delimiter": envoyCheck("GET,POST", "/public", nil),
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp, err := h.authz.Check(context.Background(), req)
