@@ -377,7 +377,7 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 			errs = append(errs, *f.Errorf(at+".status", "status %d is not an HTTP status code", in.Status))
 		}
 		for k, v := range in.Headers {
-			if !httpheader.ValidName(k) || strings.ContainsAny(v, "\r\n\x00") {
+			if !httpheader.ValidName(k) || !httpheader.ValidValue(v) {
 				errs = append(errs, *f.Errorf(at+".headers", "header %q: invalid name or value", k))
 				continue
 			}
