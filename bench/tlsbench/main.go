@@ -322,7 +322,7 @@ routes:
 		for _, t := range []struct{ name, addr string }{{"nginx", "127.0.0.1:18643"}, {"portcullis", "127.0.0.1:18743"}} {
 			f, err := checkHandshake(t.addr, "localhost", roots)
 			must(err)
-			log.Printf("%-10s %s %s %s, ALPN %s, %d certificate(s) sent, %d session ticket(s) after a full handshake offering resumption, resumed %v with %d more, %d/%d bytes to the client without/with psk_key_exchange_modes, %s, response headers %d bytes",
+			log.Printf("%-10s %s %s %s, ALPN %s, certificates sent: %d, session tickets after a full handshake offering resumption: %d, resumed %v with %d more, %d/%d bytes to the client without/with psk_key_exchange_modes, %s, response headers %d bytes",
 				t.name, f.version, f.suite, f.curve, f.alpn, f.chain, f.tickets, f.resumed, f.resumedTickets, f.bytesNoPSK, f.bytesPSK, f.status, f.respHeaderBytes)
 		}
 		if *flagCheck {

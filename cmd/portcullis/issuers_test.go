@@ -51,7 +51,7 @@ routes:
 		want        []string
 	}{
 		{"allowed", mint("https://dev.portcullis.local", "--claim", "tenant=acme"), 0, []string{
-			`issuer     ✓ iss "https://dev.portcullis.local" is issuers[1], checked with its keys, audiences and 1 claim rule(s)`,
+			`issuer     ✓ iss "https://dev.portcullis.local" is issuers[1], checked with its keys, audiences and 1 claim rule` + "\n",
 			"claim rules ✓ additional_claims[0] (tenant): an expected value", "ALLOW"}},
 		{"rule", mint("https://dev.portcullis.local", "--claim", "tenant=initech"), 1, []string{
 			"claim rules ✗ claim_rule: additional_claims[0] (tenant): the claim's value is not one of the 2 expected", "DENY: 401"}},

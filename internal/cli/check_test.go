@@ -91,3 +91,64 @@ func TestCheckPrintsTLSWarnings(t *testing.T) {
 		})
 	}
 }
+
+// TestCountsInWords: the counts check, build and import print read "1
+// problem", "2 problems", not "problem(s)".
+func TestCountsInWords(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	route := func(path string) string {
+		return "  - {route: GET " + path + ", authorizer: nobody, integration: {type: mock}}\n"
+	}
+	one := write("one.yaml", "listen: 127.0.0.1:0\nroutes:\n"+route("/a"))
+	two := write("two.yaml", "listen: 127.0.0.1:0\nroutes:\n"+route("/a")+route("/b"))
+	good := write("good.yaml", "listen: 127.0.0.1:0\nroutes:\n  - {route: GET /a, integration: {type: mock}}\n")
+	api := func(paths ...string) string {
+		text := "openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n"
+		for _, p := range paths {
+			text += "  " + p + ":\n    get:\n      x-amazon-apigateway-integration: {type: http_proxy, uri: 'http://127.0.0.1:1/', httpMethod: GET, payloadFormatVersion: '1.0', requestTemplates: {application/json: '{}'}}\n"
+		}
+		return text
+	}
+	oneNote, twoNotes := write("one-note.yaml", api("/a")), write("two-notes.yaml", api("/a", "/b"))
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		code   int
+		stream string // "out", "err" or the file written
+		want   string
+	}{
+		{"check, 1 problem", []string{"check", "-c", one}, exitFailed, "err", one + ": 1 problem\n"},
+		{"check, 2 problems", []string{"check", "-c", two}, exitFailed, "err", two + ": 2 problems\n"},
+		{"build, no Go function", []string{"build", "-c", good}, exitOK, "out", good + ": built 0 Go functions\n"},
+		{"import, 1 item", []string{"import", oneNote, "-o", filepath.Join(dir, "one-out.yaml")}, exitOK, filepath.Join(dir, "one-out.yaml"),
+			"# 1 item needs attention: see the NOT CARRIED OVER and PLACEHOLDER comments.\n"},
+		{"import, 2 items", []string{"import", twoNotes, "-o", filepath.Join(dir, "two-out.yaml")}, exitOK, filepath.Join(dir, "two-out.yaml"),
+			"# 2 items need attention: see the NOT CARRIED OVER and PLACEHOLDER comments.\n"},
+		{"import --strict, 1 item", []string{"import", "--strict", oneNote, "-o", filepath.Join(dir, "x.yaml")}, exitFailed, "err",
+			"portcullis import: --strict: 1 item not carried over; nothing written\n"},
+		{"import --strict, 2 items", []string{"import", "--strict", twoNotes, "-o", filepath.Join(dir, "x.yaml")}, exitFailed, "err",
+			"portcullis import: --strict: 2 items not carried over; nothing written\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runMain(t, "", tt.args...)
+			got := map[string]string{"out": out, "err": errOut}[tt.stream]
+			if tt.stream != "out" && tt.stream != "err" {
+				b, err := os.ReadFile(tt.stream)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = string(b)
+			}
+			if code != tt.code || !strings.Contains(got, tt.want) {
+				t.Errorf("exit %d, want %d; %s lacks %q:\n%s\n(stdout %q, stderr %q)", code, tt.code, tt.stream, tt.want, got, out, errOut)
+			}
+		})
+	}
+}

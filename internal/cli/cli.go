@@ -242,7 +242,7 @@ file after log rotation. The access log is written at every --log-level.`, stdou
 		var es *config.Errors
 		if errors.As(err, &es) {
 			fmt.Fprintln(stderr, err)
-			fmt.Fprintf(stderr, "portcullis serve: %d problem(s) in %s; not serving\n", len(*es), *file)
+			fmt.Fprintf(stderr, "portcullis serve: %d %s in %s; not serving\n", len(*es), explain.Plural(len(*es), "problem", "problems"), *file)
 			return exitFailed
 		}
 		log.Error("portcullis stopped", "error", err.Error())
@@ -287,7 +287,7 @@ reads it.`, stdout, stderr)
 		fmt.Fprintln(stderr, err)
 		var es *config.Errors
 		if errors.As(err, &es) {
-			fmt.Fprintf(stderr, "%s: %d problem(s)\n", *file, len(*es))
+			fmt.Fprintf(stderr, "%s: %d %s\n", *file, len(*es), explain.Plural(len(*es), "problem", "problems"))
 		}
 		return exitFailed
 	}
@@ -333,7 +333,7 @@ go.mod), as serve does before starting them.`, stdout, stderr)
 		fmt.Fprintln(stderr, err)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "%s: built %d Go function(s)\n", *file, n)
+	fmt.Fprintf(stdout, "%s: built %d Go %s\n", *file, n, explain.Plural(n, "function", "functions"))
 	return exitOK
 }
 

@@ -313,7 +313,7 @@ func TestExplainLambda(t *testing.T) {
 			"(key sha256:",
 			`✗ GET /orders/{id}: DENIED 403 {"Message":"User is not authorized to access this resource"}`,
 			`✗ DELETE /orders/{id}: DENIED 403`, `✗ POST /admin: DENIED 403`, `✗ OPTIONS /admin: DENIED 403`,
-			"3 route(s) with another authorizer or none are not affected",
+			"3 routes with another authorizer or none are not affected",
 			"decision    ✓ ALLOW", "GET http://127.0.0.1:9/orders/1", "X-User: alice",
 		}, []string{"✓ GET /orders/{id}: allowed"}},
 		{"explicit deny wins over the stage-wide allow", []string{"DELETE /orders/7", "-H", "Authorization: Bearer nodelete-bob", "--invoke"}, exitFailed, "nodelete-bob", []string{

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/httpheader"
 )
 
 // MaxAge bounds maxAge as AWS does: -1 to 86400 seconds.
@@ -82,7 +83,7 @@ func Setup(f *config.File, m *Metrics) (*Policy, error) {
 		switch {
 		case m == "*":
 			p.anyMethod = true
-		case !isToken(m):
+		case !httpheader.ValidName(m): // a method is a token, as a header name is
 			errs = append(errs, *f.Errorf(at, "method %q is not an HTTP method name", m))
 		default:
 			p.methods = append(p.methods, m)
@@ -93,14 +94,14 @@ func Setup(f *config.File, m *Metrics) (*Policy, error) {
 		switch {
 		case h == "*":
 			p.anyHeader = true
-		case !isToken(h):
+		case !httpheader.ValidName(h):
 			errs = append(errs, *f.Errorf(at, "header %q is not an HTTP header name", h))
 		default:
 			p.headers = append(p.headers, strings.ToLower(h))
 		}
 	}
 	for i, h := range c.ExposeHeaders {
-		if h != "*" && !isToken(h) {
+		if h != "*" && !httpheader.ValidName(h) {
 			errs = append(errs, *f.Errorf("cors.exposeHeaders["+strconv.Itoa(i)+"]", "header %q is not an HTTP header name", h))
 		}
 	}
@@ -133,13 +134,6 @@ func joined(vs []string) []string {
 		return nil
 	}
 	return []string{strings.Join(vs, ",")}
-}
-
-// isToken reports whether s is an RFC 9110 token (a method or header name).
-func isToken(s string) bool {
-	return s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return r <= ' ' || r >= 0x7f || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r)
-	}) < 0
 }
 
 // allowOrigin returns the Access-Control-Allow-Origin value for a request

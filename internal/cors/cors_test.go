@@ -75,6 +75,16 @@ func TestSetupErrors(t *testing.T) {
   allowHeaders: ["x:y"]
   exposeHeaders: ["a b"]
 `, []string{`cors.yaml:3:23: cors.allowMethods[1]: method "PO ST"`, `cors.yaml:4:18: cors.allowHeaders[0]: header "x:y"`, `cors.yaml:5:19: cors.exposeHeaders[0]: header "a b"`}},
+		{"methods and headers with delimiters or UTF-8", `cors:
+  allowOrigins: [https://app.example.com]
+  allowMethods: ["GET,POST", "PÜT"]
+  allowHeaders: ["x-a,x-b", "x-é"]
+  exposeHeaders: ["x(y)", "x-ü"]
+`, []string{
+			`cors.allowMethods[0]: method "GET,POST" is not an HTTP method name`, `cors.allowMethods[1]: method "PÜT"`,
+			`cors.allowHeaders[0]: header "x-a,x-b" is not an HTTP header name`, `cors.allowHeaders[1]: header "x-é"`,
+			`cors.exposeHeaders[0]: header "x(y)" is not an HTTP header name`, `cors.exposeHeaders[1]: header "x-ü"`,
+		}},
 		{"max age", `cors:
   allowOrigins: [https://app.example.com]
   maxAge: 86401

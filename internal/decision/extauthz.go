@@ -17,6 +17,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/gateway"
+	"github.com/portcullis/portcullis/internal/httpheader"
 )
 
 // maxDeniedBody bounds the denial body kept for Envoy; the gateway's own
@@ -170,14 +171,16 @@ func checkedRequest(ctx context.Context, req *authv3.CheckRequest) (*http.Reques
 }
 
 // addHeader adds a header Envoy reported; pseudo-headers are skipped. A
-// name or value net/http would refuse is an error, not skipped: a header
-// left out could be a client's copy of an identity header, which would
-// then be missing from headers_to_remove and reach the backend.
+// name or value net/http's server would refuse (with 400, so the gateway
+// never decides such a request) is an error, not skipped: a header left
+// out could be a client's copy of an identity header, which would then be
+// missing from headers_to_remove and reach the backend. A name is a token
+// of any length (not a method's 32 bytes at most).
 func addHeader(h http.Header, name, val string) error {
 	if name != "" && name[0] == ':' {
 		return nil
 	}
-	if !validMethod(name) || strings.ContainsAny(val, "\r\n\x00") {
+	if !httpheader.ValidName(name) || !httpheader.ValidValue(val) {
 		return errors.New("the check request has a header name or value that is not HTTP")
 	}
 	h[canonical(name)] = append(h[canonical(name)], val)

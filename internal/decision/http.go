@@ -18,6 +18,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/gateway"
+	"github.com/portcullis/portcullis/internal/httpheader"
 )
 
 // Paths of the HTTP decision API, one per dialect. The dialect decides which
@@ -224,12 +225,9 @@ func ClientIP(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// validMethod reports whether m is an HTTP method token (RFC 9110 9.1).
-func validMethod(m string) bool {
-	return m != "" && len(m) <= 32 && strings.IndexFunc(m, func(c rune) bool {
-		return c <= ' ' || c >= 0x7f || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", c)
-	}) < 0
-}
+// validMethod reports whether m is an HTTP method token (RFC 9110 9.1, the
+// grammar of a header name) of at most 32 bytes.
+func validMethod(m string) bool { return len(m) <= 32 && httpheader.ValidName(m) }
 
 // canonical is a header name as net/http keys it.
 func canonical(name string) string { return textproto.CanonicalMIMEHeaderKey(name) }

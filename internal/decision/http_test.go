@@ -195,6 +195,9 @@ func TestForwardAuthDialectHeadersOnly(t *testing.T) {
 		{"caddy without the URI", PathCaddy, http.Header{"X-Forwarded-Method": {"GET"}}, 500},
 		{"a URI that is not a path", PathTraefik, http.Header{"X-Forwarded-Method": {"GET"}, "X-Forwarded-Uri": {"http://evil/public"}}, 500},
 		{"a method that is not a token", PathNginx, http.Header{"X-Original-Method": {"GET /public"}, "X-Original-Uri": {"/public"}}, 500},
+		{"a method with a delimiter", PathTraefik, http.Header{"X-Forwarded-Method": {"GET(1)"}, "X-Forwarded-Uri": {"/public"}}, 500},
+		{"a method in UTF-8", PathCaddy, http.Header{"X-Forwarded-Method": {"GÉT"}, "X-Forwarded-Uri": {"/public"}}, 500},
+		{"a method over 32 bytes", PathNginx, http.Header{"X-Original-Method": {strings.Repeat("G", 33)}, "X-Original-Uri": {"/public"}}, 500},
 		{"unknown path", "/other", http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {"/public"}}, 404},
 		// A proxy that adds its header after the client's (HAProxy's
 		// add-header, Apache's RequestHeader add) sends two: whichever

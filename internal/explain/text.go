@@ -192,7 +192,8 @@ func (r *Report) writeLambda(tw *textWriter, l *LambdaPart) {
 			tw.more("({name} stands for a parameter value the policy does not name)")
 		}
 		if c.OtherAuthorizers > 0 && c.TTLSeconds > 0 {
-			tw.more(fmt.Sprintf("%d route(s) with another authorizer or none are not affected", c.OtherAuthorizers))
+			n := c.OtherAuthorizers
+			tw.more(fmt.Sprintf("%d %s with another authorizer or none %s not affected", n, Plural(n, "route", "routes"), Plural(n, "is", "are")))
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+
+	"github.com/portcullis/portcullis/internal/httpheader"
 )
 
 // request is one Runtime API request as the handlers see it. Requests in
@@ -274,10 +276,8 @@ func splitField(line []byte) (name, value []byte, ok bool) {
 	if !ok || len(name) == 0 {
 		return nil, nil, false
 	}
-	for _, c := range name {
-		if !isTokenByte(c) {
-			return nil, nil, false
-		}
+	if !httpheader.ValidName(name) {
+		return nil, nil, false
 	}
 	for _, c := range value {
 		if (c < ' ' && c != '\t') || c > '~' {
@@ -291,12 +291,6 @@ func splitField(line []byte) (name, value []byte, ok bool) {
 func isPlainPathByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 		c == '/' || c == '-' || c == '.' || c == '_' || c == '~'
-}
-
-// isTokenByte: RFC 9110 tchar.
-func isTokenByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0
 }
 
 func hexValue(c byte) (byte, bool) {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/textproto"
 	"slices"
 	"sort"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/cors"
 	"github.com/portcullis/portcullis/internal/gwresponse"
+	"github.com/portcullis/portcullis/internal/httpheader"
 	"github.com/portcullis/portcullis/internal/identity"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/mapping"
@@ -377,7 +377,7 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 			errs = append(errs, *f.Errorf(at+".status", "status %d is not an HTTP status code", in.Status))
 		}
 		for k, v := range in.Headers {
-			if !validHeaderName(k) || strings.ContainsAny(v, "\r\n\x00") {
+			if !httpheader.ValidName(k) || !httpheader.ValidValue(v) {
 				errs = append(errs, *f.Errorf(at+".headers", "header %q: invalid name or value", k))
 				continue
 			}
@@ -468,12 +468,6 @@ func list(names []string) string {
 func validName(s string) bool {
 	return s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-	}) < 0
-}
-
-func validHeaderName(s string) bool {
-	return s != "" && textproto.CanonicalMIMEHeaderKey(s) != "" && strings.IndexFunc(s, func(r rune) bool {
-		return r <= ' ' || r >= 0x7f || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r)
 	}) < 0
 }
 

@@ -124,7 +124,7 @@ func setupResponse(f *config.File, at string, c config.GatewayResponse, ident []
 	for _, name := range hnames {
 		hat := at + ".headers." + name
 		canon := textproto.CanonicalMIMEHeaderKey(name)
-		if !validToken(name) {
+		if !httpheader.ValidName(name) {
 			errs = append(errs, *f.Errorf(hat, "%q is not a valid header name", name))
 			continue
 		}
@@ -253,21 +253,6 @@ func reservedHeader(canon string) bool {
 		return true
 	}
 	return false
-}
-
-// validToken reports whether s is an RFC 9110 token, the grammar of header
-// names.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(isNameChar(c) || strings.IndexByte("!#$%&'*+-.^`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // lookup returns the response that applies to an answer of type t whose

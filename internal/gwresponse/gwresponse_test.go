@@ -47,6 +47,8 @@ func TestSetupRefuses(t *testing.T) {
 		{"status 200", "gateway_responses:\n  UNAUTHORIZED:\n    status: 200\n", nil, `gw.yaml:3:13: gateway_responses.UNAUTHORIZED.status: status 200`},
 		{"status 600", "gateway_responses:\n  UNAUTHORIZED:\n    status: 600\n", nil, `status 600`},
 		{"bad header name", "gateway_responses:\n  UNAUTHORIZED:\n    headers: {\"x y\": \"'a'\"}\n", nil, `"x y" is not a valid header name`},
+		{"header name with a delimiter", "gateway_responses:\n  UNAUTHORIZED:\n    headers: {\"x(y)\": \"'a'\"}\n", nil, `"x(y)" is not a valid header name`},
+		{"header name in UTF-8", "gateway_responses:\n  UNAUTHORIZED:\n    headers: {\"x-é\": \"'a'\"}\n", nil, `"x-é" is not a valid header name`},
 		{"same header twice", "gateway_responses:\n  UNAUTHORIZED:\n    headers: {x-a: \"'a'\", X-A: \"'b'\"}\n", nil, `also set as`},
 		{"content-length", "gateway_responses:\n  UNAUTHORIZED:\n    headers: {content-length: \"'5'\"}\n", nil, `Content-Length is the gateway's own`},
 		{"request id header", "gateway_responses:\n  UNAUTHORIZED:\n    headers: {apigw-requestid: \"'x'\"}\n", nil, `Apigw-Requestid is the gateway's own`},
@@ -115,7 +117,7 @@ func TestWrite(t *testing.T) {
 			"requestId": "req-1", "path": "/orders/\"1\"\n<x>", "httpMethod": "GET",
 			"authorizer.claims.sub": "a\"b\\c\r\nd\u2028</script>",
 		},
-		params: map[string]string{"id": "7\r\nX-Injected: yes"},
+		params: map[string]string{"id": "7\r\nX-Injected: yes\x01\x1b\x7f\tcafé"},
 	}
 	conf := `gateway_responses:
   UNAUTHORIZED:
@@ -161,7 +163,7 @@ func TestWrite(t *testing.T) {
 			wantStatus: 418,
 			wantBody:   `{"message":"Unauthorized","raw":"Unauthorized","type":"UNAUTHORIZED","requestId":"req-1","path":"/orders/\"1\"\n\u003cx\u003e","sub":"a\"b\\c\r\nd\u2028\u003c/script\u003e","cost":"$5"}`,
 			wantHeader: map[string]string{
-				"Www-Authenticate": `Bearer realm="orders"`, "X-Amzn-Errortype": "kept", "X-Path": "7X-Injected: yes",
+				"Www-Authenticate": `Bearer realm="orders"`, "X-Amzn-Errortype": "kept", "X-Path": "7X-Injected: yes\tcafé", // controls dropped, tab and UTF-8 kept
 				"X-Id": "req-1", "X-Type": "UNAUTHORIZED", "X-Empty": "", "Access-Control-Allow-Origin": "",
 				"Content-Type": "application/json",
 			},

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/escape"
+	"github.com/portcullis/portcullis/internal/httpheader"
 	"github.com/portcullis/portcullis/internal/mapping"
 )
 
@@ -293,7 +294,7 @@ func appendEscaped(b []byte, v string, esc escaping) []byte {
 // may not hold (CR and LF above all: no header injection).
 func appendHeaderValue(b []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c >= 0x20 && c != 0x7f || c == '\t' {
+		if c := v[i]; httpheader.ValidValueByte(c) {
 			b = append(b, c)
 		}
 	}

@@ -88,3 +88,101 @@ func FuzzValidValue(f *testing.F) {
 		}
 	})
 }
+
+// TestValidName: an RFC 9110 token passes, as a string and as a []byte;
+// the empty name, and a name with any byte outside tchar anywhere in it,
+// are refused. The cases are those the former copies (the proxy's, the
+// Lambda proxy's, parameter mapping's, CORS's, gateway responses', mock
+// integrations', the decision API's) each refused or let through.
+func TestValidName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"X-Tenant", true},
+		{"x", true},
+		{"0", true},
+		{"Access-Control-Request-Private-Network", true}, // longer than a method's 32 bytes
+		{"!#$%&'*+-.^_`|~", true},                        // every tchar that is not a letter or digit
+		{"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", true},
+		{"", false},
+		{" ", false},
+		{"X Tenant", false},
+		{"X-Tenant ", false},
+		{" X-Tenant", false},
+		{"X-Tenant:", false},
+		{"X-Tenant\r\nX-Evil", false},
+		{"X-Tenant\n", false},
+		{"X\tTenant", false},
+		{"X\x00", false},
+		{"X\x7f", false},
+		{"X-Ténant", false}, // UTF-8
+		{"X-\x80", false},   // obs-text: a value's byte, never a name's
+		{"X-\xff", false},
+		{`"X"`, false},
+		{"(X)", false},
+		{"X,Y", false},
+		{"X/Y", false},
+		{"X;Y", false},
+		{"<X>", false},
+		{"X=Y", false},
+		{"X?", false},
+		{"X@Y", false},
+		{"[X]", false},
+		{`X\Y`, false},
+		{"{X}", false},
+	} {
+		if got := ValidName(tc.name); got != tc.ok {
+			t.Errorf("ValidName(%q) = %v, want %v", tc.name, got, tc.ok)
+		}
+		if got := ValidName([]byte(tc.name)); got != tc.ok {
+			t.Errorf("ValidName([]byte(%q)) = %v, want %v", tc.name, got, tc.ok)
+		}
+	}
+}
+
+// ValidName refuses exactly what httpguts.ValidHeaderFieldName refuses:
+// every byte value, alone, first, in the middle and last of a name.
+func TestValidNameMatchesHTTPGuts(t *testing.T) {
+	t.Parallel()
+	for c := 0; c < 256; c++ {
+		b := string([]byte{byte(c)})
+		for _, v := range []string{b, b + "-Name", "X-" + b + "-Name", "X-Name" + b} {
+			want := httpguts.ValidHeaderFieldName(v)
+			if got := ValidName(v); got != want {
+				t.Errorf("ValidName(%q) = %v, httpguts %v", v, got, want)
+			}
+			if got := ValidName([]byte(v)); got != want {
+				t.Errorf("ValidName([]byte(%q)) = %v, httpguts %v", v, got, want)
+			}
+		}
+	}
+}
+
+// ValidValueByte is ValidValue's verdict on each byte alone.
+func TestValidValueByte(t *testing.T) {
+	t.Parallel()
+	for c := 0; c < 256; c++ {
+		if got, want := ValidValueByte(byte(c)), ValidValue(string([]byte{byte(c)})); got != want {
+			t.Errorf("ValidValueByte(%#x) = %v, ValidValue %v", c, got, want)
+		}
+	}
+}
+
+// FuzzValidName holds ValidName to httpguts.ValidHeaderFieldName's verdict
+// on any input, as a string and as a []byte.
+func FuzzValidName(f *testing.F) {
+	for _, s := range []string{"", "X-Tenant", "x tenant", "a:b", "\x80", "~|`^_.-+*'&%$#!"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		want := httpguts.ValidHeaderFieldName(v)
+		if got := ValidName(v); got != want {
+			t.Fatalf("ValidName(%q) = %v, httpguts %v", v, got, want)
+		}
+		if got := ValidName([]byte(v)); got != want {
+			t.Fatalf("ValidName([]byte(%q)) = %v, httpguts %v", v, got, want)
+		}
+	})
+}

@@ -123,7 +123,12 @@ func (m *Issuers) Explain(ctx context.Context, token string) (*Identity, []Step,
 	if d != nil {
 		return nil, []Step{{Check: "issuer", Detail: d.detail()}}, d
 	}
-	step := Step{Check: "issuer", OK: true, Detail: fmt.Sprintf("iss %q is issuers[%d], checked with its keys, audiences and %d claim rule(s)", a.issuer, slices.Index(m.list, a), len(a.rules))}
+	// explain.Plural's rule, written out: explain imports this package.
+	rules := "claim rules"
+	if len(a.rules) == 1 {
+		rules = "claim rule"
+	}
+	step := Step{Check: "issuer", OK: true, Detail: fmt.Sprintf("iss %q is issuers[%d], checked with its keys, audiences and %d %s", a.issuer, slices.Index(m.list, a), len(a.rules), rules)}
 	id, steps, err := a.Explain(ctx, token)
 	return id, append([]Step{step}, steps...), err
 }

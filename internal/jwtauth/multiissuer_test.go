@@ -273,6 +273,31 @@ func TestIssuersExplain(t *testing.T) {
 	}
 }
 
+// TestIssuersExplainCountsRules: the issuer step counts the chosen
+// issuer's claim rules in English: "0 claim rules", "1 claim rule", "2
+// claim rules".
+func TestIssuersExplainCountsRules(t *testing.T) {
+	iss := []*testissuer.Issuer{testissuer.New(t), testissuer.New(t), testissuer.New(t)}
+	rule := func(name string) ClaimRule { return ClaimRule{Name: name, Values: []string{"x"}} }
+	m, err := NewIssuers("counted", []Settings{
+		{Issuer: iss[0].URL, Audience: []string{"api"}, JSONClaims: true},
+		{Issuer: iss[1].URL, Audience: []string{"api"}, JSONClaims: true, ClaimRules: []ClaimRule{rule("a")}},
+		{Issuer: iss[2].URL, Audience: []string{"api"}, JSONClaims: true, ClaimRules: []ClaimRule{rule("a"), rule("b")}},
+	}, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"audiences and 0 claim rules", "audiences and 1 claim rule", "audiences and 2 claim rules"} {
+		_, steps, err := m.Explain(context.Background(), iss[i].Mint(t, "k1", map[string]any{"aud": "api"}))
+		if err != nil {
+			t.Fatalf("issuers[%d]: %v", i, err)
+		}
+		if got := steps[0].Detail; steps[0].Check != "issuer" || !strings.HasSuffix(got, want) {
+			t.Errorf("issuers[%d]: %s: %q, want it to end with %q", i, steps[0].Check, got, want)
+		}
+	}
+}
+
 // TestIssuersExplainTooLarge: a token over the size limit is denied by
 // Explain as by Verify (its denial has no Err to describe), not a panic.
 func TestIssuersExplainTooLarge(t *testing.T) {

@@ -297,7 +297,7 @@ var hopByHop = map[string]bool{
 // characters other than tab (CR, LF and NUL among them), and hop-by-hop
 // headers.
 func addHeader(h http.Header, name, value string) {
-	if !validHeaderName(name) || !httpheader.ValidValue(value) {
+	if !httpheader.ValidName(name) || !httpheader.ValidValue(value) {
 		return
 	}
 	ck := http.CanonicalHeaderKey(name)
@@ -305,25 +305,4 @@ func addHeader(h http.Header, name, value string) {
 		return
 	}
 	h[ck] = append(h[ck], value)
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || !isTokenChar(c) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

@@ -41,6 +41,12 @@ func TestParseResponseEdges(t *testing.T) {
 			http.Header{"Content-Type": {"application/json"}}, ""},
 		{"2.0", "  \n{\"statusCode\":302,\"headers\":{\"location\":\"/x\",\"content-type\":\"text/html\"}}\n", true,
 			http.Header{"Location": {"/x"}, "Content-Type": {"text/html"}}, ""},
+		// Names that are not HTTP tokens are dropped, in headers and in
+		// multiValueHeaders; every tchar is kept.
+		{"1.0", `{"statusCode":200,"headers":{"X A":"1","X-A(1)":"2","X-Ä":"3","X-A\u0001":"4","X:A":"5","!#$%&'*+-.^_|~":"6"},"multiValueHeaders":{"X,B":["7"],"X-B":["8"]}}`, true,
+			http.Header{"!#$%&'*+-.^_|~": {"6"}, "X-B": {"8"}, "Content-Type": {"application/json"}}, ""},
+		{"2.0", `{"statusCode":200,"headers":{"X-A(1)":"2","X-Ä":"3","X-\u007f":"4","X-OK":"5"}}`, true,
+			http.Header{"X-Ok": {"5"}, "Content-Type": {"application/json"}}, ""},
 		{"2.0", "null", true, http.Header{"Content-Type": {"application/json"}}, "null"},
 		{"1.0", `{"statusCode":200,"body":"eA","isBase64Encoded":true}`, true, http.Header{"Content-Type": {"application/json"}}, "x"},
 		{"1.0", `{"statusCode":200,"body":"eA=","isBase64Encoded":true}`, false, nil, ""},

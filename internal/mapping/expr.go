@@ -5,6 +5,9 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/portcullis/portcullis/internal/httpheader"
 )
 
 // partKind says where a part of a value comes from.
@@ -191,7 +194,7 @@ func parseRef(ref, expr string) (part, error) {
 			if name == "" {
 				return part{}, refErr(expr, "header name is empty")
 			}
-			if !validToken(name) {
+			if !httpheader.ValidName(name) {
 				return part{}, refErr(expr, "%q is not a valid HTTP header name", name)
 			}
 			return part{kind: partHeader, text: textproto.CanonicalMIMEHeaderKey(name)}, nil
@@ -379,24 +382,9 @@ func hasDotSegment(p string) bool {
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
-func isCTL(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }
+// isCTL reports whether r is a byte a header value may not hold (a control
+// character other than tab): refused in literal text, which may become a
+// header value, and in query parameter names.
+func isCTL(r rune) bool { return r < utf8.RuneSelf && !httpheader.ValidValueByte(byte(r)) }
 
 func isSpaceOrCTL(r rune) bool { return r <= ' ' || r == 0x7f }
-
-// validToken reports whether s is an RFC 9110 token, the grammar of
-// header field names.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}

@@ -183,7 +183,7 @@ func parseOp(key, val string, opts Options) (op, error) {
 		if name == "" {
 			return o, fmt.Errorf("header name is empty")
 		}
-		if !validToken(name) {
+		if !httpheader.ValidName(name) {
 			return o, fmt.Errorf("%q is not a valid HTTP header name", name)
 		}
 		o.name = textproto.CanonicalMIMEHeaderKey(name)

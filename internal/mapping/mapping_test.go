@@ -81,7 +81,11 @@ func TestParseErrors(t *testing.T) {
 		{"empty query name", map[string]string{"overwrite:querystring.": "a"}, []string{"query parameter name is empty"}},
 		{"invalid header name", map[string]string{"overwrite:header.x y": "a"}, []string{`"x y" is not a valid HTTP header name`}},
 		{"header name with colon", map[string]string{"overwrite:header.x:y": "a"}, []string{"not a valid HTTP header name"}},
+		{"header name with a delimiter", map[string]string{"overwrite:header.x(y)": "a"}, []string{`"x(y)" is not a valid HTTP header name`}},
+		{"header name in UTF-8", map[string]string{"append:header.x-é": "a"}, []string{`"x-é" is not a valid HTTP header name`}},
 		{"query name ctl", map[string]string{"overwrite:querystring.a\nb": "a"}, []string{"control character"}},
+		{"query name DEL", map[string]string{"overwrite:querystring.a\x7fb": "a"}, []string{"control character"}},
+		{"query name escape", map[string]string{"append:querystring.a\x1bb": "a"}, []string{"control character"}},
 		{"reserved", map[string]string{"overwrite:header.host": "a"}, []string{`request_parameters "overwrite:header.host": header "Host" is reserved and cannot be mapped`}},
 		{"reserved remove", map[string]string{"remove:header.authorization": ""}, []string{`header "Authorization" is reserved`}},
 		{"reserved amz", map[string]string{"append:header.x-amz-foo": "a"}, []string{`header "X-Amz-Foo" is reserved`}},
@@ -107,6 +111,9 @@ func TestParseErrors(t *testing.T) {
 		{"empty header expr", map[string]string{"overwrite:header.x-a": "${request.header.}"}, []string{"header name is empty"}},
 		{"header expr no name", map[string]string{"overwrite:header.x-a": "${request.header}"}, []string{"header name is empty"}},
 		{"bad header expr", map[string]string{"overwrite:header.x-a": "$request.header.X-Tenant,foo"}, []string{`"X-Tenant,foo" is not a valid HTTP header name`}},
+		{"header expr with a delimiter", map[string]string{"overwrite:header.x-a": "${request.header.x[0]}"}, []string{`"x[0]" is not a valid HTTP header name`}},
+		{"header expr in UTF-8", map[string]string{"overwrite:header.x-a": "${request.header.x-é}"}, []string{`"x-é" is not a valid HTTP header name`}},
+		{"query expr ctl", map[string]string{"overwrite:header.x-a": "${request.querystring.a\x7fb}"}, []string{"control character"}},
 		{"empty query expr", map[string]string{"overwrite:header.x-a": "${request.querystring.}"}, []string{"query parameter name is empty"}},
 		{"empty path param", map[string]string{"overwrite:header.x-a": "$request.path."}, []string{"path parameter name is empty"}},
 		{"bad path param", map[string]string{"overwrite:header.x-a": "${request.path.a/b}"}, []string{"not a valid path parameter name"}},
@@ -116,6 +123,8 @@ func TestParseErrors(t *testing.T) {
 		{"context space", map[string]string{"overwrite:header.x-a": "$context.a b"}, []string{"contains a space"}},
 		{"nested", map[string]string{"overwrite:header.x-a": "${request.header.${x}}"}, []string{"not a valid HTTP header name"}},
 		{"literal newline", map[string]string{"overwrite:header.x-a": "a\r\nX-Admin: 1"}, []string{"control character"}},
+		{"literal DEL", map[string]string{"overwrite:header.x-a": "a\x7f"}, []string{`control character '\x7f'`}},
+		{"literal escape", map[string]string{"append:querystring.a": "\x1b[31m"}, []string{`control character '\x1b'`}},
 		{"path query literal", map[string]string{"overwrite:path": "/a?b=1"}, []string{`must not contain "?" or "#"`}},
 		{"path dot literal", map[string]string{"overwrite:path": "/a/../${request.path}"}, []string{`"." or ".."`}},
 		{"path dot relative", map[string]string{"overwrite:path": "./${request.header.x}"}, []string{`"." or ".."`}},
@@ -162,6 +171,10 @@ func TestParseValid(t *testing.T) {
 		{"overwrite:header.x-a": "a$context.x"}, // an expression inside text, as on AWS
 		{"overwrite:header.x-a": "}{"},
 		{"overwrite:header.x-a": "tab\there"},
+		{"overwrite:header.x-a": "café"},           // UTF-8 is not a control character
+		{"overwrite:querystring.café": "x"},        // nor in a query name
+		{"append:header.!#$%&'*+-.^_`|~09az": "a"}, // every tchar
+		{"overwrite:header.x-a": "${request.header.!#$%&'*+-.^_`|~09AZ}"},
 		{"overwrite:header.content-type": "application/json"},
 		{"append:header.x_under": "a"},
 		{"overwrite:querystring.a b&c": "x"},

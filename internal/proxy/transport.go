@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/net/http/httpguts"
-
 	"github.com/portcullis/portcullis/internal/httpheader"
 )
 
@@ -181,7 +179,7 @@ func originOf(req *http.Request) (origin, error) {
 // from claims or context reach here as well as the client's own.
 func validHeaders(h http.Header) error {
 	for name, values := range h {
-		if !httpguts.ValidHeaderFieldName(name) {
+		if !httpheader.ValidName(name) {
 			return fmt.Errorf("invalid header name %q for the backend", name)
 		}
 		for _, v := range values {
