@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/identity"
@@ -44,9 +45,9 @@ func (g *Gateway) buildIssuers(f *config.File, at, name string, a config.Authori
 	list := jwtauth.IssuerSettings(f, a)
 	for i := range list {
 		list[i].JSONClaims = true
-		errs = append(errs, f.Lines(at+".issuers["+strconv.Itoa(i)+"]", list[i].Validate())...)
+		errs = append(errs, f.Place(at, issuerProblems(i, list[i].Problems()))...)
 	}
-	errs = append(errs, f.Lines(at+".issuers", jwtauth.ValidateIssuers(list))...)
+	errs = append(errs, f.Place(at, jwtauth.IssuersProblems(list))...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -65,4 +66,29 @@ func (g *Gateway) buildIssuers(f *config.File, at, name string, a config.Authori
 		return nil, f.Errorf(at, "%v", err)
 	}
 	return &jwtAuthorizer{label: name, source: source, verifier: v}, nil
+}
+
+// issuerProblems places the problems of the Settings of entry i of an
+// authorizer's `issuers:`: a field the entry writes (issuer, audience,
+// jwks_uri, jwks_file, additional_claims) in that entry, any other (the
+// algorithms, clock skew, refresh, staleness and cache settings every
+// issuer shares) at the authorizer, once: for the first entry only, as
+// every entry has the same.
+func issuerProblems(i int, ps config.Problems) config.Problems {
+	entry := "issuers[" + strconv.Itoa(i) + "]"
+	var out config.Problems
+	for _, p := range ps {
+		key, _, _ := strings.Cut(p.Field, ".")
+		key, _, _ = strings.Cut(key, "[")
+		switch key {
+		case "issuer", "audience", "jwks_uri", "jwks_file", "additional_claims":
+			p.Field = entry + "." + p.Field
+		default:
+			if i > 0 {
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
 }

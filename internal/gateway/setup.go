@@ -238,7 +238,7 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	if a.HMACSecret != "" {
 		s.HMACSecret = []byte(a.HMACSecret)
 	}
-	errs = append(errs, f.Lines(at, s.Validate())...)
+	errs = append(errs, f.Place(at, s.Problems())...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,96 @@
+package gateway
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBuildPlacesProblems: a problem of an authorizer's, a function's, an
+// integration's or the state store's settings is reported at the line and
+// column of the field it is about, with the field's key path, not at the
+// first line of its block. Each case changes one line of a valid file, a
+// line after its block's first.
+func TestBuildPlacesProblems(t *testing.T) {
+	valid := []string{
+		"listen: 127.0.0.1:0",
+		"functions:",
+		"  fn:",
+		"    runtime: http",
+		"    url: http://127.0.0.1:9/",
+		"authorizers:",
+		"  jwt:",
+		"    type: jwt",
+		"    issuer: https://issuer.example",
+		"    audience: [api]",
+		"    cache_size: 10",
+		"  multi:",
+		"    type: jwt",
+		"    algorithms: [RS256]",
+		"    issuers:",
+		"      - issuer: https://a.example",
+		"        audience: [a]",
+		"      - issuer: https://b.example",
+		"        audience: [b]",
+		"  lam:",
+		"    type: lambda",
+		"    function: fn",
+		`    payload_format_version: "1.0"`,
+		"    identity_source: [$request.header.Authorization]",
+		"state:",
+		"  redis:",
+		"    addresses: [127.0.0.1:6379]",
+		"    db: 1",
+		"routes:",
+		"  - route: GET /a",
+		"    authorizer: jwt",
+		"    integration:",
+		"      type: lambda_proxy",
+		"      function: fn",
+		`      payload_format_version: "2.0"`,
+		"  - route: GET /b",
+		"    authorizer: multi",
+		"    integration: {type: mock}",
+		"  - route: GET /c",
+		"    authorizer: lam",
+		"    integration: {type: mock}",
+	}
+	for _, tt := range []struct {
+		name string
+		line int    // the line of valid changed, from 1; 0 for none
+		with string // what it holds instead
+		want string // "line:column: key.path: " and the start of the message
+	}{
+		{"valid", 0, "", ""},
+		{"jwt: a field", 11, "    cache_size: -5",
+			"11:17: authorizers.jwt.cache_size: cache size must be -1 (disabled), 0 (default) or positive"},
+		{"jwt: a field over the default of another", 10, "    audience: [api]\n    refresh_interval: 72h",
+			"11:23: authorizers.jwt.refresh_interval: jwks_max_stale (48h0m0s) must be longer than the longest refresh interval (72h0m0s)"},
+		{"jwt: a field not written, at its block", 9, "    jwks_uri: https://issuer.example/keys",
+			"8:5: authorizers.jwt.issuer: issuer is required"},
+		{"jwt: a field against a default", 11, "    cache_size: 10\n    jwks_max_stale: 1s",
+			"12:21: authorizers.jwt.jwks_max_stale: jwks_max_stale (1s) must be longer than the longest refresh interval (2h0m0s)"},
+		{"jwt: a field of an issuer", 17, "        audience: [a]\n        jwks_uri: ftp://a.example/keys",
+			"18:19: authorizers.multi.issuers[0].jwks_uri: jwks_uri: must be an absolute http or https URL"},
+		{"jwt: an issuer given twice", 18, "      - issuer: https://a.example",
+			`18:17: authorizers.multi.issuers[1].issuer: issuers[1]: issuer "https://a.example" is listed already (issuers[0])`},
+		{"jwt: a setting every issuer shares, once", 14, "    algorithms: [XX256]",
+			`14:17: authorizers.multi.algorithms[0]: algorithm "XX256" is not supported`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			lines := append([]string(nil), valid...)
+			if tt.line > 0 {
+				lines[tt.line-1] = tt.with
+			}
+			err := buildError(t, "c.yaml", strings.Join(lines, "\n")+"\n")
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("a valid file: %v", err)
+			case tt.want == "":
+			case err == nil:
+				t.Fatalf("no error; want c.yaml:%s", tt.want)
+			case strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "c.yaml:"+tt.want):
+				t.Errorf("got %v\nwant one line c.yaml:%s", err, tt.want)
+			}
+		})
+	}
+}
