@@ -75,6 +75,12 @@ func TestBuildPlacesProblems(t *testing.T) {
 			`18:17: authorizers.multi.issuers[1].issuer: issuers[1]: issuer "https://a.example" is listed already (issuers[0])`},
 		{"jwt: a setting every issuer shares, once", 14, "    algorithms: [XX256]",
 			`14:17: authorizers.multi.algorithms[0]: algorithm "XX256" is not supported`},
+		{"lambda authorizer: a field", 23, "    payload_format_version: \"2.0\"\n    event_type: TOKEN",
+			"24:17: authorizers.lam.event_type: event type TOKEN exists only with payload format version 1.0"},
+		{"lambda authorizer: an identity source", 24, "    identity_source: [$request.header.Authorization, $stageVariables.x]",
+			`24:22: authorizers.lam.identity_source[1]: identity source "$stageVariables.x": no stage variable "x" is configured`},
+		{"lambda_proxy integration: a field", 35, `      payload_format_version: "3.0"`,
+			`35:31: routes[0].integration.payload_format_version: payload format version "3.0": must be "1.0" or "2.0"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			lines := append([]string(nil), valid...)
