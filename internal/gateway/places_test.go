@@ -81,6 +81,9 @@ func TestBuildPlacesProblems(t *testing.T) {
 			`24:22: authorizers.lam.identity_source[1]: identity source "$stageVariables.x": no stage variable "x" is configured`},
 		{"lambda_proxy integration: a field", 35, `      payload_format_version: "3.0"`,
 			`35:31: routes[0].integration.payload_format_version: payload format version "3.0": must be "1.0" or "2.0"`},
+		{"state.redis: a field", 28, "    db: -1", "28:9: state.redis.db: db must not be negative"},
+		{"state.redis: a field of a field", 27, "    addresses: [127.0.0.1:6379]\n    tls: {cert_file: c.pem}",
+			"28:22: state.redis.tls.cert_file: tls.cert_file and tls.key_file go together"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			lines := append([]string(nil), valid...)
