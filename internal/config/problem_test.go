@@ -20,6 +20,7 @@ func TestPlace(t *testing.T) {
 	}{
 		{"a field", "authorizers.users", "jwks_uri", errors.New("bad"), []string{"p.yaml:10:15: authorizers.users.jwks_uri: bad"}},
 		{"a field of a field", "routes[1]", "integration.status", errors.New("bad"), []string{"p.yaml:29:15: routes[1].integration.status: bad"}},
+		{"an entry of a list of strings", "authorizers.users", "audience[0]", errors.New("bad"), []string{"p.yaml:9:16: authorizers.users.audience[0]: bad"}},
 		{"an entry of the block", "routes", "[1]", errors.New("bad"), []string{"p.yaml:26:5: routes[1]: bad"}},
 		{"the block", "authorizers.users", "", errors.New("bad"), []string{"p.yaml:6:5: authorizers.users: bad"}},
 		{"a field not written", "authorizers.users", "cache_size", errors.New("bad"), []string{"p.yaml:6:5: authorizers.users.cache_size: bad"}},

@@ -472,7 +472,7 @@ func TestBuildErrors(t *testing.T) {
 		{"jwt without issuer", "listen: :0\nauthorizers:\n  a: {type: jwt, audience: [x]}\nroutes:\n  - route: GET /a\n    integration: {type: mock}\n",
 			[]string{"c.yaml:3:6: authorizers.a.issuer: issuer is required"}},
 		{"jwt hs without secret", "listen: :0\nauthorizers:\n  a: {type: jwt, issuer: 'https://i', audience: [x], algorithms: [HS256]}\nroutes:\n  - route: GET /a\n    integration: {type: mock}\n",
-			[]string{"c.yaml:3:66: authorizers.a.algorithms[0]: algorithm HS256 requires an HMAC secret"}},
+			[]string{"c.yaml:3:67: authorizers.a.algorithms[0]: algorithm HS256 requires an HMAC secret"}},
 		{"jwt missing key file", "listen: :0\nauthorizers:\n  a: {type: jwt, issuer: 'https://i', audience: [x], jwks_file: '" + pem + "'}\nroutes:\n  - route: GET /a\n    integration: {type: mock}\n",
 			[]string{"authorizers.a:", "missing.pem"}},
 		{"bad identity source", "listen: :0\nauthorizers:\n  a: {type: jwt, issuer: 'https://i', audience: [x], identity_source: $request.body.x}\nroutes:\n  - route: GET /a\n    integration: {type: mock}\n",
