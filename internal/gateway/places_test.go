@@ -5,18 +5,14 @@ import (
 	"testing"
 )
 
-// TestBuildPlacesProblems: a problem of an authorizer's, a function's, an
-// integration's or the state store's settings is reported at the line and
+// TestBuildPlacesProblems: a problem of an authorizer's, an integration's,
+// the state store's or a function's settings is reported at the line and
 // column of the field it is about, with the field's key path, not at the
 // first line of its block. Each case changes one line of a valid file, a
 // line after its block's first.
 func TestBuildPlacesProblems(t *testing.T) {
 	valid := []string{
 		"listen: 127.0.0.1:0",
-		"functions:",
-		"  fn:",
-		"    runtime: http",
-		"    url: http://127.0.0.1:9/",
 		"authorizers:",
 		"  jwt:",
 		"    type: jwt",
@@ -53,6 +49,14 @@ func TestBuildPlacesProblems(t *testing.T) {
 		"  - route: GET /c",
 		"    authorizer: lam",
 		"    integration: {type: mock}",
+		"functions:",
+		"  fn:",
+		"    runtime: http",
+		"    url: http://127.0.0.1:9/",
+		"  proc:",
+		"    runtime: process",
+		"    command: [/bin/true]",
+		"    concurrency: 2",
 	}
 	for _, tt := range []struct {
 		name string
@@ -61,29 +65,35 @@ func TestBuildPlacesProblems(t *testing.T) {
 		want string // "line:column: key.path: " and the start of the message
 	}{
 		{"valid", 0, "", ""},
-		{"jwt: a field", 11, "    cache_size: -5",
-			"11:17: authorizers.jwt.cache_size: cache size must be -1 (disabled), 0 (default) or positive"},
-		{"jwt: a field over the default of another", 10, "    audience: [api]\n    refresh_interval: 72h",
-			"11:23: authorizers.jwt.refresh_interval: jwks_max_stale (48h0m0s) must be longer than the longest refresh interval (72h0m0s)"},
-		{"jwt: a field not written, at its block", 9, "    jwks_uri: https://issuer.example/keys",
-			"8:5: authorizers.jwt.issuer: issuer is required"},
-		{"jwt: a field against a default", 11, "    cache_size: 10\n    jwks_max_stale: 1s",
-			"12:21: authorizers.jwt.jwks_max_stale: jwks_max_stale (1s) must be longer than the longest refresh interval (2h0m0s)"},
-		{"jwt: a field of an issuer", 17, "        audience: [a]\n        jwks_uri: ftp://a.example/keys",
-			"18:19: authorizers.multi.issuers[0].jwks_uri: jwks_uri: must be an absolute http or https URL"},
-		{"jwt: an issuer given twice", 18, "      - issuer: https://a.example",
-			`18:17: authorizers.multi.issuers[1].issuer: issuers[1]: issuer "https://a.example" is listed already (issuers[0])`},
-		{"jwt: a setting every issuer shares, once", 14, "    algorithms: [XX256]",
-			`14:18: authorizers.multi.algorithms[0]: algorithm "XX256" is not supported`},
-		{"lambda authorizer: a field", 23, "    payload_format_version: \"2.0\"\n    event_type: TOKEN",
-			"24:17: authorizers.lam.event_type: event type TOKEN exists only with payload format version 1.0"},
-		{"lambda authorizer: an identity source", 24, "    identity_source: [$request.header.Authorization, $stageVariables.x]",
-			`24:54: authorizers.lam.identity_source[1]: identity source "$stageVariables.x": no stage variable "x" is configured`},
-		{"lambda_proxy integration: a field", 35, `      payload_format_version: "3.0"`,
-			`35:31: routes[0].integration.payload_format_version: payload format version "3.0": must be "1.0" or "2.0"`},
-		{"state.redis: a field", 28, "    db: -1", "28:9: state.redis.db: db must not be negative"},
-		{"state.redis: a field of a field", 27, "    addresses: [127.0.0.1:6379]\n    tls: {cert_file: c.pem}",
-			"28:22: state.redis.tls.cert_file: tls.cert_file and tls.key_file go together"},
+		{"jwt: a field", 7, "    cache_size: -5",
+			"7:17: authorizers.jwt.cache_size: cache size must be -1 (disabled), 0 (default) or positive"},
+		{"jwt: a field over the default of another", 6, "    audience: [api]\n    refresh_interval: 72h",
+			"7:23: authorizers.jwt.refresh_interval: jwks_max_stale (48h0m0s) must be longer than the longest refresh interval (72h0m0s)"},
+		{"jwt: a field not written, at its block", 5, "    jwks_uri: https://issuer.example/keys",
+			"4:5: authorizers.jwt.issuer: issuer is required"},
+		{"jwt: a field against a default", 7, "    cache_size: 10\n    jwks_max_stale: 1s",
+			"8:21: authorizers.jwt.jwks_max_stale: jwks_max_stale (1s) must be longer than the longest refresh interval (2h0m0s)"},
+		{"jwt: a field of an issuer", 13, "        audience: [a]\n        jwks_uri: ftp://a.example/keys",
+			"14:19: authorizers.multi.issuers[0].jwks_uri: jwks_uri: must be an absolute http or https URL"},
+		{"jwt: an issuer given twice", 14, "      - issuer: https://a.example",
+			`14:17: authorizers.multi.issuers[1].issuer: issuers[1]: issuer "https://a.example" is listed already (issuers[0])`},
+		{"jwt: a setting every issuer shares, once", 10, "    algorithms: [XX256]",
+			`10:18: authorizers.multi.algorithms[0]: algorithm "XX256" is not supported`},
+		{"lambda authorizer: a field", 19, "    payload_format_version: \"2.0\"\n    event_type: TOKEN",
+			"20:17: authorizers.lam.event_type: event type TOKEN exists only with payload format version 1.0"},
+		{"lambda authorizer: an identity source", 20, "    identity_source: [$request.header.Authorization, $stageVariables.x]",
+			`20:54: authorizers.lam.identity_source[1]: identity source "$stageVariables.x": no stage variable "x" is configured`},
+		{"lambda_proxy integration: a field", 31, `      payload_format_version: "3.0"`,
+			`31:31: routes[0].integration.payload_format_version: payload format version "3.0": must be "1.0" or "2.0"`},
+		{"state.redis: a field", 24, "    db: -1", "24:9: state.redis.db: db must not be negative"},
+		{"state.redis: a field of a field", 23, "    addresses: [127.0.0.1:6379]\n    tls: {cert_file: c.pem}",
+			"24:22: state.redis.tls.cert_file: tls.cert_file and tls.key_file go together"},
+		{"function: a field", 45, "    concurrency: -1",
+			"45:18: functions.proc.concurrency: process function proc: Timeout, Concurrency, QueueSize, MemoryMB and MaxResponseBytes must not be negative"},
+		{"function: its folder", 44, "    command: [/bin/true]\n    dir: no-such-dir",
+			"45:10: functions.proc.dir: process function proc: Dir: stat "},
+		{"function: a field of a field", 45, "    concurrency: 2\n    env: {AWS_LAMBDA_RUNTIME_API: x}",
+			"46:35: functions.proc.env.AWS_LAMBDA_RUNTIME_API: process function proc: Env must not set AWS_LAMBDA_RUNTIME_API"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			lines := append([]string(nil), valid...)
