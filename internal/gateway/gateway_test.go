@@ -474,7 +474,7 @@ func TestBuildErrors(t *testing.T) {
 		{"jwt hs without secret", "listen: :0\nauthorizers:\n  a: {type: jwt, issuer: 'https://i', audience: [x], algorithms: [HS256]}\nroutes:\n  - route: GET /a\n    integration: {type: mock}\n",
 			[]string{"c.yaml:3:67: authorizers.a.algorithms[0]: algorithm HS256 requires an HMAC secret"}},
 		{"jwt missing key file", "listen: :0\nauthorizers:\n  a: {type: jwt, issuer: 'https://i', audience: [x], jwks_file: '" + pem + "'}\nroutes:\n  - route: GET /a\n    integration: {type: mock}\n",
-			[]string{"authorizers.a:", "missing.pem"}},
+			[]string{"c.yaml:3:65: authorizers.a.jwks_file:", "missing.pem"}},
 		{"bad identity source", "listen: :0\nauthorizers:\n  a: {type: jwt, issuer: 'https://i', audience: [x], identity_source: $request.body.x}\nroutes:\n  - route: GET /a\n    integration: {type: mock}\n",
 			[]string{"authorizers.a.identity_source:"}},
 		{"pass a header that is not removed", "listen: :0\nroutes:\n  - route: GET /a\n    integration:\n      type: http_proxy\n      uri: http://x/\n      pass_client_headers: [x-http-method-override, X-Custom]\n",

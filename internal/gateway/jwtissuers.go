@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -63,6 +64,10 @@ func (g *Gateway) buildIssuers(f *config.File, at, name string, a config.Authori
 	}
 	v, err := jwtauth.NewIssuers(name, list, o, prev)
 	if err != nil {
+		var one *jwtauth.IssuerError
+		if errors.As(err, &one) && a.Issuers[one.Index].JWKSFile != "" {
+			at += ".issuers[" + strconv.Itoa(one.Index) + "].jwks_file" // its key file did not load
+		}
 		return nil, f.Errorf(at, "%v", err)
 	}
 	return &jwtAuthorizer{label: name, source: source, verifier: v}, nil

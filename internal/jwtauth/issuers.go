@@ -45,6 +45,17 @@ func (m *Issuers) previous(issuer string) *Authorizer {
 	return m.by[issuer]
 }
 
+// IssuerError is NewIssuers' error when the issuer at Index of its list
+// cannot be built (after validation, only when its JWKSFile does not
+// load), so that the caller can say which entry it is. Its message is Err's.
+type IssuerError struct {
+	Index int
+	Err   error
+}
+
+func (e *IssuerError) Error() string { return e.Err.Error() }
+func (e *IssuerError) Unwrap() error { return e.Err }
+
 // NewIssuers builds an authorizer named name from one Settings per issuer
 // (their Name is set here: NAME[i], the label of their key and cache
 // metrics). prev, if not nil, is the Issuers this one replaces.
@@ -59,7 +70,7 @@ func NewIssuers(name string, issuers []Settings, o Options, prev *Issuers) (*Iss
 		io.Previous = prev.previous(s.Issuer)
 		a, err := New(s, io)
 		if err != nil {
-			return nil, err
+			return nil, &IssuerError{Index: i, Err: err}
 		}
 		m.list = append(m.list, a)
 		m.by[s.Issuer] = a
