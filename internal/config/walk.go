@@ -31,6 +31,10 @@ func walk(n *yaml.Node, t reflect.Type, path string, pos map[string]Position, re
 		// run them here, where the node is known.
 		if err := reflect.New(t).Interface().(yaml.Unmarshaler).UnmarshalYAML(n); err != nil && !isNull(n) {
 			report(n, path, err.Error())
+		} else if n.Kind == yaml.SequenceNode { // Strings: each entry has its place too
+			for i, c := range n.Content {
+				pos[path+"["+strconv.Itoa(i)+"]"] = Position{Line: c.Line, Column: c.Column}
+			}
 		}
 		return
 	}

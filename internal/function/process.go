@@ -8,15 +8,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
 
@@ -114,52 +117,9 @@ type Process struct {
 
 // NewProcess validates s and resolves the command; it starts nothing.
 func NewProcess(s ProcessSettings) (*Process, error) {
-	if s.Name == "" || strings.ContainsAny(s.Name, "\x00\n\r\t /:") {
-		return nil, fmt.Errorf("process function: invalid Name %q", s.Name)
-	}
-	if len(s.Command) == 0 || s.Command[0] == "" {
-		return nil, fmt.Errorf("process function %s: Command is required", s.Name)
-	}
-	if s.Timeout < 0 || s.Concurrency < 0 || s.QueueSize < 0 || s.MemoryMB < 0 || s.MaxResponseBytes < 0 {
-		return nil, fmt.Errorf("process function %s: Timeout, Concurrency, QueueSize, MemoryMB and MaxResponseBytes must not be negative", s.Name)
-	}
-	dir := s.Dir
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, fmt.Errorf("process function %s: %w", s.Name, err)
-		}
-		dir = wd
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, fmt.Errorf("process function %s: %w", s.Name, err)
-	}
-	if fi, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("process function %s: Dir: %w", s.Name, err)
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("process function %s: Dir %s is not a directory", s.Name, dir)
-	}
-	path := s.Command[0]
-	if strings.Contains(path, "/") {
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dir, path)
-		}
-	} else if path, err = exec.LookPath(path); err != nil {
-		return nil, fmt.Errorf("process function %s: %w", s.Name, err)
-	}
-	if fi, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("process function %s: command: %w", s.Name, err)
-	} else if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return nil, fmt.Errorf("process function %s: command %s is not an executable file", s.Name, path)
-	}
-	for k := range s.Env {
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return nil, fmt.Errorf("process function %s: invalid Env name %q", s.Name, k)
-		}
-		if k == "AWS_LAMBDA_RUNTIME_API" {
-			return nil, fmt.Errorf("process function %s: Env must not set AWS_LAMBDA_RUNTIME_API", s.Name)
-		}
+	dir, path, ps := s.resolve()
+	if err := ps.Err(); err != nil {
+		return nil, err
 	}
 
 	region := orDefault(s.Region, "us-east-1")
@@ -219,6 +179,84 @@ func NewProcess(s ProcessSettings) (*Process, error) {
 	}
 	p.disp.init(p.queueCap)
 	return p, nil
+}
+
+// Problems is what NewProcess refuses in s, each at the field of a
+// `functions:` block it is about ("concurrency", "dir", "env.NAME"; "" for
+// the name and for what a block does not write), so that the gateway
+// reports it at its place.
+func (s ProcessSettings) Problems() config.Problems {
+	_, _, ps := s.resolve()
+	return ps
+}
+
+// resolve checks s and returns the absolute working directory and the
+// executable to run, so that NewProcess and Problems cannot disagree.
+func (s ProcessSettings) resolve() (dir, path string, ps config.Problems) {
+	if s.Name == "" || strings.ContainsAny(s.Name, "\x00\n\r\t /:") {
+		ps.Addf("", "process function: invalid Name %q", s.Name)
+		return "", "", ps
+	}
+	for _, n := range []struct {
+		field    string
+		negative bool
+	}{
+		{"timeout", s.Timeout < 0}, {"concurrency", s.Concurrency < 0}, {"queue_size", s.QueueSize < 0},
+		{"memory_mb", s.MemoryMB < 0}, {"", s.MaxResponseBytes < 0},
+	} {
+		if n.negative { // one sentence for them all, at the first
+			ps.Addf(n.field, "process function %s: Timeout, Concurrency, QueueSize, MemoryMB and MaxResponseBytes must not be negative", s.Name)
+			break
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			ps.Addf("env", "process function %s: invalid Env name %q", s.Name, k)
+		}
+		if k == "AWS_LAMBDA_RUNTIME_API" {
+			ps.Addf("env."+k, "process function %s: Env must not set AWS_LAMBDA_RUNTIME_API", s.Name)
+		}
+	}
+	dir = s.Dir
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			ps.Addf("dir", "process function %s: %w", s.Name, err)
+			return "", "", ps
+		}
+		dir = wd
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		ps.Addf("dir", "process function %s: %w", s.Name, err)
+		return "", "", ps
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		ps.Addf("dir", "process function %s: Dir: %w", s.Name, err)
+		return "", "", ps
+	} else if !fi.IsDir() {
+		ps.Addf("dir", "process function %s: Dir %s is not a directory", s.Name, dir)
+		return "", "", ps
+	}
+	if len(s.Command) == 0 || s.Command[0] == "" {
+		ps.Addf("command", "process function %s: Command is required", s.Name)
+		return "", "", ps
+	}
+	path = s.Command[0]
+	if strings.Contains(path, "/") {
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+	} else if path, err = exec.LookPath(path); err != nil {
+		ps.Addf("command", "process function %s: %w", s.Name, err)
+		return "", "", ps
+	}
+	if fi, err := os.Stat(path); err != nil {
+		ps.Addf("command", "process function %s: command: %w", s.Name, err)
+	} else if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		ps.Addf("command", "process function %s: command %s is not an executable file", s.Name, path)
+	}
+	return dir, path, ps
 }
 
 // Start launches the processes and returns once they are launched, not once

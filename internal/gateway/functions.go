@@ -226,7 +226,7 @@ func (g *Gateway) buildLambdaAuthorizer(f *config.File, at, name string, a confi
 		CacheSize:                    a.CacheSize,
 		Parts:                        g.eventParts(),
 	}
-	errs = append(errs, f.Lines(at, s.Validate())...)
+	errs = append(errs, f.Place(at, s.Problems())...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -289,7 +289,7 @@ func (g *Gateway) buildLambdaProxy(f *config.File, at string, key route.Key, in 
 		Timeout:              in.Timeout.Std(),
 		Parts:                g.eventParts(),
 	}
-	errs = append(errs, f.Lines(at, s.Validate())...)
+	errs = append(errs, f.Place(at, s.Problems())...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

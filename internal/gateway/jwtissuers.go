@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/identity"
@@ -44,9 +46,9 @@ func (g *Gateway) buildIssuers(f *config.File, at, name string, a config.Authori
 	list := jwtauth.IssuerSettings(f, a)
 	for i := range list {
 		list[i].JSONClaims = true
-		errs = append(errs, f.Lines(at+".issuers["+strconv.Itoa(i)+"]", list[i].Validate())...)
+		errs = append(errs, f.Place(at, issuerProblems(i, list[i].Problems()))...)
 	}
-	errs = append(errs, f.Lines(at+".issuers", jwtauth.ValidateIssuers(list))...)
+	errs = append(errs, f.Place(at, jwtauth.IssuersProblems(list))...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -62,7 +64,36 @@ func (g *Gateway) buildIssuers(f *config.File, at, name string, a config.Authori
 	}
 	v, err := jwtauth.NewIssuers(name, list, o, prev)
 	if err != nil {
+		var one *jwtauth.IssuerError
+		if errors.As(err, &one) && a.Issuers[one.Index].JWKSFile != "" {
+			at += ".issuers[" + strconv.Itoa(one.Index) + "].jwks_file" // its key file did not load
+		}
 		return nil, f.Errorf(at, "%v", err)
 	}
 	return &jwtAuthorizer{label: name, source: source, verifier: v}, nil
+}
+
+// issuerProblems places the problems of the Settings of entry i of an
+// authorizer's `issuers:`: a field the entry writes (issuer, audience,
+// jwks_uri, jwks_file, additional_claims) in that entry, any other (the
+// algorithms, clock skew, refresh, staleness and cache settings every
+// issuer shares) at the authorizer, once: for the first entry only, as
+// every entry has the same.
+func issuerProblems(i int, ps config.Problems) config.Problems {
+	entry := "issuers[" + strconv.Itoa(i) + "]"
+	var out config.Problems
+	for _, p := range ps {
+		key, _, _ := strings.Cut(p.Field, ".")
+		key, _, _ = strings.Cut(key, "[")
+		switch key {
+		case "issuer", "audience", "jwks_uri", "jwks_file", "additional_claims":
+			p.Field = entry + "." + p.Field
+		default:
+			if i > 0 {
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
 }

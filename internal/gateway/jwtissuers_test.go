@@ -120,9 +120,9 @@ func TestIssuersCheck(t *testing.T) {
 		name, auth, want string
 	}{
 		{"issuer beside issuers", `{type: jwt, issuer: "https://a", issuers: [{issuer: "https://b", audience: [x]}]}`, "test.yaml:3:30: authorizers.multi.issuer: issuer goes inside each entry of issuers"},
-		{"duplicate", `{type: jwt, issuers: [{issuer: "https://a", audience: [x]}, {issuer: "https://a", audience: [y]}]}`, `authorizers.multi.issuers: issuers[1]: issuer "https://a" is listed already`},
-		{"no audience", `{type: jwt, issuers: [{issuer: "https://a"}]}`, "authorizers.multi.issuers[0]: at least one audience is required"},
-		{"reserved claim", `{type: jwt, issuers: [{issuer: "https://a", audience: [x], additional_claims: [{name: scope}]}]}`, `authorizers.multi.issuers[0]: additional_claims[0]: "scope" is checked by the authorizer itself`},
+		{"duplicate", `{type: jwt, issuers: [{issuer: "https://a", audience: [x]}, {issuer: "https://a", audience: [y]}]}`, `test.yaml:3:79: authorizers.multi.issuers[1].issuer: issuers[1]: issuer "https://a" is listed already`},
+		{"no audience", `{type: jwt, issuers: [{issuer: "https://a"}]}`, "test.yaml:3:32: authorizers.multi.issuers[0].audience: at least one audience is required"},
+		{"reserved claim", `{type: jwt, issuers: [{issuer: "https://a", audience: [x], additional_claims: [{name: scope}]}]}`, `test.yaml:3:96: authorizers.multi.issuers[0].additional_claims[0].name: additional_claims[0]: "scope" is checked by the authorizer itself`},
 		{"hmac", `{type: jwt, hmac_secret: "0123456789abcdef0123456789abcdef", issuers: [{issuer: "https://a", audience: [x]}]}`, "hmac_secret does not apply to an authorizer with issuers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -192,7 +192,7 @@ func TestLimitsSetupErrors(t *testing.T) {
 		{"unknown variable", `rate_limits:
   - {name: r, key: $context.nope, rate: 1, burst: 1}`, `is not a context variable`},
 		{"unknown rule route", `rate_limits:
-  - {name: r, key: $context.identity.sourceIp, routes: ["GET /x"], rate: 1, burst: 1}`, `limits.yaml:2:56: rate_limits[0].routes[0]: no route has the key "GET /x"`},
+  - {name: r, key: $context.identity.sourceIp, routes: ["GET /x"], rate: 1, burst: 1}`, `limits.yaml:2:57: rate_limits[0].routes[0]: no route has the key "GET /x"`},
 		{"twice", `rate_limits:
   - {name: r, key: $context.identity.sourceIp, rate: 1, burst: 1}
   - {name: r, key: $context.identity.sourceIp, rate: 1, burst: 1}`, `limits.yaml:3:12: rate_limits[1].name: rate limit "r" is defined twice`},

@@ -238,7 +238,7 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	if a.HMACSecret != "" {
 		s.HMACSecret = []byte(a.HMACSecret)
 	}
-	errs = append(errs, f.Lines(at, s.Validate())...)
+	errs = append(errs, f.Place(at, s.Problems())...)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -253,6 +253,9 @@ func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authoriz
 	}
 	v, err := jwtauth.New(s, o)
 	if err != nil {
+		if a.JWKSFile != "" {
+			at += ".jwks_file" // valid settings fail only when their key file does not load
+		}
 		return nil, f.Errorf(at, "%v", err)
 	}
 	return &jwtAuthorizer{label: name, source: source, verifier: v, bindCert: a.RequireCertificateBinding}, nil

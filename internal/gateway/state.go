@@ -35,8 +35,8 @@ func stateSettings(f *config.File) state.Settings {
 // reload). Close closes it when the next gateway does not keep it.
 func (g *Gateway) buildState(f *config.File, d Deps) error {
 	s := stateSettings(f)
-	if err := f.Lines("state.redis", s.Validate()); len(err) > 0 {
-		return &err
+	if errs := f.Place("state", s.Problems()); len(errs) > 0 {
+		return &errs
 	}
 	if d.Previous != nil && d.Previous.state != nil && reflect.DeepEqual(d.Previous.state.Settings(), s) {
 		g.state = d.Previous.state

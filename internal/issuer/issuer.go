@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/portcullis/portcullis/internal/config"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -82,40 +83,26 @@ func (s Settings) withDefaults() Settings {
 // reads UsersFile and ClientsFile (their problems are part of the settings)
 // but not KeysDir.
 func (s Settings) Validate() error {
-	return joinProblems(s.problems())
+	return s.problems().Err()
 }
 
-// problem is one thing wrong with Settings: err says what, field names the
-// setting it is about as a configuration writes it ("audience",
-// "users[1].password_hash", "users_file" for anything about a user read
-// from that file), so that FromConfig reports it at its place.
-type problem struct {
-	field string
-	err   error
-}
-
-func joinProblems(ps []problem) error {
-	errs := make([]error, len(ps))
-	for i, p := range ps {
-		errs[i] = p.err
-	}
-	return errors.Join(errs...)
-}
-
-// problems is what Validate reports, each with its field.
-func (s Settings) problems() []problem {
+// problems is what Validate reports, each at the field a configuration
+// writes it at ("audience", "users[1].password_hash", "users_file" for
+// anything about a user read from that file), so that FromConfig reports
+// it at its place.
+func (s Settings) problems() config.Problems {
 	ps := s.keyProblems()
 	if s.Issuer == "" {
-		ps = append(ps, problem{"issuer", errors.New("the issuer URL is required")})
+		ps.Addf("issuer", "the issuer URL is required")
 	} else if u, err := url.Parse(s.Issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		ps = append(ps, problem{"issuer", fmt.Errorf("the issuer %q must be an absolute http or https URL without query or fragment", s.Issuer)})
+		ps.Addf("issuer", "the issuer %q must be an absolute http or https URL without query or fragment", s.Issuer)
 	}
 	if len(s.Audience) == 0 {
-		ps = append(ps, problem{"audience", errors.New("at least one audience is required")})
+		ps.Addf("audience", "at least one audience is required")
 	}
 	for i, a := range s.Audience {
 		if a == "" {
-			ps = append(ps, problem{"audience[" + strconv.Itoa(i) + "]", fmt.Errorf("audience %d is empty", i+1)})
+			ps.Addf("audience["+strconv.Itoa(i)+"]", "audience %d is empty", i+1)
 		}
 	}
 	users, clients, loadProblems := s.loadUsersAndClients()
@@ -127,18 +114,18 @@ func (s Settings) problems() []problem {
 
 // keyProblems is what the key directory needs, which is all an offline
 // Rotate uses.
-func (s Settings) keyProblems() []problem {
-	var ps []problem
+func (s Settings) keyProblems() config.Problems {
+	var ps config.Problems
 	if s.KeysDir == "" {
-		ps = append(ps, problem{"keys_dir", errors.New("the keys directory is required")})
+		ps.Addf("keys_dir", "the keys directory is required")
 	}
 	switch s.Algorithm {
 	case "", "RS256", "ES256", "EdDSA":
 	default:
-		ps = append(ps, problem{"algorithm", fmt.Errorf("algorithm %q is not supported for new keys (supported: RS256, ES256, EdDSA)", s.Algorithm)})
+		ps.Addf("algorithm", "algorithm %q is not supported for new keys (supported: RS256, ES256, EdDSA)", s.Algorithm)
 	}
 	if s.TokenTTL < 0 {
-		ps = append(ps, problem{"token_ttl", errors.New("the token lifetime must not be negative")})
+		ps.Addf("token_ttl", "the token lifetime must not be negative")
 	}
 	return ps
 }
@@ -202,7 +189,7 @@ func New(s Settings, o Options) (*Issuer, error) {
 	}
 	users, clients, ps := s.loadUsersAndClients()
 	if len(ps) > 0 {
-		return nil, joinProblems(ps) // unreachable after Validate unless a file changed in between
+		return nil, ps.Err() // unreachable after Validate unless a file changed in between
 	}
 	var userHashes, clientHashes []string
 	for _, u := range users {
@@ -296,7 +283,7 @@ func (i *Issuer) Rotate() (kid string, err error) {
 // through Run or Reload). Only KeysDir, Algorithm and TokenTTL are used; a
 // directory without keys gets its first one.
 func Rotate(s Settings, now time.Time) (kid string, err error) {
-	if err := joinProblems(s.keyProblems()); err != nil {
+	if err := s.keyProblems().Err(); err != nil {
 		return "", fmt.Errorf("issuer settings: %w", err)
 	}
 	s = s.withDefaults()

@@ -45,12 +45,13 @@ func FromConfig(f *config.File, at string, c config.Issuer) (Settings, string, e
 	for _, c := range c.Clients {
 		s.Clients = append(s.Clients, Client{ClientID: c.ClientID, SecretHash: c.SecretHash, Public: c.Public, Scopes: c.Scopes, GrantTypes: c.GrantTypes, Claims: c.Claims})
 	}
-	for _, p := range s.problems() {
-		if p.field == "issuer" && c.Issuer == "" {
-			p.field = "listen" // the issuer URL is made from it
+	ps := s.problems()
+	for i := range ps {
+		if ps[i].Field == "issuer" && c.Issuer == "" {
+			ps[i].Field = "listen" // the issuer URL is made from it
 		}
-		errs = append(errs, f.Lines(field(p.field), p.err)...)
 	}
+	errs = append(errs, f.Place(at, ps)...)
 	if s.KeysDir != "" {
 		if err := CheckKeysDir(s.KeysDir); err != nil {
 			errs = append(errs, *f.Errorf(field("keys_dir"), "%v", err))

@@ -45,7 +45,7 @@ func TestFromConfigPlaces(t *testing.T) {
 		want string // "line:column: key.path: " and the start of the message
 	}{
 		{"valid", 0, "", ""},
-		{"an empty audience", 3, "audience: [api, '']", "3:11: audience[1]: audience 2 is empty"},
+		{"an empty audience", 3, "audience: [api, '']", "3:17: audience[1]: audience 2 is empty"},
 		{"an algorithm", 4, "algorithm: HS256", `4:12: algorithm: algorithm "HS256" is not supported`},
 		{"a password hash", 6, "  - {username: alice, password_hash: nope}",
 			`6:38: users[0].password_hash: user 1 ("alice"): password_hash is not a bcrypt hash`},

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/portcullis/portcullis/internal/config"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -148,21 +149,21 @@ func decodeYAMLFile(path string, v any) error {
 
 // loadUsersAndClients merges the inline lists with the files; a file's
 // problems are at users_file or clients_file.
-func (s Settings) loadUsersAndClients() ([]User, []Client, []problem) {
+func (s Settings) loadUsersAndClients() ([]User, []Client, config.Problems) {
 	users := slices.Clone(s.Users)
 	clients := slices.Clone(s.Clients)
-	var ps []problem
+	var ps config.Problems
 	if s.UsersFile != "" {
 		u, err := loadUsersFile(s.UsersFile)
 		if err != nil {
-			ps = append(ps, problem{"users_file", fmt.Errorf("users file: %w", err)})
+			ps.Addf("users_file", "users file: %w", err)
 		}
 		users = append(users, u...)
 	}
 	if s.ClientsFile != "" {
 		c, err := loadClientsFile(s.ClientsFile)
 		if err != nil {
-			ps = append(ps, problem{"clients_file", fmt.Errorf("clients file: %w", err)})
+			ps.Addf("clients_file", "clients file: %w", err)
 		}
 		clients = append(clients, c...)
 	}
@@ -183,22 +184,22 @@ func entryField(list, fileKey string, i, inline int) func(key string) string {
 
 // validateUsers checks users, of which the first inline are the settings'
 // own and the rest come from UsersFile.
-func validateUsers(users []User, inline int) []problem {
-	var ps []problem
+func validateUsers(users []User, inline int) config.Problems {
+	var ps config.Problems
 	seen := map[string]bool{}
 	for i, u := range users {
 		at := entryField("users", "users_file", i, inline)
 		name := fmt.Sprintf("user %d (%q)", i+1, u.Username)
 		if u.Username == "" {
-			ps = append(ps, problem{at("username"), fmt.Errorf("user %d has no username", i+1)})
+			ps.Addf(at("username"), "user %d has no username", i+1)
 		} else if seen[u.Username] {
-			ps = append(ps, problem{at("username"), fmt.Errorf("%s is defined more than once", name)})
+			ps.Addf(at("username"), "%s is defined more than once", name)
 		}
 		seen[u.Username] = true
 		if u.PasswordHash == "" {
-			ps = append(ps, problem{at("password_hash"), fmt.Errorf("%s has no password_hash (make one with `portcullis issuer hash-password`)", name)})
+			ps.Addf(at("password_hash"), "%s has no password_hash (make one with `portcullis issuer hash-password`)", name)
 		} else if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
-			ps = append(ps, problem{at("password_hash"), fmt.Errorf("%s: password_hash is not a bcrypt hash (make one with `portcullis issuer hash-password`)", name)})
+			ps.Addf(at("password_hash"), "%s: password_hash is not a bcrypt hash (make one with `portcullis issuer hash-password`)", name)
 		}
 		ps = append(ps, validateScopes(name, at, u.Scopes)...)
 		ps = append(ps, validateClaims(name, at, u.Claims)...)
@@ -208,26 +209,26 @@ func validateUsers(users []User, inline int) []problem {
 
 // validateClients checks clients, of which the first inline are the
 // settings' own and the rest come from ClientsFile.
-func validateClients(clients []Client, inline int) []problem {
-	var ps []problem
+func validateClients(clients []Client, inline int) config.Problems {
+	var ps config.Problems
 	seen := map[string]bool{}
 	for i, c := range clients {
 		at := entryField("clients", "clients_file", i, inline)
 		name := fmt.Sprintf("client %d (%q)", i+1, c.ClientID)
 		if c.ClientID == "" {
-			ps = append(ps, problem{at("client_id"), fmt.Errorf("client %d has no client_id", i+1)})
+			ps.Addf(at("client_id"), "client %d has no client_id", i+1)
 		} else if seen[c.ClientID] {
-			ps = append(ps, problem{at("client_id"), fmt.Errorf("%s is defined more than once", name)})
+			ps.Addf(at("client_id"), "%s is defined more than once", name)
 		}
 		seen[c.ClientID] = true
 		switch {
 		case c.Public && c.SecretHash != "":
-			ps = append(ps, problem{at("client_secret_hash"), fmt.Errorf("%s is public and so must not have a client_secret_hash", name)})
+			ps.Addf(at("client_secret_hash"), "%s is public and so must not have a client_secret_hash", name)
 		case !c.Public && c.SecretHash == "":
-			ps = append(ps, problem{at("client_secret_hash"), fmt.Errorf("%s needs a client_secret_hash, or `public: true` for a client without a secret", name)})
+			ps.Addf(at("client_secret_hash"), "%s needs a client_secret_hash, or `public: true` for a client without a secret", name)
 		case c.SecretHash != "":
 			if _, err := bcrypt.Cost([]byte(c.SecretHash)); err != nil {
-				ps = append(ps, problem{at("client_secret_hash"), fmt.Errorf("%s: client_secret_hash is not a bcrypt hash (make one with `portcullis issuer hash-password`)", name)})
+				ps.Addf(at("client_secret_hash"), "%s: client_secret_hash is not a bcrypt hash (make one with `portcullis issuer hash-password`)", name)
 			}
 		}
 		for _, g := range c.GrantTypes {
@@ -235,10 +236,10 @@ func validateClients(clients []Client, inline int) []problem {
 			case GrantPassword:
 			case GrantClientCredentials:
 				if c.Public {
-					ps = append(ps, problem{at("grant_types"), fmt.Errorf("%s is public and so cannot use the client_credentials grant: it has no credentials", name)})
+					ps.Addf(at("grant_types"), "%s is public and so cannot use the client_credentials grant: it has no credentials", name)
 				}
 			default:
-				ps = append(ps, problem{at("grant_types"), fmt.Errorf("%s: grant type %q is not supported (supported: password, client_credentials)", name, g)})
+				ps.Addf(at("grant_types"), "%s: grant type %q is not supported (supported: password, client_credentials)", name, g)
 			}
 		}
 		ps = append(ps, validateScopes(name, at, c.Scopes)...)
@@ -249,11 +250,11 @@ func validateClients(clients []Client, inline int) []problem {
 
 // validateScopes applies the scope-token syntax of RFC 6749 §3.3, so that a
 // configured scope can be requested at all. at names the owner's fields.
-func validateScopes(owner string, at func(string) string, scopes []string) []problem {
-	var ps []problem
+func validateScopes(owner string, at func(string) string, scopes []string) config.Problems {
+	var ps config.Problems
 	for _, sc := range scopes {
 		if !validScope(sc) {
-			ps = append(ps, problem{at("scopes"), fmt.Errorf("%s: scope %q is not a valid scope token (printable ASCII without space, \" or \\)", owner, sc)})
+			ps.Addf(at("scopes"), "%s: scope %q is not a valid scope token (printable ASCII without space, \" or \\)", owner, sc)
 		}
 	}
 	return ps
@@ -273,17 +274,17 @@ func validScope(sc string) bool {
 
 // validateClaims refuses the claims the issuer sets and claims JSON cannot
 // encode. at names the owner's fields.
-func validateClaims(owner string, at func(string) string, claims map[string]any) []problem {
-	var ps []problem
+func validateClaims(owner string, at func(string) string, claims map[string]any) config.Problems {
+	var ps config.Problems
 	for _, name := range slices.Sorted(maps.Keys(claims)) {
 		if registeredClaim(name) {
-			ps = append(ps, problem{at("claims." + name), fmt.Errorf("%s: claim %q is set by the issuer and cannot be configured", owner, name)})
+			ps.Addf(at("claims."+name), "%s: claim %q is set by the issuer and cannot be configured", owner, name)
 		}
 	}
 	// YAML allows maps with non-string keys, which JSON cannot encode; find
 	// that now rather than on the first token request.
 	if _, err := json.Marshal(claims); err != nil {
-		ps = append(ps, problem{at("claims"), fmt.Errorf("%s: claims cannot be encoded as JSON (nested maps need string keys): %w", owner, err)})
+		ps.Addf(at("claims"), "%s: claims cannot be encoded as JSON (nested maps need string keys): %w", owner, err)
 	}
 	return ps
 }

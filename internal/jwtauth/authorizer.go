@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/portcullis/portcullis/internal/config"
 )
 
 // maxTokenBytes is the largest token accepted, checked before any parsing so
@@ -131,43 +133,49 @@ func (s Settings) effectiveAlgorithms() (allowed [numAlgs]bool) {
 }
 
 // Validate reports every problem with s, each as one sentence, joined.
-func (s Settings) Validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+func (s Settings) Validate() error { return s.Problems().Err() }
+
+// Problems is what Validate reports, each at the field of a jwt
+// authorizer's configuration block it is about ("audience[1]", "jwks_uri",
+// "additional_claims[0].name"; "" for settings a configuration does not
+// write), so that the gateway reports it at its place.
+func (s Settings) Problems() config.Problems {
+	var ps config.Problems
 	d := s.withDefaults()
 
 	if s.Issuer == "" {
-		add("issuer is required")
+		ps.Addf("issuer", "issuer is required")
 	}
 	if len(s.Audience) == 0 {
-		add("at least one audience is required")
+		ps.Addf("audience", "at least one audience is required")
 	}
 	if len(s.Audience) > maxAudiences {
-		add("at most %d audiences are allowed, got %d", maxAudiences, len(s.Audience))
+		ps.Addf("audience", "at most %d audiences are allowed, got %d", maxAudiences, len(s.Audience))
 	}
 	for i, aud := range s.Audience {
 		if aud == "" {
-			add("audience %d is empty", i+1)
+			ps.Addf("audience["+strconv.Itoa(i)+"]", "audience %d is empty", i+1)
 		}
 	}
 	if s.JWKSURI != "" && s.JWKSFile != "" {
-		add("jwks_uri and jwks_file are mutually exclusive")
+		ps.Addf("jwks_file", "jwks_uri and jwks_file are mutually exclusive")
 	}
 	if s.JWKSURI != "" {
 		if err := checkHTTPURL(s.JWKSURI); err != nil {
-			add("jwks_uri: %w", err)
+			ps.Addf("jwks_uri", "jwks_uri: %w", err)
 		}
 	}
 
 	hasAsym := false
-	for _, name := range s.Algorithms {
+	for i, name := range s.Algorithms {
+		at := "algorithms[" + strconv.Itoa(i) + "]"
 		a, ok := algByName(name)
 		switch {
 		case !ok:
-			add("algorithm %q is not supported (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, HS256, HS384, HS512)", name)
+			ps.Addf(at, "algorithm %q is not supported (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, HS256, HS384, HS512)", name)
 		case a.isHMAC():
 			if len(s.HMACSecret) == 0 {
-				add("algorithm %s requires an HMAC secret", name)
+				ps.Addf(at, "algorithm %s requires an HMAC secret", name)
 			}
 		default:
 			hasAsym = true
@@ -177,41 +185,48 @@ func (s Settings) Validate() error {
 		hasAsym = true
 	}
 	if len(s.HMACSecret) > 0 && len(s.HMACSecret) < minHMACSecretBytes {
-		add("the HMAC secret must be at least %d bytes long", minHMACSecretBytes)
+		ps.Addf("hmac_secret", "the HMAC secret must be at least %d bytes long", minHMACSecretBytes)
 	}
 	// Discovery derives a URL from the issuer, so only then must it be one.
 	if hasAsym && s.JWKSURI == "" && s.JWKSFile == "" && s.Issuer != "" {
 		if err := checkHTTPURL(s.Issuer); err != nil {
-			add("issuer must be an http(s) URL for OIDC discovery when neither jwks_uri nor jwks_file is set: %w", err)
+			ps.Addf("issuer", "issuer must be an http(s) URL for OIDC discovery when neither jwks_uri nor jwks_file is set: %w", err)
 		}
 	}
 
 	if s.ClockSkew < 0 {
-		add("clock skew must not be negative")
+		ps.Addf("clock_skew", "clock skew must not be negative")
 	}
 	if s.FetchTimeout < 0 {
-		add("fetch timeout must not be negative")
+		ps.Addf("", "fetch timeout must not be negative")
 	}
 	if s.MaxBodyBytes < 0 {
-		add("max body bytes must not be negative")
+		ps.Addf("", "max body bytes must not be negative")
 	}
 	if s.RefreshInterval < 0 || s.MinRefreshInterval < 0 || s.MaxRefreshInterval < 0 || s.MissRefetchInterval < 0 || s.NoKeysRetryInterval < 0 {
-		add("refresh intervals must not be negative")
+		field := "" // only refresh_interval is configured
+		if s.RefreshInterval < 0 {
+			field = "refresh_interval"
+		}
+		ps.Addf(field, "refresh intervals must not be negative")
 	}
 	if s.MaxStale < 0 {
-		add("jwks_max_stale must not be negative")
+		ps.Addf("jwks_max_stale", "jwks_max_stale must not be negative")
 	} else if longest := max(d.MaxRefreshInterval, d.RefreshInterval); d.MaxStale <= longest {
 		// RefreshInterval applies when the JWKS has no max-age, and is not clamped.
-		add("jwks_max_stale (%s) must be longer than the longest refresh interval (%s), or keys would go stale before their refresh", d.MaxStale, longest)
+		field := "jwks_max_stale"
+		if s.MaxStale == 0 && s.RefreshInterval == longest {
+			field = "refresh_interval" // over the default staleness
+		}
+		ps.Addf(field, "jwks_max_stale (%s) must be longer than the longest refresh interval (%s), or keys would go stale before their refresh", d.MaxStale, longest)
 	}
 	if d.MinRefreshInterval > d.MaxRefreshInterval {
-		add("the minimum refresh interval (%s) exceeds the maximum (%s)", d.MinRefreshInterval, d.MaxRefreshInterval)
+		ps.Addf("", "the minimum refresh interval (%s) exceeds the maximum (%s)", d.MinRefreshInterval, d.MaxRefreshInterval)
 	}
 	if s.CacheSize < -1 {
-		add("cache size must be -1 (disabled), 0 (default) or positive")
+		ps.Addf("cache_size", "cache size must be -1 (disabled), 0 (default) or positive")
 	}
-	errs = append(errs, checkClaimRules(s.ClaimRules)...)
-	return errors.Join(errs...)
+	return append(ps, claimRuleProblems(s.ClaimRules)...)
 }
 
 func checkHTTPURL(raw string) error {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/portcullis/portcullis/internal/config"
 )
 
 // ReasonUnknownIssuer is the denial of a token whose iss names none of an
@@ -43,6 +45,17 @@ func (m *Issuers) previous(issuer string) *Authorizer {
 	return m.by[issuer]
 }
 
+// IssuerError is NewIssuers' error when the issuer at Index of its list
+// cannot be built (after validation, only when its JWKSFile does not
+// load), so that the caller can say which entry it is. Its message is Err's.
+type IssuerError struct {
+	Index int
+	Err   error
+}
+
+func (e *IssuerError) Error() string { return e.Err.Error() }
+func (e *IssuerError) Unwrap() error { return e.Err }
+
 // NewIssuers builds an authorizer named name from one Settings per issuer
 // (their Name is set here: NAME[i], the label of their key and cache
 // metrics). prev, if not nil, is the Issuers this one replaces.
@@ -57,7 +70,7 @@ func NewIssuers(name string, issuers []Settings, o Options, prev *Issuers) (*Iss
 		io.Previous = prev.previous(s.Issuer)
 		a, err := New(s, io)
 		if err != nil {
-			return nil, err
+			return nil, &IssuerError{Index: i, Err: err}
 		}
 		m.list = append(m.list, a)
 		m.by[s.Issuer] = a
@@ -68,22 +81,27 @@ func NewIssuers(name string, issuers []Settings, o Options, prev *Issuers) (*Iss
 // ValidateIssuers checks what one issuer's Settings cannot: the list's
 // length and that no issuer is given twice. Each issuer's own settings
 // are checked by its Validate (New, which NewIssuers calls, does).
-func ValidateIssuers(issuers []Settings) error {
-	var errs []error
+func ValidateIssuers(issuers []Settings) error { return IssuersProblems(issuers).Err() }
+
+// IssuersProblems is what ValidateIssuers reports, each at the field of a
+// jwt authorizer's configuration block it is about ("issuers",
+// "issuers[1].issuer").
+func IssuersProblems(issuers []Settings) config.Problems {
+	var ps config.Problems
 	if len(issuers) == 0 {
-		errs = append(errs, errors.New("at least one issuer is required"))
+		ps.Addf("issuers", "at least one issuer is required")
 	}
 	if len(issuers) > maxIssuers {
-		errs = append(errs, fmt.Errorf("at most %d issuers are allowed, got %d", maxIssuers, len(issuers)))
+		ps.Addf("issuers", "at most %d issuers are allowed, got %d", maxIssuers, len(issuers))
 	}
 	for i, s := range issuers {
 		for j := range i {
 			if issuers[j].Issuer == s.Issuer && s.Issuer != "" {
-				errs = append(errs, fmt.Errorf("issuers[%d]: issuer %q is listed already (issuers[%d]); issuers must be unique", i, s.Issuer, j))
+				ps.Addf("issuers["+strconv.Itoa(i)+"].issuer", "issuers[%d]: issuer %q is listed already (issuers[%d]); issuers must be unique", i, s.Issuer, j)
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return ps
 }
 
 // Name returns the authorizer's name.

@@ -3,8 +3,11 @@ package jwtauth
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/portcullis/portcullis/internal/config"
 )
 
 // ReasonClaimRule is the denial of a token whose claims break one of the
@@ -30,36 +33,38 @@ var reservedRuleClaims = []string{"iss", "aud", "exp", "nbf", "iat", "scope", "s
 // AWS publishes no quota.
 const maxClaimRules = 50
 
-func checkClaimRules(rules []ClaimRule) []error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+// claimRuleProblems checks rules, each problem at its field of the
+// additional_claims list.
+func claimRuleProblems(rules []ClaimRule) config.Problems {
+	var ps config.Problems
 	if len(rules) > maxClaimRules {
-		add("at most %d additional_claims are allowed, got %d", maxClaimRules, len(rules))
+		ps.Addf("additional_claims", "at most %d additional_claims are allowed, got %d", maxClaimRules, len(rules))
 	}
 	for i, r := range rules {
+		at := "additional_claims[" + strconv.Itoa(i) + "]"
 		switch {
 		case r.Name == "":
-			add("additional_claims[%d]: name is required", i)
+			ps.Addf(at+".name", "additional_claims[%d]: name is required", i)
 		case slices.Contains(reservedRuleClaims, r.Name):
-			add("additional_claims[%d]: %q is checked by the authorizer itself and cannot be a claim rule (as on AWS: not %s)", i, r.Name, strings.Join(reservedRuleClaims, ", "))
+			ps.Addf(at+".name", "additional_claims[%d]: %q is checked by the authorizer itself and cannot be a claim rule (as on AWS: not %s)", i, r.Name, strings.Join(reservedRuleClaims, ", "))
 		case !utf8.ValidString(r.Name):
-			add("additional_claims[%d]: the name is not valid UTF-8", i)
+			ps.Addf(at+".name", "additional_claims[%d]: the name is not valid UTF-8", i)
 		}
 		for j := range i {
 			if rules[j].Name == r.Name && r.Name != "" {
-				add("additional_claims[%d]: claim %q has a rule already (additional_claims[%d])", i, r.Name, j)
+				ps.Addf(at+".name", "additional_claims[%d]: claim %q has a rule already (additional_claims[%d])", i, r.Name, j)
 			}
 		}
 		if len(r.Values) > maxClaimRules {
-			add("additional_claims[%d]: at most %d values are allowed", i, maxClaimRules)
+			ps.Addf(at+".values", "additional_claims[%d]: at most %d values are allowed", i, maxClaimRules)
 		}
 		for j, v := range r.Values {
 			if v == "" {
-				add("additional_claims[%d].values[%d] is empty", i, j)
+				ps.Addf(at+".values["+strconv.Itoa(j)+"]", "additional_claims[%d].values[%d] is empty", i, j)
 			}
 		}
 	}
-	return errs
+	return ps
 }
 
 func cloneRules(rules []ClaimRule) []ClaimRule {

@@ -16,10 +16,12 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/apigwevent"
+	"github.com/portcullis/portcullis/internal/config"
 )
 
 // Invoker runs the authorizer function with one event and returns its raw
@@ -126,19 +128,24 @@ func (s Settings) eventType() string {
 }
 
 // Validate reports every problem with s at once.
-func (s Settings) Validate() error {
-	_, _, err := s.compile()
-	return err
+func (s Settings) Validate() error { return s.Problems().Err() }
+
+// Problems is what Validate reports, each at the field of a lambda
+// authorizer's configuration block it is about ("event_type",
+// "identity_source[1]"; "" for the name and the API's parts, which the
+// block does not write), so that the gateway reports it at its place.
+func (s Settings) Problems() config.Problems {
+	_, _, ps := s.compile()
+	return ps
 }
 
 // compile validates s and returns its parsed identity sources and validation
 // expression, so New and Validate cannot disagree.
-func (s Settings) compile() ([]source, *regexp.Regexp, error) {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+func (s Settings) compile() ([]source, *regexp.Regexp, config.Problems) {
+	var ps config.Problems
 
 	if strings.TrimSpace(s.Name) == "" {
-		bad("name is required")
+		ps.Addf("", "name is required")
 	}
 	v2 := false
 	switch s.PayloadFormatVersion {
@@ -146,74 +153,77 @@ func (s Settings) compile() ([]source, *regexp.Regexp, error) {
 	case "2.0":
 		v2 = true
 	default:
-		bad("payload format version %q: must be \"1.0\" or \"2.0\"", s.PayloadFormatVersion)
+		ps.Addf("payload_format_version", "payload format version %q: must be \"1.0\" or \"2.0\"", s.PayloadFormatVersion)
 	}
 	et := s.eventType()
 	switch et {
 	case eventRequest:
 	case eventToken:
 		if v2 {
-			bad("event type TOKEN exists only with payload format version 1.0")
+			ps.Addf("event_type", "event type TOKEN exists only with payload format version 1.0")
 		}
 	default:
-		bad("event type %q: must be TOKEN or REQUEST", s.EventType)
+		ps.Addf("event_type", "event type %q: must be TOKEN or REQUEST", s.EventType)
 	}
 
 	sources := make([]source, 0, len(s.IdentitySources))
-	for _, expr := range s.IdentitySources {
+	for i, expr := range s.IdentitySources {
+		at := "identity_source[" + strconv.Itoa(i) + "]"
 		src, err := parseSource(expr)
 		if err != nil {
-			errs = append(errs, err)
+			ps.Add(at, err)
 			continue
 		}
 		if src.kind == srcStage {
 			if _, ok := s.StageVariables[src.name]; !ok {
 				// Not an error on AWS either, but every request would get 401:
 				// almost certainly a typo worth failing loudly on.
-				bad("identity source %q: no stage variable %q is configured", expr, src.name)
+				ps.Addf(at, "identity source %q: no stage variable %q is configured", expr, src.name)
 			}
 		}
 		sources = append(sources, src)
 	}
 	if et == eventToken {
 		if len(s.IdentitySources) != 1 {
-			bad("a TOKEN authorizer needs exactly one identity source, a header (got %d)", len(s.IdentitySources))
+			ps.Addf("identity_source", "a TOKEN authorizer needs exactly one identity source, a header (got %d)", len(s.IdentitySources))
 		} else if len(sources) == 1 && !sources[0].isHeader() {
-			bad("identity source %q: a TOKEN authorizer reads a header", s.IdentitySources[0])
+			ps.Addf("identity_source[0]", "identity source %q: a TOKEN authorizer reads a header", s.IdentitySources[0])
 		}
 	} else if len(s.IdentitySources) == 0 && s.ResultTTL > 0 {
-		bad("a REQUEST authorizer with caching (result TTL > 0) needs at least one identity source")
+		ps.Addf("identity_source", "a REQUEST authorizer with caching (result TTL > 0) needs at least one identity source")
 	}
 
 	var re *regexp.Regexp
 	if s.IdentityValidationExpression != "" {
 		if et != eventToken {
-			bad("identity validation expression applies only to TOKEN authorizers")
+			ps.Addf("identity_validation_expression", "identity validation expression applies only to TOKEN authorizers")
 		}
 		var err error
 		// The whole value must match, as with AWS (Java's Matcher.matches):
 		// an unanchored "Bearer .+" must not pass "xBearer y".
 		if re, err = regexp.Compile(`^(?:` + s.IdentityValidationExpression + `)$`); err != nil {
-			bad("identity validation expression: %w", err)
+			ps.Addf("identity_validation_expression", "identity validation expression: %w", err)
 		}
 	}
 
 	if s.ResultTTL < 0 || s.ResultTTL > MaxResultTTL {
-		bad("result TTL %v: must be between 0 and %v", s.ResultTTL, MaxResultTTL)
+		ps.Addf("result_ttl", "result TTL %v: must be between 0 and %v", s.ResultTTL, MaxResultTTL)
 	}
 	if s.EnableSimpleResponses && !v2 {
-		bad("simple responses exist only with payload format version 2.0")
+		ps.Addf("enable_simple_responses", "simple responses exist only with payload format version 2.0")
 	}
 	if s.Timeout < 0 {
-		bad("timeout %v: must not be negative", s.Timeout)
+		ps.Addf("timeout", "timeout %v: must not be negative", s.Timeout)
 	}
 	if s.CacheSize < 0 {
-		bad("cache size %d: must not be negative", s.CacheSize)
+		ps.Addf("cache_size", "cache size %d: must not be negative", s.CacheSize)
 	}
 	// Authorizers commonly split the ARN on ':' and '/'.
-	errs = append(errs, s.Parts.Errors()...)
-	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
+	for _, err := range s.Parts.Errors() {
+		ps.Add("", err)
+	}
+	if len(ps) > 0 {
+		return nil, nil, ps
 	}
 	return sources, re, nil
 }
@@ -264,8 +274,8 @@ type Authorizer struct {
 
 // New validates s and builds the authorizer around fn.
 func New(s Settings, fn Invoker, o Options) (*Authorizer, error) {
-	sources, re, err := s.compile()
-	if err != nil {
+	sources, re, ps := s.compile()
+	if err := ps.Err(); err != nil {
 		return nil, fmt.Errorf("lambda authorizer %q: %w", s.Name, err)
 	}
 	if fn == nil {

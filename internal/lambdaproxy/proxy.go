@@ -21,6 +21,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/answer"
 	"github.com/portcullis/portcullis/internal/apigwevent"
+	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/function"
 )
 
@@ -68,24 +69,31 @@ type Settings struct {
 }
 
 // Validate reports every problem at once.
-func (s Settings) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+func (s Settings) Validate() error { return s.Problems().Err() }
+
+// Problems is what Validate reports, each at the field of a lambda_proxy
+// integration's configuration block it is about ("payload_format_version",
+// "timeout"; "" for what the block does not write), so that the gateway
+// reports it at its place.
+func (s Settings) Problems() config.Problems {
+	var ps config.Problems
 	switch s.PayloadFormatVersion {
 	case "1.0", "2.0":
 	case "":
-		bad("payload format version: required (\"1.0\" or \"2.0\")")
+		ps.Addf("payload_format_version", "payload format version: required (\"1.0\" or \"2.0\")")
 	default:
-		bad("payload format version %q: must be \"1.0\" or \"2.0\"", s.PayloadFormatVersion)
+		ps.Addf("payload_format_version", "payload format version %q: must be \"1.0\" or \"2.0\"", s.PayloadFormatVersion)
 	}
 	if s.Timeout < 0 {
-		bad("timeout %v: must not be negative", s.Timeout)
+		ps.Addf("timeout", "timeout %v: must not be negative", s.Timeout)
 	}
 	if s.MaxBodyBytes < 0 {
-		bad("max body bytes %d: must not be negative", s.MaxBodyBytes)
+		ps.Addf("", "max body bytes %d: must not be negative", s.MaxBodyBytes)
 	}
-	errs = append(errs, s.Parts.Errors()...)
-	return errors.Join(errs...)
+	for _, err := range s.Parts.Errors() {
+		ps.Add("", err)
+	}
+	return ps
 }
 
 func (s Settings) withDefaults() Settings {

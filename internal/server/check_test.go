@@ -74,7 +74,7 @@ func TestCheckRefusesWhatServeRefuses(t *testing.T) {
 		{"negative max_body_bytes", "listen: 127.0.0.1:0\nserver:\n  max_body_bytes: -5\n" + routes,
 			[]string{"p.yaml:3:19: server.max_body_bytes: "}, "negative"},
 		{"function dir missing", "listen: 127.0.0.1:0\n" + routes + "functions:\n  f: {runtime: process, command: [/bin/true], dir: no-such-dir}\n",
-			[]string{"p.yaml:6:6: functions.f: "}, "no-such-dir"},
+			[]string{"p.yaml:6:52: functions.f.dir: "}, "no-such-dir"},
 		{"decision_api listen port out of range", "listen: 127.0.0.1:0\ndecision_api: {listen: 127.0.0.1:99999}\n" + routes,
 			[]string{"p.yaml:2:24: decision_api.listen: "}, "65535"},
 		{"decision_api grpc_listen without a port", "listen: 127.0.0.1:0\ndecision_api:\n  grpc_listen: localhost\n" + routes,
@@ -87,6 +87,8 @@ func TestCheckRefusesWhatServeRefuses(t *testing.T) {
 			[]string{"p.yaml:6:18: cors.allowOrigins[0]: "}, "allowCredentials"},
 		{"cors origin with a path", "listen: 127.0.0.1:0\n" + routes + "cors:\n  allowOrigins:\n    - https://app.example.com/\n",
 			[]string{"p.yaml:7:7: cors.allowOrigins[0]: "}, "write https://app.example.com"},
+		{"tracing endpoint", "listen: 127.0.0.1:0\n" + routes + "tracing:\n  enabled: true\n  endpoint: collector:4318\n",
+			[]string{"p.yaml:7:13: tracing.endpoint: "}, "expected an http or https URL"},
 		{"every problem at once", "listen: 8080\nadmin_listen: 127.0.0.1:99999\n" + routes,
 			[]string{"p.yaml:1:9: listen: ", "p.yaml:2:15: admin_listen: "}, ""},
 	} {

@@ -52,7 +52,7 @@ func (m *operatorMetrics) loaded() { m.lastSuccess.SetToCurrentTime() }
 // gateway: the admin listener's and tracing's.
 func checkProcess(f *config.File) error {
 	c := f.Config
-	if errs := f.Lines("tracing", tracing.Validate(c.Tracing)); len(errs) > 0 {
+	if errs := f.Place("tracing", tracing.Problems(c.Tracing)); len(errs) > 0 {
 		return &errs
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLength {

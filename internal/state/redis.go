@@ -3,13 +3,14 @@ package state
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/config"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -48,43 +49,57 @@ type RedisTLS struct {
 }
 
 // Validate reports every problem, one sentence per line (errors.Join).
-func (r *RedisSettings) Validate() error {
-	var errs []error
+func (r *RedisSettings) Validate() error { return r.Problems().Err() }
+
+// Problems is what Validate reports, each at the field of the `redis:`
+// configuration block it is about ("db", "sentinel.addresses[1]"), so that
+// the gateway reports it at its place.
+func (r *RedisSettings) Problems() config.Problems {
+	var ps config.Problems
 	sentinel := r.SentinelMaster != "" || len(r.SentinelAddresses) > 0
 	switch {
 	case sentinel && len(r.Addresses) > 0:
-		errs = append(errs, errors.New("give either addresses or sentinel, not both"))
+		ps.Addf("sentinel", "give either addresses or sentinel, not both")
 	case sentinel && r.SentinelMaster == "":
-		errs = append(errs, errors.New("sentinel.master is required: the name the Sentinel servers know the primary by"))
+		ps.Addf("sentinel.master", "sentinel.master is required: the name the Sentinel servers know the primary by")
 	case sentinel && len(r.SentinelAddresses) == 0:
-		errs = append(errs, errors.New("sentinel.addresses is required: the Sentinel servers' host:port"))
+		ps.Addf("sentinel.addresses", "sentinel.addresses is required: the Sentinel servers' host:port")
 	case !sentinel && len(r.Addresses) == 0:
-		errs = append(errs, errors.New("addresses is required (host:port; several for a Redis Cluster) unless sentinel is given"))
+		ps.Addf("addresses", "addresses is required (host:port; several for a Redis Cluster) unless sentinel is given")
 	}
-	for _, a := range append(append([]string(nil), r.Addresses...), r.SentinelAddresses...) {
-		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
-			errs = append(errs, fmt.Errorf("address %q is not host:port", a))
+	for _, list := range []struct {
+		field string
+		addrs []string
+	}{{"addresses", r.Addresses}, {"sentinel.addresses", r.SentinelAddresses}} {
+		for i, a := range list.addrs {
+			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+				ps.Addf(list.field+"["+strconv.Itoa(i)+"]", "address %q is not host:port", a)
+			}
 		}
 	}
 	if r.Cluster && sentinel {
-		errs = append(errs, errors.New("cluster and sentinel cannot be combined"))
+		ps.Addf("cluster", "cluster and sentinel cannot be combined")
 	}
 	if r.DB < 0 {
-		errs = append(errs, errors.New("db must not be negative"))
+		ps.Addf("db", "db must not be negative")
 	}
 	if r.DB != 0 && (r.Cluster || len(r.Addresses) > 1) {
-		errs = append(errs, errors.New("db is not available with a Redis Cluster (it has only database 0)"))
+		ps.Addf("db", "db is not available with a Redis Cluster (it has only database 0)")
 	}
 	if r.Timeout < 0 || r.Timeout > 10*time.Second {
-		errs = append(errs, fmt.Errorf("timeout %s must be at most 10s: every limited request may wait that long while Redis is slow", r.Timeout))
+		ps.Addf("timeout", "timeout %s must be at most 10s: every limited request may wait that long while Redis is slow", r.Timeout)
 	}
 	if r.TLS != nil && (r.TLS.CertFile == "") != (r.TLS.KeyFile == "") {
-		errs = append(errs, errors.New("tls.cert_file and tls.key_file go together"))
+		field := "tls.cert_file" // the one given
+		if r.TLS.CertFile == "" {
+			field = "tls.key_file"
+		}
+		ps.Addf(field, "tls.cert_file and tls.key_file go together")
 	}
 	if r.KeyPrefix != nil && strings.ContainsAny(*r.KeyPrefix, "{}") {
-		errs = append(errs, errors.New("key_prefix must not hold '{' or '}': they would choose the Cluster slot of every key"))
+		ps.Addf("key_prefix", "key_prefix must not hold '{' or '}': they would choose the Cluster slot of every key")
 	}
-	return errors.Join(errs...)
+	return ps
 }
 
 func (r *RedisSettings) prefix() string {

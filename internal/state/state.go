@@ -13,8 +13,9 @@
 // Key and Do, so their calls get the same timeout and the same health
 // reporting.
 //
-// The package imports nothing of the project; the gateway's setup turns the
-// `state:` block into Settings.
+// The package imports nothing of the project but internal/config, whose
+// Problems its validation returns; the gateway's setup turns the `state:`
+// block into Settings.
 package state
 
 import (
@@ -26,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/config"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -81,14 +83,22 @@ func (s Settings) Mode() string {
 }
 
 // Validate reports every problem, one sentence per line (errors.Join).
-func (s Settings) Validate() error {
+func (s Settings) Validate() error { return s.Problems().Err() }
+
+// Problems is what Validate reports, each at the field of the `state:`
+// configuration block it is about ("redis.db"), so that the gateway
+// reports it at its place.
+func (s Settings) Problems() config.Problems {
+	var ps config.Problems
 	if s.MaxLocalKeys < 0 {
-		return errors.New("max_local_keys must not be negative")
+		ps.Addf("", "max_local_keys must not be negative")
 	}
-	if s.Redis == nil {
-		return nil
+	if s.Redis != nil {
+		for _, p := range s.Redis.Problems() {
+			ps.Add("redis."+p.Field, p.Err)
+		}
 	}
-	return s.Redis.Validate()
+	return ps
 }
 
 // Status is the health of the backend, for /readyz and logs.

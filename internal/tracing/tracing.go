@@ -12,7 +12,6 @@ package tracing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -49,21 +48,25 @@ type Tracer struct {
 
 // Validate checks the `tracing:` block, returning one error per problem
 // joined (each line a sentence).
-func Validate(c config.Tracing) error {
-	var errs []error
+func Validate(c config.Tracing) error { return Problems(c).Err() }
+
+// Problems is what Validate reports, each at the field of the block it is
+// about ("endpoint"), for the caller to report at its place.
+func Problems(c config.Tracing) config.Problems {
+	var ps config.Problems
 	if c.Protocol != "" && c.Protocol != ProtocolHTTP && c.Protocol != ProtocolGRPC {
-		errs = append(errs, fmt.Errorf("protocol %q: expected %s or %s", c.Protocol, ProtocolHTTP, ProtocolGRPC))
+		ps.Addf("protocol", "protocol %q: expected %s or %s", c.Protocol, ProtocolHTTP, ProtocolGRPC)
 	}
 	if c.Endpoint != "" {
 		u, err := url.Parse(c.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("endpoint %q: expected an http or https URL such as http://collector:4318", c.Endpoint))
+			ps.Addf("endpoint", "endpoint %q: expected an http or https URL such as http://collector:4318", c.Endpoint)
 		}
 	}
 	if r := c.SampleRatio; r != nil && (*r < 0 || *r > 1) {
-		errs = append(errs, fmt.Errorf("sample_ratio %v: expected a number from 0 to 1", *r))
+		ps.Addf("sample_ratio", "sample_ratio %v: expected a number from 0 to 1", *r)
 	}
-	return errors.Join(errs...)
+	return ps
 }
 
 // New starts the exporter for c; it returns nil (tracing off) unless

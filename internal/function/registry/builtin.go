@@ -88,9 +88,9 @@ func (Process) Build(b *Block) (function.Function, error) {
 	if aws && c.Handler != "" {
 		s.Env = withHandler(c.Env, c.Handler)
 	}
-	p, err := function.NewProcess(s)
+	p, err := b.NewProcess(s)
 	if err != nil {
-		return nil, b.Errorf("", "%v", err)
+		return nil, err // not a nil *Process in a non-nil Function
 	}
 	return p, nil
 }
@@ -125,9 +125,9 @@ func goFunction(b *Block, t gobuild.Target, errs config.Errors) (function.Functi
 	if b.Conf.Handler != "" {
 		s.Env = withHandler(b.Conf.Env, b.Conf.Handler)
 	}
-	p, err := function.NewProcess(s)
+	p, err := b.NewProcess(s)
 	if err != nil {
-		return nil, b.Errorf("", "%v", err)
+		return nil, err // not a nil *Process in a non-nil Function
 	}
 	return p, nil
 }

@@ -100,11 +100,7 @@ func (b *Block) BuildInterpreted(cl Client) (*function.Process, error) {
 	env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
 	env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = strconv.Itoa(int(math.Ceil(timeout.Seconds())))
 	s.Env = env
-	p, err := function.NewProcess(s)
-	if err != nil {
-		return nil, b.Errorf("", "%v", err)
-	}
-	return p, nil
+	return b.NewProcess(s)
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -111,6 +111,30 @@ func (b *Block) ProcessSettings() function.ProcessSettings {
 	}
 }
 
+// NewProcess builds the process s describes (function.NewProcess), each
+// problem at its field of the block: the folder at code when the block
+// gives no dir (it is code's, or the configuration's folder), the command
+// at the block when the block gives none (the runtime chose it).
+func (b *Block) NewProcess(s function.ProcessSettings) (*function.Process, error) {
+	if ps := s.Problems(); len(ps) > 0 {
+		for i := range ps {
+			switch {
+			case ps[i].Field == "dir" && b.Conf.Dir == "":
+				ps[i].Field = "code"
+			case ps[i].Field == "command" && len(b.Conf.Command) == 0:
+				ps[i].Field = ""
+			}
+		}
+		errs := b.File.Place(b.At, ps)
+		return nil, &errs
+	}
+	p, err := function.NewProcess(s)
+	if err != nil { // a file changed since Problems looked
+		return nil, b.Errorf("", "%v", err)
+	}
+	return p, nil
+}
+
 // Executable reports a command that cannot be run, so that a typo is a
 // configuration error rather than a function that never starts. A name
 // without a slash is looked up in PATH; install says what to install when
