@@ -322,14 +322,14 @@ routes:
 // malformed or over-long one starts a new trace without failing the request.
 func TestTracingXRayHeader(t *testing.T) {
 	const (
-		xraySpan          = "53995c3f42cd8ad8"
+		xraySpan          = "4f2a9c7e1b3d5a60"
 		w3cTrace, w3cSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	)
-	// Each case its own trace, 5759e988bd862e3fe1be46a99427279N, so that
+	// Each case its own trace, 6a1f3c207d4e9b0c2f18a3e5b6c7d8eN, so that
 	// its exported spans are told apart.
-	xrayTrace := func(n int) string { return fmt.Sprintf("5759e988bd862e3fe1be46a99427279%d", n) }
+	xrayTrace := func(n int) string { return fmt.Sprintf("6a1f3c207d4e9b0c2f18a3e5b6c7d8e%d", n) }
 	xrayRoot := func(n int) string {
-		return "Root=1-5759e988-" + xrayTrace(n)[8:] + ";Parent=" + xraySpan
+		return "Root=1-6a1f3c20-" + xrayTrace(n)[8:] + ";Parent=" + xraySpan
 	}
 	cases := []struct {
 		name                string
@@ -338,10 +338,10 @@ func TestTracingXRayHeader(t *testing.T) {
 		sampled             bool
 	}{
 		{"x-ray only", []string{"X-Amzn-Trace-Id", xrayRoot(0) + ";Sampled=1"}, xrayTrace(0), xraySpan, true},
-		{"x-ray from a load balancer and an SDK", []string{"X-Amzn-Trace-Id", "Self=1-67891234-12456789abcdef012345678; " + xrayRoot(1) + "; Sampled=1; CalledFrom=app"}, xrayTrace(1), xraySpan, true},
+		{"x-ray from a load balancer and an SDK", []string{"X-Amzn-Trace-Id", "Self=1-6a1f3c21-0123456789abcdef01234567; " + xrayRoot(1) + "; Sampled=1; CalledFrom=app"}, xrayTrace(1), xraySpan, true},
 		{"traceparent wins", []string{"Traceparent", "00-" + w3cTrace + "-" + w3cSpan + "-01", "X-Amzn-Trace-Id", xrayRoot(2) + ";Sampled=1"}, w3cTrace, w3cSpan, true},
 		{"x-ray not sampled", []string{"X-Amzn-Trace-Id", xrayRoot(3) + ";Sampled=0"}, xrayTrace(3), xraySpan, false},
-		{"malformed x-ray", []string{"X-Amzn-Trace-Id", "Root=1-5759e988-" + xrayTrace(4)[8:31] + "Z;Parent=" + xraySpan + ";Sampled=1"}, "", "", true},
+		{"malformed x-ray", []string{"X-Amzn-Trace-Id", "Root=1-6a1f3c20-" + xrayTrace(4)[8:31] + "Z;Parent=" + xraySpan + ";Sampled=1"}, "", "", true},
 		{"over-long x-ray", []string{"X-Amzn-Trace-Id", xrayRoot(5) + ";Sampled=1;Pad=" + strings.Repeat("x", 600)}, "", "", true},
 	}
 	rc := &receiver{}

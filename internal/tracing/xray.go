@@ -14,7 +14,7 @@ import (
 const MaxXRayHeaderLength = 512
 
 // XRayHeader is ctx's span context in X-Ray's trace header form
-// ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
+// ("Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=1"),
 // which is the W3C trace id split after its first 8 hex digits; "" when ctx
 // has no span. The Lambda Runtime API passes it as Lambda-Runtime-Trace-Id.
 func XRayHeader(ctx context.Context) string {
@@ -32,7 +32,7 @@ func XRayHeader(ctx context.Context) string {
 
 // ParseXRayHeader reads the remote span context of an X-Amzn-Trace-Id value
 // as AWS clients, load balancers and X-Ray's SDKs send it
-// ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"):
+// ("Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=1"):
 // the trace id is Root's 8 and 24 hex digits joined, the parent span is
 // Parent, and the context is sampled when Sampled is 1 (0, "?" and none are
 // not sampled, as an unset W3C flag).

@@ -10,47 +10,47 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// The documented examples: X-Ray's developer guide ("Tracing header"),
-// Elastic Load Balancing's request tracing (Self, CalledFrom), Lambda's
-// recursion detection (Lineage), and what XRayHeader writes.
+// Headers of the shapes AWS documents, with our own ids: X-Ray's tracing
+// header, Elastic Load Balancing's request tracing (Self, CalledFrom),
+// Lambda's recursion detection (Lineage), and what XRayHeader writes.
 func TestParseXRayHeader(t *testing.T) {
 	const (
-		docTrace = "5759e988bd862e3fe1be46a994272793"
-		docSpan  = "53995c3f42cd8ad8"
+		docTrace = "6a1f3c207d4e9b0c2f18a3e5b6c7d8e9"
+		docSpan  = "4f2a9c7e1b3d5a60"
 	)
 	for _, c := range []struct {
 		name, in    string
 		trace, span string // "" when the header is to be ignored
 		wantSampled bool
 	}{
-		{"guide, with parent", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", docTrace, docSpan, true},
-		{"guide, root only", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1", "", "", false},
-		{"not sampled", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0", docTrace, docSpan, false},
-		{"sampling requested", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=?", docTrace, docSpan, false},
-		{"no sampling decision", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8", docTrace, docSpan, false},
-		{"fields in any order", "Sampled=1;Parent=53995c3f42cd8ad8;Root=1-5759e988-bd862e3fe1be46a994272793", docTrace, docSpan, true},
-		{"spaces and a trailing separator", " Root=1-5759e988-bd862e3fe1be46a994272793 ;\tParent=53995c3f42cd8ad8; Sampled=1;", docTrace, docSpan, true},
-		{"load balancer's Self and CalledFrom", "Self=1-67891234-12456789abcdef012345678;Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;CalledFrom=app", "67891233abcdef012345678912345678", docSpan, false},
-		{"load balancer's, no parent", "Self=1-67891234-12456789abcdef012345678;Root=1-67891233-abcdef012345678912345678", "", "", false},
-		{"Lambda's Lineage", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=557abcec3ee5a047;Sampled=1;Lineage=1:a87bd80c:0", docTrace, "557abcec3ee5a047", true},
-		{"a field without =", "Root=1-5759e988-bd862e3fe1be46a994272793;junk;Parent=53995c3f42cd8ad8;Sampled=1", docTrace, docSpan, true},
-		{"repeated field: the last", "Parent=0000000000000001;Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8", docTrace, docSpan, false},
+		{"guide, with parent", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=1", docTrace, docSpan, true},
+		{"guide, root only", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Sampled=1", "", "", false},
+		{"not sampled", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=0", docTrace, docSpan, false},
+		{"sampling requested", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=?", docTrace, docSpan, false},
+		{"no sampling decision", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60", docTrace, docSpan, false},
+		{"fields in any order", "Sampled=1;Parent=4f2a9c7e1b3d5a60;Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9", docTrace, docSpan, true},
+		{"spaces and a trailing separator", " Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9 ;\tParent=4f2a9c7e1b3d5a60; Sampled=1;", docTrace, docSpan, true},
+		{"load balancer's Self and CalledFrom", "Self=1-6a1f3c21-0123456789abcdef01234567;Root=1-5b2e8d41-90c1d2e3f4a5b6c7d8e9f0a1;Parent=4f2a9c7e1b3d5a60;CalledFrom=app", "5b2e8d4190c1d2e3f4a5b6c7d8e9f0a1", docSpan, false},
+		{"load balancer's, no parent", "Self=1-6a1f3c21-0123456789abcdef01234567;Root=1-5b2e8d41-90c1d2e3f4a5b6c7d8e9f0a1", "", "", false},
+		{"Lambda's Lineage", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=3c8e1f5a9b2d7e40;Sampled=1;Lineage=1:1f4b9c2e:0", docTrace, "3c8e1f5a9b2d7e40", true},
+		{"a field without =", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;junk;Parent=4f2a9c7e1b3d5a60;Sampled=1", docTrace, docSpan, true},
+		{"repeated field: the last", "Parent=0000000000000001;Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60", docTrace, docSpan, false},
 
 		{"empty", "", "", "", false},
-		{"version 2", "Root=2-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", "", "", false},
-		{"no dashes", "Root=1x5759e988xbd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", "", "", false},
-		{"short root", "Root=1-5759e988-bd862e3fe1be46a99427279;Parent=53995c3f42cd8ad8;Sampled=1", "", "", false},
-		{"long root", "Root=1-5759e988-bd862e3fe1be46a9942727930;Parent=53995c3f42cd8ad8;Sampled=1", "", "", false},
-		{"upper-case hex", "Root=1-5759E988-BD862E3FE1BE46A994272793;Parent=53995c3f42cd8ad8;Sampled=1", "", "", false},
-		{"not hex", "Root=1-5759e988-bd862e3fe1be46a99427279g;Parent=53995c3f42cd8ad8;Sampled=1", "", "", false},
-		{"zero trace", "Root=1-00000000-000000000000000000000000;Parent=53995c3f42cd8ad8;Sampled=1", "", "", false},
-		{"zero parent", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=0000000000000000;Sampled=1", "", "", false},
-		{"short parent", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad;Sampled=1", "", "", false},
-		{"lower-case names", "root=1-5759e988-bd862e3fe1be46a994272793;parent=53995c3f42cd8ad8;sampled=1", "", "", false},
-		{"space around =", "Root = 1-5759e988-bd862e3fe1be46a994272793;Parent = 53995c3f42cd8ad8", "", "", false},
-		{"a name that starts as Root", "RootX=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8", "", "", false},
-		{"comma separated", "Root=1-5759e988-bd862e3fe1be46a994272793,Parent=53995c3f42cd8ad8", "", "", false},
-		{"too long", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Pad=" + strings.Repeat("x", MaxXRayHeaderLength), "", "", false},
+		{"version 2", "Root=2-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=1", "", "", false},
+		{"no dashes", "Root=1x6a1f3c20x7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=1", "", "", false},
+		{"short root", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e;Parent=4f2a9c7e1b3d5a60;Sampled=1", "", "", false},
+		{"long root", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e90;Parent=4f2a9c7e1b3d5a60;Sampled=1", "", "", false},
+		{"upper-case hex", "Root=1-5759E988-BD862E3FE1BE46A994272793;Parent=4f2a9c7e1b3d5a60;Sampled=1", "", "", false},
+		{"not hex", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8eg;Parent=4f2a9c7e1b3d5a60;Sampled=1", "", "", false},
+		{"zero trace", "Root=1-00000000-000000000000000000000000;Parent=4f2a9c7e1b3d5a60;Sampled=1", "", "", false},
+		{"zero parent", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=0000000000000000;Sampled=1", "", "", false},
+		{"short parent", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=53995c3f42cd8ad;Sampled=1", "", "", false},
+		{"lower-case names", "root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;parent=4f2a9c7e1b3d5a60;sampled=1", "", "", false},
+		{"space around =", "Root = 1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent = 4f2a9c7e1b3d5a60", "", "", false},
+		{"a name that starts as Root", "RootX=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60", "", "", false},
+		{"comma separated", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9,Parent=4f2a9c7e1b3d5a60", "", "", false},
+		{"too long", "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=1;Pad=" + strings.Repeat("x", MaxXRayHeaderLength), "", "", false},
 	} {
 		sc, ok := ParseXRayHeader(c.in)
 		if ok != (c.trace != "") {
@@ -69,7 +69,7 @@ func TestParseXRayHeader(t *testing.T) {
 		}
 	}
 	// The bound is on the whole value: one at the limit still counts.
-	atLimit := "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Pad="
+	atLimit := "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Pad="
 	atLimit += strings.Repeat("x", MaxXRayHeaderLength-len(atLimit))
 	if _, ok := ParseXRayHeader(atLimit); !ok {
 		t.Errorf("a header of exactly %d bytes was ignored", MaxXRayHeaderLength)
@@ -80,14 +80,14 @@ func TestXRayHeader(t *testing.T) {
 	if got := XRayHeader(context.Background()); got != "" {
 		t.Errorf("no span: %q", got)
 	}
-	tid, _ := trace.TraceIDFromHex("5759e988bd862e3fe1be46a994272793")
-	sid, _ := trace.SpanIDFromHex("53995c3f42cd8ad8")
+	tid, _ := trace.TraceIDFromHex("6a1f3c207d4e9b0c2f18a3e5b6c7d8e9")
+	sid, _ := trace.SpanIDFromHex("4f2a9c7e1b3d5a60")
 	for _, c := range []struct {
 		flags trace.TraceFlags
 		want  string
 	}{
-		{trace.FlagsSampled, "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"},
-		{0, "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"},
+		{trace.FlagsSampled, "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=1"},
+		{0, "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=0"},
 	} {
 		ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: c.flags}))
 		if got := XRayHeader(ctx); got != c.want {
@@ -110,7 +110,7 @@ func TestParseXRayHeaderReadsXRayHeader(t *testing.T) {
 }
 
 func TestParseXRayHeaderAllocations(t *testing.T) {
-	const h = "Self=1-67891234-12456789abcdef012345678;Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	const h = "Self=1-6a1f3c21-0123456789abcdef01234567;Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=1"
 	if n := testing.AllocsPerRun(100, func() { ParseXRayHeader(h) }); n != 0 {
 		t.Errorf("ParseXRayHeader allocates %v times, want 0", n)
 	}
@@ -121,10 +121,10 @@ func TestParseXRayHeaderAllocations(t *testing.T) {
 // XRayHeader of it reads back the same.
 func FuzzParseXRayHeader(f *testing.F) {
 	for _, s := range []string{
-		"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-		"Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
-		"Self=1-67891234-12456789abcdef012345678;Root=1-67891233-abcdef012345678912345678;CalledFrom=app",
-		"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=557abcec3ee5a047;Sampled=?;Lineage=1:a87bd80c:0",
+		"Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=1",
+		"Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Sampled=1",
+		"Self=1-6a1f3c21-0123456789abcdef01234567;Root=1-5b2e8d41-90c1d2e3f4a5b6c7d8e9f0a1;CalledFrom=app",
+		"Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=3c8e1f5a9b2d7e40;Sampled=?;Lineage=1:1f4b9c2e:0",
 		"Root=1-;Parent=;Sampled=",
 		";;=;==",
 	} {
@@ -158,9 +158,9 @@ func TestStartRequestContinues(t *testing.T) {
 	const (
 		w3cTrace, w3cSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 		traceparent       = "00-" + w3cTrace + "-" + w3cSpan + "-01"
-		xrayTrace         = "5759e988bd862e3fe1be46a994272793"
-		xraySpan          = "53995c3f42cd8ad8"
-		xray              = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+		xrayTrace         = "6a1f3c207d4e9b0c2f18a3e5b6c7d8e9"
+		xraySpan          = "4f2a9c7e1b3d5a60"
+		xray              = "Root=1-6a1f3c20-7d4e9b0c2f18a3e5b6c7d8e9;Parent=4f2a9c7e1b3d5a60;Sampled=1"
 	)
 	tp := sdktrace.NewTracerProvider()
 	defer tp.Shutdown(context.Background())
@@ -174,7 +174,7 @@ func TestStartRequestContinues(t *testing.T) {
 		{"traceparent only", http.Header{"Traceparent": {traceparent}}, w3cTrace, w3cSpan},
 		{"both: traceparent wins", http.Header{"Traceparent": {traceparent}, "X-Amzn-Trace-Id": {xray}}, w3cTrace, w3cSpan},
 		{"malformed traceparent: x-ray", http.Header{"Traceparent": {"00-zz-zz-01"}, "X-Amzn-Trace-Id": {xray}}, xrayTrace, xraySpan},
-		{"malformed x-ray", http.Header{"X-Amzn-Trace-Id": {"Root=1-5759e988;Parent=53995c3f42cd8ad8"}}, "", ""},
+		{"malformed x-ray", http.Header{"X-Amzn-Trace-Id": {"Root=1-6a1f3c20;Parent=4f2a9c7e1b3d5a60"}}, "", ""},
 		{"none", http.Header{}, "", ""},
 	} {
 		r, _ := http.NewRequest(http.MethodGet, "http://gateway/", nil)
