@@ -339,11 +339,7 @@ func (g *Gateway) buildIntegration(f *config.File, at string, key route.Key, c c
 		params := key.ParamNames()
 		for _, name := range m.PathParamNames() {
 			if !slices.Contains(params, name) {
-				has := "none"
-				if len(params) > 0 {
-					has = strings.Join(params, ", ")
-				}
-				errs = append(errs, *f.Errorf(at+".request_parameters", "$request.path.%s: route %q has no path parameter %q (its parameters: %s), so the value would always be empty", name, key.String(), name, has))
+				errs = append(errs, *f.Errorf(at+".request_parameters", "$request.path.%s: route %q has no path parameter %q (its parameters: %s), so the value would always be empty", name, key.String(), name, list(params)))
 			}
 		}
 		errs = append(errs, checkPassClientHeaders(f, at, in.PassClientHeaders, m.Headers())...)
