@@ -137,11 +137,11 @@ func (s *blockScanner) pathAt(indent int, key string) string {
 		case l.seq && l.index >= 0:
 			p += fmt.Sprintf("[%d]", l.index)
 		case !l.seq && l.key != "":
-			p = join(p, l.key)
+			p = JoinPath(p, l.key)
 		}
 	}
 	if key != "" {
-		p = join(p, key)
+		p = JoinPath(p, key)
 	}
 	return p
 }

@@ -54,7 +54,7 @@ func walk(n *yaml.Node, t reflect.Type, path string, pos map[string]Position, re
 				report(k, path, unknownKey(k.Value, fields))
 				continue
 			}
-			walk(v, f.Type, join(path, k.Value), pos, report)
+			walk(v, f.Type, JoinPath(path, k.Value), pos, report)
 		}
 	case reflect.Map:
 		if t.Elem().Kind() == reflect.Interface {
@@ -68,7 +68,7 @@ func walk(n *yaml.Node, t reflect.Type, path string, pos map[string]Position, re
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			walk(v, t.Elem(), join(path, k.Value), pos, report)
+			walk(v, t.Elem(), JoinPath(path, k.Value), pos, report)
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
@@ -98,12 +98,12 @@ func checkRepeatedKeys(n *yaml.Node, path string, report func(*yaml.Node, string
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind == yaml.ScalarNode {
 				if first, ok := seen[k.Value]; ok {
-					report(k, join(path, k.Value), fmt.Sprintf("%q is given twice in this mapping (first on line %d): keep one of them", k.Value, first.Line))
+					report(k, JoinPath(path, k.Value), fmt.Sprintf("%q is given twice in this mapping (first on line %d): keep one of them", k.Value, first.Line))
 				} else {
 					seen[k.Value] = k
 				}
 			}
-			checkRepeatedKeys(v, join(path, k.Value), report)
+			checkRepeatedKeys(v, JoinPath(path, k.Value), report)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
@@ -116,13 +116,19 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
-// join appends key to a key path; keys that are not plain identifiers (such
-// as "overwrite:header.x-user-id") are quoted so the path stays unambiguous.
-func join(path, key string) string {
-	plain := key != "" && strings.IndexFunc(key, func(r rune) bool {
+// IsName reports whether s is a plain identifier: letters, digits, '_'
+// and '-', as the names of authorizers, functions and rate limits must be.
+func IsName(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 	}) < 0
-	if !plain {
+}
+
+// JoinPath appends key to a key path as File.Pos spells paths; keys that
+// are not plain identifiers (such as "overwrite:header.x-user-id") are
+// quoted in brackets so the path stays unambiguous.
+func JoinPath(path, key string) string {
+	if !IsName(key) {
 		return path + "[" + strconv.Quote(key) + "]"
 	}
 	if path == "" {

@@ -51,7 +51,7 @@ func (g *Gateway) buildFunctions(f *config.File, d Deps) error {
 	for _, name := range names {
 		c := f.Config.Functions[name]
 		at := "functions." + name
-		if !validName(name) {
+		if !config.IsName(name) {
 			errs = append(errs, *f.Errorf(at, "function name %q may hold only letters, digits, '_' and '-'", name))
 			continue
 		}

@@ -179,7 +179,7 @@ func (g *Gateway) buildResponses(f *config.File) error {
 
 func (g *Gateway) buildAuthorizer(f *config.File, name string, a config.Authorizer, d Deps) (authorizer, error) {
 	at := "authorizers." + name
-	if !validName(name) {
+	if !config.IsName(name) {
 		return nil, f.Errorf(at, "authorizer name %q may hold only letters, digits, '_' and '-'", name)
 	}
 	switch a.Type {
@@ -462,12 +462,6 @@ func list(names []string) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
-}
-
-func validName(s string) bool {
-	return s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-	}) < 0
 }
 
 // Start begins background work until ctx is done: key refresh, and the

@@ -199,7 +199,7 @@ func node(v reflect.Value, path string, idx map[string]spot) *yaml.Node {
 }
 
 func addEntry(m *yaml.Node, name string, v reflect.Value, path string, idx map[string]spot) {
-	p := joinPath(path, name)
+	p := config.JoinPath(path, name)
 	k := scalar("!!str", name)
 	val := node(v, p, idx)
 	idx[p] = spot{key: k, value: val}
@@ -221,22 +221,3 @@ func durationText(d time.Duration) string {
 func scalar(tag, value string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value}
 }
-
-// joinPath appends key to a key path as config.File.Pos spells paths: keys
-// that are not plain identifiers are quoted in brackets.
-func joinPath(path, key string) string {
-	plain := key != "" && strings.IndexFunc(key, func(r rune) bool {
-		return !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-	}) < 0
-	if !plain {
-		return path + "[" + strconv.Quote(key) + "]"
-	}
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// JoinPath is joinPath for the format packages, so their notes name paths
-// the way Render finds them.
-func JoinPath(path, key string) string { return joinPath(path, key) }

@@ -46,7 +46,7 @@ func Throttling(r *Result, settings []RouteThrottle) {
 		}
 		at := "throttling.default"
 		if s.Route != "" {
-			at = JoinPath("throttling.routes", s.Route)
+			at = config.JoinPath("throttling.routes", s.Route)
 		}
 		if s.Burst != nil {
 			if n, ok := wholeNumber(s.Burst); !ok || n < 0 {

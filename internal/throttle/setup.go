@@ -113,7 +113,7 @@ func Setup(f *config.File, routes []RouteInfo, o Options) (*Throttle, error) {
 		switch {
 		case rl.Name == "":
 			errs = append(errs, *f.Errorf(at, "name is required"))
-		case !validName(rl.Name):
+		case !config.IsName(rl.Name):
 			errs = append(errs, *f.Errorf(at+".name", "rate limit name %q may hold only letters, digits, '_' and '-'", rl.Name))
 		case rl.Name == RuleThrottling:
 			errs = append(errs, *f.Errorf(at+".name", "%q names the throttling: block in metrics; choose another name", rl.Name))
@@ -191,12 +191,6 @@ func checkLimit(f *config.File, at string, l state.Limit) config.Errors {
 		errs = append(errs, *f.Errorf(at, "burst %d at rate %g takes more than %g seconds to refill; raise rate or lower burst", l.Burst, l.Rate, float64(maxFill)))
 	}
 	return errs
-}
-
-func validName(s string) bool {
-	return s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-	}) < 0
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -369,7 +369,7 @@ func (t *translator) function(name string, props, meta map[string]any) []event {
 			if f.Env == nil {
 				f.Env = map[string]string{}
 			}
-			t.e.at = importer.JoinPath(at+".env", k)
+			t.e.at = config.JoinPath(at+".env", k)
 			v := t.e.eval(vars[k], src+".Environment.Variables."+k)
 			if _, removed := v.(noValue); !removed {
 				f.Env[k] = text(v)
