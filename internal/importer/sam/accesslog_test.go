@@ -14,18 +14,10 @@ import (
 // out; another API's settings are noted. Before, every AccessLogSettings
 // was noted as having "no Portcullis equivalent", and the format was lost.
 func TestAccessLog(t *testing.T) {
-	const events = `
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      CodeUri: fn/
-      Events:
+	events := pythonFn(`
         A: {Type: %[1]s, Properties: {%[2]s: !Ref MainApi, Path: /a, Method: get}}
         B: {Type: %[1]s, Properties: {%[2]s: !Ref MainApi, Path: /b, Method: get}}
-        C: {Type: %[1]s, Properties: {%[2]s: !Ref OtherApi, Path: /c, Method: get}}
-`
+        C: {Type: %[1]s, Properties: {%[2]s: !Ref OtherApi, Path: /c, Method: get}}`)
 	for _, tc := range []struct {
 		name, tmpl, event, ref string
 		want                   string   // access_log.format

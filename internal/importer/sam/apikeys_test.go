@@ -73,16 +73,8 @@ Resources:
   Api:
     Type: AWS::Serverless::Api
     Properties:
-      StageName: v1` + apiAuth + `
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      CodeUri: fn/
-      Events:
-        A: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /r, Method: get` + evAuth + `}}
-`
+      StageName: v1` + apiAuth + pythonFn(`
+        A: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /r, Method: get`+evAuth+`}}`)
 			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)

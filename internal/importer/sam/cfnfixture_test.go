@@ -77,3 +77,16 @@ func wantNotes(t *testing.T, res *importer.Result, want []string) []string {
 	}
 	return notes
 }
+
+// pythonFn is the SAM function Fn (python3.12, app.handler, its code in
+// fn/) with events (YAML lines indented as Events' entries; "" for none).
+func pythonFn(events string) string {
+	return `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: fn/
+      Events:` + events + "\n"
+}

@@ -14,7 +14,7 @@ import (
 // another API's CORS is noted rather than mixed in (one API's CORS is
 // served), and a REST API's Cors is noted with the block it would be.
 func TestCORS(t *testing.T) {
-	const tmpl = `Transform: AWS::Serverless-2016-10-31
+	tmpl := `Transform: AWS::Serverless-2016-10-31
 Resources:
   MainApi:
     Type: AWS::Serverless::HttpApi
@@ -38,19 +38,11 @@ Resources:
     Type: AWS::Serverless::Api
     Properties:
       StageName: Prod
-      Cors: "'https://rest.example.com'"
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      CodeUri: fn/
-      Events:
+      Cors: "'https://rest.example.com'"` + pythonFn(`
         A: {Type: HttpApi, Properties: {ApiId: !Ref MainApi, Path: /a, Method: get}}
         B: {Type: HttpApi, Properties: {ApiId: !Ref MainApi, Path: /b, Method: get}}
         C: {Type: HttpApi, Properties: {ApiId: !Ref OtherApi, Path: /c, Method: get}}
-        D: {Type: Api, Properties: {RestApiId: !Ref RestApi, Path: /d, Method: get}}
-`
+        D: {Type: Api, Properties: {RestApiId: !Ref RestApi, Path: /d, Method: get}}`)
 	res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
