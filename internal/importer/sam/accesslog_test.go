@@ -3,8 +3,6 @@ package sam_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // TestAccessLog: the main API's stage access log format (HttpApi's
@@ -64,10 +62,7 @@ func TestAccessLog(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl := "Transform: AWS::Serverless-2016-10-31\nResources:" + tc.tmpl + strings.NewReplacer("%[1]s", tc.event, "%[2]s", tc.ref).Replace(events)
-			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importTemplate(t, tmpl)
 			if got := res.Config.AccessLog.Format; got != tc.want {
 				t.Errorf("access_log.format = %q\nwant %q", got, tc.want)
 			}
@@ -133,10 +128,7 @@ func TestAccessLogCloudFormation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl := "Resources:" + tc.tmpl + fn
-			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importTemplate(t, tmpl)
 			if len(res.Config.Routes) != 1 {
 				t.Errorf("routes: %+v", res.Config.Routes)
 			}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/importer"
+	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // Plain CloudFormation APIs the stage-settings tests (access log,
@@ -89,4 +90,15 @@ func pythonFn(events string) string {
       Handler: app.handler
       CodeUri: fn/
       Events:` + events + "\n"
+}
+
+// importTemplate imports the SAM template tmpl as template.yaml, its code
+// folders under an empty folder, and fails t if the import fails.
+func importTemplate(t *testing.T, tmpl string) *importer.Result {
+	t.Helper()
+	res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

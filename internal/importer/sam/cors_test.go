@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/config"
-	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // TestCORS: an HttpApi's CorsConfiguration is merged over its definition's
@@ -43,10 +42,7 @@ Resources:
         B: {Type: HttpApi, Properties: {ApiId: !Ref MainApi, Path: /b, Method: get}}
         C: {Type: HttpApi, Properties: {ApiId: !Ref OtherApi, Path: /c, Method: get}}
         D: {Type: Api, Properties: {RestApiId: !Ref RestApi, Path: /d, Method: get}}`)
-	res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importTemplate(t, tmpl)
 	maxAge := 120
 	want := &config.CORS{
 		AllowOrigins:     []string{"https://app.example.com"},

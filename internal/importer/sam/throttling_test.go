@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/config"
-	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // throttlingText writes c as "default RATE/BURST; KEY RATE/BURST; ...",
@@ -190,10 +189,7 @@ Resources:` + cfnRestPets + `
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl := "Transform: AWS::Serverless-2016-10-31\n" + strings.TrimPrefix(tc.tmpl, "\n")
-			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importTemplate(t, tmpl)
 			if got := throttlingText(res.Config.Throttling); got != tc.want {
 				t.Errorf("throttling = %q\nwant %q", got, tc.want)
 			}
