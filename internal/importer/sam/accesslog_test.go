@@ -3,8 +3,6 @@ package sam_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // TestAccessLog: the main API's stage access log format (HttpApi's
@@ -14,18 +12,10 @@ import (
 // out; another API's settings are noted. Before, every AccessLogSettings
 // was noted as having "no Portcullis equivalent", and the format was lost.
 func TestAccessLog(t *testing.T) {
-	const events = `
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      CodeUri: fn/
-      Events:
+	events := pythonFn(`
         A: {Type: %[1]s, Properties: {%[2]s: !Ref MainApi, Path: /a, Method: get}}
         B: {Type: %[1]s, Properties: {%[2]s: !Ref MainApi, Path: /b, Method: get}}
-        C: {Type: %[1]s, Properties: {%[2]s: !Ref OtherApi, Path: /c, Method: get}}
-`
+        C: {Type: %[1]s, Properties: {%[2]s: !Ref OtherApi, Path: /c, Method: get}}`)
 	for _, tc := range []struct {
 		name, tmpl, event, ref string
 		want                   string   // access_log.format
@@ -72,10 +62,7 @@ func TestAccessLog(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl := "Transform: AWS::Serverless-2016-10-31\nResources:" + tc.tmpl + strings.NewReplacer("%[1]s", tc.event, "%[2]s", tc.ref).Replace(events)
-			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importTemplate(t, tmpl)
 			if got := res.Config.AccessLog.Format; got != tc.want {
 				t.Errorf("access_log.format = %q\nwant %q", got, tc.want)
 			}
@@ -141,10 +128,7 @@ func TestAccessLogCloudFormation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl := "Resources:" + tc.tmpl + fn
-			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importTemplate(t, tmpl)
 			if len(res.Config.Routes) != 1 {
 				t.Errorf("routes: %+v", res.Config.Routes)
 			}

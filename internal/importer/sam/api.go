@@ -219,7 +219,7 @@ func (t *translator) authorizer(a *api, name string, p map[string]any, src strin
 				out.IdentityValidationExpression = text(identity["ValidationExpression"])
 			}
 		}
-		if n, ok := asNumber(identity["ReauthorizeEvery"]); ok {
+		if n, ok := importer.Number(identity["ReauthorizeEvery"]); ok {
 			ttl = time.Duration(n) * time.Second
 		}
 		d := config.Duration(ttl)
@@ -398,7 +398,7 @@ func (t *translator) eventRoute(ev event) {
 			in.PayloadFormatVersion = v
 		}
 	}
-	if ms, ok := asNumber(get("TimeoutInMillis")); ok {
+	if ms, ok := importer.Number(get("TimeoutInMillis")); ok {
 		in.Timeout = config.Duration(time.Duration(ms) * time.Millisecond)
 	}
 	r.Integration = in
@@ -607,7 +607,7 @@ func (t *translator) cors(a *api, main bool) {
 				case "AllowHeaders":
 					c["allowHeaders"] = split(text(val))
 				case "MaxAge":
-					if n, ok := asNumber(unquote(text(val))); ok {
+					if n, ok := importer.Number(unquote(text(val))); ok {
 						c["maxAge"] = int(n)
 					}
 				case "AllowCredentials":

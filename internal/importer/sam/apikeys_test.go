@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/cli"
-	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // TestServeRESTAPIKeys: a REST API whose Auth.ApiKeyRequired covers every
@@ -73,20 +72,9 @@ Resources:
   Api:
     Type: AWS::Serverless::Api
     Properties:
-      StageName: v1` + apiAuth + `
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      CodeUri: fn/
-      Events:
-        A: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /r, Method: get` + evAuth + `}}
-`
-			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
+      StageName: v1` + apiAuth + pythonFn(`
+        A: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /r, Method: get`+evAuth+`}}`)
+			res := importTemplate(t, tmpl)
 			routes := res.Config.Routes
 			if c.note != "" {
 				if len(routes) != 0 && !routes[0].APIKeyRequired {
@@ -112,10 +100,7 @@ func TestCloudFormationAPIKeyRequiredFailsClosed(t *testing.T) {
     Type: AWS::Serverless::Function
     Properties: {Runtime: python3.12, Handler: app.handler, CodeUri: fn/}
 `
-	res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importTemplate(t, tmpl)
 	if r := res.Config.Routes; len(r) != 1 || !r[0].APIKeyRequired {
 		t.Errorf("routes %+v; want GET /pets with api_key_required", r)
 	}

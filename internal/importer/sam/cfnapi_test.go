@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portcullis/portcullis/internal/importer/sam"
 	"github.com/portcullis/portcullis/internal/testbin"
 	"github.com/portcullis/portcullis/internal/testissuer"
 )
@@ -156,10 +155,7 @@ func TestImportCloudFormationAPIShapes(t *testing.T) {
       Runtime: nodejs20.x
       Handler: index.handler
 `
-	res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importTemplate(t, tmpl)
 	if r := res.Config.Routes; len(r) != 1 || r[0].Route != "GET /quick" || r[0].Integration.Function != "Fn" || r[0].Integration.PayloadFormatVersion != "2.0" || r[0].Authorizer != "" {
 		t.Errorf("routes: %+v", r)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/importer"
+	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // Plain CloudFormation APIs the stage-settings tests (access log,
@@ -76,4 +77,28 @@ func wantNotes(t *testing.T, res *importer.Result, want []string) []string {
 		}
 	}
 	return notes
+}
+
+// pythonFn is the SAM function Fn (python3.12, app.handler, its code in
+// fn/) with events (YAML lines indented as Events' entries; "" for none).
+func pythonFn(events string) string {
+	return `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: fn/
+      Events:` + events + "\n"
+}
+
+// importTemplate imports the SAM template tmpl as template.yaml, its code
+// folders under an empty folder, and fails t if the import fails.
+func importTemplate(t *testing.T, tmpl string) *importer.Result {
+	t.Helper()
+	res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

@@ -3,8 +3,6 @@ package sam_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // TestResourceConditions: a resource whose Condition is true is carried
@@ -43,10 +41,7 @@ Resources:
       Events:
         Stats: {Type: HttpApi, Properties: {Path: /admin/stats, Method: get}}
 `
-			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importTemplate(t, tmpl)
 			_, kept := res.Config.Functions["Admin"]
 			if kept != c.kept || (len(res.Config.Routes) == 1) != c.kept {
 				t.Errorf("function kept %t, routes %v; want kept %t", kept, res.Config.Routes, c.kept)

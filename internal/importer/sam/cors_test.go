@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/config"
-	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // TestCORS: an HttpApi's CorsConfiguration is merged over its definition's
@@ -14,7 +13,7 @@ import (
 // another API's CORS is noted rather than mixed in (one API's CORS is
 // served), and a REST API's Cors is noted with the block it would be.
 func TestCORS(t *testing.T) {
-	const tmpl = `Transform: AWS::Serverless-2016-10-31
+	tmpl := `Transform: AWS::Serverless-2016-10-31
 Resources:
   MainApi:
     Type: AWS::Serverless::HttpApi
@@ -38,23 +37,12 @@ Resources:
     Type: AWS::Serverless::Api
     Properties:
       StageName: Prod
-      Cors: "'https://rest.example.com'"
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      CodeUri: fn/
-      Events:
+      Cors: "'https://rest.example.com'"` + pythonFn(`
         A: {Type: HttpApi, Properties: {ApiId: !Ref MainApi, Path: /a, Method: get}}
         B: {Type: HttpApi, Properties: {ApiId: !Ref MainApi, Path: /b, Method: get}}
         C: {Type: HttpApi, Properties: {ApiId: !Ref OtherApi, Path: /c, Method: get}}
-        D: {Type: Api, Properties: {RestApiId: !Ref RestApi, Path: /d, Method: get}}
-`
-	res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+        D: {Type: Api, Properties: {RestApiId: !Ref RestApi, Path: /d, Method: get}}`)
+	res := importTemplate(t, tmpl)
 	maxAge := 120
 	want := &config.CORS{
 		AllowOrigins:     []string{"https://app.example.com"},

@@ -38,10 +38,7 @@ Resources:
       Handler: app.handler
       CodeUri: hello/
 `
-	res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importTemplate(t, tmpl)
 	c := res.Config
 	if len(c.Routes) != 1 || c.Routes[0].Route != "GET /hello" || c.Routes[0].Integration.Function != "HelloFunction" {
 		t.Errorf("routes: %+v", c.Routes)

@@ -3,8 +3,6 @@ package sam_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // TestFunctionEnvironment: what a function's Environment.Variables become.
@@ -50,10 +48,7 @@ Resources:
         Variables:
           KEEP: kept
           VALUE: ` + c.value + "\n"
-			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importTemplate(t, tmpl)
 			env := res.Config.Functions["Fn"].Env
 			got, set := env["VALUE"]
 			switch {

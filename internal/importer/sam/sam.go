@@ -358,10 +358,10 @@ func (t *translator) function(name string, props, meta map[string]any) []event {
 			}
 			t.res.Skip(at+".code", codeSrc, "%s", why)
 		}
-		if n, ok := asNumber(get("Timeout")); ok {
+		if n, ok := importer.Number(get("Timeout")); ok {
 			f.Timeout = config.Duration(time.Duration(n * float64(time.Second)))
 		}
-		if n, ok := asNumber(get("MemorySize")); ok {
+		if n, ok := importer.Number(get("MemorySize")); ok {
 			f.MemoryMB = int(n)
 		}
 		vars := asMap(asMap(props["Environment"])["Variables"])
@@ -438,19 +438,6 @@ func (t *translator) builtCode(name string, f *config.Function, meta map[string]
 func (t *translator) lambdaFunction(name string, props map[string]any) {
 	t.res.Config.Functions[name] = config.Function{Runtime: "invoke", FunctionName: t.awsFunctionName(name), Region: t.o.Region}
 	t.res.Skip("functions."+name, "Resources."+name, "an AWS::Lambda::Function's code is deployed from S3 or inline: it is invoked on AWS through the Lambda Invoke API (set endpoint: for LocalStack or the emulator)")
-}
-
-func asNumber(v any) (float64, bool) {
-	switch n := v.(type) {
-	case int:
-		return float64(n), true
-	case float64:
-		return n, true
-	case string:
-		f, err := strconv.ParseFloat(n, 64)
-		return f, err == nil
-	}
-	return 0, false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/internal/config"
-	"github.com/portcullis/portcullis/internal/importer/sam"
 )
 
 // throttlingText writes c as "default RATE/BURST; KEY RATE/BURST; ...",
@@ -50,20 +49,10 @@ func throttlingText(c config.Throttling) string {
 // written. Before, every such setting was noted as having "no Portcullis
 // equivalent" and the throttling was lost.
 func TestThrottling(t *testing.T) {
-	fn := func(events string) string {
-		return `
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Runtime: python3.12
-      Handler: app.handler
-      CodeUri: fn/
-      Events:` + events + "\n"
-	}
-	httpEvents := fn(`
+	httpEvents := pythonFn(`
         A: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /pets, Method: get}}
         B: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /pets, Method: post}}`)
-	restEvents := fn(`
+	restEvents := pythonFn(`
         A: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /pets, Method: get}}
         B: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /pets, Method: post}}
         C: {Type: Api, Properties: {RestApiId: !Ref Api, Path: '/pets/{id}', Method: get}}`)
@@ -86,7 +75,7 @@ Resources:
       RouteSettings:
         GET /pets: {ThrottlingBurstLimit: 5}
         POST /pets: {ThrottlingBurstLimit: 7, ThrottlingRateLimit: 1.5}
-        GET /gone: {ThrottlingBurstLimit: 1, ThrottlingRateLimit: 1}` + fn(`
+        GET /gone: {ThrottlingBurstLimit: 1, ThrottlingRateLimit: 1}` + pythonFn(`
         A: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /pets, Method: get}}
         B: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /pets, Method: post, RouteSettings: {ThrottlingRateLimit: 3}}}`),
 			"default 50/100; GET /pets -/5; POST /pets 3/7",
@@ -144,7 +133,7 @@ Resources:
   Other:
     Type: AWS::Serverless::HttpApi
     Properties:
-      DefaultRouteSettings: {ThrottlingBurstLimit: 1, ThrottlingRateLimit: 1}` + fn(`
+      DefaultRouteSettings: {ThrottlingBurstLimit: 1, ThrottlingRateLimit: 1}` + pythonFn(`
         A: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /pets, Method: get}}
         B: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /pets, Method: post}}
         C: {Type: HttpApi, Properties: {ApiId: !Ref Other, Path: /other, Method: get, RouteSettings: {ThrottlingBurstLimit: 3}}}`),
@@ -169,7 +158,7 @@ Resources:` + cfnHTTPPets + `
       StageName: prod
       DefaultRouteSettings: {ThrottlingBurstLimit: !Ref Burst, ThrottlingRateLimit: 4, LoggingLevel: INFO}
       RouteSettings:
-        GET /pets: {ThrottlingRateLimit: 2, DataTraceEnabled: false}` + fn(""),
+        GET /pets: {ThrottlingRateLimit: 2, DataTraceEnabled: false}` + pythonFn(""),
 			"default 4/8; GET /pets 2/-",
 			[]string{"Resources.DefaultStage.Properties.DefaultRouteSettings (at api): Portcullis serves one stage of Api: ProdStage's settings apply",
 				"Resources.ProdStage.Properties.DefaultRouteSettings (at api): LoggingLevel",
@@ -177,7 +166,7 @@ Resources:` + cfnHTTPPets + `
 		{"cloudformation rest api", "\nResources:" + cfnRestPets + cfnRestStage(`
       MethodSettings:
         - {ResourcePath: /*, HttpMethod: '*', ThrottlingBurstLimit: 30, ThrottlingRateLimit: 10}
-        - {ResourcePath: /~1pets, HttpMethod: GET, ThrottlingBurstLimit: 3}`) + fn(""),
+        - {ResourcePath: /~1pets, HttpMethod: GET, ThrottlingBurstLimit: 3}`) + pythonFn(""),
 			"default 10/30; GET /pets -/3",
 			nil},
 		{"cloudformation rest api, the deployment's stage", `
@@ -194,16 +183,13 @@ Resources:` + cfnRestPets + `
         ThrottlingRateLimit: !Ref Rate
         MetricsEnabled: true
         MethodSettings:
-          - {ResourcePath: /~1pets, HttpMethod: GET, ThrottlingBurstLimit: 3}` + fn(""),
+          - {ResourcePath: /~1pets, HttpMethod: GET, ThrottlingBurstLimit: 3}` + pythonFn(""),
 			"default 10/30; GET /pets -/3",
 			[]string{"Resources.Deployment.Properties.StageDescription.MetricsEnabled (at api): MetricsEnabled has no Portcullis equivalent"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl := "Transform: AWS::Serverless-2016-10-31\n" + strings.TrimPrefix(tc.tmpl, "\n")
-			res, err := sam.Import([]byte(tmpl), sam.Options{Source: "template.yaml", Dir: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := importTemplate(t, tmpl)
 			if got := throttlingText(res.Config.Throttling); got != tc.want {
 				t.Errorf("throttling = %q\nwant %q", got, tc.want)
 			}
