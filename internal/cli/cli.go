@@ -19,7 +19,6 @@ import (
 
 	"github.com/portcullis/portcullis/internal/buildinfo"
 	"github.com/portcullis/portcullis/internal/config"
-	"github.com/portcullis/portcullis/internal/explain"
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/internal/token"
@@ -242,7 +241,7 @@ file after log rotation. The access log is written at every --log-level.`, stdou
 		var es *config.Errors
 		if errors.As(err, &es) {
 			fmt.Fprintln(stderr, err)
-			fmt.Fprintf(stderr, "portcullis serve: %d %s in %s; not serving\n", len(*es), explain.Plural(len(*es), "problem", "problems"), *file)
+			fmt.Fprintf(stderr, "portcullis serve: %d %s in %s; not serving\n", len(*es), config.Plural(len(*es), "problem", "problems"), *file)
 			return exitFailed
 		}
 		log.Error("portcullis stopped", "error", err.Error())
@@ -287,7 +286,7 @@ reads it.`, stdout, stderr)
 		fmt.Fprintln(stderr, err)
 		var es *config.Errors
 		if errors.As(err, &es) {
-			fmt.Fprintf(stderr, "%s: %d %s\n", *file, len(*es), explain.Plural(len(*es), "problem", "problems"))
+			fmt.Fprintf(stderr, "%s: %d %s\n", *file, len(*es), config.Plural(len(*es), "problem", "problems"))
 		}
 		return exitFailed
 	}
@@ -296,8 +295,8 @@ reads it.`, stdout, stderr)
 		fmt.Fprintln(stderr, w.Error())
 	}
 	routes, authorizers := len(f.Config.Routes), len(f.Config.Authorizers)
-	fmt.Fprintf(stdout, "%s: OK (%d %s, %d %s)\n", *file, routes, explain.Plural(routes, "route", "routes"),
-		authorizers, explain.Plural(authorizers, "authorizer", "authorizers"))
+	fmt.Fprintf(stdout, "%s: OK (%d %s, %d %s)\n", *file, routes, config.Plural(routes, "route", "routes"),
+		authorizers, config.Plural(authorizers, "authorizer", "authorizers"))
 	return exitOK
 }
 
@@ -333,7 +332,7 @@ go.mod), as serve does before starting them.`, stdout, stderr)
 		fmt.Fprintln(stderr, err)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "%s: built %d Go %s\n", *file, n, explain.Plural(n, "function", "functions"))
+	fmt.Fprintf(stdout, "%s: built %d Go %s\n", *file, n, config.Plural(n, "function", "functions"))
 	return exitOK
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/config"
-	"github.com/portcullis/portcullis/internal/explain"
 	"github.com/portcullis/portcullis/internal/importer"
 	"github.com/portcullis/portcullis/internal/importer/openapi"
 	"github.com/portcullis/portcullis/internal/importer/sam"
@@ -104,12 +103,12 @@ in the output as a comment.`, stdout, stderr)
 		fmt.Fprintf(stderr, "portcullis import: %s\n", n)
 	}
 	if *strict && len(res.Notes) > 0 {
-		fmt.Fprintf(stderr, "portcullis import: --strict: %d %s not carried over; nothing written\n", len(res.Notes), explain.Plural(len(res.Notes), "item", "items"))
+		fmt.Fprintf(stderr, "portcullis import: --strict: %d %s not carried over; nothing written\n", len(res.Notes), config.Plural(len(res.Notes), "item", "items"))
 		return exitFailed
 	}
 	header := "Imported from " + filepath.Base(file) + " by portcullis import."
 	if len(res.Notes) > 0 {
-		header += fmt.Sprintf("\n%d %s attention: see the NOT CARRIED OVER and PLACEHOLDER comments.", len(res.Notes), explain.Plural(len(res.Notes), "item needs", "items need"))
+		header += fmt.Sprintf("\n%d %s attention: see the NOT CARRIED OVER and PLACEHOLDER comments.", len(res.Notes), config.Plural(len(res.Notes), "item needs", "items need"))
 	}
 	text, err := importer.Render(res, header)
 	if err != nil {

@@ -186,11 +186,12 @@ func writeVerify(w io.Writer, method, target string, rep *explain.Report) int {
 		}
 	}
 	switch rep.Outcome {
-	case explain.Denied:
-		return deny()
+	case explain.Allowed:
 	case explain.Undecided:
 		line("decision", "·", rep.Decision)
 		return exitUndecided
+	default: // Denied, or an outcome this does not know: no pass
+		return deny()
 	}
 	line("decision", "✓", "ALLOW")
 	b := rep.Backend

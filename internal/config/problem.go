@@ -68,3 +68,13 @@ func fieldPath(at, field string) string {
 	}
 	return at + "." + field
 }
+
+// Plural is one when n is 1 and many otherwise, for a count written in
+// words ("1 problem", "2 problems", "0 routes"): for the commands' and the
+// explanations' counts.
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -532,10 +532,7 @@ func documentMarker(line, m string) bool {
 }
 
 func spaces(n int) string {
-	if n == 1 {
-		return "1 space"
-	}
-	return fmt.Sprintf("%d spaces", n)
+	return fmt.Sprintf("%d %s", n, Plural(n, "space", "spaces"))
 }
 
 // mappingColon is the offset of the ':' that makes content a "key: value"

@@ -52,7 +52,7 @@ type Outcome string
 const (
 	Allowed   Outcome = "allowed"   // it would reach its integration
 	Denied    Outcome = "denied"    // the gateway answers it itself (no route, authorizer, ...)
-	Undecided Outcome = "undecided" // a Lambda authorizer was not invoked (no --invoke)
+	Undecided Outcome = "undecided" // a Lambda authorizer was not invoked (no --invoke), the revocation list was not read
 )
 
 // Run builds the gateway of f as serve does, sends it the request, and

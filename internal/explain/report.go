@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/gateway"
 	"github.com/portcullis/portcullis/internal/jwtauth"
 	"github.com/portcullis/portcullis/internal/lambdaauth"
@@ -322,7 +323,7 @@ func explainRevocation(rep *Report, g *gateway.Gateway, t *gateway.Trace, unread
 	}
 	entries := g.Revocations().Entries()
 	if !r.Revoked {
-		p.Detail = fmt.Sprintf("not revoked: the list read from Redis (%d %s) revokes neither its jti nor its subject", len(entries), Plural(len(entries), "entry", "entries"))
+		p.Detail = fmt.Sprintf("not revoked: the list read from Redis (%d %s) revokes neither its jti nor its subject", len(entries), config.Plural(len(entries), "entry", "entries"))
 		return
 	}
 	p.Detail = "revoked: the list read from Redis " + sec.conceal(revokedBy(entries, t.JWT.Identity))
@@ -344,15 +345,6 @@ func revokedBy(entries []revocation.Entry, id *jwtauth.Identity) string {
 		}
 	}
 	return "revokes it"
-}
-
-// Plural is one when n is 1 and many otherwise, for a count written in
-// words ("1 route", "2 routes", "0 routes").
-func Plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func statusLine(status int, body string) string {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/config"
 )
 
 // WriteText writes r for people: one section per stage, "✓" for a check
@@ -193,7 +195,7 @@ func (r *Report) writeLambda(tw *textWriter, l *LambdaPart) {
 		}
 		if c.OtherAuthorizers > 0 && c.TTLSeconds > 0 {
 			n := c.OtherAuthorizers
-			tw.more(fmt.Sprintf("%d %s with another authorizer or none %s not affected", n, Plural(n, "route", "routes"), Plural(n, "is", "are")))
+			tw.more(fmt.Sprintf("%d %s with another authorizer or none %s not affected", n, config.Plural(n, "route", "routes"), config.Plural(n, "is", "are")))
 		}
 	}
 }

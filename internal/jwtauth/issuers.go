@@ -141,12 +141,7 @@ func (m *Issuers) Explain(ctx context.Context, token string) (*Identity, []Step,
 	if d != nil {
 		return nil, []Step{{Check: "issuer", Detail: d.detail()}}, d
 	}
-	// explain.Plural's rule, written out: explain imports this package.
-	rules := "claim rules"
-	if len(a.rules) == 1 {
-		rules = "claim rule"
-	}
-	step := Step{Check: "issuer", OK: true, Detail: fmt.Sprintf("iss %q is issuers[%d], checked with its keys, audiences and %d %s", a.issuer, slices.Index(m.list, a), len(a.rules), rules)}
+	step := Step{Check: "issuer", OK: true, Detail: fmt.Sprintf("iss %q is issuers[%d], checked with its keys, audiences and %d %s", a.issuer, slices.Index(m.list, a), len(a.rules), config.Plural(len(a.rules), "claim rule", "claim rules"))}
 	id, steps, err := a.Explain(ctx, token)
 	return id, append([]Step{step}, steps...), err
 }
