@@ -2,7 +2,8 @@ package importer
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/config"
@@ -35,7 +36,7 @@ func GatewayResponse(r *Result, source, typ string, obj map[string]any) {
 		return
 	}
 	var out config.GatewayResponse
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		v := obj[k]
 		if k == "" {
 			continue
@@ -50,7 +51,7 @@ func GatewayResponse(r *Result, source, typ string, obj map[string]any) {
 			out.Status = status
 		case "responseParameters":
 			params, _ := v.(map[string]any)
-			for _, name := range sortedKeys(params) {
+			for _, name := range slices.Sorted(maps.Keys(params)) {
 				header, ok := strings.CutPrefix(name, HeaderParameter)
 				val := fmt.Sprint(params[name])
 				switch {
@@ -77,9 +78,9 @@ func GatewayResponse(r *Result, source, typ string, obj map[string]any) {
 			if _, ok := templates["application/json"]; ok {
 				ct = "application/json"
 			} else if len(templates) > 0 {
-				ct = sortedKeys(templates)[0]
+				ct = slices.Sorted(maps.Keys(templates))[0]
 			}
-			for _, other := range sortedKeys(templates) {
+			for _, other := range slices.Sorted(maps.Keys(templates)) {
 				if other != ct {
 					r.Skip(at+".body", source+"."+k+"."+other, "Portcullis answers with one template per gateway response; the %s one is used", ct)
 				}
@@ -153,13 +154,4 @@ func awsHeaderValue(v string) string {
 		return v
 	}
 	return "'" + v + "'"
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

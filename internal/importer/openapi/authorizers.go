@@ -1,6 +1,8 @@
 package openapi
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +21,7 @@ func (t *translator) authorizers() {
 	if t.doc.Components == nil {
 		return
 	}
-	for _, name := range sortedKeys(t.doc.Components.SecuritySchemes) {
+	for _, name := range slices.Sorted(maps.Keys(t.doc.Components.SecuritySchemes)) {
 		ref := t.doc.Components.SecuritySchemes[name]
 		if ref != nil && ref.Value == nil && ref.Ref != "" {
 			t.securitySchemeCycle(name)

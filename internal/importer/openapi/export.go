@@ -3,7 +3,9 @@ package openapi
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,7 +59,7 @@ func Export(c *config.Config) ([]byte, error) {
 	}
 
 	schemes := map[string]any{}
-	for _, name := range sortedKeys(c.Authorizers) {
+	for _, name := range slices.Sorted(maps.Keys(c.Authorizers)) {
 		s, err := exportAuthorizer(c.Authorizers[name], lambdaURI)
 		if err != nil {
 			return nil, fmt.Errorf("openapi export: authorizers.%s: %w", name, err)

@@ -11,8 +11,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -295,7 +297,7 @@ func keepEnv(name string) (string, bool) { return "${" + name + "}", true }
 // gateway responses into `gateway_responses:`, and notes every other API
 // Gateway extension at the root.
 func (t *translator) rootExtensions() {
-	for _, k := range sortedKeys(t.doc.Extensions) {
+	for _, k := range slices.Sorted(maps.Keys(t.doc.Extensions)) {
 		src := t.o.Source + " " + k
 		switch k {
 		case extPortcullis, "x-amazon-apigateway-importexport-version":
@@ -309,7 +311,7 @@ func (t *translator) rootExtensions() {
 			t.keySource, _ = importer.APIKeySource(t.res, src, t.doc.Extensions[k])
 		case "x-amazon-apigateway-gateway-responses":
 			all := asObj(t.doc.Extensions[k])
-			for _, typ := range sortedKeys(all) {
+			for _, typ := range slices.Sorted(maps.Keys(all)) {
 				importer.GatewayResponse(t.res, src+"."+typ, typ, asObj(all[typ]))
 			}
 		default:

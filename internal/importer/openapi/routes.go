@@ -2,8 +2,10 @@ package openapi
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +31,7 @@ func (t *translator) paths() {
 	if t.doc.Paths == nil {
 		return
 	}
-	for _, path := range sortedKeys(t.doc.Paths.Map()) {
+	for _, path := range slices.Sorted(maps.Keys(t.doc.Paths.Map())) {
 		item := t.doc.Paths.Value(path)
 		if item == nil {
 			continue
@@ -108,7 +110,7 @@ func (t *translator) route(path, method string, op operation) {
 		return
 	case len(*reqs) == 1:
 		authorizers := 0
-		for _, scheme := range sortedKeys((*reqs)[0]) {
+		for _, scheme := range slices.Sorted(maps.Keys((*reqs)[0])) {
 			scopes := (*reqs)[0][scheme]
 			a, ok := t.auth[scheme]
 			switch {
@@ -142,7 +144,7 @@ func (t *translator) route(path, method string, op operation) {
 		return
 	}
 	r.Integration = in
-	for _, k := range sortedKeys(op.ext) {
+	for _, k := range slices.Sorted(maps.Keys(op.ext)) {
 		switch k {
 		case "x-amazon-apigateway-integration", "x-amazon-apigateway-auth", "isDefaultRoute", "security", "responses", "parameters", "requestBody", "summary", "description", "operationId", "tags":
 		default:
@@ -240,7 +242,7 @@ func (t *translator) integration(v any, method, src string) (in config.Integrati
 	if ms, ok := num(m, "timeoutInMillis"); ok {
 		in.Timeout = config.Duration(time.Duration(ms) * time.Millisecond)
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !known[k] {
 			t.note("routes", src, "integration field %s is not carried over", k)
 		}
@@ -254,7 +256,7 @@ func (t *translator) mock(m obj, src string) config.Integration {
 	in := config.Integration{Type: "mock"}
 	status := 200
 	templates := asObj(m["requestTemplates"])
-	for _, k := range sortedKeys(templates) {
+	for _, k := range slices.Sorted(maps.Keys(templates)) {
 		if s, ok := templates[k].(string); ok {
 			if sm := statusCodeRe.FindStringSubmatch(s); sm != nil {
 				status, _ = strconv.Atoi(sm[1])
@@ -264,7 +266,7 @@ func (t *translator) mock(m obj, src string) config.Integration {
 	}
 	responses := asObj(m["responses"])
 	resp := asObj(responses["default"])
-	for _, k := range sortedKeys(responses) {
+	for _, k := range slices.Sorted(maps.Keys(responses)) {
 		if r := asObj(responses[k]); str(r, "statusCode") == strconv.Itoa(status) {
 			resp = r
 			break
@@ -277,7 +279,7 @@ func (t *translator) mock(m obj, src string) config.Integration {
 		in.Status = status
 	}
 	bodies := asObj(resp["responseTemplates"])
-	for _, ct := range sortedKeys(bodies) {
+	for _, ct := range slices.Sorted(maps.Keys(bodies)) {
 		in.Body = str(bodies, ct)
 		if strings.ContainsAny(in.Body, "$#") && strings.Contains(in.Body, "$input") {
 			t.note("routes", src, "the response template is VTL; it is served as literal text")
@@ -286,7 +288,7 @@ func (t *translator) mock(m obj, src string) config.Integration {
 		break
 	}
 	params := asObj(resp["responseParameters"])
-	for _, k := range sortedKeys(params) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		name, ok := strings.CutPrefix(k, "method.response.header.")
 		v := str(params, k)
 		if !ok || len(v) < 2 || v[0] != '\'' || v[len(v)-1] != '\'' {
@@ -311,7 +313,7 @@ func (t *translator) mock(m obj, src string) config.Integration {
 // (integration.request.header.x = method.request.header.y, 'static',
 // context.x) rewritten in the HTTP API syntax.
 func (t *translator) requestParameters(params obj, in *config.Integration, src string) bool {
-	for _, k := range sortedKeys(params) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		v := str(params, k)
 		if strings.Contains(k, ":") {
 			if in.RequestParameters == nil {

@@ -3,7 +3,6 @@ package openapi
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -92,15 +91,6 @@ func version(m obj, key string) string {
 		return strconv.FormatFloat(f, 'f', 1, 64)
 	}
 	return str(m, key)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // toJSON reads YAML or JSON into JSON, for the Swagger 2 reader.

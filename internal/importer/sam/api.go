@@ -3,6 +3,7 @@ package sam
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,13 +97,13 @@ func (t *translator) authorizers(a *api) {
 		a.apiKeys = t.apiKeyRequired(t.e.eval(v, src+".ApiKeyRequired"), src+".ApiKeyRequired", "authorizers")
 	}
 	defs := asMap(auth["Authorizers"])
-	for _, name := range sortedKeys(defs) {
+	for _, name := range slices.Sorted(maps.Keys(defs)) {
 		a.auth[name] = t.authorizer(a, name, asMap(defs[name]), src+".Authorizers."+name)
 	}
 	if v, ok := auth["UsagePlan"]; ok {
 		t.usagePlan(a, asMap(t.e.eval(v, src+".UsagePlan")), src+".UsagePlan")
 	}
-	for _, k := range sortedKeys(auth) {
+	for _, k := range slices.Sorted(maps.Keys(auth)) {
 		switch k {
 		case "Authorizers", "DefaultAuthorizer", "ApiKeyRequired", "EnableIamAuthorizer", "AddDefaultAuthorizerToCorsPreflight", "UsagePlan":
 		default:
@@ -245,7 +246,7 @@ func (t *translator) cognitoAudience(poolArn any, name, src string) string {
 			pool = text(ga[0])
 		}
 	}
-	for _, id := range sortedKeys(t.e.resources) {
+	for _, id := range slices.Sorted(maps.Keys(t.e.resources)) {
 		r := t.e.resources[id]
 		if text(r["Type"]) != "AWS::Cognito::UserPoolClient" || pool == "" {
 			continue
@@ -402,7 +403,7 @@ func (t *translator) eventRoute(ev event) {
 		in.Timeout = config.Duration(time.Duration(ms) * time.Millisecond)
 	}
 	r.Integration = in
-	for _, k := range sortedKeys(ev.props) {
+	for _, k := range slices.Sorted(maps.Keys(ev.props)) {
 		switch k {
 		case "Path", "Method", "ApiId", "RestApiId", "Auth", "PayloadFormatVersion", "TimeoutInMillis":
 		case "RouteSettings":
@@ -425,7 +426,7 @@ func (t *translator) eventRoute(ev event) {
 // CORS, and a note for each API setting that is not carried over.
 func (t *translator) finishAPIs() {
 	var main *api
-	for _, id := range sortedKeys(t.apis) {
+	for _, id := range slices.Sorted(maps.Keys(t.apis)) {
 		if a := t.apis[id]; main == nil || a.routes > main.routes {
 			main = a
 		}
@@ -441,14 +442,14 @@ func (t *translator) finishAPIs() {
 	} else if !main.http {
 		c.API.Stage = "Prod" // the implicit REST API's stage
 	}
-	for _, id := range sortedKeys(t.apis) {
+	for _, id := range slices.Sorted(maps.Keys(t.apis)) {
 		a := t.apis[id]
 		if a != main && a.routes > 0 {
 			t.res.Skip("api", a.src, "API %s's routes are served beside %s's: Portcullis serves one API, with %s's id and stage in events and ARNs", a.id, main.id, main.id)
 		}
 		t.cors(a, a == main)
 		t.gatewayResponses(a)
-		for _, k := range sortedKeys(a.props) {
+		for _, k := range slices.Sorted(maps.Keys(a.props)) {
 			switch k {
 			case "Auth", "CorsConfiguration", "Cors", "StageName", "DefinitionBody", "DefinitionUri", "Name", "Description", "Tags", "OpenApiVersion", "FailOnWarnings", "GatewayResponses":
 			case "AccessLogSettings", "AccessLogSetting": // HttpApi's, Api's
@@ -478,7 +479,7 @@ func (t *translator) finishAPIs() {
 	if t.res.Config.Throttling.Default == nil {
 		return
 	}
-	for _, id := range sortedKeys(t.apis) {
+	for _, id := range slices.Sorted(maps.Keys(t.apis)) {
 		if a := t.apis[id]; a != main && a.routes > 0 {
 			t.res.Skip("throttling.default", a.src, "API %s's routes get %s's default throttling too: throttling.default applies to every route Portcullis serves", a.id, main.id)
 		}
@@ -521,22 +522,22 @@ func (t *translator) gatewayResponses(a *api) {
 	src := a.src + ".GatewayResponses"
 	t.e.at = "gateway_responses"
 	all := asMap(t.e.eval(v, src))
-	for _, typ := range sortedKeys(all) {
+	for _, typ := range slices.Sorted(maps.Keys(all)) {
 		g := asMap(all[typ])
 		at := src + "." + typ
 		obj := map[string]any{}
-		for _, k := range sortedKeys(g) {
+		for _, k := range slices.Sorted(maps.Keys(g)) {
 			switch k {
 			case "ResponseParameters":
 				params := map[string]any{}
 				rp := asMap(g[k])
-				for _, kind := range sortedKeys(rp) {
+				for _, kind := range slices.Sorted(maps.Keys(rp)) {
 					if kind != "Headers" {
 						t.res.Skip("gateway_responses."+typ, at+"."+k+"."+kind, "only Headers have a Portcullis equivalent")
 						continue
 					}
 					headers := asMap(rp[kind])
-					for _, name := range sortedKeys(headers) {
+					for _, name := range slices.Sorted(maps.Keys(headers)) {
 						params[importer.HeaderParameter+name] = headers[name]
 					}
 				}
@@ -571,7 +572,7 @@ func (t *translator) cors(a *api, main bool) {
 		case string:
 			c["allowOrigins"] = []any{x}
 		case map[string]any:
-			for _, k := range sortedKeys(x) {
+			for _, k := range slices.Sorted(maps.Keys(x)) {
 				c[strings.ToLower(k[:1])+k[1:]] = x[k]
 			}
 		}

@@ -2,6 +2,7 @@ package sam
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 
@@ -95,7 +96,7 @@ func (t *translator) cfnAPIs(names []string) {
 		}
 		delete(parts, name)
 	}
-	for _, id := range sortedKeys(parts) {
+	for _, id := range slices.Sorted(maps.Keys(parts)) {
 		for _, p := range parts[id] {
 			t.res.Skip("routes", "Resources."+p.name, "%s belongs to no API of this template; it is not carried over", p.typ)
 		}
@@ -161,7 +162,7 @@ func (t *translator) security(op map[string]any, authType string, authorizer, sc
 // in lower camel case, for the OpenAPI importer to name them.
 func (t *translator) integration(in map[string]any, src string, skip ...string) map[string]any {
 	out := map[string]any{}
-	for _, k := range sortedKeys(in) {
+	for _, k := range slices.Sorted(maps.Keys(in)) {
 		v := t.e.eval(in[k], src+"."+k)
 		switch k {
 		case "Type", "IntegrationType":
@@ -199,7 +200,7 @@ func asList(v any) []any {
 
 // noteUnknown notes each property of p that known does not name.
 func (t *translator) noteUnknown(path, src string, props map[string]any, why string, known ...string) {
-	for _, k := range sortedKeys(props) {
+	for _, k := range slices.Sorted(maps.Keys(props)) {
 		if !slices.Contains(known, k) {
 			t.res.Skip(path, src+"."+k, "%s %s", k, why)
 		}
@@ -265,7 +266,7 @@ func (t *translator) restAPI(name string, props map[string]any, parts []cfnPart)
 		case "AWS::ApiGateway::GatewayResponse":
 			t.e.at = "gateway_responses"
 			obj := map[string]any{}
-			for _, k := range sortedKeys(p.props) {
+			for _, k := range slices.Sorted(maps.Keys(p.props)) {
 				if k != "RestApiId" && k != "ResponseType" {
 					obj[k] = get(k)
 				}

@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -158,7 +160,7 @@ func (t *translator) parameters() error {
 			return fmt.Errorf("sam: --parameter %s: the template has no such parameter", name)
 		}
 	}
-	for _, name := range sortedKeys(asMap(t.tmpl["Parameters"])) {
+	for _, name := range slices.Sorted(maps.Keys(asMap(t.tmpl["Parameters"]))) {
 		p := asMap(asMap(t.tmpl["Parameters"])[name])
 		typ := text(p["Type"])
 		v, set := t.o.Parameters[name]
@@ -196,7 +198,7 @@ func (t *translator) enabled(r map[string]any, name string) bool {
 
 func (t *translator) run() {
 	resources := asMap(t.tmpl["Resources"])
-	names := sortedKeys(resources)
+	names := slices.Sorted(maps.Keys(resources))
 	// Function names first: intrinsics anywhere may refer to them.
 	for _, name := range names {
 		r := asMap(resources[name])
@@ -365,7 +367,7 @@ func (t *translator) function(name string, props, meta map[string]any) []event {
 			f.MemoryMB = int(n)
 		}
 		vars := asMap(asMap(props["Environment"])["Variables"])
-		for _, k := range sortedKeys(vars) {
+		for _, k := range slices.Sorted(maps.Keys(vars)) {
 			if f.Env == nil {
 				f.Env = map[string]string{}
 			}
@@ -378,7 +380,7 @@ func (t *translator) function(name string, props, meta map[string]any) []event {
 		t.e.at = at
 	}
 	var ignored []string
-	for _, k := range sortedKeys(props) {
+	for _, k := range slices.Sorted(maps.Keys(props)) {
 		switch k {
 		case "Runtime", "Handler", "CodeUri", "InlineCode", "PackageType", "Timeout", "MemorySize", "Environment", "Events", "FunctionName", "Description", "Tags":
 		case "Layers":
@@ -396,7 +398,7 @@ func (t *translator) function(name string, props, meta map[string]any) []event {
 
 	var events []event
 	evs := asMap(props["Events"])
-	for _, en := range sortedKeys(evs) {
+	for _, en := range slices.Sorted(maps.Keys(evs)) {
 		ev := asMap(evs[en])
 		esrc := src + ".Events." + en
 		typ := text(ev["Type"])
@@ -438,15 +440,6 @@ func (t *translator) builtCode(name string, f *config.Function, meta map[string]
 func (t *translator) lambdaFunction(name string, props map[string]any) {
 	t.res.Config.Functions[name] = config.Function{Runtime: "invoke", FunctionName: t.awsFunctionName(name), Region: t.o.Region}
 	t.res.Skip("functions."+name, "Resources."+name, "an AWS::Lambda::Function's code is deployed from S3 or inline: it is invoked on AWS through the Lambda Invoke API (set endpoint: for LocalStack or the emulator)")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // definition loads an API's DefinitionBody or local DefinitionUri through

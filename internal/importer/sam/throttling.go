@@ -2,6 +2,7 @@ package sam
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -36,7 +37,7 @@ func (t *translator) throttling(main *api) {
 		if !ok {
 			t.res.Skip("throttling", src, "RouteSettings could not be read")
 		}
-		for _, key := range sortedKeys(all) {
+		for _, key := range slices.Sorted(maps.Keys(all)) {
 			settings = t.routeSettings(settings, key, src+"."+key, all[key])
 		}
 	}
@@ -68,7 +69,7 @@ func (t *translator) routeSettings(out []importer.RouteThrottle, route, src stri
 // has no equivalent for (logging, metrics, caching).
 func (t *translator) noteStageSettings(src string, m map[string]any, known ...string) {
 	var other []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !slices.Contains(known, k) {
 			other = append(other, k)
 		}
